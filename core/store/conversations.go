@@ -1,0 +1,263 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// Conversation states.
+const (
+	StateBot          = "bot"
+	StateWaitingHuman = "waiting_human"
+	StateHuman        = "human"
+	StateClosed       = "closed"
+)
+
+// Conversation is one visitor's chat on one channel instance.
+type Conversation struct {
+	ID      string   `json:"id"`
+	Channel string   `json:"channel"`
+	Ref     string   `json:"ref"` // the channel's native conversation reference
+	User    sdk.User `json:"user"`
+	State   string   `json:"state"`
+	// Context is the latest per-channel context of the visitor's events
+	// (reply tokens and the like), handed back to the channel on sends.
+	Context   map[string]string `json:"context,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Message roles in a transcript.
+const (
+	RoleVisitor  = "visitor"
+	RoleBot      = "bot"
+	RoleOperator = "operator"
+	RoleSystem   = "system"
+)
+
+// Message is one transcript entry.
+type Message struct {
+	ID             uint64           `json:"id"`
+	ConversationID string           `json:"conversation_id"`
+	Role           string           `json:"role"`
+	Text           string           `json:"text"`
+	Attachments    []sdk.Attachment `json:"attachments,omitempty"`
+	EventID        string           `json:"event_id,omitempty"`
+	CreatedAt      time.Time        `json:"created_at"`
+}
+
+// NewID returns a random identifier with the given prefix, e.g. "c_3f…".
+func NewID(prefix string) string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func refKey(channel, ref string) []byte {
+	k := make([]byte, 0, len(channel)+1+len(ref))
+	k = append(k, channel...)
+	k = append(k, 0)
+	return append(k, ref...)
+}
+
+func messageKey(convID string, id uint64) []byte {
+	k := make([]byte, 0, len(convID)+1+8)
+	k = append(k, convID...)
+	k = append(k, 0)
+	return append(k, u64(id)...)
+}
+
+func messagePrefix(convID string) []byte {
+	return append([]byte(convID), 0)
+}
+
+// CreateConversation stores a new conversation. If Ref is empty the
+// conversation's own ID is used as its reference (the REST channel does so).
+func (s *Store) CreateConversation(ctx context.Context, c Conversation) (Conversation, error) {
+	now := s.opts.Now().UTC()
+	c.ID = NewID("c_")
+	if c.Ref == "" {
+		c.Ref = c.ID
+	}
+	if c.State == "" {
+		c.State = StateBot
+	}
+	c.CreatedAt, c.UpdatedAt = now, now
+	err := s.Update(ctx, func(tx *Tx) error {
+		refs := tx.Bucket(bucketConvRefs)
+		if refs.Get(refKey(c.Channel, c.Ref)) != nil {
+			return fmt.Errorf("conversation %s/%s already exists", c.Channel, c.Ref)
+		}
+		return putConversation(tx.Tx, &c)
+	})
+	if err != nil {
+		return Conversation{}, err
+	}
+	return c, nil
+}
+
+func putConversation(tx *bolt.Tx, c *Conversation) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode conversation %s: %w", c.ID, err)
+	}
+	if err := tx.Bucket(bucketConversations).Put([]byte(c.ID), data); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketConvRefs).Put(refKey(c.Channel, c.Ref), []byte(c.ID))
+}
+
+func getConversation(tx *bolt.Tx, id string) (Conversation, error) {
+	data := tx.Bucket(bucketConversations).Get([]byte(id))
+	if data == nil {
+		return Conversation{}, fmt.Errorf("conversation %s: %w", id, ErrNotFound)
+	}
+	var c Conversation
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Conversation{}, fmt.Errorf("decode conversation %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// Conversation returns the conversation with the given ID.
+func (s *Store) Conversation(id string) (Conversation, error) {
+	var c Conversation
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		c, err = getConversation(tx, id)
+		return err
+	})
+	return c, err
+}
+
+// ConversationByRef finds a channel's conversation by its native reference.
+func (s *Store) ConversationByRef(channel, ref string) (Conversation, error) {
+	var c Conversation
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketConvRefs).Get(refKey(channel, ref))
+		if id == nil {
+			return fmt.Errorf("conversation %s/%s: %w", channel, ref, ErrNotFound)
+		}
+		var err error
+		c, err = getConversation(tx, string(id))
+		return err
+	})
+	return c, err
+}
+
+// ListConversations returns conversations, optionally only those in state
+// (empty: all), in ID order, at most limit (0: no limit).
+func (s *Store) ListConversations(state string, limit int) ([]Conversation, error) {
+	var out []Conversation
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketConversations).ForEach(func(k, v []byte) error {
+			if limit > 0 && len(out) >= limit {
+				return nil
+			}
+			var c Conversation
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("decode conversation %s: %w", k, err)
+			}
+			if state == "" || c.State == state {
+				out = append(out, c)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// appendMessage adds m to its conversation's transcript and returns its ID.
+func appendMessage(tx *Tx, m *Message) error {
+	b := tx.Bucket(bucketMessages)
+	id, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	m.ID = id
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode message of %s: %w", m.ConversationID, err)
+	}
+	if err := b.Put(messageKey(m.ConversationID, id), data); err != nil {
+		return err
+	}
+	return nil
+}
+
+// AppendMessage adds a message to a conversation's transcript.
+func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, error) {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = s.opts.Now().UTC()
+	}
+	err := s.Update(ctx, func(tx *Tx) error {
+		if _, err := getConversation(tx.Tx, m.ConversationID); err != nil {
+			return err
+		}
+		if err := appendMessage(tx, &m); err != nil {
+			return err
+		}
+		convID := m.ConversationID
+		tx.OnCommit(func() { s.watchers.notify(convID) })
+		return nil
+	})
+	return m, err
+}
+
+// Messages returns a conversation's transcript after the message with ID
+// after (0: from the start), oldest first, at most limit (0: no limit).
+func (s *Store) Messages(convID string, after uint64, limit int) ([]Message, error) {
+	var out []Message
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getConversation(tx, convID); err != nil {
+			return err
+		}
+		prefix := messagePrefix(convID)
+		c := tx.Bucket(bucketMessages).Cursor()
+		for k, v := c.Seek(messageKey(convID, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode message %x: %w", k, err)
+			}
+			out = append(out, m)
+			if limit > 0 && len(out) >= limit {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// WaitMessages returns the messages after after, waiting up to ctx's end for
+// at least one to exist.
+func (s *Store) WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]Message, error) {
+	for {
+		// Subscribe before reading so a message committed in between is
+		// not missed.
+		ch, cancel := s.watchers.watch(convID)
+		msgs, err := s.Messages(convID, after, limit)
+		if err != nil || len(msgs) > 0 {
+			cancel()
+			return msgs, err
+		}
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+			cancel()
+			return nil, nil
+		}
+	}
+}

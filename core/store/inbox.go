@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// InboxItem is a committed event waiting for the engine.
+type InboxItem struct {
+	Seq     uint64 `json:"seq"`
+	Channel string `json:"channel"`
+	// ConversationID is set for events from visitors; desk events are
+	// mapped to their conversation by the engine.
+	ConversationID string `json:"conversation_id,omitempty"`
+	// MessageID is the transcript message written for the event, if any.
+	MessageID  uint64    `json:"message_id,omitempty"`
+	Event      sdk.Event `json:"event"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// CommitResult says what became of a batch of events.
+type CommitResult struct {
+	// Accepted are the new events, now in the inbox.
+	Accepted []InboxItem
+	// Duplicates counts events whose ID was seen before.
+	Duplicates int
+}
+
+// fromVisitor reports whether events of kind k belong to a visitor's
+// conversation on the channel itself (as opposed to a desk's events about a
+// handed-off conversation).
+func fromVisitor(k sdk.EventKind) bool {
+	switch k {
+	case sdk.KindMessage, sdk.KindUnsupported, sdk.KindFollow, sdk.KindUnfollow:
+		return true
+	}
+	return false
+}
+
+// CommitEvents durably records a channel's events: drops the ones whose ID
+// was seen before, finds or creates each visitor's conversation, writes
+// visitor messages to the transcript and queues every new event in the
+// inbox, all in one group commit. When it returns nil the events are safe
+// and the platform may be told so.
+func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.Event) (CommitResult, error) {
+	for i, e := range events {
+		if e.ID == "" {
+			return CommitResult{}, fmt.Errorf("channel %s: event %d has no ID", channel, i)
+		}
+		if e.Kind == "" {
+			return CommitResult{}, fmt.Errorf("channel %s: event %s has no kind", channel, e.ID)
+		}
+	}
+	var res CommitResult
+	now := s.opts.Now().UTC()
+	err := s.Update(ctx, func(tx *Tx) error {
+		res = CommitResult{Accepted: res.Accepted[:0]}
+		var touched []string
+		for _, e := range events {
+			dup, err := s.markSeen(tx.Tx, channel, e.ID, now)
+			if err != nil {
+				return err
+			}
+			if dup {
+				res.Duplicates++
+				continue
+			}
+			if e.Time.IsZero() {
+				e.Time = now
+			}
+			item := InboxItem{Channel: channel, Event: e, ReceivedAt: now}
+			if fromVisitor(e.Kind) {
+				conv, err := s.visitorConversation(tx.Tx, channel, e, now)
+				if err != nil {
+					return err
+				}
+				item.ConversationID = conv.ID
+				if e.Kind == sdk.KindMessage || e.Kind == sdk.KindUnsupported {
+					m := Message{
+						ConversationID: conv.ID, Role: RoleVisitor, Text: e.Text,
+						Attachments: e.Attachments, EventID: e.ID, CreatedAt: e.Time,
+					}
+					if err := appendMessage(tx, &m); err != nil {
+						return err
+					}
+					item.MessageID = m.ID
+					touched = append(touched, conv.ID)
+				}
+			}
+			if err := putInbox(tx.Tx, &item); err != nil {
+				return err
+			}
+			res.Accepted = append(res.Accepted, item)
+		}
+		if len(res.Accepted) > 0 {
+			tx.OnCommit(func() {
+				for _, id := range touched {
+					s.watchers.notify(id)
+				}
+				s.signalInbox()
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return CommitResult{}, err
+	}
+	return res, nil
+}
+
+// markSeen records an event ID and reports whether it was already there.
+func (s *Store) markSeen(tx *bolt.Tx, channel, id string, now time.Time) (bool, error) {
+	key := refKey(channel, id)
+	seen := tx.Bucket(bucketSeen)
+	if seen.Get(key) != nil {
+		return true, nil
+	}
+	expiry := u64(uint64(now.Add(s.opts.SeenTTL).Unix()))
+	if err := seen.Put(key, expiry); err != nil {
+		return false, err
+	}
+	return false, tx.Bucket(bucketSeenExpiry).Put(append(expiry, key...), nil)
+}
+
+// visitorConversation finds the conversation for a visitor event or creates
+// it, and refreshes its user and context from the event.
+func (s *Store) visitorConversation(tx *bolt.Tx, channel string, e sdk.Event, now time.Time) (Conversation, error) {
+	if e.Conversation == "" {
+		return Conversation{}, fmt.Errorf("channel %s: event %s has no conversation reference", channel, e.ID)
+	}
+	var c Conversation
+	if id := tx.Bucket(bucketConvRefs).Get(refKey(channel, e.Conversation)); id != nil {
+		var err error
+		if c, err = getConversation(tx, string(id)); err != nil {
+			return Conversation{}, err
+		}
+	} else {
+		c = Conversation{
+			ID: NewID("c_"), Channel: channel, Ref: e.Conversation,
+			State: StateBot, CreatedAt: now,
+		}
+	}
+	if e.User.ID != "" {
+		c.User = e.User
+	}
+	if len(e.Context) > 0 {
+		if c.Context == nil {
+			c.Context = make(map[string]string, len(e.Context))
+		}
+		maps.Copy(c.Context, e.Context)
+	}
+	c.UpdatedAt = now
+	return c, putConversation(tx, &c)
+}
+
+func putInbox(tx *bolt.Tx, item *InboxItem) error {
+	b := tx.Bucket(bucketInbox)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	item.Seq = seq
+	data, err := json.Marshal(item)
+	if err != nil {
+		return fmt.Errorf("encode inbox item %s: %w", item.Event.ID, err)
+	}
+	return b.Put(u64(seq), data)
+}
+
+func (s *Store) signalInbox() {
+	select {
+	case s.inboxSig <- struct{}{}:
+	default:
+	}
+}
+
+// InboxSignal receives a value after commits that add to the inbox.
+func (s *Store) InboxSignal() <-chan struct{} { return s.inboxSig }
+
+// Inbox returns up to limit inbox items with sequence numbers after after,
+// oldest first.
+func (s *Store) Inbox(after uint64, limit int) ([]InboxItem, error) {
+	var out []InboxItem
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketInbox).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+			var item InboxItem
+			if err := json.Unmarshal(v, &item); err != nil {
+				return fmt.Errorf("decode inbox item %d: %w", readU64(k), err)
+			}
+			out = append(out, item)
+			if limit > 0 && len(out) >= limit {
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteInbox removes a processed inbox item within a write transaction.
+func DeleteInbox(tx *Tx, seq uint64) error {
+	return tx.Bucket(bucketInbox).Delete(u64(seq))
+}
+
+// PurgeSeen forgets event IDs whose dedup window has passed and returns how
+// many it removed.
+func (s *Store) PurgeSeen(ctx context.Context) (int, error) {
+	now := uint64(s.opts.Now().Unix())
+	total := 0
+	for {
+		n := 0
+		err := s.Update(ctx, func(tx *Tx) error {
+			// Collect first: deleting under a bbolt cursor can skip keys.
+			var expired [][]byte
+			c := tx.Bucket(bucketSeenExpiry).Cursor()
+			for k, _ := c.First(); k != nil && len(expired) < 1000; k, _ = c.Next() {
+				if readU64(k[:8]) > now {
+					break
+				}
+				expired = append(expired, k)
+			}
+			seen, index := tx.Bucket(bucketSeen), tx.Bucket(bucketSeenExpiry)
+			for _, k := range expired {
+				if err := seen.Delete(k[8:]); err != nil {
+					return err
+				}
+				if err := index.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(expired)
+			return nil
+		})
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}

@@ -1,0 +1,272 @@
+// Package store keeps everything Switchboard must not lose in one bbolt file:
+// conversations, transcripts, the inbox of committed events, the outbox of
+// pending deliveries, the set of seen event IDs, and dead letters.
+//
+// All writes go through one writer goroutine that drains a queue and commits
+// whatever is waiting in a single fsync'd transaction (group commit). Under
+// load many webhooks share one fsync; at rest a single write commits at once,
+// without the fixed delay of bbolt.Batch.
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the layout version this code reads and writes.
+const SchemaVersion = 1
+
+// Bucket names.
+var (
+	bucketMeta          = []byte("meta")
+	bucketConversations = []byte("conversations")
+	bucketConvRefs      = []byte("conv_refs")
+	bucketMessages      = []byte("messages")
+	bucketInbox         = []byte("inbox")
+	bucketOutbox        = []byte("outbox")
+	bucketSeen          = []byte("seen")
+	bucketSeenExpiry    = []byte("seen_expiry")
+	bucketDeadLetters   = []byte("deadletters")
+
+	allBuckets = [][]byte{
+		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
+		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters,
+	}
+
+	keySchemaVersion = []byte("schema_version")
+)
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("store is closed")
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// maxBatch bounds how many queued writes share one transaction, so one
+// commit never grows without limit under a flood.
+const maxBatch = 512
+
+// Options tune a Store.
+type Options struct {
+	// SeenTTL is how long event IDs are remembered for deduplication.
+	// Default 48h (platforms redeliver for up to a day).
+	SeenTTL time.Duration
+	// NoSync turns fsync off. Only benchmarks and tests that measure
+	// something else may use it.
+	NoSync bool
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is the durable state of the daemon.
+type Store struct {
+	db      *bolt.DB
+	opts    Options
+	ops     chan *writeOp
+	stop    chan struct{}
+	stopped chan struct{}
+	closeMu sync.Once
+
+	watchers *watchers
+	inboxSig chan struct{}
+}
+
+type writeOp struct {
+	fn   func(tx *Tx) error
+	done chan error
+}
+
+// Tx is a write transaction handed to a queued write. Hooks registered with
+// OnCommit run after the transaction is durable.
+type Tx struct {
+	*bolt.Tx
+	hooks []func()
+}
+
+// OnCommit runs f after the transaction has been committed to disk.
+func (tx *Tx) OnCommit(f func()) { tx.hooks = append(tx.hooks, f) }
+
+// Open opens (creating if needed) the database at path.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.SeenTTL == 0 {
+		opts.SeenTTL = 48 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir for %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        2 * time.Second,
+		NoSync:         opts.NoSync,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: the database is in use by another process (is another switchboard running?)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := db.Update(initSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{
+		db:       db,
+		opts:     opts,
+		ops:      make(chan *writeOp, 4*maxBatch),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		watchers: newWatchers(),
+		inboxSig: make(chan struct{}, 1),
+	}
+	go s.writer()
+	return s, nil
+}
+
+func initSchema(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	v := meta.Get(keySchemaVersion)
+	if v == nil {
+		return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
+	}
+	have, err := strconv.Atoi(string(v))
+	if err != nil {
+		return fmt.Errorf("unreadable schema version %q", v)
+	}
+	if have > SchemaVersion {
+		return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
+	}
+	return nil
+}
+
+// Close stops the writer after the queued writes and closes the database.
+func (s *Store) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		err = s.db.Close()
+	})
+	return err
+}
+
+// Update queues fn to run in a group-committed write transaction and waits
+// until it is durable. fn may run more than once (when another write in the
+// same batch fails, the batch is retried without it), so it must only touch
+// the transaction and plain variables it resets on each run.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.ops <- op:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the write will happen; wait for its outcome even if ctx
+	// ends, so the caller never reports failure for a committed write.
+	return <-op.done
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+
+func (s *Store) writer() {
+	defer close(s.stopped)
+	batch := make([]*writeOp, 0, maxBatch)
+	for {
+		var first *writeOp
+		select {
+		case first = <-s.ops:
+		case <-s.stop:
+			// Finish what was queued before Close.
+			for {
+				select {
+				case op := <-s.ops:
+					s.commit([]*writeOp{op})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-s.ops:
+				batch = append(batch, op)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. A write that returns an error is
+// answered with it and the batch is run again without it.
+func (s *Store) commit(batch []*writeOp) {
+	for len(batch) > 0 {
+		failed := -1
+		var hooks []func()
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			hooks = hooks[:0]
+			for i, op := range batch {
+				tx := &Tx{Tx: btx}
+				if err := op.fn(tx); err != nil {
+					failed = i
+					return err
+				}
+				hooks = append(hooks, tx.hooks...)
+			}
+			return nil
+		})
+		if err == nil {
+			for _, h := range hooks {
+				h()
+			}
+			for _, op := range batch {
+				op.done <- nil
+			}
+			return
+		}
+		if failed < 0 {
+			// The commit itself failed (disk full, I/O error): nobody's
+			// write is durable.
+			for _, op := range batch {
+				op.done <- fmt.Errorf("commit: %w", err)
+			}
+			return
+		}
+		batch[failed].done <- err
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+func readU64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }

@@ -1,0 +1,233 @@
+package sdk
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/switchboard-chat/switchboard/sdk/internal/pb"
+)
+
+// This file converts between the SDK's Go types and the wire messages.
+
+func headerToPB(h http.Header) map[string]*pb.HeaderValues {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]*pb.HeaderValues, len(h))
+	for k, v := range h {
+		out[k] = &pb.HeaderValues{Values: v}
+	}
+	return out
+}
+
+func headerFromPB(m map[string]*pb.HeaderValues) http.Header {
+	h := make(http.Header, len(m))
+	for k, v := range m {
+		h[http.CanonicalHeaderKey(k)] = v.GetValues()
+	}
+	return h
+}
+
+func timeToMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func timeFromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func userToPB(u User) *pb.User { return &pb.User{Id: u.ID, Name: u.Name} }
+
+func userFromPB(u *pb.User) User { return User{ID: u.GetId(), Name: u.GetName()} }
+
+func eventToPB(e Event) *pb.Event {
+	out := &pb.Event{
+		Id:           e.ID,
+		Kind:         string(e.Kind),
+		Conversation: e.Conversation,
+		User:         userToPB(e.User),
+		Text:         e.Text,
+		TimeUnixMs:   timeToMillis(e.Time),
+		Context:      e.Context,
+	}
+	for _, a := range e.Attachments {
+		out.Attachments = append(out.Attachments, &pb.Attachment{
+			Type: a.Type, Id: a.ID, Url: a.URL, Name: a.Name, MimeType: a.MIMEType, Size: a.Size,
+		})
+	}
+	return out
+}
+
+func eventFromPB(e *pb.Event) Event {
+	out := Event{
+		ID:           e.GetId(),
+		Kind:         EventKind(e.GetKind()),
+		Conversation: e.GetConversation(),
+		User:         userFromPB(e.GetUser()),
+		Text:         e.GetText(),
+		Time:         timeFromMillis(e.GetTimeUnixMs()),
+		Context:      e.GetContext(),
+	}
+	for _, a := range e.GetAttachments() {
+		out.Attachments = append(out.Attachments, Attachment{
+			Type: a.GetType(), ID: a.GetId(), URL: a.GetUrl(), Name: a.GetName(), MIMEType: a.GetMimeType(), Size: a.GetSize(),
+		})
+	}
+	return out
+}
+
+func eventsToPB(events []Event) []*pb.Event {
+	out := make([]*pb.Event, len(events))
+	for i, e := range events {
+		out[i] = eventToPB(e)
+	}
+	return out
+}
+
+func eventsFromPB(events []*pb.Event) []Event {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		out[i] = eventFromPB(e)
+	}
+	return out
+}
+
+func outboundToPB(o Outbound) *pb.Outbound {
+	return &pb.Outbound{
+		Id:           o.ID,
+		Kind:         string(o.Kind),
+		Conversation: o.Conversation,
+		User:         userToPB(o.User),
+		Text:         o.Text,
+		Reason:       o.Reason,
+		Context:      o.Context,
+	}
+}
+
+func outboundFromPB(o *pb.Outbound) Outbound {
+	return Outbound{
+		ID:           o.GetId(),
+		Kind:         OutboundKind(o.GetKind()),
+		Conversation: o.GetConversation(),
+		User:         userFromPB(o.GetUser()),
+		Text:         o.GetText(),
+		Reason:       o.GetReason(),
+		Context:      o.GetContext(),
+	}
+}
+
+func toolCallsToPB(calls []ToolCall) []*pb.ToolCall {
+	out := make([]*pb.ToolCall, len(calls))
+	for i, c := range calls {
+		out[i] = &pb.ToolCall{Name: c.Name, ArgumentsJson: c.Arguments}
+	}
+	return out
+}
+
+func toolCallsFromPB(calls []*pb.ToolCall) []ToolCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]ToolCall, len(calls))
+	for i, c := range calls {
+		out[i] = ToolCall{Name: c.GetName(), Arguments: json.RawMessage(c.GetArgumentsJson())}
+	}
+	return out
+}
+
+func chatRequestToPB(r ChatRequest) *pb.ChatRequest {
+	out := &pb.ChatRequest{}
+	for _, m := range r.Messages {
+		out.Messages = append(out.Messages, &pb.ChatMessage{
+			Role: m.Role, Content: m.Content, ToolCalls: toolCallsToPB(m.ToolCalls), ToolName: m.ToolName,
+		})
+	}
+	for _, t := range r.Tools {
+		out.Tools = append(out.Tools, &pb.Tool{Name: t.Name, Description: t.Description, ParametersJson: t.Parameters})
+	}
+	return out
+}
+
+func chatRequestFromPB(r *pb.ChatRequest) ChatRequest {
+	var out ChatRequest
+	for _, m := range r.GetMessages() {
+		out.Messages = append(out.Messages, ChatMessage{
+			Role: m.GetRole(), Content: m.GetContent(), ToolCalls: toolCallsFromPB(m.GetToolCalls()), ToolName: m.GetToolName(),
+		})
+	}
+	for _, t := range r.GetTools() {
+		out.Tools = append(out.Tools, Tool{Name: t.GetName(), Description: t.GetDescription(), Parameters: json.RawMessage(t.GetParametersJson())})
+	}
+	return out
+}
+
+// errorToStatus turns a plugin's error into a gRPC status carrying its kind.
+func errorToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	kind := KindOf(err)
+	code := codes.Unavailable
+	switch kind {
+	case Permanent, Blocked:
+		code = codes.FailedPrecondition
+	case ModelMissing:
+		code = codes.NotFound
+	case Timeout, OutcomeUnknown:
+		code = codes.DeadlineExceeded
+	}
+	st := status.New(code, err.Error())
+	if withDetail, derr := st.WithDetails(&pb.ErrorDetail{
+		Kind:         string(kind),
+		RetryAfterMs: RetryAfterOf(err).Milliseconds(),
+	}); derr == nil {
+		st = withDetail
+	}
+	return st.Err()
+}
+
+// ErrPluginUnavailable is returned by calls to a plugin process that is not
+// running (it crashed, or the daemon is restarting it).
+var ErrPluginUnavailable = errors.New("plugin unavailable")
+
+// errorFromStatus turns a gRPC error from a plugin back into an [*Error].
+// Errors without a kind are transport failures: the plugin process died or
+// could not be reached.
+func errorFromStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return &Error{Kind: Temporary, Err: err}
+	}
+	for _, d := range st.Details() {
+		if detail, ok := d.(*pb.ErrorDetail); ok {
+			return &Error{
+				Kind:       ErrorKind(detail.GetKind()),
+				RetryAfter: time.Duration(detail.GetRetryAfterMs()) * time.Millisecond,
+				Err:        errors.New(st.Message()),
+			}
+		}
+	}
+	switch st.Code() {
+	case codes.Canceled:
+		return &Error{Kind: Temporary, Err: errors.New(st.Message())}
+	case codes.DeadlineExceeded:
+		return &Error{Kind: Timeout, Err: errors.New(st.Message())}
+	case codes.Unavailable:
+		return &Error{Kind: Temporary, Err: errors.Join(ErrPluginUnavailable, errors.New(st.Message()))}
+	}
+	return &Error{Kind: Temporary, Err: errors.New(st.Message())}
+}

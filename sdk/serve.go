@@ -1,0 +1,118 @@
+package sdk
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// ProtocolVersion is the plugin protocol this SDK speaks. The daemon may
+// support several versions at once (go-plugin's VersionedPlugins), so a new
+// protocol can come without breaking plugins built for this one.
+const ProtocolVersion = 1
+
+// Names under which plugins are dispensed.
+const (
+	KindChannel = "channel"
+	KindLLM     = "llm"
+)
+
+// Handshake is the go-plugin handshake shared by the daemon and plugins. The
+// cookie only stops a plugin binary from being run by hand by mistake; it is
+// not a security measure (the binaries are checksummed and the connection is
+// mutual TLS).
+func Handshake() plugin.HandshakeConfig {
+	return plugin.HandshakeConfig{
+		ProtocolVersion:  ProtocolVersion,
+		MagicCookieKey:   "SWITCHBOARD_PLUGIN",
+		MagicCookieValue: "a2f7c3d4-5e61-4b8a-9c0d-switchboard",
+	}
+}
+
+// VersionedPlugins is the plugin set the daemon dispenses from, by protocol
+// version.
+func VersionedPlugins() map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{
+		ProtocolVersion: {
+			KindChannel: &ChannelPlugin{},
+			KindLLM:     &LLMPlugin{},
+		},
+	}
+}
+
+// Plugins is what one plugin binary serves: a channel, an LLM backend, or
+// both.
+type Plugins struct {
+	Channel Channel
+	LLM     LLM
+}
+
+// Serve serves the plugins to the daemon and returns when the daemon stops
+// the process. It is the whole of a plugin's main function.
+func Serve(p Plugins) {
+	set := plugin.PluginSet{}
+	if p.Channel != nil {
+		set[KindChannel] = &ChannelPlugin{Impl: p.Channel}
+	}
+	if p.LLM != nil {
+		set[KindLLM] = &LLMPlugin{Impl: p.LLM}
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  Handshake(),
+		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
+		GRPCServer:       plugin.DefaultGRPCServer,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Level:      hclog.Info,
+			Output:     os.NewFile(2, "stderr"),
+			JSONFormat: true,
+		}),
+	})
+}
+
+// NewLogger returns a logger for plugin code. Its lines reach the daemon's
+// log with their level and fields, tagged with the plugin's name.
+func NewLogger() *slog.Logger {
+	// fd 2 is the pipe the daemon reads log lines from; os.Stderr itself is
+	// redirected by go-plugin while serving.
+	h := slog.NewJSONHandler(os.NewFile(2, "stderr"), &slog.HandlerOptions{
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
+			case slog.LevelKey:
+				return slog.String("@level", levelName(a.Value.Any().(slog.Level)))
+			case slog.MessageKey:
+				return slog.String("@message", a.Value.String())
+			}
+			return a
+		},
+	})
+	return slog.New(h)
+}
+
+func levelName(l slog.Level) string {
+	switch {
+	case l < slog.LevelInfo:
+		return "debug"
+	case l < slog.LevelWarn:
+		return "info"
+	case l < slog.LevelError:
+		return "warn"
+	default:
+		return "error"
+	}
+}
+
+// compile-time checks that the clients implement the interfaces.
+var (
+	_ Channel       = (*ChannelClient)(nil)
+	_ HealthChecker = (*ChannelClient)(nil)
+	_ LLM           = (*LLMClient)(nil)
+	_ HealthChecker = (*LLMClient)(nil)
+)
