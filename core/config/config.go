@@ -1,0 +1,221 @@
+// Package config loads, defaults, overrides and validates Switchboard's TOML
+// configuration.
+//
+// A configuration is built in three layers, later ones winning:
+//
+//  1. the defaults returned by [Default];
+//  2. the TOML file given to [Load];
+//  3. environment variables named SWITCHBOARD_<SECTION>__<KEY>[__<KEY>…]:
+//     the prefix is stripped, the name is lower-cased and every "__" separates
+//     two levels, so SWITCHBOARD_CHANNELS__TG__OPTIONS__TOKEN sets
+//     channels.tg.options.token and SWITCHBOARD_SERVER__MAX_BODY_BYTES sets
+//     server.max_body_bytes.
+//
+// Environment values are strings. For the typed keys of the core sections they
+// are converted to the key's type: integers and booleans are parsed, durations
+// read like in the file, and lists (api.keys, handoff.keywords) are split on
+// commas with surrounding spaces trimmed ("" is the empty list). Values set
+// inside channels.<name>.options or llm.options stay strings: the plugin
+// validates its own options. Because names are lower-cased, the environment
+// can only set lower-case keys. Variables carrying the prefix but no "__"
+// (such as SWITCHBOARD_CONFIG) cannot name a key, since every key lives in a
+// section, and are ignored.
+//
+// Relative paths (plugins.dir, server.data_dir) are relative to the working
+// directory of the daemon process, not to the config file.
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// EnvPrefix starts the name of every environment variable that overrides a
+// config key.
+const EnvPrefix = "SWITCHBOARD_"
+
+// DBFileName is the name of the bbolt database file inside server.data_dir.
+const DBFileName = "switchboard.db"
+
+// Config is the daemon's whole configuration.
+//
+// Each field tagged `toml:"…"` is a top-level section, and the set of these
+// tags is exactly the set of allowed top-level keys: a TOML key not listed
+// here is reported as an unknown section. To add a section (delivery, alerts,
+// retention…), add a field here, its defaults in [Default] and its checks in
+// validate.go; loading, unknown-key detection and environment overrides follow
+// from the struct.
+type Config struct {
+	// Server is the [server] section: HTTP listener and storage.
+	Server Server `toml:"server"`
+	// Log is the log table: level and format.
+	Log Log `toml:"log"`
+	// Plugins is the [plugins] section: where plugin binaries live.
+	Plugins Plugins `toml:"plugins"`
+	// API is the [api] section of the built-in REST channel (/v1).
+	API API `toml:"api"`
+	// Channels are the [channels.<name>] channel instances, keyed by name.
+	// The name is also the webhook path: /webhooks/<name>.
+	Channels map[string]Channel `toml:"channels"`
+	// LLM is the [llm] section; nil when absent, in which case the daemon
+	// runs without a model as a pure bridge.
+	LLM *LLM `toml:"llm"`
+	// Bot is the [bot] section: what the model is told and what it says.
+	Bot Bot `toml:"bot"`
+	// Handoff is the [handoff] section: passing conversations to humans.
+	Handoff Handoff `toml:"handoff"`
+}
+
+// Server is the [server] section.
+type Server struct {
+	// Listen is the HTTP listen address, host:port (host may be empty).
+	Listen string `toml:"listen"`
+	// DataDir holds the database file; relative to the working directory.
+	DataDir string `toml:"data_dir"`
+	// MaxBodyBytes caps webhook and API request bodies; larger ones get 413.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// ShutdownTimeout is how long SIGTERM waits for in-flight work.
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+}
+
+// Log is the log table: level and format.
+type Log struct {
+	// Level is a logrus level name: trace, debug, info, warn (or warning),
+	// error. Loaded values are lower-cased.
+	Level string `toml:"level"`
+	// Format is "text" or "json". Loaded values are lower-cased.
+	Format string `toml:"format"`
+}
+
+// Plugins is the [plugins] section.
+type Plugins struct {
+	// Dir holds the plugin binaries, each named by its plugin name; relative
+	// to the working directory.
+	Dir string `toml:"dir"`
+	// SHA256 optionally pins plugin binaries: plugin name to the hex SHA-256
+	// of its binary. Loaded values are lower-cased.
+	SHA256 map[string]string `toml:"sha256"`
+}
+
+// API is the [api] section.
+type API struct {
+	// Keys are the bearer tokens accepted by the /v1 REST API.
+	Keys []string `toml:"keys"`
+}
+
+// Channel is one [channels.<name>] channel instance.
+type Channel struct {
+	// Plugin is the name of the plugin binary serving this channel.
+	Plugin string `toml:"plugin"`
+	// Options are passed to the plugin unchanged, with the value types the
+	// TOML decoder produced (string, int64, float64, bool, []any,
+	// map[string]any, date/time values); values set from the environment are
+	// strings. Never nil after Load.
+	Options map[string]any `toml:"options"`
+}
+
+// LLM is the [llm] section.
+type LLM struct {
+	// Plugin is the name of the model plugin binary.
+	Plugin string `toml:"plugin"`
+	// Options are passed to the plugin unchanged, like [Channel.Options].
+	// Never nil after Load.
+	Options map[string]any `toml:"options"`
+}
+
+// Bot is the [bot] section.
+type Bot struct {
+	// SystemPrompt is the model's system prompt.
+	SystemPrompt string `toml:"system_prompt"`
+	// HandoffMessage is sent to the customer when a human takes over.
+	HandoffMessage string `toml:"handoff_message"`
+	// FallbackMessage is sent when the model cannot answer.
+	FallbackMessage string `toml:"fallback_message"`
+	// HistoryMessages is how many transcript turns are sent to the model.
+	HistoryMessages int `toml:"history_messages"`
+	// Greeting answers a visitor who starts a chat (Telegram /start, LINE
+	// follow); "" sends nothing.
+	Greeting string `toml:"greeting"`
+	// UnsupportedMessage answers what the channel cannot show as text
+	// (stickers, voice notes).
+	UnsupportedMessage string `toml:"unsupported_message"`
+	// Concurrency bounds simultaneous model calls.
+	Concurrency int `toml:"concurrency"`
+	// GatherWindow is how long the bot waits after a visitor message for
+	// more lines before answering them together; "0s" answers at once.
+	GatherWindow time.Duration `toml:"gather_window"`
+}
+
+// Handoff is the [handoff] section.
+type Handoff struct {
+	// Desk is the channel instance acting as the human desk; "" for none.
+	Desk string `toml:"desk"`
+	// Keywords in a customer message ask for a human.
+	Keywords []string `toml:"keywords"`
+	// MaxBotFailures is how many consecutive bot failures trigger a handoff.
+	MaxBotFailures int `toml:"max_bot_failures"`
+	// QueueTimeout is how long a conversation waits for a human.
+	QueueTimeout time.Duration `toml:"queue_timeout"`
+	// ReturnToBot gives the conversation back to the bot after the handoff.
+	ReturnToBot bool `toml:"return_to_bot"`
+	// CancelKeywords, typed while waiting for a human, return to the bot.
+	CancelKeywords []string `toml:"cancel_keywords"`
+	// CancelMessage confirms the return to the bot.
+	CancelMessage string `toml:"cancel_message"`
+	// TimeoutMessage tells the visitor no operator joined in queue_timeout.
+	TimeoutMessage string `toml:"timeout_message"`
+	// MissedMessage tells the visitor the desk had no operator available.
+	MissedMessage string `toml:"missed_message"`
+	// ClosedMessage tells the visitor the operator ended the conversation.
+	ClosedMessage string `toml:"closed_message"`
+}
+
+// Default returns the configuration used for every key the file and the
+// environment leave unset. Each call returns a fresh value.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Listen:          "127.0.0.1:8080",
+			DataDir:         "data",
+			MaxBodyBytes:    1 << 20,
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Log: Log{Level: "info", Format: "text"},
+		Plugins: Plugins{
+			Dir:    "bin/plugins",
+			SHA256: map[string]string{},
+		},
+		Channels: map[string]Channel{},
+		Bot: Bot{
+			SystemPrompt:       "You are a helpful customer support assistant. Answer briefly and politely.",
+			HandoffMessage:     "I'm connecting you with a colleague, one moment please.",
+			FallbackMessage:    "Sorry, I can't answer that right now.",
+			HistoryMessages:    20,
+			Greeting:           "Hello! How can I help you today?",
+			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			Concurrency:        4,
+			GatherWindow:       300 * time.Millisecond,
+		},
+		Handoff: Handoff{
+			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
+			MaxBotFailures: 2,
+			QueueTimeout:   10 * time.Minute,
+			ReturnToBot:    true,
+			CancelKeywords: []string{"bot", "cancel"},
+			CancelMessage:  "OK, you're back with the assistant. How can I help?",
+			TimeoutMessage: "Sorry, no colleague could join in time. I'll keep helping you here.",
+			MissedMessage:  "Sorry, no colleague is available right now. I'll keep helping you here.",
+			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
+		},
+	}
+}
+
+// DBPath is the path of the bbolt database file: <server.data_dir>/switchboard.db.
+func (c *Config) DBPath() string {
+	return filepath.Join(c.Server.DataDir, DBFileName)
+}
+
+// PluginPath is the path of the binary of the named plugin: <plugins.dir>/<name>.
+func (c *Config) PluginPath(name string) string {
+	return filepath.Join(c.Plugins.Dir, name)
+}

@@ -1,0 +1,301 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	// Key is the full key, such as "server.listen", "channels.demo.plugin"
+	// or "handoff.keywords[1]"; for a malformed environment variable name,
+	// the variable's name.
+	Key string
+	// Message says what is wrong.
+	Message string
+}
+
+// String formats the problem as "key: message".
+func (p Problem) String() string {
+	return p.Key + ": " + p.Message
+}
+
+// ValidationError holds every problem found in a configuration.
+type ValidationError struct {
+	// Problems are sorted by key, then message.
+	Problems []Problem
+}
+
+// Error lists the problems, one per line after a summary line.
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid configuration (%d problem", len(e.Problems))
+	if len(e.Problems) != 1 {
+		b.WriteString("s")
+	}
+	b.WriteString("):")
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// newValidationError sorts problems into a ValidationError.
+func newValidationError(problems []Problem) *ValidationError {
+	sortProblems(problems)
+	return &ValidationError{Problems: problems}
+}
+
+func sortProblems(problems []Problem) {
+	slices.SortFunc(problems, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Message, b.Message))
+	})
+}
+
+// logLevels are the level names accepted in log.level (logrus names).
+func logLevels() []string { return []string{"trace", "debug", "info", "warn", "warning", "error"} }
+
+// logFormats are the values accepted in log.format.
+func logFormats() []string { return []string{"text", "json"} }
+
+// reservedChannelNames cannot name a [channels.<name>] instance: "api" is
+// the built-in REST channel, "llm" the model plugin's instance.
+func reservedChannelNames() []string { return []string{"api", "llm"} }
+
+// Validate checks the values of c, for a Config built or changed in code;
+// Load already runs the same checks. It returns nil or a *ValidationError
+// listing every problem.
+func (c *Config) Validate() error {
+	if problems := c.validate(); len(problems) > 0 {
+		return newValidationError(problems)
+	}
+	return nil
+}
+
+func (c *Config) validate() []Problem {
+	var ps []Problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+
+	// [server]
+	if msg := checkListen(c.Server.Listen); msg != "" {
+		add("server.listen", "%s", msg)
+	}
+	if c.Server.DataDir == "" {
+		add("server.data_dir", "must not be empty")
+	}
+	if c.Server.MaxBodyBytes <= 0 {
+		add("server.max_body_bytes", "must be greater than 0, got %d", c.Server.MaxBodyBytes)
+	}
+	if c.Server.ShutdownTimeout <= 0 {
+		add("server.shutdown_timeout", "must be greater than 0, got %s", c.Server.ShutdownTimeout)
+	}
+
+	// [log]
+	if !slices.Contains(logLevels(), c.Log.Level) {
+		add("log.level", "unknown level %q; use one of %s", c.Log.Level, strings.Join(logLevels(), ", "))
+	}
+	if !slices.Contains(logFormats(), c.Log.Format) {
+		add("log.format", "unknown format %q; use one of %s", c.Log.Format, strings.Join(logFormats(), ", "))
+	}
+
+	// [plugins]
+	if c.Plugins.Dir == "" {
+		add("plugins.dir", "must not be empty")
+	}
+	for _, name := range sortedKeys(c.Plugins.SHA256) {
+		key := childKey("plugins.sha256", name)
+		if msg := checkPluginName(name); msg != "" {
+			add(key, "%s", msg)
+		}
+		if sum := c.Plugins.SHA256[name]; !isSHA256Hex(sum) {
+			add(key, "invalid checksum %q: want a SHA-256 as 64 hex characters", sum)
+		}
+	}
+
+	// [api]
+	for i, k := range c.API.Keys {
+		if strings.TrimSpace(k) == "" {
+			add(indexKey("api.keys", i), "must not be empty")
+		}
+	}
+
+	// [channels.<name>]
+	for _, name := range sortedKeys(c.Channels) {
+		key := childKey("channels", name)
+		if !isChannelName(name) {
+			add(key, "invalid channel name %q: use 1 to 63 lower-case letters, digits, '_' or '-', starting with a letter or digit", name)
+		} else if slices.Contains(reservedChannelNames(), name) {
+			add(key, "channel name %q is reserved", name)
+		}
+		if msg := checkPluginName(c.Channels[name].Plugin); msg != "" {
+			add(key+".plugin", "%s", msg)
+		}
+	}
+
+	// [llm]
+	if c.LLM != nil {
+		if msg := checkPluginName(c.LLM.Plugin); msg != "" {
+			add("llm.plugin", "%s", msg)
+		}
+	}
+
+	// [bot]
+	if c.Bot.HandoffMessage == "" {
+		add("bot.handoff_message", "must not be empty")
+	}
+	if c.Bot.FallbackMessage == "" {
+		add("bot.fallback_message", "must not be empty")
+	}
+	if c.Bot.HistoryMessages < 1 {
+		add("bot.history_messages", "must be at least 1, got %d", c.Bot.HistoryMessages)
+	}
+	if c.Bot.Concurrency < 1 {
+		add("bot.concurrency", "must be at least 1, got %d", c.Bot.Concurrency)
+	}
+	if c.Bot.GatherWindow < 0 || c.Bot.GatherWindow > 10*time.Second {
+		add("bot.gather_window", "must be between 0s and 10s, got %s", c.Bot.GatherWindow)
+	}
+
+	// [handoff]
+	if c.Handoff.Desk != "" {
+		if _, ok := c.Channels[c.Handoff.Desk]; !ok {
+			add("handoff.desk", "no channel named %q is configured", c.Handoff.Desk)
+		}
+	}
+	for i, k := range c.Handoff.Keywords {
+		if strings.TrimSpace(k) == "" {
+			add(indexKey("handoff.keywords", i), "must not be empty")
+		}
+	}
+	for i, k := range c.Handoff.CancelKeywords {
+		if strings.TrimSpace(k) == "" {
+			add(indexKey("handoff.cancel_keywords", i), "must not be empty")
+		}
+	}
+	if c.Handoff.MaxBotFailures < 1 {
+		add("handoff.max_bot_failures", "must be at least 1, got %d", c.Handoff.MaxBotFailures)
+	}
+	if c.Handoff.QueueTimeout <= 0 {
+		add("handoff.queue_timeout", "must be greater than 0, got %s", c.Handoff.QueueTimeout)
+	}
+	return ps
+}
+
+// checkListen explains what is wrong with a listen address, or returns "".
+func checkListen(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("invalid address %q: want host:port, such as 127.0.0.1:8080 or :8080", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("invalid port %q in %q: want a number from 0 to 65535", port, addr)
+	}
+	return ""
+}
+
+// checkPluginName explains what is wrong with a plugin name, or returns "".
+// A plugin name is a plain file name inside plugins.dir.
+func checkPluginName(name string) string {
+	if name == "" {
+		return "required: the name of a plugin binary in plugins.dir"
+	}
+	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return fmt.Sprintf("invalid plugin name %q: must be a plain file name in plugins.dir, without path separators", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return fmt.Sprintf("invalid plugin name %q: use letters, digits, '.', '_' or '-'", name)
+		}
+	}
+	return ""
+}
+
+// isChannelName reports whether name matches ^[a-z0-9][a-z0-9_-]{0,62}$.
+func isChannelName(name string) bool {
+	if name == "" || len(name) > 63 {
+		return false
+	}
+	for i, c := range name {
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckPlugins checks that the binary of every plugin the configuration uses
+// (channels and llm) exists in plugins.dir as an executable regular file. It
+// touches the file system, so it is separate from Load and Validate; a
+// relative plugins.dir is resolved against the working directory. The
+// problems are sorted, and name the key that references the plugin.
+// Checksums pinned in [plugins.sha256] are verified when the plugin starts,
+// not here.
+func (c *Config) CheckPlugins() []Problem {
+	var ps []Problem
+	check := func(key, plugin string) {
+		if checkPluginName(plugin) != "" {
+			return // already a validation problem
+		}
+		if msg := checkBinary(c.PluginPath(plugin)); msg != "" {
+			ps = append(ps, Problem{Key: key, Message: msg})
+		}
+	}
+	for _, name := range sortedKeys(c.Channels) {
+		check(childKey("channels", name)+".plugin", c.Channels[name].Plugin)
+	}
+	if c.LLM != nil {
+		check("llm.plugin", c.LLM.Plugin)
+	}
+	if len(ps) > 0 {
+		if info, err := os.Stat(c.Plugins.Dir); err != nil || !info.IsDir() {
+			ps = append(ps, Problem{Key: "plugins.dir", Message: fmt.Sprintf("plugin directory %q not found", c.Plugins.Dir)})
+		}
+	}
+	sortProblems(ps)
+	return ps
+}
+
+// checkBinary explains why path is not a runnable plugin binary, or returns "".
+func checkBinary(path string) string {
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("plugin binary %q not found", path)
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Sprintf("plugin binary %q cannot be read: %v", path, err)
+	case !info.Mode().IsRegular():
+		return fmt.Sprintf("plugin binary %q is not a regular file", path)
+	case runtime.GOOS != "windows" && info.Mode().Perm()&0o111 == 0:
+		return fmt.Sprintf("plugin binary %q is not executable (chmod +x)", path)
+	}
+	return ""
+}
