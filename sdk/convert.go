@@ -127,6 +127,31 @@ func outboundFromPB(o *pb.Outbound) Outbound {
 	}
 }
 
+// deskOutbound is an Outbound plus the fields only desk calls carry.
+type deskOutbound struct {
+	Outbound
+	Channel    string
+	Summary    string
+	Transcript []TranscriptEntry
+}
+
+func deskOutboundToPB(d deskOutbound) *pb.Outbound {
+	out := outboundToPB(d.Outbound)
+	out.Channel, out.Summary = d.Channel, d.Summary
+	for _, e := range d.Transcript {
+		out.Transcript = append(out.Transcript, &pb.TranscriptEntry{Role: e.Role, Text: e.Text, TimeUnixMs: timeToMillis(e.Time)})
+	}
+	return out
+}
+
+func transcriptFromPB(entries []*pb.TranscriptEntry) []TranscriptEntry {
+	out := make([]TranscriptEntry, len(entries))
+	for i, e := range entries {
+		out[i] = TranscriptEntry{Role: e.GetRole(), Text: e.GetText(), Time: timeFromMillis(e.GetTimeUnixMs())}
+	}
+	return out
+}
+
 func toolCallsToPB(calls []ToolCall) []*pb.ToolCall {
 	out := make([]*pb.ToolCall, len(calls))
 	for i, c := range calls {

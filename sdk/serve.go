@@ -3,6 +3,7 @@ package sdk
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -59,6 +60,7 @@ func Serve(p Plugins) {
 	if p.LLM != nil {
 		set[KindLLM] = &LLMPlugin{Impl: p.LLM}
 	}
+	go exitWithParent()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
@@ -69,6 +71,17 @@ func Serve(p Plugins) {
 			JSONFormat: true,
 		}),
 	})
+}
+
+// exitWithParent ends the plugin when the daemon that started it is gone
+// (killed without a chance to stop its plugins), so no orphan keeps running.
+func exitWithParent() {
+	parent := os.Getppid()
+	for range time.Tick(500 * time.Millisecond) {
+		if os.Getppid() != parent {
+			os.Exit(0)
+		}
+	}
 }
 
 // NewLogger returns a logger for plugin code. Its lines reach the daemon's
@@ -113,6 +126,7 @@ func levelName(l slog.Level) string {
 var (
 	_ Channel       = (*ChannelClient)(nil)
 	_ HealthChecker = (*ChannelClient)(nil)
+	_ Desk          = (*ChannelClient)(nil)
 	_ LLM           = (*LLMClient)(nil)
 	_ HealthChecker = (*LLMClient)(nil)
 )

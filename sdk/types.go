@@ -96,6 +96,14 @@ const (
 	OutHandoff OutboundKind = "handoff"
 )
 
+// Wire kinds that carry [Desk] calls through the Send RPC, so desk calls
+// share the outbox's delivery and retry path. Plugin code never sees them.
+const (
+	outDeskOpen  OutboundKind = "desk.open"
+	outDeskRelay OutboundKind = "desk.relay"
+	outDeskClose OutboundKind = "desk.close"
+)
+
 // Outbound is one thing the daemon asks a channel to deliver.
 type Outbound struct {
 	// ID is the daemon's id of this delivery. It stays the same on every

@@ -31,9 +31,15 @@ type Conversation struct {
 	State   string   `json:"state"`
 	// Context is the latest per-channel context of the visitor's events
 	// (reply tokens and the like), handed back to the channel on sends.
-	Context   map[string]string `json:"context,omitempty"`
-	CreatedAt time.Time         `json:"created_at"`
-	UpdatedAt time.Time         `json:"updated_at"`
+	Context map[string]string `json:"context,omitempty"`
+	// Failures counts consecutive failed or empty bot turns.
+	Failures int `json:"failures,omitempty"`
+	// Handoff is the current or last handoff; nil if there never was one.
+	Handoff *Handoff `json:"handoff,omitempty"`
+	// Unreachable is set when the channel said the visitor blocked the bot.
+	Unreachable bool      `json:"unreachable,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Message roles in a transcript.

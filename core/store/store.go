@@ -36,10 +36,14 @@ var (
 	bucketSeen          = []byte("seen")
 	bucketSeenExpiry    = []byte("seen_expiry")
 	bucketDeadLetters   = []byte("deadletters")
+	bucketTransitions   = []byte("transitions")
+	bucketDeskRefs      = []byte("desk_refs")
+	bucketConvDesk      = []byte("conv_desk")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
-		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters,
+		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
+		bucketDeskRefs, bucketConvDesk,
 	}
 
 	keySchemaVersion = []byte("schema_version")

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Transition is one stored change of a conversation's state.
+type Transition struct {
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Cause  string    `json:"cause"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Handoff is the state of a conversation's current or last handoff.
+type Handoff struct {
+	// Cause is why it was handed off (tool, keyword, failures, llm_down,
+	// api, …) and Reason the free-text explanation, if any.
+	Cause  string `json:"cause"`
+	Reason string `json:"reason,omitempty"`
+	// RequestedAt is when the conversation left the bot.
+	RequestedAt time.Time `json:"requested_at"`
+	// Desk is the desk channel instance ("" when handled natively by the
+	// visitor's channel or when no desk is configured).
+	Desk string `json:"desk,omitempty"`
+	// Native says the visitor's own channel transferred the conversation.
+	Native bool `json:"native,omitempty"`
+	// Deadline is when the visitor stops waiting for an operator.
+	Deadline time.Time `json:"deadline,omitempty"`
+	// JoinedAt is when an operator took the conversation.
+	JoinedAt time.Time `json:"joined_at,omitempty"`
+	// Operator names the operator who took it.
+	Operator string `json:"operator,omitempty"`
+}
+
+func transitionKey(convID string, seq uint64) []byte { return messageKey(convID, seq) }
+
+// GetConversationTx reads a conversation inside a write transaction.
+func GetConversationTx(tx *Tx, id string) (Conversation, error) { return getConversation(tx.Tx, id) }
+
+// PutConversationTx writes a conversation inside a write transaction.
+func PutConversationTx(tx *Tx, c *Conversation) error { return putConversation(tx.Tx, c) }
+
+// AppendMessageTx adds a transcript message inside a write transaction;
+// readers waiting on the conversation are woken after the commit.
+func (s *Store) AppendMessageTx(tx *Tx, m *Message) error {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = s.opts.Now().UTC()
+	}
+	if err := appendMessage(tx, m); err != nil {
+		return err
+	}
+	convID := m.ConversationID
+	tx.OnCommit(func() { s.watchers.notify(convID) })
+	return nil
+}
+
+// AddTransitionTx records a state change inside a write transaction.
+func AddTransitionTx(tx *Tx, convID string, t Transition) error {
+	b := tx.Bucket(bucketTransitions)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return b.Put(transitionKey(convID, seq), data)
+}
+
+// Transitions returns a conversation's state changes, oldest first.
+func (s *Store) Transitions(convID string) ([]Transition, error) {
+	var out []Transition
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if _, err := getConversation(tx, convID); err != nil {
+			return err
+		}
+		prefix := messagePrefix(convID)
+		c := tx.Bucket(bucketTransitions).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var t Transition
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("decode transition of %s: %w", convID, err)
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MapDeskRefTx remembers that a conversation's handoff is open on a desk
+// under ref, in both directions.
+func MapDeskRefTx(tx *Tx, desk, ref, convID string) error {
+	if err := tx.Bucket(bucketDeskRefs).Put(refKey(desk, ref), []byte(convID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketConvDesk).Put([]byte(convID), refKey(desk, ref))
+}
+
+// UnmapDeskTx forgets a conversation's desk reference, if any.
+func UnmapDeskTx(tx *Tx, convID string) error {
+	v := tx.Bucket(bucketConvDesk).Get([]byte(convID))
+	if v == nil {
+		return nil
+	}
+	if err := tx.Bucket(bucketDeskRefs).Delete(v); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketConvDesk).Delete([]byte(convID))
+}
+
+// DeskRef returns the desk instance and reference of a conversation's open
+// handoff; ok is false when it has none.
+func (s *Store) DeskRef(convID string) (desk, ref string, ok bool) {
+	s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketConvDesk).Get([]byte(convID))
+		if v == nil {
+			return nil
+		}
+		d, r, found := bytes.Cut(v, []byte{0})
+		desk, ref, ok = string(d), string(r), found
+		return nil
+	})
+	return desk, ref, ok
+}
+
+// ConversationByDeskRef finds the conversation a desk reference belongs to.
+func (s *Store) ConversationByDeskRef(desk, ref string) (string, error) {
+	var id string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketDeskRefs).Get(refKey(desk, ref))
+		if v == nil {
+			return fmt.Errorf("desk %s reference %s: %w", desk, ref, ErrNotFound)
+		}
+		id = string(v)
+		return nil
+	})
+	return id, err
+}
