@@ -1,0 +1,44 @@
+# Switchboard build, run and test entry points. `make help` lists them.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+CONFIG   ?= config.toml
+
+# Plugin binaries shipped in bin/plugins, by name, and where they are built from.
+PLUGINS := echo:./examples/echo-channel
+
+.PHONY: all build run test proto help clean
+
+all: build
+
+help:
+	@echo "make build   build bin/switchboard and bin/plugins/*"
+	@echo "make run     build, then serve with $(CONFIG)"
+	@echo "make test    every unit and integration test"
+	@echo "make proto   regenerate the committed gRPC code"
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/switchboard ./core/cmd/switchboard
+	@mkdir -p bin/plugins
+	@for p in $(PLUGINS); do \
+		name=$${p%%:*}; pkg=$${p#*:}; \
+		echo "$(GO) build -o bin/plugins/$$name $$pkg"; \
+		$(GO) build -o bin/plugins/$$name $$pkg || exit 1; \
+	done
+
+run: build
+	./bin/switchboard serve --config $(CONFIG)
+
+test: build
+	$(GO) test -count=1 ./...
+
+# Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
+# shows how to install them).
+proto:
+	protoc --go_out=. --go_opt=module=github.com/switchboard-chat/switchboard \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/switchboard-chat/switchboard \
+		sdk/internal/pb/plugin.proto
+
+clean:
+	rm -rf bin

@@ -1,0 +1,121 @@
+// Command switchboard is the Switchboard daemon and its admin commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: switchboard <command> [flags]
+
+commands:
+  serve --config F          run the daemon
+  check-config --config F   validate a config file; exit 1 naming each bad key
+  version                   print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(rest, stderr)
+	case "check-config":
+		return checkConfig(rest, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "switchboard", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "switchboard: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// loadConfig parses --config from args and loads the file with the
+// environment's overrides.
+func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "config.toml", "path to the config file")
+	if err := fs.Parse(args); err != nil {
+		return nil, 2
+	}
+	cfg, err := config.Load(*path, os.Environ())
+	var problems []config.Problem
+	var invalid *config.ValidationError
+	if errors.As(err, &invalid) {
+		problems = invalid.Problems
+	} else if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", *path, err)
+		return nil, 1
+	}
+	// Missing plugin binaries are reported along with the other problems.
+	problems = append(problems, cfg.CheckPlugins()...)
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%s: %v\n", *path, &config.ValidationError{Problems: problems})
+		return nil, 1
+	}
+	return cfg, 0
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) int {
+	_, code := loadConfig("check-config", args, stderr)
+	if code == 0 {
+		fmt.Fprintln(stdout, "config is valid")
+	}
+	return code
+}
+
+func serve(args []string, stderr io.Writer) int {
+	cfg, code := loadConfig("serve", args, stderr)
+	if code != 0 {
+		return code
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := daemon.New(cfg, log, version).Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.WithError(err).Error("switchboard stopped")
+		return 1
+	}
+	log.Info("switchboard stopped")
+	return 0
+}
+
+func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(out)
+	if level, err := logrus.ParseLevel(cfg.Log.Level); err == nil {
+		log.SetLevel(level)
+	}
+	if cfg.Log.Format == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	}
+	return log
+}

@@ -1,0 +1,149 @@
+// Package daemon wires Switchboard together: it opens the store, starts the
+// plugins, serves HTTP, and shuts everything down in order.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/pluginhost"
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// Daemon is a running Switchboard.
+type Daemon struct {
+	cfg     *config.Config
+	log     *logrus.Logger
+	version string
+}
+
+// New prepares a daemon from a validated config.
+func New(cfg *config.Config, log *logrus.Logger, version string) *Daemon {
+	return &Daemon{cfg: cfg, log: log, version: version}
+}
+
+// Run serves until ctx ends, then stops taking requests, lets in-flight work
+// finish, stops the plugins and closes the database.
+func (d *Daemon) Run(ctx context.Context) error {
+	st, err := store.Open(d.cfg.DBPath(), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			d.log.WithError(err).Error("close database")
+		}
+	}()
+
+	host := pluginhost.New(pluginhost.Config{
+		Dir:     d.cfg.Plugins.Dir,
+		Version: d.version,
+		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance} },
+	}, d.log)
+	if err := host.Start(ctx, d.pluginSpecs()); err != nil {
+		return err
+	}
+	defer host.Stop()
+
+	api := httpapi.New(httpapi.Config{
+		MaxBodyBytes: d.cfg.Server.MaxBodyBytes,
+		APIKeys:      d.cfg.API.Keys,
+	}, st, host, readiness(host), d.log)
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", d.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen %s: %w", d.cfg.Server.Listen, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	d.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "version": d.version}).Info("switchboard is serving")
+
+	go d.purgeSeen(ctx, st)
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	}
+	d.log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		d.log.WithError(err).Warn("http shutdown did not finish in time")
+	}
+	return nil
+}
+
+func (d *Daemon) pluginSpecs() []pluginhost.Spec {
+	var specs []pluginhost.Spec
+	for name, ch := range d.cfg.Channels {
+		specs = append(specs, pluginhost.Spec{
+			Instance: name, Plugin: ch.Plugin, Kind: sdk.KindChannel,
+			Options: ch.Options, SHA256: d.cfg.Plugins.SHA256[ch.Plugin],
+		})
+	}
+	if d.cfg.LLM != nil {
+		specs = append(specs, pluginhost.Spec{
+			Instance: "llm", Plugin: d.cfg.LLM.Plugin, Kind: sdk.KindLLM,
+			Options: d.cfg.LLM.Options, SHA256: d.cfg.Plugins.SHA256[d.cfg.LLM.Plugin],
+		})
+	}
+	return specs
+}
+
+// readiness is ready when every plugin runs and its backend answers.
+func readiness(host *pluginhost.Host) httpapi.Readiness {
+	return func() (bool, any) {
+		statuses := host.Status()
+		ready := true
+		for _, st := range statuses {
+			if st.State != pluginhost.StateUp || (st.Backend != "" && st.Backend != "ok") {
+				ready = false
+			}
+		}
+		return ready, statuses
+	}
+}
+
+// purgeSeen forgets expired dedup entries now and then.
+func (d *Daemon) purgeSeen(ctx context.Context, st *store.Store) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.PurgeSeen(ctx); err != nil {
+				d.log.WithError(err).Warn("purge seen event ids")
+			} else if n > 0 {
+				d.log.WithField("purged", n).Debug("forgot expired event ids")
+			}
+		}
+	}
+}
+
+// storeSink commits a polling channel's events.
+type storeSink struct {
+	st      *store.Store
+	channel string
+}
+
+// Deliver implements sdk.EventSink.
+func (s storeSink) Deliver(ctx context.Context, events []sdk.Event) error {
+	_, err := s.st.CommitEvents(ctx, s.channel, events)
+	return err
+}

@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// conversationView is a conversation as the API shows it.
+type conversationView struct {
+	ID        string    `json:"id"`
+	Channel   string    `json:"channel"`
+	User      sdk.User  `json:"user"`
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func viewConversation(c store.Conversation) conversationView {
+	return conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+// messageView is a transcript message as the API shows it.
+type messageView struct {
+	ID          string           `json:"id"`
+	Role        string           `json:"role"`
+	Text        string           `json:"text"`
+	Attachments []sdk.Attachment `json:"attachments,omitempty"`
+	CreatedAt   time.Time        `json:"created_at"`
+}
+
+func viewMessage(m store.Message) messageView {
+	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, CreatedAt: m.CreatedAt}
+}
+
+var states = map[string]bool{
+	store.StateBot: true, store.StateWaitingHuman: true, store.StateHuman: true, store.StateClosed: true,
+}
+
+func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		User sdk.User `json:"user"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.User.ID) == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `"user.id" is required`)
+		return
+	}
+	c, err := s.store.CreateConversation(r.Context(), store.Conversation{Channel: APIChannel, User: req.User})
+	if err != nil {
+		s.internalError(w, "create conversation", err)
+		return
+	}
+	w.Header().Set("Location", "/v1/conversations/"+c.ID)
+	writeJSON(w, http.StatusCreated, viewConversation(c))
+}
+
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if state != "" && !states[state] {
+		writeError(w, http.StatusBadRequest, "bad_request", "unknown state "+strconv.Quote(state)+"; one of bot, waiting_human, human, closed")
+		return
+	}
+	limit, ok := intParam(w, r, "limit", 100, 1000)
+	if !ok {
+		return
+	}
+	convs, err := s.store.ListConversations(state, limit)
+	if err != nil {
+		s.internalError(w, "list conversations", err)
+		return
+	}
+	out := make([]conversationView, len(convs))
+	for i, c := range convs {
+		out[i] = viewConversation(c)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+// conversation loads the {id} of the path, answering 404 itself.
+func (s *Server) conversation(w http.ResponseWriter, r *http.Request) (store.Conversation, bool) {
+	id := r.PathValue("id")
+	c, err := s.store.Conversation(id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "conversation "+id+" not found")
+		return c, false
+	}
+	if err != nil {
+		s.internalError(w, "get conversation "+id, err)
+		return c, false
+	}
+	return c, true
+}
+
+func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
+	if c, ok := s.conversation(w, r); ok {
+		writeJSON(w, http.StatusOK, viewConversation(c))
+	}
+}
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Text string `json:"text"`
+	}
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `"text" is required`)
+		return
+	}
+	if c.Channel != APIChannel {
+		writeError(w, http.StatusConflict, "wrong_channel", "conversation "+c.ID+" belongs to channel "+c.Channel+"; only api conversations take visitor messages here")
+		return
+	}
+	res, err := s.store.CommitEvents(r.Context(), APIChannel, []sdk.Event{{
+		ID: store.NewID("e_"), Kind: sdk.KindMessage, Conversation: c.Ref, User: c.User, Text: req.Text,
+	}})
+	if err != nil || len(res.Accepted) != 1 {
+		s.internalError(w, "store message for "+c.ID, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": strconv.FormatUint(res.Accepted[0].MessageID, 10)})
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "after: not a message id: "+strconv.Quote(v))
+			return
+		}
+		after = n
+	}
+	limit, ok := intParam(w, r, "limit", 100, 1000)
+	if !ok {
+		return
+	}
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", "wait: not a duration like \"10s\": "+strconv.Quote(v))
+			return
+		}
+		wait = min(d, s.cfg.MaxWait)
+	}
+	var msgs []store.Message
+	var err error
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		msgs, err = s.store.WaitMessages(ctx, c.ID, after, limit)
+		cancel()
+	} else {
+		msgs, err = s.store.Messages(c.ID, after, limit)
+	}
+	if err != nil {
+		s.internalError(w, "list messages of "+c.ID, err)
+		return
+	}
+	out := make([]messageView, len(msgs))
+	for i, m := range msgs {
+		out[i] = viewMessage(m)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int) (int, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		writeError(w, http.StatusBadRequest, "bad_request", name+": must be a number from 1 to "+strconv.Itoa(max))
+		return 0, false
+	}
+	return n, true
+}
+
+func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
+	s.log.WithError(err).Error(what)
+	writeError(w, http.StatusInternalServerError, "internal", what+" failed")
+}
