@@ -6,7 +6,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 CONFIG   ?= config.toml
 
 # Plugin binaries shipped in bin/plugins, by name, and where they are built from.
-PLUGINS := echo:./examples/echo-channel
+PLUGINS := echo:./examples/echo-channel webhook-desk:./examples/webhook-desk ollama:./plugins/ollama
 
 .PHONY: all build run test proto help clean
 

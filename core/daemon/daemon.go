@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
 	"github.com/switchboard-chat/switchboard/core/store"
@@ -54,10 +55,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer host.Stop()
 
+	var models engine.Models
+	if d.cfg.LLM != nil {
+		models = host
+	}
+	eng := engine.New(d.engineConfig(), st, host, models, d.log)
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+
 	api := httpapi.New(httpapi.Config{
 		MaxBodyBytes: d.cfg.Server.MaxBodyBytes,
 		APIKeys:      d.cfg.API.Keys,
-	}, st, host, readiness(host), d.log)
+	}, st, host, eng, readiness(host), d.log)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -84,7 +94,34 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		d.log.WithError(err).Warn("http shutdown did not finish in time")
 	}
+	// Turns still running finish and commit; what does not finish in time
+	// stays in the inbox and runs again on the next start.
+	eng.Stop(sctx)
 	return nil
+}
+
+func (d *Daemon) engineConfig() engine.Config {
+	b, h := d.cfg.Bot, d.cfg.Handoff
+	return engine.Config{
+		SystemPrompt:       b.SystemPrompt,
+		HandoffMessage:     b.HandoffMessage,
+		FallbackMessage:    b.FallbackMessage,
+		GreetingMessage:    b.Greeting,
+		UnsupportedMessage: b.UnsupportedMessage,
+		HistoryMessages:    b.HistoryMessages,
+		Concurrency:        b.Concurrency,
+		GatherWindow:       b.GatherWindow,
+		Desk:               h.Desk,
+		Keywords:           h.Keywords,
+		CancelKeywords:     h.CancelKeywords,
+		MaxBotFailures:     h.MaxBotFailures,
+		QueueTimeout:       h.QueueTimeout,
+		ReturnToBot:        h.ReturnToBot,
+		CancelMessage:      h.CancelMessage,
+		TimeoutMessage:     h.TimeoutMessage,
+		ClosedMessage:      h.ClosedMessage,
+		MissedMessage:      h.MissedMessage,
+	}
 }
 
 func (d *Daemon) pluginSpecs() []pluginhost.Spec {
@@ -97,7 +134,7 @@ func (d *Daemon) pluginSpecs() []pluginhost.Spec {
 	}
 	if d.cfg.LLM != nil {
 		specs = append(specs, pluginhost.Spec{
-			Instance: "llm", Plugin: d.cfg.LLM.Plugin, Kind: sdk.KindLLM,
+			Instance: pluginhost.LLMInstance, Plugin: d.cfg.LLM.Plugin, Kind: sdk.KindLLM,
 			Options: d.cfg.LLM.Options, SHA256: d.cfg.Plugins.SHA256[d.cfg.LLM.Plugin],
 		})
 	}

@@ -20,10 +20,30 @@ type conversationView struct {
 	State     string    `json:"state"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Handoff describes the current or last handoff to humans.
+	Handoff *handoffView `json:"handoff,omitempty"`
+	// Unreachable is true when the visitor blocked the bot.
+	Unreachable bool `json:"unreachable,omitempty"`
+}
+
+type handoffView struct {
+	Cause       string     `json:"cause"`
+	Reason      string     `json:"reason,omitempty"`
+	RequestedAt time.Time  `json:"requested_at"`
+	Desk        string     `json:"desk,omitempty"`
+	Operator    string     `json:"operator,omitempty"`
+	JoinedAt    *time.Time `json:"joined_at,omitempty"`
 }
 
 func viewConversation(c store.Conversation) conversationView {
-	return conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Unreachable: c.Unreachable}
+	if h := c.Handoff; h != nil {
+		v.Handoff = &handoffView{Cause: h.Cause, Reason: h.Reason, RequestedAt: h.RequestedAt, Desk: h.Desk, Operator: h.Operator}
+		if !h.JoinedAt.IsZero() {
+			v.Handoff.JoinedAt = &h.JoinedAt
+		}
+	}
+	return v
 }
 
 // messageView is a transcript message as the API shows it.
@@ -199,4 +219,70 @@ func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int)
 func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
 	s.log.WithError(err).Error(what)
 	writeError(w, http.StatusInternalServerError, "internal", what+" failed")
+}
+
+// actionTimeout bounds how long a handoff or close request waits for the
+// conversation's lane to apply it.
+const actionTimeout = 30 * time.Second
+
+func (s *Server) handoff(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 && !decodeJSON(w, r, &req) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
+	defer cancel()
+	updated, err := s.actions.RequestHandoff(ctx, c.ID, req.Reason)
+	if err != nil {
+		s.internalError(w, "hand off "+c.ID, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewConversation(updated))
+}
+
+func (s *Server) close(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
+	defer cancel()
+	updated, err := s.actions.Close(ctx, c.ID)
+	if err != nil {
+		s.internalError(w, "close "+c.ID, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewConversation(updated))
+}
+
+// transitionView is a state change as the API shows it.
+type transitionView struct {
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Cause  string    `json:"cause"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	ts, err := s.store.Transitions(c.ID)
+	if err != nil {
+		s.internalError(w, "list transitions of "+c.ID, err)
+		return
+	}
+	out := make([]transitionView, len(ts))
+	for i, t := range ts {
+		out[i] = transitionView{From: t.From, To: t.To, Cause: t.Cause, Reason: t.Reason, At: t.At}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transitions": out})
 }

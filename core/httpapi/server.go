@@ -30,6 +30,7 @@ type Store interface {
 	ListConversations(state string, limit int) ([]store.Conversation, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
+	Transitions(convID string) ([]store.Transition, error)
 }
 
 // Channels finds the plugin serving a channel instance.
@@ -37,6 +38,13 @@ type Channels interface {
 	// Channel returns the instance's current client; ok is false for an
 	// unknown instance, err is set while the plugin is not running.
 	Channel(instance string) (ch sdk.Channel, ok bool, err error)
+}
+
+// Actions changes conversations on behalf of API clients; each call waits
+// until the change is committed.
+type Actions interface {
+	RequestHandoff(ctx context.Context, convID, reason string) (store.Conversation, error)
+	Close(ctx context.Context, convID string) (store.Conversation, error)
 }
 
 // Readiness reports whether the daemon can do its work, with details.
@@ -57,6 +65,7 @@ type Server struct {
 	cfg      Config
 	store    Store
 	channels Channels
+	actions  Actions
 	ready    Readiness
 	log      logrus.FieldLogger
 	keys     [][sha256.Size]byte
@@ -64,14 +73,14 @@ type Server struct {
 }
 
 // New builds the server's routes.
-func New(cfg Config, st Store, channels Channels, ready Readiness, log logrus.FieldLogger) *Server {
+func New(cfg Config, st Store, channels Channels, actions Actions, ready Readiness, log logrus.FieldLogger) *Server {
 	if cfg.WebhookTimeout == 0 {
 		cfg.WebhookTimeout = 10 * time.Second
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 60 * time.Second
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, ready: ready, log: log, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, mux: http.NewServeMux()}
 	for _, k := range cfg.APIKeys {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
@@ -89,6 +98,9 @@ func New(cfg Config, st Store, channels Channels, ready Readiness, log logrus.Fi
 	s.mux.Handle("GET /v1/conversations/{id}", s.api(s.getConversation))
 	s.mux.Handle("POST /v1/conversations/{id}/messages", s.api(s.postMessage))
 	s.mux.Handle("GET /v1/conversations/{id}/messages", s.api(s.listMessages))
+	s.mux.Handle("POST /v1/conversations/{id}/handoff", s.api(s.handoff))
+	s.mux.Handle("POST /v1/conversations/{id}/close", s.api(s.close))
+	s.mux.Handle("GET /v1/conversations/{id}/transitions", s.api(s.listTransitions))
 	s.mux.Handle("/v1/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))

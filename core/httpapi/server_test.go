@@ -59,7 +59,7 @@ func newTestServer(t *testing.T, channels stubChannels) (*httptest.Server, *stor
 	t.Cleanup(func() { st.Close() })
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	s := New(Config{MaxBodyBytes: 1024, APIKeys: []string{"k1", "k2"}}, st, channels,
+	s := New(Config{MaxBodyBytes: 1024, APIKeys: []string{"k1", "k2"}}, st, channels, nil,
 		func() (bool, any) { return true, nil }, log)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

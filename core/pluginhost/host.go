@@ -205,3 +205,25 @@ func (h *Host) Channel(instance string) (ch sdk.Channel, ok bool, err error) {
 	ch, err = inst.ChannelClient()
 	return ch, true, err
 }
+
+// Capabilities returns what a channel instance said about itself when it was
+// last configured; ok is false for an unknown instance.
+func (h *Host) Capabilities(instance string) (caps sdk.Capabilities, ok bool) {
+	inst := h.Instance(instance)
+	if inst == nil || inst.spec.Kind != sdk.KindChannel {
+		return sdk.Capabilities{}, false
+	}
+	return inst.Capabilities(), true
+}
+
+// LLM returns the current client of the model plugin (instance "llm").
+func (h *Host) LLM() (sdk.LLM, error) {
+	inst := h.Instance(LLMInstance)
+	if inst == nil {
+		return nil, sdk.NewError(sdk.Unavailable, errors.New("no model is configured"))
+	}
+	return inst.LLMClient()
+}
+
+// LLMInstance is the instance name of the model plugin.
+const LLMInstance = "llm"

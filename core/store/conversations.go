@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -266,4 +267,31 @@ func (s *Store) WaitMessages(ctx context.Context, convID string, after uint64, l
 			return nil, nil
 		}
 	}
+}
+
+// LastMessages returns up to n of a conversation's latest messages, oldest
+// first.
+func (s *Store) LastMessages(convID string, n int) ([]Message, error) {
+	var out []Message
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := messagePrefix(convID)
+		c := tx.Bucket(bucketMessages).Cursor()
+		// Position after the conversation's last key, then walk back.
+		k, v := c.Seek(messageKey(convID, ^uint64(0)))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < n; k, v = c.Prev() {
+			var m Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode message %x: %w", k, err)
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
 }

@@ -25,9 +25,14 @@ type ChannelSuite struct {
 	// signature, malformed JSON, and so on.
 	BadWebhooks map[string]sdk.WebhookRequest
 	// Outbound is a message to send; Delivered reports whether the fake
-	// platform received it (called after Send returned nil).
+	// platform received it (called after Send returned nil). Leave
+	// Delivered nil for a desk-only plugin, which has no visitors.
 	Outbound  sdk.Outbound
 	Delivered func() bool
+	// Handoff, for plugins with the desk role, is opened, relayed into and
+	// closed; DeskReceived reports whether the fake desk got all three.
+	Handoff      *sdk.Handoff
+	DeskReceived func() bool
 }
 
 // RunChannelSuite checks the contract every channel plugin must keep, through
@@ -132,6 +137,29 @@ func RunChannelSuite(t *testing.T, s ChannelSuite) {
 			}
 		}
 	})
+
+	if s.Handoff != nil {
+		t.Run("desk round trip", func(t *testing.T) {
+			c := configured(t)
+			ref, err := c.OpenHandoff(ctx, *s.Handoff)
+			if err != nil || ref == "" {
+				t.Fatalf("OpenHandoff: ref %q, err %v", ref, err)
+			}
+			if err := c.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: "relay-1", User: s.Handoff.User, Text: "one more thing"}); err != nil {
+				t.Fatalf("RelayToDesk: %v", err)
+			}
+			if err := c.CloseHandoff(ctx, ref, "back to the bot"); err != nil {
+				t.Fatalf("CloseHandoff: %v", err)
+			}
+			if !s.DeskReceived() {
+				t.Fatal("the fake desk did not receive the handoff, the relay and the close")
+			}
+		})
+	}
+
+	if s.Delivered == nil {
+		return
+	}
 
 	t.Run("send round trip", func(t *testing.T) {
 		c := configured(t)

@@ -27,11 +27,9 @@ func LLM(t testing.TB, m sdk.LLM) *sdk.LLMClient {
 }
 
 func dispense(t testing.TB, kind string, p plugin.Plugin) any {
-	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{kind: p})
-	t.Cleanup(func() {
-		client.Close()
-		server.Stop()
-	})
+	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{kind: p})
+	// Closing the client also stops the in-process server.
+	t.Cleanup(func() { client.Close() })
 	raw, err := client.Dispense(kind)
 	if err != nil {
 		t.Fatalf("dispense %s: %v", kind, err)

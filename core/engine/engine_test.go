@@ -1,0 +1,583 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// recorder is a channel (and desk) that records what it is asked to do.
+type recorder struct {
+	mu      sync.Mutex
+	caps    sdk.Capabilities
+	sent    []sdk.Outbound
+	opened  []sdk.Handoff
+	relayed []string
+	closed  []string
+	// fail returns an error for the n-th Send (1-based), if set.
+	fail func(n int) error
+	n    int
+}
+
+func (r *recorder) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
+	return r.caps, nil
+}
+
+func (r *recorder) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.WebhookResponse, error) {
+	return sdk.WebhookResponse{}, nil
+}
+
+func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if out.Kind == sdk.OutTyping {
+		return sdk.SendResult{}, nil
+	}
+	r.n++
+	if r.fail != nil {
+		if err := r.fail(r.n); err != nil {
+			return sdk.SendResult{}, err
+		}
+	}
+	r.sent = append(r.sent, out)
+	return sdk.SendResult{}, nil
+}
+
+func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.opened = append(r.opened, h)
+	return "ticket-" + h.ConversationID, nil
+}
+
+func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.relayed = append(r.relayed, m.Text)
+	return nil
+}
+
+func (r *recorder) CloseHandoff(_ context.Context, ref, _ string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = append(r.closed, ref)
+	return nil
+}
+
+func (r *recorder) texts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, o := range r.sent {
+		out = append(out, o.Text)
+	}
+	return out
+}
+
+type channels map[string]*recorder
+
+func (c channels) Channel(name string) (sdk.Channel, bool, error) {
+	r, ok := c[name]
+	return r, ok, nil
+}
+
+func (c channels) Capabilities(name string) (sdk.Capabilities, bool) {
+	r, ok := c[name]
+	if !ok {
+		return sdk.Capabilities{}, false
+	}
+	return r.caps, true
+}
+
+// model is a scripted LLM.
+type model struct {
+	mu    sync.Mutex
+	calls []sdk.ChatRequest
+	turn  func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error)
+}
+
+func (m *model) LLM() (sdk.LLM, error) { return m, nil }
+
+func (m *model) Configure(context.Context, sdk.ConfigureRequest) (sdk.LLMInfo, error) {
+	return sdk.LLMInfo{}, nil
+}
+
+func (m *model) Chat(ctx context.Context, req sdk.ChatRequest, s sdk.ChatStream) error {
+	m.mu.Lock()
+	m.calls = append(m.calls, req)
+	n := len(m.calls)
+	m.mu.Unlock()
+	type result struct {
+		text  string
+		calls []sdk.ToolCall
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		text, calls, err := m.turn(n, req)
+		done <- result{text, calls, err}
+	}()
+	var res result
+	select {
+	case res = <-done: // like a real backend, a turn ends with its context
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	text, calls := res.text, res.calls
+	if res.err != nil {
+		return res.err
+	}
+	for _, w := range strings.SplitAfter(text, " ") {
+		if err := s.Send(sdk.ChatChunk{Text: w}); err != nil {
+			return err
+		}
+	}
+	return s.Send(sdk.ChatChunk{ToolCalls: calls, Done: true})
+}
+
+func (m *model) Embed(context.Context, []string) ([][]float32, error) { return nil, nil }
+
+func (m *model) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.calls)
+}
+
+func answer(text string) func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+	return func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) { return text, nil, nil }
+}
+
+func testConfig() Config {
+	return Config{
+		SystemPrompt: "You are a test.", HandoffMessage: "connecting you", FallbackMessage: "sorry",
+		GreetingMessage: "hello!", UnsupportedMessage: "text only", HistoryMessages: 10,
+		Keywords: []string{"human", "人工"}, MaxBotFailures: 2, QueueTimeout: time.Hour,
+		ReturnToBot: true, CancelMessage: "back to bot", TimeoutMessage: "nobody came",
+		ClosedMessage: "operator left", MissedMessage: "missed you",
+		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+	}
+}
+
+type harness struct {
+	t    *testing.T
+	st   *store.Store
+	eng  *Engine
+	path string
+	ch   channels
+	llm  *model
+	cfg  Config
+}
+
+func newHarness(t *testing.T, cfg Config, llm *model) *harness {
+	t.Helper()
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "switchboard.db"), cfg: cfg, llm: llm,
+		ch: channels{"tg": {caps: sdk.Capabilities{Typing: true}}, "desk": {caps: sdk.Capabilities{Desk: true}}}}
+	h.start()
+	return h
+}
+
+func (h *harness) start() {
+	h.t.Helper()
+	st, err := store.Open(h.path, store.Options{NoSync: true})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	var models Models
+	if h.llm != nil {
+		models = h.llm
+	}
+	h.st = st
+	h.eng = New(h.cfg, st, h.ch, models, log)
+	if err := h.eng.Start(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) stop() {
+	if h.eng == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.eng.Stop(ctx)
+	h.st.Close()
+	h.eng = nil
+}
+
+// visitor commits a visitor message on channel tg, chat "42".
+func (h *harness) visitor(id, text string) string {
+	h.t.Helper()
+	res, err := h.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+		ID: id, Kind: sdk.KindMessage, Conversation: "42", User: sdk.User{ID: "42", Name: "Ann"}, Text: text,
+	}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(res.Accepted) == 0 {
+		return ""
+	}
+	return res.Accepted[0].ConversationID
+}
+
+func (h *harness) desk(id string, kind sdk.EventKind, ref, text string) {
+	h.t.Helper()
+	if _, err := h.st.CommitEvents(context.Background(), "desk", []sdk.Event{{
+		ID: id, Kind: kind, Conversation: ref, User: sdk.User{ID: "op1", Name: "Bob"}, Text: text,
+	}}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *harness) conv(id string) store.Conversation {
+	h.t.Helper()
+	c, err := h.st.Conversation(id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+func (h *harness) transcript(id string) []string {
+	msgs, _ := h.st.Messages(id, 0, 0)
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.Role+": "+m.Text)
+	}
+	return out
+}
+
+func equal(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
+
+func TestModelAnswerIsDelivered(t *testing.T) {
+	llm := &model{turn: answer("Your order ships today.")}
+	h := newHarness(t, testConfig(), llm)
+	id := h.visitor("1", "where is my order?")
+	h.eventually("the answer to reach the channel", func() bool { return len(h.ch["tg"].texts()) == 1 })
+
+	if got := h.ch["tg"].texts(); got[0] != "Your order ships today." {
+		t.Fatalf("sent %q", got)
+	}
+	sent := h.ch["tg"].sent[0]
+	if sent.Conversation != "42" || sent.ID == "" {
+		t.Errorf("outbound %+v", sent)
+	}
+	want := []string{"visitor: where is my order?", "bot: Your order ships today."}
+	if got := h.transcript(id); !equal(got, want) {
+		t.Errorf("transcript %q", got)
+	}
+	req := llm.calls[0]
+	if req.Messages[0].Role != sdk.RoleSystem || req.Messages[1].Content != "where is my order?" || req.Tools[0].Name != "transfer_to_human" {
+		t.Errorf("model request %+v", req)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(req.Tools[0].Parameters, &schema); err != nil || schema["required"] == nil {
+		t.Errorf("tool schema %s: %v", req.Tools[0].Parameters, err)
+	}
+}
+
+func TestHandoffCauses(t *testing.T) {
+	tests := []struct {
+		name      string
+		turn      func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error)
+		messages  []string
+		wantCause string
+		wantCalls int
+		wantSent  []string
+	}{
+		{
+			name: "tool call",
+			turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+				return "", []sdk.ToolCall{{Name: "transfer_to_human", Arguments: json.RawMessage(`{"reason":"refund over limit"}`)}}, nil
+			},
+			messages: []string{"I want a refund of 5000"}, wantCause: CauseTool, wantCalls: 1, wantSent: []string{"connecting you"},
+		},
+		{
+			name: "keyword", turn: answer("never asked"), messages: []string{"人工"},
+			wantCause: CauseKeyword, wantCalls: 0, wantSent: []string{"connecting you"},
+		},
+		{
+			name: "two failed turns", turn: answer("   "), messages: []string{"a", "b"},
+			wantCause: CauseFailures, wantCalls: 2, wantSent: []string{"sorry", "connecting you"},
+		},
+		{
+			name: "model down",
+			turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+				return "", nil, sdk.Errorf(sdk.Unavailable, "ollama at 127.0.0.1:11434 is unreachable")
+			},
+			messages: []string{"hi"}, wantCause: CauseLLMDown, wantCalls: 1, wantSent: []string{"connecting you"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			llm := &model{turn: tt.turn}
+			cfg := testConfig()
+			cfg.Desk = "desk"
+			h := newHarness(t, cfg, llm)
+			var id string
+			for i, m := range tt.messages {
+				id = h.visitor(string(rune('a'+i)), m)
+				if i < len(tt.messages)-1 {
+					h.eventually("a reply", func() bool { return len(h.ch["tg"].texts()) == i+1 })
+				}
+			}
+			h.eventually("the desk to get the handoff", func() bool {
+				h.ch["desk"].mu.Lock()
+				defer h.ch["desk"].mu.Unlock()
+				return len(h.ch["desk"].opened) == 1
+			})
+			c := h.conv(id)
+			if c.State != store.StateWaitingHuman || c.Handoff == nil || c.Handoff.Cause != tt.wantCause {
+				t.Fatalf("conversation %+v handoff %+v", c, c.Handoff)
+			}
+			if llm.count() != tt.wantCalls {
+				t.Errorf("%d model calls, want %d", llm.count(), tt.wantCalls)
+			}
+			h.eventually("the visitor's messages", func() bool { return len(h.ch["tg"].texts()) == len(tt.wantSent) })
+			if got := h.ch["tg"].texts(); !equal(got, tt.wantSent) {
+				t.Errorf("visitor got %q, want %q", got, tt.wantSent)
+			}
+			open := h.ch["desk"].opened[0]
+			if open.Channel != "tg" || open.User.Name != "Ann" || len(open.Transcript) == 0 || open.Transcript[0].Text != tt.messages[0] {
+				t.Errorf("desk got %+v", open)
+			}
+			ts, _ := h.st.Transitions(id)
+			if len(ts) != 1 || ts[0].From != store.StateBot || ts[0].To != store.StateWaitingHuman || ts[0].Cause != tt.wantCause {
+				t.Errorf("transitions %+v", ts)
+			}
+		})
+	}
+}
+
+func TestQuickMessagesGetOneAnswer(t *testing.T) {
+	llm := &model{turn: answer("one answer")}
+	cfg := testConfig()
+	cfg.GatherWindow = 200 * time.Millisecond
+	h := newHarness(t, cfg, llm)
+	h.visitor("1", "hi")
+	h.visitor("2", "my order")
+	id := h.visitor("3", "is late")
+	h.eventually("an answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if llm.count() != 1 {
+		t.Fatalf("%d model calls for three quick messages, want 1", llm.count())
+	}
+	var users []string
+	for _, m := range llm.calls[0].Messages {
+		if m.Role == sdk.RoleUser {
+			users = append(users, m.Content)
+		}
+	}
+	if !equal(users, []string{"hi", "my order", "is late"}) {
+		t.Errorf("model saw %q", users)
+	}
+	if got := h.transcript(id); len(got) != 4 {
+		t.Errorf("transcript %q", got)
+	}
+}
+
+func TestMessagesDuringATurnAreFoldedIntoTheNext(t *testing.T) {
+	release := make(chan struct{})
+	llm := &model{turn: func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		if n == 1 {
+			<-release
+		}
+		return "answer " + string(rune('0'+n)), nil, nil
+	}}
+	h := newHarness(t, testConfig(), llm)
+	h.visitor("1", "first")
+	h.eventually("the first turn to start", func() bool { return llm.count() == 1 })
+	h.visitor("2", "second")
+	h.visitor("3", "third")
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	h.eventually("two answers", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	time.Sleep(100 * time.Millisecond)
+	if llm.count() != 2 {
+		t.Fatalf("%d model calls, want 2 (the two later messages folded into one turn)", llm.count())
+	}
+}
+
+func TestDeskRoundTrip(t *testing.T) {
+	llm := &model{turn: answer("bot answer")}
+	cfg := testConfig()
+	cfg.Desk = "desk"
+	h := newHarness(t, cfg, llm)
+	id := h.visitor("1", "human please")
+	ref := "ticket-" + id
+	h.eventually("the desk to open", func() bool {
+		_, got, ok := h.st.DeskRef(id)
+		return ok && got == ref
+	})
+
+	h.visitor("2", "are you there?")
+	h.eventually("the relay", func() bool {
+		h.ch["desk"].mu.Lock()
+		defer h.ch["desk"].mu.Unlock()
+		return len(h.ch["desk"].relayed) == 1
+	})
+	h.desk("d1", sdk.KindOperatorJoined, ref, "")
+	h.desk("d2", sdk.KindOperatorMessage, ref, "Hi Ann, Bob here.")
+	h.eventually("the operator's message", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	if c := h.conv(id); c.State != store.StateHuman || c.Handoff.Operator != "Bob" {
+		t.Fatalf("after operator joined: %+v", c)
+	}
+	h.desk("d3", sdk.KindClosed, ref, "")
+	h.eventually("the closed message", func() bool { return len(h.ch["tg"].texts()) == 3 })
+	if c := h.conv(id); c.State != store.StateBot {
+		t.Fatalf("after close: state %s", c.State)
+	}
+	if _, _, ok := h.st.DeskRef(id); ok {
+		t.Error("desk reference still mapped after close")
+	}
+	want := []string{"connecting you", "Hi Ann, Bob here.", "operator left"}
+	if got := h.ch["tg"].texts(); !equal(got, want) {
+		t.Errorf("visitor got %q", got)
+	}
+	if llm.count() != 0 {
+		t.Errorf("the model was asked %d times during the handoff", llm.count())
+	}
+	// Back with the bot.
+	h.visitor("4", "thanks")
+	h.eventually("the bot again", func() bool { return len(h.ch["tg"].texts()) == 4 })
+}
+
+func TestCancelAndTimeoutReturnToTheBot(t *testing.T) {
+	cfg := testConfig()
+	cfg.Desk = "desk"
+	cfg.QueueTimeout = 300 * time.Millisecond
+	h := newHarness(t, cfg, &model{turn: answer("ok")})
+
+	id := h.visitor("1", "human")
+	h.eventually("handoff", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	h.visitor("2", "cancel")
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("the desk close", func() bool {
+		h.ch["desk"].mu.Lock()
+		defer h.ch["desk"].mu.Unlock()
+		return len(h.ch["desk"].closed) == 1
+	})
+
+	h.visitor("3", "human again")
+	h.eventually("second handoff", func() bool { return h.conv(id).State == store.StateWaitingHuman })
+	h.eventually("queue timeout", func() bool { return h.conv(id).State == store.StateBot })
+	ts, _ := h.st.Transitions(id)
+	var causes []string
+	for _, tr := range ts {
+		causes = append(causes, tr.Cause)
+	}
+	if !equal(causes, []string{CauseKeyword, CauseVisitor, CauseKeyword, CauseTimeout}) {
+		t.Errorf("causes %q", causes)
+	}
+	h.eventually("timeout message", func() bool {
+		texts := h.ch["tg"].texts()
+		return len(texts) > 0 && texts[len(texts)-1] == "nobody came"
+	})
+}
+
+func TestNoModelNoDeskSendsFallback(t *testing.T) {
+	h := newHarness(t, testConfig(), nil)
+	id := h.visitor("1", "hello?")
+	h.eventually("fallback", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	if got := h.ch["tg"].texts()[0]; got != "sorry" {
+		t.Errorf("sent %q", got)
+	}
+	c := h.conv(id)
+	if c.State != store.StateWaitingHuman || c.Handoff.Cause != CauseBridge {
+		t.Errorf("conversation %+v", c)
+	}
+}
+
+func TestDeliveryKeepsOrderThroughRetries(t *testing.T) {
+	llm := &model{turn: func(n int, _ sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		return "answer " + string(rune('0'+n)), nil, nil
+	}}
+	h := newHarness(t, testConfig(), llm)
+	h.ch["tg"].fail = func(n int) error {
+		if n <= 2 {
+			return sdk.RetryAfter(30*time.Millisecond, errors.New("429"))
+		}
+		return nil
+	}
+	h.visitor("1", "one")
+	h.eventually("first turn", func() bool { return llm.count() == 1 })
+	h.visitor("2", "two")
+	h.eventually("two deliveries", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	if got := h.ch["tg"].texts(); !equal(got, []string{"answer 1", "answer 2"}) {
+		t.Fatalf("delivered out of order: %q", got)
+	}
+}
+
+func TestPermanentFailureBecomesDeadLetter(t *testing.T) {
+	h := newHarness(t, testConfig(), &model{turn: answer("hi")})
+	h.ch["tg"].fail = func(int) error { return sdk.Errorf(sdk.Blocked, "403 bot was blocked by the user") }
+	id := h.visitor("1", "hello")
+	h.eventually("a dead letter", func() bool {
+		dl, _ := h.st.DeadLetters()
+		return len(dl) == 1
+	})
+	if !h.conv(id).Unreachable {
+		t.Error("a blocked visitor is not marked unreachable")
+	}
+	if out, _ := h.st.Outbox(); len(out) != 0 {
+		t.Errorf("outbox still has %d entries", len(out))
+	}
+}
+
+func TestTurnInterruptedByShutdownRunsAgain(t *testing.T) {
+	block := make(chan struct{})
+	llm := &model{turn: func(n int, _ sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		if n == 1 {
+			<-block // the first turn never finishes before the stop
+		}
+		return "the one answer", nil, nil
+	}}
+	cfg := testConfig()
+	h := newHarness(t, cfg, llm)
+	id := h.visitor("1", "question")
+	h.eventually("the turn to start", func() bool { return llm.count() == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	h.eng.Stop(ctx) // gives up on the running turn
+	cancel()
+	close(block)
+	h.st.Close()
+	h.eng = nil
+	if len(h.ch["tg"].texts()) != 0 {
+		t.Fatal("an answer was sent by the interrupted turn")
+	}
+
+	h.start()
+	h.eventually("the answer after restart", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if got := h.ch["tg"].texts(); len(got) != 1 {
+		t.Fatalf("visitor got %q, want one answer", got)
+	}
+	if got := h.transcript(id); !equal(got, []string{"visitor: question", "bot: the one answer"}) {
+		t.Errorf("transcript %q", got)
+	}
+}
