@@ -8,7 +8,7 @@ CONFIG   ?= config.toml
 # Plugin binaries shipped in bin/plugins, by name, and where they are built from.
 PLUGINS := echo:./examples/echo-channel webhook-desk:./examples/webhook-desk ollama:./plugins/ollama
 
-.PHONY: all build run test proto help clean
+.PHONY: all build run test e2e proto help clean
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make build   build bin/switchboard and bin/plugins/*"
 	@echo "make run     build, then serve with $(CONFIG)"
 	@echo "make test    every unit and integration test"
+	@echo "make e2e     tests against a real Ollama server (built from source, tiny model)"
 	@echo "make proto   regenerate the committed gRPC code"
 
 build:
@@ -32,6 +33,23 @@ run: build
 
 test: build
 	$(GO) test -count=1 ./...
+
+# Real-server tests: builds Ollama from the Go module proxy (minutes the
+# first time), generates a tiny model, and runs each suite against a fresh
+# server on port $(OLLAMA_PORT).
+OLLAMA_PORT ?= 11500
+E2E_DIR     ?= $(CURDIR)/.e2e
+# package:test-pattern; the other tests of these packages run in make test.
+E2E_SUITES  := ./plugins/ollama/e2e/:. ./plugins/ollama/:Real ./core/integration/:RealOllama
+
+e2e: build
+	plugins/ollama/e2e/install-ollama.sh >/dev/null
+	@for suite in $(E2E_SUITES); do \
+		OLLAMA_PORT=$(OLLAMA_PORT) plugins/ollama/e2e/start-ollama.sh $(E2E_DIR) >/dev/null || exit 1; \
+		OLLAMA_HOST=http://127.0.0.1:$(OLLAMA_PORT) $(GO) test -count=1 -tags e2e -v -run "$${suite#*:}" "$${suite%%:*}"; rc=$$?; \
+		plugins/ollama/e2e/stop-ollama.sh $(E2E_DIR); \
+		[ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 # Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
 # shows how to install them).

@@ -125,7 +125,7 @@ func (s *channelServer) Health(ctx context.Context, _ *pb.Empty) (*pb.HealthStat
 		return &pb.HealthStatus{Ok: true}, nil
 	}
 	if err := hc.Health(ctx); err != nil {
-		return &pb.HealthStatus{Ok: false, Message: err.Error()}, nil
+		return nil, errorToStatus(err) // keeps the kind: unavailable, model missing…
 	}
 	return &pb.HealthStatus{Ok: true}, nil
 }
@@ -262,7 +262,7 @@ func (c *ChannelClient) Health(ctx context.Context) error {
 		return errorFromStatus(err)
 	}
 	if !st.GetOk() {
-		return errors.New(st.GetMessage())
+		return NewError(Unavailable, errors.New(st.GetMessage()))
 	}
 	return nil
 }

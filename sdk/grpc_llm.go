@@ -72,7 +72,7 @@ func (s *llmServer) Health(ctx context.Context, _ *pb.Empty) (*pb.HealthStatus, 
 		return &pb.HealthStatus{Ok: true}, nil
 	}
 	if err := hc.Health(ctx); err != nil {
-		return &pb.HealthStatus{Ok: false, Message: err.Error()}, nil
+		return nil, errorToStatus(err) // keeps the kind: unavailable, model missing…
 	}
 	return &pb.HealthStatus{Ok: true}, nil
 }

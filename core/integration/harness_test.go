@@ -23,7 +23,9 @@ var binDir string
 
 // plugins maps the plugin binaries the tests use to their packages.
 var plugins = map[string]string{
-	"echo": "./examples/echo-channel",
+	"echo":         "./examples/echo-channel",
+	"webhook-desk": "./examples/webhook-desk",
+	"ollama":       "./plugins/ollama",
 }
 
 func TestMain(m *testing.M) {
@@ -345,4 +347,17 @@ func postWebhook(t *testing.T, url, instance string, body string) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// newServer serves h on a loopback port until the test ends.
+func newServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
