@@ -5,8 +5,10 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 CONFIG   ?= config.toml
 
-# Plugin binaries shipped in bin/plugins, by name, and where they are built from.
-PLUGINS := echo:./examples/echo-channel webhook-desk:./examples/webhook-desk ollama:./plugins/ollama
+# Plugin binaries for bin/plugins, name:package: every folder of plugins/
+# under its own name, plus the examples.
+PLUGINS := $(foreach d,$(wildcard plugins/*/main.go),$(notdir $(patsubst %/,%,$(dir $(d)))):./$(dir $(d))) \
+	echo:./examples/echo-channel webhook-desk:./examples/webhook-desk
 
 .PHONY: all build run test e2e proto help clean
 

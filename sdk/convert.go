@@ -110,6 +110,7 @@ func outboundToPB(o Outbound) *pb.Outbound {
 		Conversation: o.Conversation,
 		User:         userToPB(o.User),
 		Text:         o.Text,
+		Role:         o.Role,
 		Reason:       o.Reason,
 		Context:      o.Context,
 	}
@@ -122,6 +123,7 @@ func outboundFromPB(o *pb.Outbound) Outbound {
 		Conversation: o.GetConversation(),
 		User:         userFromPB(o.GetUser()),
 		Text:         o.GetText(),
+		Role:         o.GetRole(),
 		Reason:       o.GetReason(),
 		Context:      o.GetContext(),
 	}

@@ -118,6 +118,9 @@ type Outbound struct {
 	User User
 	// Text is the message.
 	Text string
+	// Role says who wrote Text: "bot", or "operator" for a human's reply
+	// relayed from the desk (some platforms need a different API for those).
+	Role string
 	// Reason explains a handoff.
 	Reason string
 	// Context is the latest context map of the conversation's events.

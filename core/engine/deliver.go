@@ -281,7 +281,7 @@ func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, erro
 	}
 	_, err = ch.Send(ctx, sdk.Outbound{
 		ID: e.ID(), Kind: sdk.OutboundKind(e.Kind), Conversation: e.Ref, User: e.User,
-		Text: e.Text, Reason: e.Reason, Context: e.Context,
+		Text: e.Text, Role: e.Role, Reason: e.Reason, Context: e.Context,
 	})
 	return "", err
 }

@@ -458,6 +458,9 @@ func TestDeskRoundTrip(t *testing.T) {
 	if got := h.ch["tg"].texts(); !equal(got, want) {
 		t.Errorf("visitor got %q", got)
 	}
+	if roles := []string{h.ch["tg"].sent[0].Role, h.ch["tg"].sent[1].Role}; !equal(roles, []string{"bot", "operator"}) {
+		t.Errorf("roles %q", roles)
+	}
 	if llm.count() != 0 {
 		t.Errorf("the model was asked %d times during the handoff", llm.count())
 	}

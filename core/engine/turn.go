@@ -390,7 +390,7 @@ func (e *Engine) say(ef *effects, role, text string) {
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
 		ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutText),
-		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Context: ef.conv.Context,
+		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: ef.conv.Context,
 	})
 }
 

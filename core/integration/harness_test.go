@@ -21,11 +21,11 @@ import (
 // binDir holds the daemon and plugin binaries built once for all tests.
 var binDir string
 
-// plugins maps the plugin binaries the tests use to their packages.
-var plugins = map[string]string{
+// examplePlugins maps the example plugins the tests use to their packages;
+// every folder under plugins/ is built too, under its own name.
+var examplePlugins = map[string]string{
 	"echo":         "./examples/echo-channel",
 	"webhook-desk": "./examples/webhook-desk",
-	"ollama":       "./plugins/ollama",
 }
 
 func TestMain(m *testing.M) {
@@ -54,8 +54,17 @@ func build(dir string) error {
 		return err
 	}
 	targets := map[string]string{filepath.Join(dir, "switchboard"): "./core/cmd/switchboard"}
-	for name, pkg := range plugins {
+	for name, pkg := range examplePlugins {
 		targets[filepath.Join(dir, "plugins", name)] = pkg
+	}
+	shipped, err := os.ReadDir(filepath.Join(root, "plugins"))
+	if err != nil {
+		return err
+	}
+	for _, e := range shipped {
+		if e.IsDir() {
+			targets[filepath.Join(dir, "plugins", e.Name())] = "./plugins/" + e.Name()
+		}
 	}
 	for out, pkg := range targets {
 		cmd := exec.Command("go", "build", "-o", out, pkg)

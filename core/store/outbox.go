@@ -36,6 +36,7 @@ type OutboxEntry struct {
 	Ref     string            `json:"ref,omitempty"`
 	User    sdk.User          `json:"user"`
 	Text    string            `json:"text,omitempty"`
+	Role    string            `json:"role,omitempty"`
 	Reason  string            `json:"reason,omitempty"`
 	Context map[string]string `json:"context,omitempty"`
 	// Desk open payload.

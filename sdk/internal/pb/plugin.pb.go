@@ -756,6 +756,7 @@ type Outbound struct {
 	Transcript    []*TranscriptEntry     `protobuf:"bytes,8,rep,name=transcript,proto3" json:"transcript,omitempty"`
 	Channel       string                 `protobuf:"bytes,9,opt,name=channel,proto3" json:"channel,omitempty"`
 	Summary       string                 `protobuf:"bytes,10,opt,name=summary,proto3" json:"summary,omitempty"`
+	Role          string                 `protobuf:"bytes,11,opt,name=role,proto3" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -856,6 +857,13 @@ func (x *Outbound) GetChannel() string {
 func (x *Outbound) GetSummary() string {
 	if x != nil {
 		return x.Summary
+	}
+	return ""
+}
+
+func (x *Outbound) GetRole() string {
+	if x != nil {
+		return x.Role
 	}
 	return ""
 }
@@ -1597,7 +1605,7 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12 \n" +
 	"\ftime_unix_ms\x18\x03 \x01(\x03R\n" +
-	"timeUnixMs\"\xaf\x03\n" +
+	"timeUnixMs\"\xc3\x03\n" +
 	"\bOutbound\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\"\n" +
@@ -1611,7 +1619,8 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"transcript\x12\x18\n" +
 	"\achannel\x18\t \x01(\tR\achannel\x12\x18\n" +
 	"\asummary\x18\n" +
-	" \x01(\tR\asummary\x1a:\n" +
+	" \x01(\tR\asummary\x12\x12\n" +
+	"\x04role\x18\v \x01(\tR\x04role\x1a:\n" +
 	"\fContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\")\n" +
