@@ -236,13 +236,22 @@ func (e *Engine) fill() {
 	}
 }
 
-// route finds an item's conversation and queues it in that lane. Desk
-// events whose reference is not mapped yet (the desk answered faster than
-// its open call returned) are parked and retried for a minute.
+// route finds an item's conversation and queues it in that lane: visitor
+// events carry it; desk events are mapped by their desk reference, or by
+// the channel's own reference for a channel reporting on a native handoff.
+// Desk events whose reference is not mapped yet (the desk answered faster
+// than its open call returned) are parked and retried for a minute.
 func (e *Engine) route(item store.InboxItem) {
 	convID := item.ConversationID
 	if convID == "" {
 		id, err := e.st.ConversationByDeskRef(item.Channel, item.Event.Conversation)
+		if err != nil {
+			// A channel reporting on its own visitor's chat (a native
+			// handoff: the operator joined, the transfer was missed).
+			if c, cerr := e.st.ConversationByRef(item.Channel, item.Event.Conversation); cerr == nil {
+				id, err = c.ID, nil
+			}
+		}
 		if err != nil {
 			e.mu.Lock()
 			if _, ok := e.parked[item.Seq]; !ok {

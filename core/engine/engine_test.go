@@ -584,3 +584,46 @@ func TestTurnInterruptedByShutdownRunsAgain(t *testing.T) {
 		t.Errorf("transcript %q", got)
 	}
 }
+
+func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
+	cfg := testConfig()
+	cfg.Desk = "desk"
+	h := newHarness(t, cfg, &model{turn: answer("bot")})
+	h.ch["tg"].caps.NativeHandoff = true
+	id := h.visitor("1", "human")
+	h.eventually("the native transfer", func() bool {
+		h.ch["tg"].mu.Lock()
+		defer h.ch["tg"].mu.Unlock()
+		return len(h.ch["tg"].sent) == 1
+	})
+	out := h.ch["tg"].sent[0]
+	if out.Kind != sdk.OutHandoff || out.Text != "connecting you" || out.Reason == "" {
+		t.Fatalf("transfer %+v", out)
+	}
+	if n := len(h.ch["desk"].opened); n != 0 {
+		t.Fatalf("a native handoff opened %d desk conversations", n)
+	}
+
+	// The channel reports on its own chat: an operator writes (the visitor
+	// sees it natively), then a later transfer is missed.
+	commit := func(evID string, kind sdk.EventKind, ctx map[string]string) {
+		if _, err := h.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+			ID: evID, Kind: kind, Conversation: "42", User: sdk.User{Name: "Bob"}, Text: "hello from Bob", Context: ctx,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit("op", sdk.KindOperatorMessage, nil)
+	h.eventually("the operator message in the transcript", func() bool {
+		return strings.Contains(strings.Join(h.transcript(id), "\n"), "operator: hello from Bob")
+	})
+	commit("miss", sdk.KindMissed, map[string]string{"request_id": "r-9"})
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("the missed message", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	h.ch["tg"].mu.Lock()
+	defer h.ch["tg"].mu.Unlock()
+	missed := h.ch["tg"].sent[1]
+	if missed.Text != "missed you" || missed.Context["request_id"] != "r-9" {
+		t.Errorf("missed message %+v: want the text with the failure's context", missed)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -49,6 +50,25 @@ type effects struct {
 	transitions []store.Transition
 	unmapDesk   bool
 	done        []uint64
+	// context is merged into the conversation's context (a channel's own
+	// event about its visitor, e.g. the request id of a failed transfer).
+	context map[string]string
+}
+
+// adoptContext takes the context of a channel's own event about its
+// visitor, so replies to it use the fresh values. Desk events keep theirs:
+// they describe the desk's conversation, not the visitor's.
+func (e *Engine) adoptContext(ef *effects, it store.InboxItem) {
+	if it.Channel != ef.conv.Channel || len(it.Event.Context) == 0 {
+		return
+	}
+	merged := maps.Clone(ef.conv.Context)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, it.Event.Context)
+	ef.conv.Context = merged
+	ef.context = it.Event.Context
 }
 
 func (e *Engine) logFor(c store.Conversation) logrus.FieldLogger {
@@ -87,6 +107,7 @@ func (e *Engine) process(ctx context.Context, convID string, batch []store.Inbox
 		if isVisitorMessage(batch[i]) {
 			e.onVisitorMessages(ctx, ef, batch[i:j])
 		} else {
+			e.adoptContext(ef, batch[i])
 			e.onEvent(ef, batch[i])
 		}
 		if ctx.Err() != nil {
@@ -313,6 +334,11 @@ func (e *Engine) onEvent(ef *effects, it store.InboxItem) {
 			}
 			e.transition(ef, store.StateHuman, CauseOperator, ev.User.Name)
 		}
+		if native(ef.conv) {
+			// The operator talks to the visitor inside the channel itself.
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: store.RoleOperator, Text: ev.Text})
+			return
+		}
 		e.say(ef, store.RoleOperator, ev.Text)
 	case sdk.KindClosed, sdk.KindMissed:
 		if ef.conv.State != store.StateWaitingHuman && ef.conv.State != store.StateHuman {
@@ -329,7 +355,9 @@ func (e *Engine) onEvent(ef *effects, it store.InboxItem) {
 			to = store.StateBot
 		}
 		e.transition(ef, to, CauseClosed, ev.Text)
-		e.reply(ef, e.cfg.ClosedMessage)
+		if !native(ef.conv) { // a native chat was ended by the channel itself
+			e.reply(ef, e.cfg.ClosedMessage)
+		}
 	case kindQueueTimeout:
 		h := ef.conv.Handoff
 		if ef.conv.State != store.StateWaitingHuman || h == nil || h.Deadline.IsZero() || time.Now().Before(h.Deadline) {
@@ -354,6 +382,10 @@ func (e *Engine) onEvent(ef *effects, it store.InboxItem) {
 		e.log.WithFields(logrus.Fields{"conversation_id": ef.conv.ID, "kind": ev.Kind}).Debug("ignoring event")
 	}
 }
+
+// native reports whether the conversation's handoff happened inside its own
+// channel (no desk in between).
+func native(c store.Conversation) bool { return c.Handoff != nil && c.Handoff.Native }
 
 func joinedText(name string) string {
 	if name == "" {
@@ -511,6 +543,12 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 			return err
 		}
 		fresh.State, fresh.Failures, fresh.Handoff = ef.conv.State, ef.conv.Failures, ef.conv.Handoff
+		if len(ef.context) > 0 {
+			if fresh.Context == nil {
+				fresh.Context = map[string]string{}
+			}
+			maps.Copy(fresh.Context, ef.context)
+		}
 		fresh.UpdatedAt = e.st.Now()
 		if err := store.PutConversationTx(tx, &fresh); err != nil {
 			return err
