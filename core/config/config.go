@@ -76,6 +76,9 @@ type Server struct {
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight work.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// TLSCert and TLSKey, both set, serve HTTPS with these PEM files.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // Log is the log table: level and format.
@@ -99,8 +102,14 @@ type Plugins struct {
 
 // API is the [api] section.
 type API struct {
-	// Keys are the bearer tokens accepted by the /v1 REST API.
+	// Keys are the bearer tokens accepted by the /v1 REST API, with every
+	// scope; stored keys (switchboard apikey create) can be narrower.
 	Keys []string `toml:"keys"`
+	// AllowIPs limits every /v1 request to these addresses and CIDRs.
+	AllowIPs []string `toml:"allow_ips"`
+	// TrustedProxies are the addresses whose X-Forwarded-For header is
+	// believed for the client address.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // Channel is one [channels.<name>] channel instance.

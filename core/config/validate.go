@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"slices"
@@ -148,6 +149,28 @@ func (c *Config) validate() []Problem {
 	if c.LLM != nil {
 		if msg := checkPluginName(c.LLM.Plugin); msg != "" {
 			add("llm.plugin", "%s", msg)
+		}
+	}
+
+	// [server] TLS
+	if (c.Server.TLSCert == "") != (c.Server.TLSKey == "") {
+		add("server.tls_cert", "tls_cert and tls_key must be set together")
+	}
+	for key, path := range map[string]string{"server.tls_cert": c.Server.TLSCert, "server.tls_key": c.Server.TLSKey} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			add(key, "cannot read %q: %v", path, err)
+		}
+	}
+
+	// [api] address lists
+	for key, list := range map[string][]string{"api.allow_ips": c.API.AllowIPs, "api.trusted_proxies": c.API.TrustedProxies} {
+		for i, s := range list {
+			if !validPrefix(s) {
+				add(indexKey(key, i), "%q is not an IP address or CIDR", s)
+			}
 		}
 	}
 
@@ -298,4 +321,14 @@ func checkBinary(path string) string {
 		return fmt.Sprintf("plugin binary %q is not executable (chmod +x)", path)
 	}
 	return ""
+}
+
+// validPrefix reports whether s is an IP address or a CIDR.
+func validPrefix(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }

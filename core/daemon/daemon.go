@@ -64,10 +64,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 
-	api := httpapi.New(httpapi.Config{
-		MaxBodyBytes: d.cfg.Server.MaxBodyBytes,
-		APIKeys:      d.cfg.API.Keys,
+	if len(d.cfg.API.Keys) > 0 {
+		d.log.Warn("api.keys from the config are full-scope keys meant for quick starts; create scoped keys with `switchboard apikey create` and remove them")
+	}
+	api, err := httpapi.New(httpapi.Config{
+		MaxBodyBytes:   d.cfg.Server.MaxBodyBytes,
+		APIKeys:        d.cfg.API.Keys,
+		AllowIPs:       d.cfg.API.AllowIPs,
+		TrustedProxies: d.cfg.API.TrustedProxies,
 	}, st, host, eng, readiness(host), d.log)
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -78,7 +86,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("server.listen %s: %w", d.cfg.Server.Listen, err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if d.cfg.Server.TLSCert != "" {
+			served <- srv.ServeTLS(ln, d.cfg.Server.TLSCert, d.cfg.Server.TLSKey)
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	d.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "version": d.version}).Info("switchboard is serving")
 
 	go d.purgeSeen(ctx, st)

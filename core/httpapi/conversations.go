@@ -239,6 +239,7 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
 	defer cancel()
 	updated, err := s.actions.RequestHandoff(ctx, c.ID, req.Reason)
+	s.audit(r, "conversation.handoff", c.ID, err)
 	if err != nil {
 		s.internalError(w, "hand off "+c.ID, err)
 		return
@@ -254,6 +255,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
 	defer cancel()
 	updated, err := s.actions.Close(ctx, c.ID)
+	s.audit(r, "conversation.close", c.ID, err)
 	if err != nil {
 		s.internalError(w, "close "+c.ID, err)
 		return

@@ -4,11 +4,11 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +31,11 @@ type Store interface {
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
 	Transitions(convID string) ([]store.Transition, error)
+	KeyLookup
+	APIKeys() ([]store.APIKey, error)
+	Update(ctx context.Context, fn func(tx *store.Tx) error) error
+	Audit(after uint64, limit int) ([]store.AuditEntry, error)
+	VerifyAudit() (int, error)
 }
 
 // Channels finds the plugin serving a channel instance.
@@ -53,7 +58,17 @@ type Readiness func() (ready bool, details any)
 // Config is what the server needs to know.
 type Config struct {
 	MaxBodyBytes int64
-	APIKeys      []string
+	// APIKeys are static full-scope keys from the config file.
+	APIKeys []string
+	// AllowIPs, when set, limits every /v1 request to these addresses
+	// and CIDRs.
+	AllowIPs []string
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// LocalKey, when set, is a full-scope key named "cli": the switchboard
+	// command uses it to run admin requests in-process on the database
+	// file while no daemon is running.
+	LocalKey string
 	// WebhookTimeout bounds a plugin's handling of one webhook. Default 10s.
 	WebhookTimeout time.Duration
 	// MaxWait caps the long-poll ?wait of the messages endpoint. Default 60s.
@@ -68,22 +83,23 @@ type Server struct {
 	actions  Actions
 	ready    Readiness
 	log      logrus.FieldLogger
-	keys     [][sha256.Size]byte
+	access   *access
 	mux      *http.ServeMux
 }
 
 // New builds the server's routes.
-func New(cfg Config, st Store, channels Channels, actions Actions, ready Readiness, log logrus.FieldLogger) *Server {
+func New(cfg Config, st Store, channels Channels, actions Actions, ready Readiness, log logrus.FieldLogger) (*Server, error) {
 	if cfg.WebhookTimeout == 0 {
 		cfg.WebhookTimeout = 10 * time.Second
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 60 * time.Second
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, mux: http.NewServeMux()}
-	for _, k := range cfg.APIKeys {
-		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	acc, err := newAccess(cfg, st)
+	if err != nil {
+		return nil, err
 	}
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: http.NewServeMux()}
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
 	s.mux.HandleFunc("GET /webhooks/{instance}", s.handleWebhookProbe)
@@ -93,18 +109,29 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 
-	s.mux.Handle("POST /v1/conversations", s.api(s.createConversation))
-	s.mux.Handle("GET /v1/conversations", s.api(s.listConversations))
-	s.mux.Handle("GET /v1/conversations/{id}", s.api(s.getConversation))
-	s.mux.Handle("POST /v1/conversations/{id}/messages", s.api(s.postMessage))
-	s.mux.Handle("GET /v1/conversations/{id}/messages", s.api(s.listMessages))
-	s.mux.Handle("POST /v1/conversations/{id}/handoff", s.api(s.handoff))
-	s.mux.Handle("POST /v1/conversations/{id}/close", s.api(s.close))
-	s.mux.Handle("GET /v1/conversations/{id}/transitions", s.api(s.listTransitions))
-	s.mux.Handle("/v1/", s.api(func(w http.ResponseWriter, r *http.Request) {
+	read, write, admin := store.ScopeRead, store.ScopeWrite, store.ScopeAdmin
+	s.route("POST /v1/conversations", write, s.createConversation)
+	s.route("GET /v1/conversations", read, s.listConversations)
+	s.route("GET /v1/conversations/{id}", read, s.getConversation)
+	s.route("POST /v1/conversations/{id}/messages", write, s.postMessage)
+	s.route("GET /v1/conversations/{id}/messages", read, s.listMessages)
+	s.route("POST /v1/conversations/{id}/handoff", write, s.handoff)
+	s.route("POST /v1/conversations/{id}/close", write, s.close)
+	s.route("GET /v1/conversations/{id}/transitions", read, s.listTransitions)
+	s.route("GET /v1/admin/apikeys", admin, s.listKeys)
+	s.route("POST /v1/admin/apikeys", admin, s.createKey)
+	s.route("POST /v1/admin/apikeys/{id}/revoke", admin, s.revokeKey)
+	s.route("GET /v1/admin/audit", admin, s.listAudit)
+	s.route("GET /v1/admin/audit/verify", admin, s.verifyAudit)
+	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
-	return s
+	return s, nil
+}
+
+// route registers a /v1 handler that needs scope.
+func (s *Server) route(pattern, scope string, h http.HandlerFunc) {
+	s.mux.Handle(pattern, s.api(scope, h))
 }
 
 // ServeHTTP implements http.Handler.
@@ -120,8 +147,9 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, status, map[string]any{"status": state, "plugins": details})
 }
 
-// api wraps a /v1 handler with bearer-token authentication.
-func (s *Server) api(h http.HandlerFunc) http.Handler {
+// api wraps a /v1 handler: bearer key (401), source address (403), scope
+// (403) and the key's rate (429), in that order.
+func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
@@ -129,25 +157,30 @@ func (s *Server) api(h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
 			return
 		}
-		if !s.validKey(token) {
+		p, err := s.access.authenticate(token)
+		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API key")
+			writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+			return
+		}
+		ip := s.access.clientIP(r)
+		if !s.access.allowed(p, ip) {
+			s.log.WithFields(logrus.Fields{"key": p.Name, "source_ip": ip.String()}).Warn("API request from an address outside the allowlist")
+			writeError(w, http.StatusForbidden, "forbidden", "requests from "+ip.String()+" are not allowed for this key")
+			return
+		}
+		if scope != "" && !p.can(scope) {
+			writeError(w, http.StatusForbidden, "forbidden", "this key lacks the "+scope+" scope")
+			return
+		}
+		if wait, ok := s.access.take(p, time.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "rate limit of this key exceeded")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, caller{principal: p, ip: ip})))
 	})
-}
-
-// validKey compares the token with every key in constant time (hashing
-// first, so neither the keys' lengths nor their count leak through timing).
-func (s *Server) validKey(token string) bool {
-	sum := sha256.Sum256([]byte(token))
-	found := 0
-	for i := range s.keys {
-		found |= subtle.ConstantTimeCompare(sum[:], s.keys[i][:])
-	}
-	return found == 1
 }
 
 // errorBody is every error response's shape.

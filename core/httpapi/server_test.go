@@ -59,8 +59,11 @@ func newTestServer(t *testing.T, channels stubChannels) (*httptest.Server, *stor
 	t.Cleanup(func() { st.Close() })
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	s := New(Config{MaxBodyBytes: 1024, APIKeys: []string{"k1", "k2"}}, st, channels, nil,
+	s, err := New(Config{MaxBodyBytes: 1024, APIKeys: []string{"k1", "k2"}}, st, channels, nil,
 		func() (bool, any) { return true, nil }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return srv, st
@@ -245,5 +248,145 @@ func TestAPIBadInput(t *testing.T) {
 	}
 	if msgs, _ := st.Messages(id, 0, 0); len(msgs) != 0 {
 		t.Errorf("bad input stored messages: %+v", msgs)
+	}
+}
+
+func TestAccessRules(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "switchboard.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	keys := map[string]string{}
+	for _, k := range []struct {
+		name, rate string
+		scopes     []string
+		allow      []string
+	}{
+		{"reader", "", []string{store.ScopeRead}, nil},
+		{"writer", "", []string{store.ScopeRead, store.ScopeWrite}, nil},
+		{"office", "", []string{store.ScopeRead}, []string{"10.1.0.0/16"}},
+		{"slow", "2/s", []string{store.ScopeRead}, nil},
+		{"revoked", "", []string{store.ScopeAdmin}, nil},
+	} {
+		secret := store.NewKeySecret()
+		keys[k.name] = secret
+		rate, _ := ParseRate(k.rate)
+		if err := st.CreateAPIKey(context.Background(), &store.APIKey{Name: k.name, Hash: store.HashKey(secret), Scopes: k.scopes, AllowIPs: k.allow, Rate: rate}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Update(context.Background(), func(tx *store.Tx) error {
+		_, err := store.RevokeAPIKeyTx(tx, "revoked", time.Now())
+		return err
+	})
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	s, err := New(Config{MaxBodyBytes: 1024, TrustedProxies: []string{"192.0.2.1"}}, st, stubChannels{}, nil,
+		func() (bool, any) { return true, nil }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	do := func(method, path, key, remote, xff string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(`{"user":{"id":"u"}}`))
+		req.RemoteAddr = remote
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	tests := []struct {
+		name, method, path, key, remote, xff string
+		want                                 int
+	}{
+		{"unknown key", "GET", "/v1/conversations", "sb_nope", "127.0.0.1:1", "", 401},
+		{"revoked key", "GET", "/v1/admin/audit", keys["revoked"], "127.0.0.1:1", "", 401},
+		{"read scope reads", "GET", "/v1/conversations", keys["reader"], "127.0.0.1:1", "", 200},
+		{"read scope cannot write", "POST", "/v1/conversations", keys["reader"], "127.0.0.1:1", "", 403},
+		{"write scope writes", "POST", "/v1/conversations", keys["writer"], "127.0.0.1:1", "", 201},
+		{"no admin scope", "GET", "/v1/admin/apikeys", keys["writer"], "127.0.0.1:1", "", 403},
+		{"inside allowlist", "GET", "/v1/conversations", keys["office"], "10.1.2.3:5", "", 200},
+		{"outside allowlist", "GET", "/v1/conversations", keys["office"], "10.2.0.1:5", "", 403},
+		{"untrusted proxy header ignored", "GET", "/v1/conversations", keys["office"], "10.2.0.1:5", "10.1.2.3", 403},
+		{"spoofed header from outside", "GET", "/v1/conversations", keys["office"], "203.0.113.9:5", "10.1.2.3", 403},
+		{"trusted proxy header believed", "GET", "/v1/conversations", keys["office"], "192.0.2.1:5", "10.1.2.3", 200},
+		{"trusted proxy, client outside", "GET", "/v1/conversations", keys["office"], "192.0.2.1:5", "10.1.2.3, 10.9.9.9", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if rec := do(tt.method, tt.path, tt.key, tt.remote, tt.xff); rec.Code != tt.want {
+				t.Errorf("status %d, want %d: %s", rec.Code, tt.want, rec.Body)
+			}
+		})
+	}
+
+	t.Run("rate limit", func(t *testing.T) {
+		codes := []int{}
+		for i := 0; i < 3; i++ {
+			codes = append(codes, do("GET", "/v1/conversations", keys["slow"], "127.0.0.1:1", "").Code)
+		}
+		rec := do("GET", "/v1/conversations", keys["slow"], "127.0.0.1:1", "")
+		if codes[0] != 200 || codes[1] != 200 || rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("codes %v then %d (Retry-After %q)", codes, rec.Code, rec.Header().Get("Retry-After"))
+		}
+	})
+
+	t.Run("global allowlist", func(t *testing.T) {
+		g, _ := New(Config{MaxBodyBytes: 1024, AllowIPs: []string{"127.0.0.1"}, APIKeys: []string{"static"}}, st, stubChannels{}, nil,
+			func() (bool, any) { return true, nil }, log)
+		req := httptest.NewRequest("GET", "/v1/conversations", nil)
+		req.RemoteAddr = "198.51.100.4:9"
+		req.Header.Set("Authorization", "Bearer static")
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		if rec.Code != 403 {
+			t.Fatalf("status %d from outside the global allowlist", rec.Code)
+		}
+	})
+}
+
+func TestAdminKeysAndAudit(t *testing.T) {
+	srv, st := newTestServer(t, stubChannels{})
+	code, created := call(t, srv, "POST", "/v1/admin/apikeys", "k1", `{"name":"crm","scopes":["conversations:read"],"allow_ips":["10.0.0.0/8"],"rate":"20/s"}`)
+	if code != 201 || !strings.HasPrefix(created["key"].(string), "sb_") || created["rate_per_second"] != 20.0 {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	for _, bad := range []string{
+		`{"name":"","scopes":["admin"]}`,
+		`{"name":"x","scopes":["root"]}`,
+		`{"name":"x","scopes":["admin"],"allow_ips":["ten"]}`,
+		`{"name":"x","scopes":["admin"],"rate":"fast"}`,
+	} {
+		if code, _ := call(t, srv, "POST", "/v1/admin/apikeys", "k1", bad); code != 400 {
+			t.Errorf("%s: status %d, want 400", bad, code)
+		}
+	}
+	if code, _ := call(t, srv, "POST", "/v1/admin/apikeys", "k1", `{"name":"crm","scopes":["admin"]}`); code != 409 {
+		t.Errorf("duplicate name: %d", code)
+	}
+	id := created["id"].(string)
+	if code, _ := call(t, srv, "POST", "/v1/admin/apikeys/"+id+"/revoke", "k1", ""); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	code, audit := call(t, srv, "GET", "/v1/admin/audit", "k1", "")
+	entries := audit["entries"].([]any)
+	if code != 200 || len(entries) != 2 {
+		t.Fatalf("audit: %d %v", code, audit)
+	}
+	first := entries[0].(map[string]any)
+	if first["action"] != "apikey.create" || first["actor"] != "config key 1" || first["source_ip"] != "127.0.0.1" || first["result"] != "ok" {
+		t.Errorf("entry %v", first)
+	}
+	if code, v := call(t, srv, "GET", "/v1/admin/audit/verify", "k1", ""); code != 200 || v["entries"] != 2.0 {
+		t.Errorf("verify: %d %v", code, v)
+	}
+	if _, err := st.VerifyAudit(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -39,11 +39,14 @@ var (
 	bucketTransitions   = []byte("transitions")
 	bucketDeskRefs      = []byte("desk_refs")
 	bucketConvDesk      = []byte("conv_desk")
+	bucketAPIKeys       = []byte("apikeys")
+	bucketAPIKeyHashes  = []byte("apikey_hashes")
+	bucketAudit         = []byte("audit")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
-		bucketDeskRefs, bucketConvDesk,
+		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 	}
 
 	keySchemaVersion = []byte("schema_version")

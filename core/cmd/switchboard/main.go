@@ -26,6 +26,13 @@ commands:
   serve --config F          run the daemon
   check-config --config F   validate a config file; exit 1 naming each bad key
   version                   print the version
+  apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
+                            create an API key; it is printed once
+  apikey list | apikey revoke ID|NAME
+  audit verify [--db FILE]  check the audit log's hash chain
+
+The admin commands take --config F; they work on the database directly
+when the daemon is stopped, and through its admin API when it runs.
 `
 
 func main() {
@@ -43,6 +50,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(rest, stderr)
 	case "check-config":
 		return checkConfig(rest, stdout, stderr)
+	case "apikey":
+		return apikeyCommand(rest, stdout, stderr)
+	case "audit":
+		return auditCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return 0

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/store"
+)
+
+// admin runs requests against the admin API: in-process on the database
+// file when no daemon holds it, else over HTTP to the running daemon. Both
+// paths run the same handlers, checks and audit trail.
+type admin struct {
+	handler http.Handler // in-process
+	st      *store.Store
+	token   string
+	url     string // running daemon
+	client  *http.Client
+}
+
+// adminFlags are the flags every admin command takes.
+type adminFlags struct {
+	config *string
+	url    *string
+	key    *string
+}
+
+func addAdminFlags(fs *flag.FlagSet) adminFlags {
+	return adminFlags{
+		config: fs.String("config", "config.toml", "path to the config file"),
+		url:    fs.String("url", "", "daemon URL when it is running (default: from server.listen)"),
+		key:    fs.String("key", "", "admin API key for a running daemon (default: $SWITCHBOARD_ADMIN_KEY, else the first api.keys entry)"),
+	}
+}
+
+func openAdmin(f adminFlags) (*admin, error) {
+	cfg, err := config.Load(*f.config, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.DBPath(), store.Options{})
+	if err == nil {
+		token := store.NewKeySecret()
+		log := logrus.New()
+		log.SetOutput(io.Discard)
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token}, st, nil, nil,
+			func() (bool, any) { return true, nil }, log)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		return &admin{handler: h, st: st, token: token}, nil
+	}
+	if !strings.Contains(err.Error(), "in use by another process") {
+		return nil, err
+	}
+	// The daemon is running: ask it.
+	a := &admin{url: *f.url, token: *f.key, client: &http.Client{Timeout: 30 * time.Second}}
+	if a.url == "" {
+		scheme := "http"
+		if cfg.Server.TLSCert != "" {
+			scheme = "https"
+		}
+		host, port, _ := net.SplitHostPort(cfg.Server.Listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		a.url = scheme + "://" + net.JoinHostPort(host, port)
+	}
+	if a.token == "" {
+		a.token = os.Getenv("SWITCHBOARD_ADMIN_KEY")
+	}
+	if a.token == "" && len(cfg.API.Keys) > 0 {
+		a.token = cfg.API.Keys[0]
+	}
+	if a.token == "" {
+		return nil, errors.New("the daemon is running and holds the database; pass an admin key with --key or SWITCHBOARD_ADMIN_KEY")
+	}
+	return a, nil
+}
+
+func (a *admin) close() {
+	if a.st != nil {
+		a.st.Close()
+	}
+}
+
+// do sends one admin request and decodes the JSON answer into out. A
+// non-2xx answer is returned as an error with the API's message.
+func (a *admin) do(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	target := "http://local" + path
+	if a.handler == nil {
+		target = a.url + path
+	}
+	req, err := http.NewRequest(method, target, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", "application/json")
+	var status int
+	var payload []byte
+	if a.handler != nil {
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		req.RemoteAddr = "127.0.0.1:0"
+		a.handler.ServeHTTP(rec, req)
+		status, payload = rec.status, rec.body.Bytes()
+	} else {
+		resp, err := a.client.Do(req)
+		if err != nil {
+			return fmt.Errorf("ask the daemon at %s: %w", a.url, err)
+		}
+		defer resp.Body.Close()
+		payload, _ = io.ReadAll(resp.Body)
+		status = resp.StatusCode
+	}
+	if status >= 300 {
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		if json.Unmarshal(payload, &e) == nil && e.Error.Message != "" {
+			return errors.New(e.Error.Message)
+		}
+		return fmt.Errorf("%s %s: HTTP %d", method, path, status)
+	}
+	if out != nil {
+		return json.Unmarshal(payload, out)
+	}
+	return nil
+}
+
+// recorder is the ResponseWriter of in-process admin requests.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+
+func apikeyCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: switchboard apikey create|list|revoke [flags]")
+		return 2
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("apikey "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	af := addAdminFlags(fs)
+	name := fs.String("name", "", "name of the key (create)")
+	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin (create)")
+	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
+	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	a, err := openAdmin(af)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+	defer a.close()
+	switch sub {
+	case "create":
+		var out struct {
+			ID       string   `json:"id"`
+			Name     string   `json:"name"`
+			Scopes   []string `json:"scopes"`
+			AllowIPs []string `json:"allow_ips"`
+			Rate     float64  `json:"rate_per_second"`
+			Key      string   `json:"key"`
+		}
+		err = a.do("POST", "/v1/admin/apikeys", httpapi.CreateKeyRequest{
+			Name: *name, Scopes: splitList(*scopes), AllowIPs: splitList(*allow), Rate: *rate,
+		}, &out)
+		if err != nil {
+			break
+		}
+		fmt.Fprintf(stdout, "%s\n\nkey %s (%s) scopes %s", out.Key, out.ID, out.Name, strings.Join(out.Scopes, ","))
+		if len(out.AllowIPs) > 0 {
+			fmt.Fprintf(stdout, " from %s", strings.Join(out.AllowIPs, ","))
+		}
+		if out.Rate > 0 {
+			fmt.Fprintf(stdout, " at %g/s", out.Rate)
+		}
+		fmt.Fprintln(stdout, "\nThe key is shown only now; only its SHA-256 is stored.")
+	case "list":
+		var out struct {
+			Keys []struct {
+				ID        string     `json:"id"`
+				Name      string     `json:"name"`
+				Scopes    []string   `json:"scopes"`
+				AllowIPs  []string   `json:"allow_ips"`
+				Rate      float64    `json:"rate_per_second"`
+				CreatedAt time.Time  `json:"created_at"`
+				RevokedAt *time.Time `json:"revoked_at"`
+			} `json:"keys"`
+		}
+		if err = a.do("GET", "/v1/admin/apikeys", nil, &out); err != nil {
+			break
+		}
+		for _, k := range out.Keys {
+			status := "active"
+			if k.RevokedAt != nil {
+				status = "revoked " + k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\tallow=%s\trate=%g/s\tcreated %s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","),
+				orAny(strings.Join(k.AllowIPs, ",")), k.Rate, k.CreatedAt.Format(time.RFC3339), status)
+		}
+	case "revoke":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "usage: switchboard apikey revoke [flags] ID|NAME")
+			return 2
+		}
+		if err = a.do("POST", "/v1/admin/apikeys/"+fs.Arg(0)+"/revoke", nil, nil); err == nil {
+			fmt.Fprintln(stdout, "revoked", fs.Arg(0))
+		}
+	default:
+		fmt.Fprintf(stderr, "switchboard apikey: unknown command %q\n", sub)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+	return 0
+}
+
+func auditCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprintln(stderr, "usage: switchboard audit verify [--config F | --db FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	af := addAdminFlags(fs)
+	db := fs.String("db", "", "verify this database file (a copy or backup) instead of the configured one")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	var n int
+	var err error
+	if *db != "" {
+		var st *store.Store
+		if st, err = store.Open(*db, store.Options{}); err == nil {
+			n, err = st.VerifyAudit()
+			st.Close()
+		}
+	} else {
+		var a *admin
+		if a, err = openAdmin(af); err == nil {
+			var out struct {
+				Entries int `json:"entries"`
+			}
+			err = a.do("GET", "/v1/admin/audit/verify", nil, &out)
+			n = out.Entries
+			a.close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "audit verify failed:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
+	return 0
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "any"
+	}
+	return s
+}

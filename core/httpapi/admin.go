@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/core/store"
+)
+
+// audit appends an entry for a state-changing action by the request's
+// caller. A failure to audit is logged: the action itself already happened.
+func (s *Server) audit(r *http.Request, action, target string, result error) {
+	c := callerOf(r.Context())
+	e := store.AuditEntry{Time: time.Now(), Action: action, Target: target, Result: "ok"}
+	if c.principal != nil {
+		e.Actor = c.principal.Name
+	}
+	if c.ip.IsValid() {
+		e.SourceIP = c.ip.String()
+	}
+	if result != nil {
+		e.Result = "error: " + result.Error()
+	}
+	err := s.store.Update(context.WithoutCancel(r.Context()), func(tx *store.Tx) error {
+		_, err := store.AppendAuditTx(tx, e)
+		return err
+	})
+	if err != nil {
+		s.log.WithError(err).WithField("action", action).Error("write audit entry")
+	}
+}
+
+// keyView is an API key as the admin API shows it (never the hash).
+type keyView struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	AllowIPs  []string   `json:"allow_ips,omitempty"`
+	Rate      float64    `json:"rate_per_second,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+func viewKey(k store.APIKey) keyView {
+	return keyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, AllowIPs: k.AllowIPs, Rate: k.Rate, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+}
+
+func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request) {
+	keys, err := s.store.APIKeys()
+	if err != nil {
+		s.internalError(w, "list api keys", err)
+		return
+	}
+	out := make([]keyView, len(keys))
+	for i, k := range keys {
+		out[i] = viewKey(k)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+// CreateKeyRequest is the body of POST /v1/admin/apikeys.
+type CreateKeyRequest struct {
+	Name     string   `json:"name"`
+	Scopes   []string `json:"scopes"`
+	AllowIPs []string `json:"allow_ips"`
+	// Rate is "20/s", "600/m" or "1000/h"; empty: unlimited.
+	Rate string `json:"rate"`
+}
+
+// validate checks a key request and returns its rate per second.
+func (req *CreateKeyRequest) validate() (float64, error) {
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" {
+		return 0, errors.New(`"name" is required`)
+	}
+	if len(req.Scopes) == 0 {
+		return 0, errors.New(`"scopes" is required: any of ` + strings.Join(store.Scopes, ", "))
+	}
+	for _, sc := range req.Scopes {
+		if !slices.Contains(store.Scopes, sc) {
+			return 0, errors.New("unknown scope " + strconv.Quote(sc) + "; one of " + strings.Join(store.Scopes, ", "))
+		}
+	}
+	if _, err := ParsePrefixes(req.AllowIPs); err != nil {
+		return 0, errors.New("allow_ips: " + err.Error())
+	}
+	return ParseRate(req.Rate)
+}
+
+func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
+	var req CreateKeyRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	rate, err := req.validate()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	secret := store.NewKeySecret()
+	k := store.APIKey{
+		Name: req.Name, Hash: store.HashKey(secret), Scopes: req.Scopes, AllowIPs: req.AllowIPs,
+		Rate: rate, CreatedAt: time.Now().UTC(),
+	}
+	c := callerOf(r.Context())
+	err = s.store.Update(r.Context(), func(tx *store.Tx) error {
+		if err := store.CreateAPIKeyTx(tx, &k); err != nil {
+			return err
+		}
+		_, err := store.AppendAuditTx(tx, store.AuditEntry{
+			Time: time.Now(), Actor: c.principal.Name, Action: "apikey.create", Target: k.ID + " (" + k.Name + ")",
+			SourceIP: ipString(c), Result: "ok",
+		})
+		return err
+	})
+	if errors.Is(err, store.ErrExists) {
+		writeError(w, http.StatusConflict, "conflict", "an active key named "+strconv.Quote(k.Name)+" exists")
+		return
+	}
+	if err != nil {
+		s.internalError(w, "create api key", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		keyView
+		Key string `json:"key"`
+	}{viewKey(k), secret})
+}
+
+func ipString(c caller) string {
+	if c.ip.IsValid() {
+		return c.ip.String()
+	}
+	return ""
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var k store.APIKey
+	c := callerOf(r.Context())
+	err := s.store.Update(r.Context(), func(tx *store.Tx) error {
+		var err error
+		if k, err = store.RevokeAPIKeyTx(tx, id, time.Now().UTC()); err != nil {
+			return err
+		}
+		_, err = store.AppendAuditTx(tx, store.AuditEntry{
+			Time: time.Now(), Actor: c.principal.Name, Action: "apikey.revoke", Target: k.ID + " (" + k.Name + ")",
+			SourceIP: ipString(c), Result: "ok",
+		})
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no API key "+strconv.Quote(id))
+		return
+	}
+	if err != nil {
+		s.internalError(w, "revoke api key", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewKey(k))
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	var after uint64
+	if v := r.URL.Query().Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "after: not an entry number: "+strconv.Quote(v))
+			return
+		}
+		after = n
+	}
+	limit, ok := intParam(w, r, "limit", 100, 1000)
+	if !ok {
+		return
+	}
+	entries, err := s.store.Audit(after, limit)
+	if err != nil {
+		s.internalError(w, "read audit log", err)
+		return
+	}
+	resp := map[string]any{"entries": entries}
+	if len(entries) == limit {
+		resp["next"] = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) verifyAudit(w http.ResponseWriter, _ *http.Request) {
+	n, err := s.store.VerifyAudit()
+	if err != nil {
+		writeError(w, http.StatusConflict, "audit_broken", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": n})
+}
