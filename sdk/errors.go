@@ -3,6 +3,7 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -62,6 +63,19 @@ func Errorf(kind ErrorKind, format string, args ...any) error {
 // RetryAfter is a temporary error that must not be retried before d.
 func RetryAfter(d time.Duration, err error) error {
 	return &Error{Kind: Temporary, RetryAfter: d, Err: err}
+}
+
+// TransportError classifies an error returned by an HTTP client call to a
+// platform: a failure to connect never reached it and is Temporary;
+// anything later (a timeout, a reset) may have been delivered and is
+// OutcomeUnknown.
+func TransportError(err error) error {
+	var op *net.OpError
+	var dns *net.DNSError
+	if (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) {
+		return &Error{Kind: Temporary, Err: err}
+	}
+	return &Error{Kind: OutcomeUnknown, Err: err}
 }
 
 // KindOf returns the kind of err: the kind of the first [*Error] in its

@@ -54,6 +54,7 @@ func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		NativeHandoff: caps.NativeHandoff,
 		Desk:          caps.Desk && desk,
 		Polling:       caps.Polling && polls,
+		Idempotent:    caps.Idempotent,
 	}, nil
 }
 
@@ -198,6 +199,7 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 		NativeHandoff: caps.GetNativeHandoff(),
 		Desk:          caps.GetDesk(),
 		Polling:       caps.GetPolling(),
+		Idempotent:    caps.GetIdempotent(),
 	}, nil
 }
 

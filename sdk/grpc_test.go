@@ -3,7 +3,9 @@ package sdk_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -168,5 +170,21 @@ func TestOptionsDecodeNamesTheKey(t *testing.T) {
 	o, _ := sdk.NewOptions(map[string]any{"token": "t", "timeout": "1m30s"})
 	if err := o.Decode(&v); err != nil || time.Duration(v.Timeout) != 90*time.Second {
 		t.Fatalf("valid options: %v %+v", err, v)
+	}
+}
+
+func TestTransportErrorTellsRefusedFromUnknown(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: connection refused
+	_, err := http.Get("http://" + addr)
+	if got := sdk.KindOf(sdk.TransportError(err)); got != sdk.Temporary {
+		t.Errorf("refused connection: %s, want temporary", got)
+	}
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { time.Sleep(200 * time.Millisecond) }))
+	defer slow.Close()
+	_, err = (&http.Client{Timeout: 20 * time.Millisecond}).Get(slow.URL)
+	if got := sdk.KindOf(sdk.TransportError(err)); got != sdk.OutcomeUnknown {
+		t.Errorf("timeout after sending: %s, want outcome_unknown", got)
 	}
 }

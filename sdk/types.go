@@ -148,6 +148,11 @@ type Capabilities struct {
 	Desk bool
 	// Polling says the channel implements [Poller] and must be polled.
 	Polling bool
+	// Idempotent says the platform drops repeated sends with the same
+	// [Outbound].ID (the channel passes it as an idempotency key), so a
+	// send whose outcome is unknown is safe to retry. Without it, such a
+	// send is recorded as possibly delivered instead of sent twice.
+	Idempotent bool
 }
 
 // ConfigureRequest is what a plugin gets when it is (re)started.

@@ -64,6 +64,38 @@ type Config struct {
 	Bot Bot `toml:"bot"`
 	// Handoff is the [handoff] section: passing conversations to humans.
 	Handoff Handoff `toml:"handoff"`
+	// Delivery is the [delivery] section: retries of outgoing messages.
+	Delivery Delivery `toml:"delivery"`
+	// Alerts is the [alerts] section: where operational alerts go.
+	Alerts Alerts `toml:"alerts"`
+	// Retention is the [retention] section: how long data is kept.
+	Retention Retention `toml:"retention"`
+}
+
+// Delivery is the [delivery] section.
+type Delivery struct {
+	// MaxAttempts is how many times a message is tried before it becomes a
+	// dead letter.
+	MaxAttempts int `toml:"max_attempts"`
+	// MaxAge is how long a message is retried before it becomes a dead
+	// letter.
+	MaxAge time.Duration `toml:"max_age"`
+}
+
+// Alerts is the [alerts] section.
+type Alerts struct {
+	// WebhookURL receives alerts as JSON POSTs; "" logs them only.
+	WebhookURL string `toml:"webhook_url"`
+	// LLMDownAfter is how long the model may be unreachable before an
+	// alert.
+	LLMDownAfter time.Duration `toml:"llm_down_after"`
+}
+
+// Retention is the [retention] section.
+type Retention struct {
+	// Transcripts is how long transcript messages are kept; 0 keeps them
+	// forever. Pending deliveries are never purged.
+	Transcripts time.Duration `toml:"transcripts"`
 }
 
 // Server is the [server] section.
@@ -205,6 +237,9 @@ func Default() *Config {
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
+		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
+		Retention: Retention{},
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

@@ -101,6 +101,8 @@ func TestLoadFullExample(t *testing.T) {
 			MissedMessage:  "Sorry, no colleague is available right now. I'll keep helping you here.",
 			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
 		},
+		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -145,6 +147,8 @@ func TestDefaults(t *testing.T) {
 			MissedMessage:  "Sorry, no colleague is available right now. I'll keep helping you here.",
 			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
 		},
+		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -367,7 +371,11 @@ plugin = "echo"
 		message string // substring
 	}{
 		// Unknown keys.
-		{"unknown section", base + "[delivery]\nretries = 3\n", "delivery", "unknown section"},
+		{"unknown section", base + "[deliveries]\nretries = 3\n", "deliveries", "unknown section"},
+		{"unknown delivery key", base + "[delivery]\nretries = 3\n", "delivery.retries", "unknown key"},
+		{"bad max attempts", base + "[delivery]\nmax_attempts = 0\n", "delivery.max_attempts", "at least 1"},
+		{"bad alert url", base + "[alerts]\nwebhook_url = \"mailto:x\"\n", "alerts.webhook_url", "not an http(s) URL"},
+		{"short retention", base + "[retention]\ntranscripts = \"10m\"\n", "retention.transcripts", "at least 1h"},
 		{"unknown section typo", base + "[sever]\nlisten = \":1\"\n", "sever", `did you mean "server"`},
 		{"unknown server key", "[server]\nlistne = \":8080\"\n", "server.listne", `unknown key (did you mean "listen"?)`},
 		{"unknown log key", "[log]\nlvl = \"info\"\n", "log.lvl", "unknown key"},

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
@@ -172,6 +173,27 @@ func (c *Config) validate() []Problem {
 				add(indexKey(key, i), "%q is not an IP address or CIDR", s)
 			}
 		}
+	}
+
+	// [delivery], [alerts], [retention]
+	if c.Delivery.MaxAttempts < 1 {
+		add("delivery.max_attempts", "must be at least 1, got %d", c.Delivery.MaxAttempts)
+	}
+	if c.Delivery.MaxAge <= 0 {
+		add("delivery.max_age", "must be greater than 0, got %s", c.Delivery.MaxAge)
+	}
+	if u := c.Alerts.WebhookURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			add("alerts.webhook_url", "%q is not an http(s) URL", u)
+		}
+	}
+	if c.Alerts.LLMDownAfter <= 0 {
+		add("alerts.llm_down_after", "must be greater than 0, got %s", c.Alerts.LLMDownAfter)
+	}
+	if c.Retention.Transcripts < 0 {
+		add("retention.transcripts", "must not be negative, got %s", c.Retention.Transcripts)
+	} else if c.Retention.Transcripts > 0 && c.Retention.Transcripts < time.Hour {
+		add("retention.transcripts", "must be at least 1h (or 0 to keep forever), got %s", c.Retention.Transcripts)
 	}
 
 	// [bot]

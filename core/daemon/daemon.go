@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/alerts"
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
@@ -45,10 +46,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}()
 
+	alerter := alerts.New(d.cfg.Alerts.WebhookURL, d.log)
+	defer alerter.Wait()
 	host := pluginhost.New(pluginhost.Config{
 		Dir:     d.cfg.Plugins.Dir,
 		Version: d.version,
 		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance} },
+		OnGiveUp: func(instance string, err error) {
+			alerter.Send(alerts.PluginFailed, err.Error(), map[string]string{"plugin": instance})
+		},
 	}, d.log)
 	if err := host.Start(ctx, d.pluginSpecs()); err != nil {
 		return err
@@ -59,7 +65,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.cfg.LLM != nil {
 		models = host
 	}
-	eng := engine.New(d.engineConfig(), st, host, models, d.log)
+	ecfg := d.engineConfig()
+	ecfg.Delivery.Alerts = alerter
+	eng := engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
@@ -96,6 +104,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "version": d.version}).Info("switchboard is serving")
 
 	go d.purgeSeen(ctx, st)
+	if d.cfg.Retention.Transcripts > 0 {
+		go d.purgeTranscripts(ctx, st)
+	}
+	if d.cfg.LLM != nil {
+		go d.watchModel(ctx, host, alerter)
+	}
 
 	select {
 	case <-ctx.Done():
@@ -135,6 +149,64 @@ func (d *Daemon) engineConfig() engine.Config {
 		TimeoutMessage:     h.TimeoutMessage,
 		ClosedMessage:      h.ClosedMessage,
 		MissedMessage:      h.MissedMessage,
+		Delivery: engine.DeliveryConfig{
+			MaxAttempts: d.cfg.Delivery.MaxAttempts,
+			MaxAge:      d.cfg.Delivery.MaxAge,
+		},
+	}
+}
+
+// purgeTranscripts deletes transcript messages older than the retention,
+// at start and then daily.
+func (d *Daemon) purgeTranscripts(ctx context.Context, st *store.Store) {
+	for {
+		before := time.Now().Add(-d.cfg.Retention.Transcripts)
+		if n, err := st.PurgeTranscripts(ctx, before); err != nil {
+			d.log.WithError(err).Warn("purge old transcripts")
+		} else if n > 0 {
+			d.log.WithField("purged", n).Info("purged transcript messages older than retention.transcripts")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(24 * time.Hour):
+		}
+	}
+}
+
+// watchModel raises an alert when the model server has been unreachable
+// for longer than alerts.llm_down_after, once per outage.
+func (d *Daemon) watchModel(ctx context.Context, host *pluginhost.Host, alerter *alerts.Alerter) {
+	var downSince time.Time
+	alerted := false
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		inst := host.Instance(pluginhost.LLMInstance)
+		if inst == nil {
+			return
+		}
+		st := inst.Status()
+		if st.State == pluginhost.StateUp && st.Backend == "ok" {
+			downSince, alerted = time.Time{}, false
+			continue
+		}
+		if downSince.IsZero() {
+			downSince = time.Now()
+		}
+		if !alerted && time.Since(downSince) >= d.cfg.Alerts.LLMDownAfter {
+			alerted = true
+			reason := st.Backend
+			if st.State != pluginhost.StateUp {
+				reason = "plugin " + st.State + ": " + st.Error
+			}
+			alerter.Send(alerts.LLMDown, "the model has been unavailable for "+time.Since(downSince).Round(time.Second).String()+": "+reason, nil)
+		}
 	}
 }
 

@@ -27,6 +27,13 @@ type DeliveryConfig struct {
 	Concurrency int
 	// SendTimeout bounds one attempt. Default 30s.
 	SendTimeout time.Duration
+	// Alerts is told about dead letters; nil: none.
+	Alerts Alerter
+}
+
+// Alerter raises operational alerts.
+type Alerter interface {
+	Send(kind, message string, fields map[string]string)
 }
 
 // deliverer sends outbox entries: per conversation strictly in order (the
@@ -197,6 +204,20 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	kind := sdk.KindOf(err)
 	e.Attempts++
 	e.LastError = err.Error()
+	if kind == sdk.OutcomeUnknown && !d.idempotent(e.Instance) {
+		// The platform may have delivered it and would not notice a
+		// second copy: record it instead of risking a duplicate.
+		log.WithError(err).Warn("send outcome unknown; recorded as possibly delivered, not retried")
+		if uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
+			return store.PossiblyDeliveredTx(tx, &e, err.Error(), now)
+		}); uerr != nil {
+			log.WithError(uerr).Error("record possibly delivered")
+			d.release(e, false)
+			return
+		}
+		d.release(e, true)
+		return
+	}
 	dead := ""
 	switch {
 	case kind == sdk.Permanent || kind == sdk.Blocked:
@@ -208,6 +229,11 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	}
 	if dead != "" {
 		log.WithError(err).Error("delivery failed for good; moved to dead letters")
+		if d.cfg.Alerts != nil {
+			d.cfg.Alerts.Send("dead_letter", "a message could not be delivered: "+dead, map[string]string{
+				"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Kind,
+			})
+		}
 		uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
 			if kind == sdk.Blocked {
 				c, err := store.GetConversationTx(tx, e.ConversationID)
@@ -260,6 +286,14 @@ func (d *deliverer) release(e store.OutboxEntry, done bool) {
 	delete(d.busy, e.ConversationID)
 	d.mu.Unlock()
 	d.poke()
+}
+
+// idempotent reports whether the channel's platform drops repeated sends of
+// one delivery id, which makes retrying an unknown outcome safe. Desk calls
+// carry the id as an idempotency key as well.
+func (d *deliverer) idempotent(instance string) bool {
+	caps, ok := d.channels.Capabilities(instance)
+	return ok && (caps.Idempotent || caps.Desk)
 }
 
 // send performs one delivery; for a desk open it returns the desk reference.

@@ -466,6 +466,10 @@ func (e *Engine) act(ctx context.Context, convID string, ev sdk.Event) (store.Co
 	return e.st.Conversation(convID)
 }
 
+// Requeue hands an entry moved back into the outbox (a retried dead letter)
+// to the deliverer.
+func (e *Engine) Requeue(entry store.OutboxEntry) { e.deliver.add([]store.OutboxEntry{entry}) }
+
 // fireTimeout queues a queue-timeout event for a conversation.
 func (e *Engine) fireTimeout(convID string) {
 	_, err := e.st.Enqueue(e.ctx, convID, "", sdk.Event{ID: store.NewID("t_"), Kind: kindQueueTimeout})

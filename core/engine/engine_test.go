@@ -627,3 +627,31 @@ func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 		t.Errorf("missed message %+v: want the text with the failure's context", missed)
 	}
 }
+
+func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
+	for _, idempotent := range []bool{false, true} {
+		t.Run(map[bool]string{false: "no dedup", true: "dedup"}[idempotent], func(t *testing.T) {
+			h := newHarness(t, testConfig(), &model{turn: answer("hi")})
+			h.ch["tg"].caps.Idempotent = idempotent
+			h.ch["tg"].fail = func(n int) error {
+				if n == 1 {
+					return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
+				}
+				return nil
+			}
+			h.visitor("1", "hello")
+			if idempotent {
+				h.eventually("the retry", func() bool { return len(h.ch["tg"].texts()) == 1 })
+				return
+			}
+			h.eventually("the record", func() bool { n, _ := h.st.PossiblyDelivered(); return n == 1 })
+			time.Sleep(100 * time.Millisecond)
+			if got := h.ch["tg"].texts(); len(got) != 0 {
+				t.Fatalf("resent a possibly delivered message: %q", got)
+			}
+			if out, _ := h.st.Outbox(); len(out) != 0 {
+				t.Fatal("the entry is still in the outbox")
+			}
+		})
+	}
+}

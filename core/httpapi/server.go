@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"encoding/json"
 	"errors"
 	"math"
@@ -36,6 +37,8 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx *store.Tx) error) error
 	Audit(after uint64, limit int) ([]store.AuditEntry, error)
 	VerifyAudit() (int, error)
+	DeadLetters() ([]store.DeadLetter, error)
+	Backup(w io.Writer) (int64, error)
 }
 
 // Channels finds the plugin serving a channel instance.
@@ -50,6 +53,9 @@ type Channels interface {
 type Actions interface {
 	RequestHandoff(ctx context.Context, convID, reason string) (store.Conversation, error)
 	Close(ctx context.Context, convID string) (store.Conversation, error)
+	// Requeue hands a delivery moved back from the dead letters to the
+	// running deliverer.
+	Requeue(e store.OutboxEntry)
 }
 
 // Readiness reports whether the daemon can do its work, with details.
@@ -123,6 +129,10 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/apikeys/{id}/revoke", admin, s.revokeKey)
 	s.route("GET /v1/admin/audit", admin, s.listAudit)
 	s.route("GET /v1/admin/audit/verify", admin, s.verifyAudit)
+	s.route("GET /v1/admin/deadletters", admin, s.listDeadLetters)
+	s.route("POST /v1/admin/deadletters/{id}/retry", admin, s.retryDeadLetter)
+	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
+	s.route("GET /v1/admin/backup", admin, s.backup)
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/switchboard-chat/switchboard/sdk"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,5 +120,110 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 				t.Fatalf("verify: %v, want an error naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestBackupRestoreRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "switchboard.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	res, _ := s.CommitEvents(ctx, "tg", []sdk.Event{msg("1", "chat", "keep me")})
+	writeAudit(t, s, 2)
+
+	backup := filepath.Join(dir, "backup.db")
+	f, _ := os.Create(backup)
+	if _, err := s.Backup(f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// Writes after the backup are not in it.
+	s.CommitEvents(ctx, "tg", []sdk.Event{msg("2", "chat", "later")})
+
+	restored, err := Open(backup, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	msgs, _ := restored.Messages(res.Accepted[0].ConversationID, 0, 0)
+	if len(msgs) != 1 || msgs[0].Text != "keep me" {
+		t.Fatalf("restored transcript %+v", msgs)
+	}
+	if n, err := restored.VerifyAudit(); err != nil || n != 2 {
+		t.Fatalf("restored audit: %d %v", n, err)
+	}
+	if dup, _ := restored.CommitEvents(ctx, "tg", []sdk.Event{msg("1", "chat", "keep me")}); dup.Duplicates != 1 {
+		t.Fatal("the restored database forgot seen event IDs")
+	}
+}
+
+func TestDeadLetterRetryAndDrop(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	conv, _ := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: "1"})
+	var seqs []uint64
+	for i := 0; i < 2; i++ {
+		s.Update(ctx, func(tx *Tx) error {
+			e := OutboxEntry{ConversationID: conv.ID, Instance: "tg", Kind: "text", Text: "x", Attempts: 12}
+			if err := PutOutboxTx(tx, &e); err != nil {
+				return err
+			}
+			seqs = append(seqs, e.Seq)
+			return DeadLetterTx(tx, &e, "gave up", time.Now())
+		})
+	}
+	if dl, _ := s.DeadLetters(); len(dl) != 2 {
+		t.Fatalf("%d dead letters", len(dl))
+	}
+	var retried OutboxEntry
+	if err := s.Update(ctx, func(tx *Tx) error {
+		var err error
+		retried, err = RetryDeadLetterTx(tx, seqs[0], time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if retried.Attempts != 0 || retried.Seq != seqs[0] {
+		t.Errorf("retried entry %+v", retried)
+	}
+	if err := s.Update(ctx, func(tx *Tx) error { return DropDeadLetterTx(tx, seqs[1]) }); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Update(ctx, func(tx *Tx) error { return DropDeadLetterTx(tx, seqs[1]) })
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("dropping twice: %v", err)
+	}
+	out, _ := s.Outbox()
+	dl, _ := s.DeadLetters()
+	if len(out) != 1 || len(dl) != 0 {
+		t.Fatalf("outbox %d, dead letters %d", len(out), len(dl))
+	}
+}
+
+func TestRetentionKeepsRecentMessagesAndDeliveries(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	s := openTest(t, Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	old := msg("old", "chat", "old text")
+	old.Time = now.Add(-100 * 24 * time.Hour)
+	res, _ := s.CommitEvents(ctx, "tg", []sdk.Event{old, msg("new", "chat", "new text")})
+	convID := res.Accepted[0].ConversationID
+	s.Update(ctx, func(tx *Tx) error {
+		e := OutboxEntry{ConversationID: convID, Instance: "tg", Kind: "text", Text: "pending", CreatedAt: now.Add(-200 * 24 * time.Hour)}
+		return PutOutboxTx(tx, &e)
+	})
+	n, err := s.PurgeTranscripts(ctx, now.Add(-90*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d (%v), want 1", n, err)
+	}
+	msgs, _ := s.Messages(convID, 0, 0)
+	if len(msgs) != 1 || msgs[0].Text != "new text" {
+		t.Fatalf("left %+v", msgs)
+	}
+	if out, _ := s.Outbox(); len(out) != 1 {
+		t.Fatal("retention removed a pending delivery")
 	}
 }

@@ -27,26 +27,28 @@ const SchemaVersion = 1
 
 // Bucket names.
 var (
-	bucketMeta          = []byte("meta")
-	bucketConversations = []byte("conversations")
-	bucketConvRefs      = []byte("conv_refs")
-	bucketMessages      = []byte("messages")
-	bucketInbox         = []byte("inbox")
-	bucketOutbox        = []byte("outbox")
-	bucketSeen          = []byte("seen")
-	bucketSeenExpiry    = []byte("seen_expiry")
-	bucketDeadLetters   = []byte("deadletters")
-	bucketTransitions   = []byte("transitions")
-	bucketDeskRefs      = []byte("desk_refs")
-	bucketConvDesk      = []byte("conv_desk")
-	bucketAPIKeys       = []byte("apikeys")
-	bucketAPIKeyHashes  = []byte("apikey_hashes")
-	bucketAudit         = []byte("audit")
+	bucketMeta              = []byte("meta")
+	bucketConversations     = []byte("conversations")
+	bucketConvRefs          = []byte("conv_refs")
+	bucketMessages          = []byte("messages")
+	bucketInbox             = []byte("inbox")
+	bucketOutbox            = []byte("outbox")
+	bucketSeen              = []byte("seen")
+	bucketSeenExpiry        = []byte("seen_expiry")
+	bucketDeadLetters       = []byte("deadletters")
+	bucketTransitions       = []byte("transitions")
+	bucketDeskRefs          = []byte("desk_refs")
+	bucketConvDesk          = []byte("conv_desk")
+	bucketAPIKeys           = []byte("apikeys")
+	bucketAPIKeyHashes      = []byte("apikey_hashes")
+	bucketAudit             = []byte("audit")
+	bucketPossiblyDelivered = []byte("possibly_delivered")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
+		bucketPossiblyDelivered,
 	}
 
 	keySchemaVersion = []byte("schema_version")

@@ -123,8 +123,7 @@ func (c *Channel) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, e
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		// The request may have reached the target: the outcome is unknown.
-		return sdk.SendResult{}, sdk.NewError(sdk.OutcomeUnknown, fmt.Errorf("post reply for %s: %w", out.Conversation, err))
+		return sdk.SendResult{}, sdk.TransportError(fmt.Errorf("post reply for %s: %w", out.Conversation, err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -101,6 +102,18 @@ func (a *admin) close() {
 // do sends one admin request and decodes the JSON answer into out. A
 // non-2xx answer is returned as an error with the API's message.
 func (a *admin) do(method, path string, body, out any) error {
+	var buf bytes.Buffer
+	if err := a.stream(method, path, body, &buf); err != nil {
+		return err
+	}
+	if out != nil {
+		return json.Unmarshal(buf.Bytes(), out)
+	}
+	return nil
+}
+
+// stream sends one admin request and copies a 2xx answer's body to w.
+func (a *admin) stream(method, path string, body any, w io.Writer) error {
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -120,34 +133,32 @@ func (a *admin) do(method, path string, body, out any) error {
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	req.Header.Set("Content-Type", "application/json")
 	var status int
-	var payload []byte
+	var payload io.Reader
 	if a.handler != nil {
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
 		req.RemoteAddr = "127.0.0.1:0"
 		a.handler.ServeHTTP(rec, req)
-		status, payload = rec.status, rec.body.Bytes()
+		status, payload = rec.status, &rec.body
 	} else {
 		resp, err := a.client.Do(req)
 		if err != nil {
 			return fmt.Errorf("ask the daemon at %s: %w", a.url, err)
 		}
 		defer resp.Body.Close()
-		payload, _ = io.ReadAll(resp.Body)
-		status = resp.StatusCode
+		status, payload = resp.StatusCode, resp.Body
 	}
 	if status >= 300 {
+		data, _ := io.ReadAll(io.LimitReader(payload, 1<<20))
 		var e struct {
 			Error struct{ Message string } `json:"error"`
 		}
-		if json.Unmarshal(payload, &e) == nil && e.Error.Message != "" {
+		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
 			return errors.New(e.Error.Message)
 		}
 		return fmt.Errorf("%s %s: HTTP %d", method, path, status)
 	}
-	if out != nil {
-		return json.Unmarshal(payload, out)
-	}
-	return nil
+	_, err = io.Copy(w, payload)
+	return err
 }
 
 // recorder is the ResponseWriter of in-process admin requests.
@@ -303,4 +314,108 @@ func orAny(s string) string {
 		return "any"
 	}
 	return s
+}
+
+func deadletterCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: switchboard deadletter list | retry ID | drop ID")
+		return 2
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("deadletter "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	af := addAdminFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	a, err := openAdmin(af)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+	defer a.close()
+	switch sub {
+	case "list":
+		var out struct {
+			DeadLetters []struct {
+				ID, ConversationID, Channel, Kind, Text, Error string
+				Attempts                                       int
+				FailedAt                                       time.Time `json:"failed_at"`
+			} `json:"deadletters"`
+		}
+		if err = a.do("GET", "/v1/admin/deadletters", nil, &out); err != nil {
+			break
+		}
+		for _, d := range out.DeadLetters {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\tattempts=%d\tfailed %s\t%s\n", d.ID, d.ConversationID, d.Channel, d.Kind,
+				d.Attempts, d.FailedAt.Format(time.RFC3339), d.Error)
+		}
+		if len(out.DeadLetters) == 0 {
+			fmt.Fprintln(stdout, "no dead letters")
+		}
+	case "retry", "drop":
+		if fs.NArg() != 1 {
+			fmt.Fprintf(stderr, "usage: switchboard deadletter %s [flags] ID\n", sub)
+			return 2
+		}
+		if err = a.do("POST", "/v1/admin/deadletters/"+fs.Arg(0)+"/"+sub, nil, nil); err == nil {
+			fmt.Fprintf(stdout, "%s: %s\n", fs.Arg(0), map[string]string{"retry": "queued again", "drop": "dropped"}[sub])
+		}
+	default:
+		fmt.Fprintf(stderr, "switchboard deadletter: unknown command %q\n", sub)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return 1
+	}
+	return 0
+}
+
+func backupCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	af := addAdminFlags(fs)
+	out := fs.String("out", "", "file to write the backup to (required)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "usage: switchboard backup --out FILE [--config F]")
+		return 2
+	}
+	err := writeBackup(af, *out)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard backup:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "backup written to", *out)
+	return 0
+}
+
+// writeBackup writes the backup next to out and renames it into place once
+// it is complete and synced, so out is never a partial copy.
+func writeBackup(af adminFlags, out string) error {
+	a, err := openAdmin(af)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".partial-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := a.stream("GET", "/v1/admin/backup", nil, tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), out)
 }

@@ -30,6 +30,8 @@ commands:
                             create an API key; it is printed once
   apikey list | apikey revoke ID|NAME
   audit verify [--db FILE]  check the audit log's hash chain
+  deadletter list | deadletter retry ID | deadletter drop ID
+  backup --out FILE         write a consistent copy of the database
 
 The admin commands take --config F; they work on the database directly
 when the daemon is stopped, and through its admin API when it runs.
@@ -54,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return apikeyCommand(rest, stdout, stderr)
 	case "audit":
 		return auditCommand(rest, stdout, stderr)
+	case "deadletter":
+		return deadletterCommand(rest, stdout, stderr)
+	case "backup":
+		return backupCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return 0

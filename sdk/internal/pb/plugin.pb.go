@@ -183,6 +183,7 @@ type Capabilities struct {
 	NativeHandoff bool                   `protobuf:"varint,3,opt,name=native_handoff,json=nativeHandoff,proto3" json:"native_handoff,omitempty"`
 	Desk          bool                   `protobuf:"varint,4,opt,name=desk,proto3" json:"desk,omitempty"`
 	Polling       bool                   `protobuf:"varint,5,opt,name=polling,proto3" json:"polling,omitempty"`
+	Idempotent    bool                   `protobuf:"varint,6,opt,name=idempotent,proto3" json:"idempotent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +249,13 @@ func (x *Capabilities) GetDesk() bool {
 func (x *Capabilities) GetPolling() bool {
 	if x != nil {
 		return x.Polling
+	}
+	return false
+}
+
+func (x *Capabilities) GetIdempotent() bool {
+	if x != nil {
+		return x.Idempotent
 	}
 	return false
 }
@@ -1548,14 +1556,17 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12!\n" +
 	"\foptions_json\x18\x02 \x01(\fR\voptionsJson\x12!\n" +
-	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\x9a\x01\n" +
+	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\xba\x01\n" +
 	"\fCapabilities\x12\x1d\n" +
 	"\n" +
 	"text_limit\x18\x01 \x01(\x05R\ttextLimit\x12\x16\n" +
 	"\x06typing\x18\x02 \x01(\bR\x06typing\x12%\n" +
 	"\x0enative_handoff\x18\x03 \x01(\bR\rnativeHandoff\x12\x12\n" +
 	"\x04desk\x18\x04 \x01(\bR\x04desk\x12\x18\n" +
-	"\apolling\x18\x05 \x01(\bR\apolling\"&\n" +
+	"\apolling\x18\x05 \x01(\bR\apolling\x12\x1e\n" +
+	"\n" +
+	"idempotent\x18\x06 \x01(\bR\n" +
+	"idempotent\"&\n" +
 	"\fHeaderValues\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\xbd\x02\n" +
 	"\x0eWebhookRequest\x12\x16\n" +
