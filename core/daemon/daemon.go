@@ -6,8 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -16,7 +18,9 @@ import (
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
+	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -48,10 +52,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	alerter := alerts.New(d.cfg.Alerts.WebhookURL, d.log)
 	defer alerter.Wait()
+	var eng *engine.Engine // set below; read only by scrapes, which start later
+	m := metrics.New(metrics.Options{
+		Version:              d.version,
+		Channels:             slices.Sorted(maps.Keys(d.cfg.Channels)),
+		Plugins:              d.pluginInstances(),
+		ConversationsByState: st.CountConversationsByState,
+		EngineInflight:       func() int { return eng.Inflight() },
+		OutboxPending: func() int {
+			n, _ := st.CountOutbox()
+			return n
+		},
+	})
 	host := pluginhost.New(pluginhost.Config{
 		Dir:     d.cfg.Plugins.Dir,
 		Version: d.version,
-		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance} },
+		Metrics: m,
+		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
 		OnGiveUp: func(instance string, err error) {
 			alerter.Send(alerts.PluginFailed, err.Error(), map[string]string{"plugin": instance})
 		},
@@ -67,7 +84,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	ecfg := d.engineConfig()
 	ecfg.Delivery.Alerts = alerter
-	eng := engine.New(ecfg, st, host, models, d.log)
+	ecfg.Metrics = m
+	eng = engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
@@ -80,6 +98,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		APIKeys:        d.cfg.API.Keys,
 		AllowIPs:       d.cfg.API.AllowIPs,
 		TrustedProxies: d.cfg.API.TrustedProxies,
+		Metrics:        m,
+		Stats: func(from, to time.Time) (any, error) {
+			return stats.Compute(st, from, to)
+		},
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
@@ -210,6 +232,15 @@ func (d *Daemon) watchModel(ctx context.Context, host *pluginhost.Host, alerter 
 	}
 }
 
+// pluginInstances names every plugin instance the config starts.
+func (d *Daemon) pluginInstances() []string {
+	var names []string
+	for _, s := range d.pluginSpecs() {
+		names = append(names, s.Instance)
+	}
+	return names
+}
+
 func (d *Daemon) pluginSpecs() []pluginhost.Spec {
 	var specs []pluginhost.Spec
 	for name, ch := range d.cfg.Channels {
@@ -263,10 +294,14 @@ func (d *Daemon) purgeSeen(ctx context.Context, st *store.Store) {
 type storeSink struct {
 	st      *store.Store
 	channel string
+	metrics *metrics.Metrics
 }
 
 // Deliver implements sdk.EventSink.
 func (s storeSink) Deliver(ctx context.Context, events []sdk.Event) error {
-	_, err := s.st.CommitEvents(ctx, s.channel, events)
+	res, err := s.st.CommitEvents(ctx, s.channel, events)
+	if err == nil {
+		s.metrics.InboundCommitted(s.channel, len(res.Accepted), res.Duplicates)
+	}
 	return err
 }

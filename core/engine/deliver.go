@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -43,6 +44,7 @@ type deliverer struct {
 	cfg      DeliveryConfig
 	st       *store.Store
 	channels Channels
+	metrics  *metrics.Metrics
 	log      logrus.FieldLogger
 
 	mu     sync.Mutex
@@ -53,7 +55,7 @@ type deliverer struct {
 	wg     sync.WaitGroup
 }
 
-func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, log logrus.FieldLogger) *deliverer {
+func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *metrics.Metrics, log logrus.FieldLogger) *deliverer {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 12
 	}
@@ -73,7 +75,7 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, log lo
 		cfg.SendTimeout = 30 * time.Second
 	}
 	return &deliverer{
-		cfg: cfg, st: st, channels: channels, log: log,
+		cfg: cfg, st: st, channels: channels, metrics: m, log: log,
 		queues: map[string][]store.OutboxEntry{},
 		busy:   map[string]bool{},
 		wake:   make(chan struct{}, 1),
@@ -189,6 +191,9 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 					return err
 				}
 			}
+			if err := store.RecordDeliveryTx(tx, now, 1, 0); err != nil {
+				return err
+			}
 			return store.DeleteOutboxTx(tx, e.Seq)
 		})
 		if err != nil {
@@ -196,6 +201,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			d.release(e, false)
 			return
 		}
+		d.metrics.OutboundSend(e.Instance, "sent")
 		log.Debug("delivered")
 		d.release(e, true)
 		return
@@ -215,6 +221,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			d.release(e, false)
 			return
 		}
+		d.metrics.OutboundSend(e.Instance, "possibly_delivered")
 		d.release(e, true)
 		return
 	}
@@ -244,6 +251,9 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 					}
 				}
 			}
+			if err := store.RecordDeliveryTx(tx, now, 0, 1); err != nil {
+				return err
+			}
 			return store.DeadLetterTx(tx, &e, dead, now)
 		})
 		if uerr != nil {
@@ -251,6 +261,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			d.release(e, false)
 			return
 		}
+		d.metrics.OutboundSend(e.Instance, "dead_letter")
 		d.release(e, true)
 		return
 	}
@@ -263,6 +274,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	if uerr := d.st.Update(context.Background(), func(tx *store.Tx) error { return store.UpdateOutboxTx(tx, &e) }); uerr != nil {
 		log.WithError(uerr).Error("record failed attempt")
 	}
+	d.metrics.OutboundSend(e.Instance, "retry")
 	d.release(e, false)
 }
 

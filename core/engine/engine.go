@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -50,6 +51,8 @@ type Config struct {
 	MaxInflight int
 	// Delivery tunes the deliverer.
 	Delivery DeliveryConfig
+	// Metrics records turns, transitions and sends; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Channels is what the engine needs from the plugin host.
@@ -127,7 +130,7 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 		waiters:  map[uint64]chan error{},
 		freed:    make(chan struct{}, 1),
 	}
-	e.deliver = newDeliverer(cfg.Delivery, st, channels, log)
+	e.deliver = newDeliverer(cfg.Delivery, st, channels, cfg.Metrics, log)
 	e.timers = newTimers(e.fireTimeout)
 	return e
 }
@@ -464,6 +467,13 @@ func (e *Engine) act(ctx context.Context, convID string, ev sdk.Event) (store.Co
 		return store.Conversation{}, err
 	}
 	return e.st.Conversation(convID)
+}
+
+// Inflight is the number of inbox events held in memory.
+func (e *Engine) Inflight() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.inflight
 }
 
 // Requeue hands an entry moved back into the outbox (a retried dead letter)

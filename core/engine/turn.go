@@ -246,9 +246,14 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation) (text, t
 	stopTyping := e.showTyping(ctx, conv)
 	defer stopTyping()
 
+	turn := e.cfg.Metrics.StartLLMTurn()
+	defer turn.Done()
 	var b strings.Builder
 	var calls []sdk.ToolCall
 	err = llm.Chat(ctx, req, sdk.ChatStreamFunc(func(c sdk.ChatChunk) error {
+		if c.Text != "" || len(c.ToolCalls) > 0 {
+			turn.FirstToken()
+		}
 		b.WriteString(c.Text)
 		calls = append(calls, c.ToolCalls...)
 		return nil
@@ -316,7 +321,7 @@ func (e *Engine) onEvent(ef *effects, it store.InboxItem) {
 	case sdk.KindUnfollow:
 		e.system(ef, "The visitor left the chat.")
 	case sdk.KindOperatorJoined:
-		if ef.conv.Handoff != nil {
+		if ef.conv.Handoff != nil && ef.conv.Handoff.JoinedAt.IsZero() {
 			h := *ef.conv.Handoff
 			h.JoinedAt, h.Operator = it.ReceivedAt, ev.User.Name
 			ef.conv.Handoff = &h
@@ -587,6 +592,7 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 	if err != nil {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
+	e.cfg.Metrics.Transitions(ef.transitions)
 	if h := ef.conv.Handoff; ef.conv.State == store.StateWaitingHuman && h != nil && !h.Deadline.IsZero() {
 		e.timers.add(ef.conv.ID, h.Deadline)
 	}

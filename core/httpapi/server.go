@@ -4,9 +4,9 @@ package httpapi
 
 import (
 	"context"
-	"io"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/metrics"
+	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -75,6 +77,10 @@ type Config struct {
 	// command uses it to run admin requests in-process on the database
 	// file while no daemon is running.
 	LocalKey string
+	// Metrics records webhook outcomes and serves GET /metrics; nil: none.
+	Metrics *metrics.Metrics
+	// Stats computes the support KPIs of GET /v1/stats; nil: 404.
+	Stats func(from, to time.Time) (any, error)
 	// WebhookTimeout bounds a plugin's handling of one webhook. Default 10s.
 	WebhookTimeout time.Duration
 	// MaxWait caps the long-poll ?wait of the messages endpoint. Default 60s.
@@ -114,6 +120,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.mux.HandleFunc("GET /metrics", s.handleMetrics)
 
 	read, write, admin := store.ScopeRead, store.ScopeWrite, store.ScopeAdmin
 	s.route("POST /v1/conversations", write, s.createConversation)
@@ -124,6 +131,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/conversations/{id}/handoff", write, s.handoff)
 	s.route("POST /v1/conversations/{id}/close", write, s.close)
 	s.route("GET /v1/conversations/{id}/transitions", read, s.listTransitions)
+	s.route("GET /v1/stats", read, s.stats)
 	s.route("GET /v1/admin/apikeys", admin, s.listKeys)
 	s.route("POST /v1/admin/apikeys", admin, s.createKey)
 	s.route("POST /v1/admin/apikeys/{id}/revoke", admin, s.revokeKey)
@@ -137,6 +145,36 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
 	return s, nil
+}
+
+// handleMetrics serves Prometheus metrics, to the addresses in
+// api.allow_ips when that is set.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if len(s.access.allow) > 0 && !contains(s.access.allow, s.access.clientIP(r)) {
+		writeError(w, http.StatusForbidden, "forbidden", "metrics are not served to this address")
+		return
+	}
+	s.cfg.Metrics.Handler().ServeHTTP(w, r)
+}
+
+// stats serves the support KPIs for ?from=&to= (RFC 3339 or YYYY-MM-DD;
+// default the last 7 days).
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Stats == nil {
+		writeError(w, http.StatusNotFound, "not_found", "statistics are not available")
+		return
+	}
+	from, to, err := stats.ParseWindow(r.URL.Query(), time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	report, err := s.cfg.Stats(from, to)
+	if err != nil {
+		s.internalError(w, "compute statistics", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, report)
 }
 
 // route registers a /v1 handler that needs scope.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -32,6 +33,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no channel instance named "+instance)
 		return
 	}
+	defer s.cfg.Metrics.ObserveWebhook(instance, time.Now())
 	log := s.log.WithField("channel", instance)
 	body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if rerr != nil {
@@ -75,8 +77,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusServiceUnavailable, "unavailable", "events could not be stored, retry later")
 			return
 		}
+		s.cfg.Metrics.InboundCommitted(instance, len(res.Accepted), res.Duplicates)
 		log.WithFields(logrus.Fields{"accepted": len(res.Accepted), "duplicates": res.Duplicates}).Debug("webhook committed")
 	} else if status >= 400 {
+		s.cfg.Metrics.InboundRefused(instance, status)
 		log.WithField("status", status).Info("webhook rejected by plugin")
 	}
 	for k, v := range resp.Header {

@@ -62,7 +62,7 @@ func build(dir string) error {
 		return err
 	}
 	for _, e := range shipped {
-		if e.IsDir() {
+		if _, err := os.Stat(filepath.Join(root, "plugins", e.Name(), "main.go")); err == nil {
 			targets[filepath.Join(dir, "plugins", e.Name())] = "./plugins/" + e.Name()
 		}
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/metrics"
+
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -53,6 +55,8 @@ type Config struct {
 	Sink func(instance string) sdk.EventSink
 	// OnGiveUp is called when a plugin exhausted its restart budget.
 	OnGiveUp func(instance string, err error)
+	// Metrics counts restarts; nil: none.
+	Metrics *metrics.Metrics
 }
 
 // Host supervises plugin instances.

@@ -118,6 +118,7 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 			return
 		}
 		i.setState(StateRestarting, err)
+		i.host.cfg.Metrics.PluginRestart(i.spec.Instance)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():

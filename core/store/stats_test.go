@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func openStatsStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "switchboard.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// putScripted writes a conversation with its transitions and messages.
+func putScripted(t *testing.T, s *Store, c Conversation, ts []Transition, msgs []Message) {
+	t.Helper()
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		if err := PutConversationTx(tx, &c); err != nil {
+			return err
+		}
+		for _, tr := range ts {
+			if err := AddTransitionTx(tx, c.ID, tr); err != nil {
+				return err
+			}
+		}
+		for _, m := range msgs {
+			m.ConversationID = c.ID
+			if err := s.AppendMessageTx(tx, &m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestScanConversations(t *testing.T) {
+	s := openStatsStore(t)
+	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	// "c_a" is a prefix of "c_ab": their transitions and messages must not
+	// mix.
+	putScripted(t, s, Conversation{ID: "c_a", Channel: "tg", Ref: "a", State: StateHuman, CreatedAt: t0},
+		[]Transition{
+			{From: StateBot, To: StateWaitingHuman, Cause: "tool", At: t0.Add(time.Minute)},
+			{From: StateWaitingHuman, To: StateHuman, Cause: "operator", At: t0.Add(2 * time.Minute)},
+		},
+		[]Message{{Role: RoleVisitor, Text: "a1", CreatedAt: t0}, {Role: RoleBot, Text: "a2", CreatedAt: t0}, {Role: RoleVisitor, Text: "a3", CreatedAt: t0}})
+	putScripted(t, s, Conversation{ID: "c_ab", Channel: "tg", Ref: "ab", State: StateBot, CreatedAt: t0}, nil,
+		[]Message{{Role: RoleVisitor, Text: "ab1", CreatedAt: t0}})
+	putScripted(t, s, Conversation{ID: "c_b", Channel: "tg", Ref: "b", State: StateClosed, CreatedAt: t0},
+		[]Transition{{From: StateBot, To: StateClosed, Cause: "api", At: t0}}, nil)
+
+	type seen struct {
+		id    string
+		trans int
+		first []string // up to two messages
+	}
+	var got []seen
+	var kept [][]Transition
+	err := s.ScanConversations(func(sc *ScannedConversation) error {
+		g := seen{id: sc.Conversation.ID, trans: len(sc.Transitions)}
+		err := sc.EachMessage(func(m Message) bool {
+			g.first = append(g.first, m.Text)
+			return len(g.first) < 2
+		})
+		got = append(got, g)
+		kept = append(kept, sc.Transitions)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{
+		{"c_a", 2, []string{"a1", "a2"}},
+		{"c_ab", 0, []string{"ab1"}},
+		{"c_b", 1, nil},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("scanned %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].id != want[i].id || got[i].trans != want[i].trans || !equalStrings(got[i].first, want[i].first) {
+			t.Errorf("conversation %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if kept[0][1].Cause != "operator" || kept[2][0].Cause != "api" {
+		t.Errorf("kept transitions were overwritten: %+v", kept)
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCountConversationsByStateAndOutbox(t *testing.T) {
+	s := openStatsStore(t)
+	for i, state := range []string{StateBot, StateBot, StateWaitingHuman, StateClosed} {
+		putScripted(t, s, Conversation{ID: NewID("c_"), Channel: "tg", Ref: string(rune('a' + i)), State: state}, nil, nil)
+	}
+	counts, err := s.CountConversationsByState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{StateBot: 2, StateWaitingHuman: 1, StateClosed: 1}
+	if len(counts) != len(want) {
+		t.Fatalf("counts %v, want %v", counts, want)
+	}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("%s: %d, want %d", k, counts[k], v)
+		}
+	}
+
+	if n, err := s.CountOutbox(); err != nil || n != 0 {
+		t.Fatalf("empty outbox: %d, %v", n, err)
+	}
+	err = s.Update(context.Background(), func(tx *Tx) error {
+		for range 3 {
+			if err := PutOutboxTx(tx, &OutboxEntry{ConversationID: "c_x", Instance: "tg", Kind: "text"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CountOutbox(); err != nil || n != 3 {
+		t.Fatalf("outbox: %d, %v; want 3", n, err)
+	}
+}
