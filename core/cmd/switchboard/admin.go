@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -418,4 +419,36 @@ func writeBackup(af adminFlags, out string) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), out)
+}
+
+// salesiqCommand runs the SalesIQ plugin's own setup mode (it registers the
+// data webhook with Zoho), so the plugin keeps all SalesIQ knowledge.
+func salesiqCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "setup" {
+		fmt.Fprintln(stderr, "usage: switchboard salesiq setup --config F [--instance siq] --public-url https://…")
+		return 2
+	}
+	configPath := "config.toml"
+	for i, a := range args {
+		if (a == "--config" || a == "-config") && i+1 < len(args) {
+			configPath = args[i+1]
+		} else if v, ok := strings.CutPrefix(a, "--config="); ok {
+			configPath = v
+		}
+	}
+	dir := "bin/plugins"
+	if cfg, err := config.Load(configPath, os.Environ()); err == nil {
+		dir = cfg.Plugins.Dir
+	}
+	cmd := exec.Command(filepath.Join(dir, "salesiq"), args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(stderr, "switchboard salesiq:", err)
+		return 1
+	}
+	return 0
 }

@@ -32,6 +32,8 @@ commands:
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
+  salesiq setup --config F --public-url URL [--instance siq]
+                            register the SalesIQ data webhook
 
 The admin commands take --config F; they work on the database directly
 when the daemon is stopped, and through its admin API when it runs.
@@ -60,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadletterCommand(rest, stdout, stderr)
 	case "backup":
 		return backupCommand(rest, stdout, stderr)
+	case "salesiq":
+		return salesiqCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return 0
