@@ -76,9 +76,15 @@ type Event struct {
 	Time time.Time `json:"time"`
 	// Context is opaque per-channel data (reply tokens, request ids) that the
 	// daemon keeps with the conversation and hands back on the next
-	// [Outbound] for it.
+	// [Outbound] for it. Keys starting with [OnceContextPrefix] are handed
+	// to one outbound text only (a single-use reply token): the first one
+	// queued after the event, on every attempt of that delivery.
 	Context map[string]string `json:"context,omitempty"`
 }
+
+// OnceContextPrefix marks [Event].Context keys that go to one outbound text
+// only, e.g. "once.reply_token".
+const OnceContextPrefix = "once."
 
 // OutboundKind says what an [Outbound] asks the channel to do.
 type OutboundKind string

@@ -655,3 +655,32 @@ func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
 		})
 	}
 }
+
+func TestSingleUseContextGoesToOneOutbound(t *testing.T) {
+	h := newHarness(t, testConfig(), &model{turn: answer("first answer")})
+	commit := func(id, text, token string) {
+		if _, err := h.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+			ID: id, Kind: sdk.KindMessage, Conversation: "42", Text: text,
+			Context: map[string]string{"once.reply_token": token, "chat_type": "private"},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit("1", "hello", "r1")
+	h.eventually("the answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	conv, _ := h.st.ConversationByRef("tg", "42")
+	if _, ok := conv.Context["once.reply_token"]; ok || conv.Context["chat_type"] != "private" {
+		t.Fatalf("conversation context after the reply: %v", conv.Context)
+	}
+	// An answer with no new token gets none.
+	h.eng.RequestHandoff(context.Background(), conv.ID, "test")
+	h.eventually("the handoff message", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	h.ch["tg"].mu.Lock()
+	defer h.ch["tg"].mu.Unlock()
+	if got := h.ch["tg"].sent[0].Context["once.reply_token"]; got != "r1" {
+		t.Errorf("first outbound token %q, want r1", got)
+	}
+	if got, ok := h.ch["tg"].sent[1].Context["once.reply_token"]; ok {
+		t.Errorf("second outbound got the used token %q", got)
+	}
+}

@@ -53,6 +53,9 @@ type effects struct {
 	// context is merged into the conversation's context (a channel's own
 	// event about its visitor, e.g. the request id of a failed transfer).
 	context map[string]string
+	// consumed are single-use context values given to an outbound; they
+	// are removed from the conversation when the effects commit.
+	consumed map[string]string
 }
 
 // adoptContext takes the context of a channel's own event about its
@@ -427,8 +430,31 @@ func (e *Engine) say(ef *effects, role, text string) {
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
 		ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutText),
-		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: ef.conv.Context,
+		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: e.takeContext(ef),
 	})
+}
+
+// takeContext is the context for the next outbound text: single-use values
+// go to this one only.
+func (e *Engine) takeContext(ef *effects) map[string]string {
+	out := ef.conv.Context
+	for k, v := range ef.conv.Context {
+		if !strings.HasPrefix(k, sdk.OnceContextPrefix) {
+			continue
+		}
+		if ef.consumed == nil {
+			ef.consumed = map[string]string{}
+		}
+		ef.consumed[k] = v
+		rest := maps.Clone(ef.conv.Context)
+		for k := range rest {
+			if strings.HasPrefix(k, sdk.OnceContextPrefix) {
+				delete(rest, k)
+			}
+		}
+		ef.conv.Context = rest
+	}
+	return out
 }
 
 // system writes a system note to the transcript.
@@ -553,6 +579,12 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 				fresh.Context = map[string]string{}
 			}
 			maps.Copy(fresh.Context, ef.context)
+		}
+		for k, v := range ef.consumed {
+			// A newer event may have brought a new value meanwhile.
+			if fresh.Context[k] == v {
+				delete(fresh.Context, k)
+			}
 		}
 		fresh.UpdatedAt = e.st.Now()
 		if err := store.PutConversationTx(tx, &fresh); err != nil {
