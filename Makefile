@@ -10,7 +10,7 @@ CONFIG   ?= config.toml
 PLUGINS := $(foreach d,$(wildcard plugins/*/main.go),$(notdir $(patsubst %/,%,$(dir $(d)))):./$(dir $(d))) \
 	echo:./examples/echo-channel webhook-desk:./examples/webhook-desk
 
-.PHONY: all build run test e2e proto help clean
+.PHONY: all build run test e2e chaos proto help clean
 
 all: build
 
@@ -19,6 +19,7 @@ help:
 	@echo "make run     build, then serve with $(CONFIG)"
 	@echo "make test    every unit and integration test"
 	@echo "make e2e     tests against a real Ollama server (built from source, tiny model)"
+	@echo "make chaos   the chaos test: kills, flaky platforms, redeliveries (CHAOS_MESSAGES, CHAOS_CONVERSATIONS)"
 	@echo "make proto   regenerate the committed gRPC code"
 
 build:
@@ -52,6 +53,14 @@ e2e: build
 		plugins/ollama/e2e/stop-ollama.sh $(E2E_DIR); \
 		[ $$rc -eq 0 ] || exit $$rc; \
 	done
+
+# The chaos test (see core/integration/chaos_test.go). Full size by default:
+# 2000 messages over 200 conversations.
+CHAOS_MESSAGES      ?= 2000
+CHAOS_CONVERSATIONS ?= 200
+chaos: build
+	CHAOS_MESSAGES=$(CHAOS_MESSAGES) CHAOS_CONVERSATIONS=$(CHAOS_CONVERSATIONS) \
+		$(GO) test -count=1 -tags chaos -run TestChaos -timeout 20m -v ./core/integration/
 
 # Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
 # shows how to install them).

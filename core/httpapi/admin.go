@@ -166,14 +166,9 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
-	var after uint64
-	if v := r.URL.Query().Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", "after: not an entry number: "+strconv.Quote(v))
-			return
-		}
-		after = n
+	after, ok := afterParam(w, r, "an entry number")
+	if !ok {
+		return
 	}
 	limit, ok := intParam(w, r, "limit", 100, 1000)
 	if !ok {

@@ -161,14 +161,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	var after uint64
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", "after: not a message id: "+strconv.Quote(v))
-			return
-		}
-		after = n
+	after, ok := afterParam(w, r, "a message id")
+	if !ok {
+		return
 	}
 	limit, ok := intParam(w, r, "limit", 100, 1000)
 	if !ok {
@@ -201,6 +196,21 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		out[i] = viewMessage(m)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+}
+
+// afterParam reads the ?after= cursor (a number; 0 when absent), answering
+// 400 itself when it is not one.
+func afterParam(w http.ResponseWriter, r *http.Request, what string) (uint64, bool) {
+	v := r.URL.Query().Get("after")
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "after: not "+what+": "+strconv.Quote(v))
+		return 0, false
+	}
+	return n, true
 }
 
 func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int) (int, bool) {

@@ -94,6 +94,20 @@ func openAdmin(f adminFlags) (*admin, error) {
 	return a, nil
 }
 
+// parseAdmin parses an admin command's flags and opens the admin API; on
+// failure it has said why and returns the exit code.
+func parseAdmin(fs *flag.FlagSet, af adminFlags, args []string, stderr io.Writer) (*admin, int) {
+	if err := fs.Parse(args); err != nil {
+		return nil, 2
+	}
+	a, err := openAdmin(af)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchboard:", err)
+		return nil, 1
+	}
+	return a, 0
+}
+
 func (a *admin) close() {
 	if a.st != nil {
 		a.st.Close()
@@ -186,15 +200,12 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin (create)")
 	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
 	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	a, err := openAdmin(af)
-	if err != nil {
-		fmt.Fprintln(stderr, "switchboard:", err)
-		return 1
+	a, code := parseAdmin(fs, af, args, stderr)
+	if a == nil {
+		return code
 	}
 	defer a.close()
+	var err error
 	switch sub {
 	case "create":
 		var out struct {
@@ -326,15 +337,12 @@ func deadletterCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("deadletter "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	af := addAdminFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	a, err := openAdmin(af)
-	if err != nil {
-		fmt.Fprintln(stderr, "switchboard:", err)
-		return 1
+	a, code := parseAdmin(fs, af, args, stderr)
+	if a == nil {
+		return code
 	}
 	defer a.close()
+	var err error
 	switch sub {
 	case "list":
 		var out struct {
