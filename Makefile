@@ -10,7 +10,7 @@ CONFIG   ?= config.toml
 PLUGINS := $(foreach d,$(wildcard plugins/*/main.go),$(notdir $(patsubst %/,%,$(dir $(d)))):./$(dir $(d))) \
 	echo:./examples/echo-channel webhook-desk:./examples/webhook-desk
 
-.PHONY: all build run test e2e chaos proto help clean
+.PHONY: all build run test e2e chaos fuzz proto help clean
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make test    every unit and integration test"
 	@echo "make e2e     tests against a real Ollama server (built from source, tiny model)"
 	@echo "make chaos   the chaos test: kills, flaky platforms, redeliveries (CHAOS_MESSAGES, CHAOS_CONVERSATIONS)"
+	@echo "make fuzz    run every fuzz target for FUZZTIME each (default 20s)"
 	@echo "make proto   regenerate the committed gRPC code"
 
 build:
@@ -61,6 +62,17 @@ CHAOS_CONVERSATIONS ?= 200
 chaos: build
 	CHAOS_MESSAGES=$(CHAOS_MESSAGES) CHAOS_CONVERSATIONS=$(CHAOS_CONVERSATIONS) \
 		$(GO) test -count=1 -tags chaos -run TestChaos -timeout 20m -v ./core/integration/
+
+# Every Fuzz target in the tree, each for FUZZTIME.
+FUZZTIME ?= 20s
+fuzz:
+	@for f in $$(grep -rl --include='*_test.go' '^func Fuzz' core plugins sdk); do \
+		pkg=./$$(dirname $$f); \
+		for target in $$(grep -h '^func Fuzz' $$f | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "== $$target in $$pkg"; \
+			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 # Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
 # shows how to install them).
