@@ -684,3 +684,26 @@ func TestSingleUseContextGoesToOneOutbound(t *testing.T) {
 		t.Errorf("second outbound got the used token %q", got)
 	}
 }
+
+func TestModelSeesTheAnsweredLinesLast(t *testing.T) {
+	release := make(chan struct{})
+	llm := &model{turn: func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		if n == 1 {
+			<-release
+		}
+		return "answer " + string(rune('0'+n)), nil, nil
+	}}
+	h := newHarness(t, testConfig(), llm)
+	h.visitor("1", "first")
+	h.eventually("the first turn", func() bool { return llm.count() == 1 })
+	h.visitor("2", "second") // arrives before the first answer is written
+	close(release)
+	h.eventually("two answers", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	var roles []string
+	for _, m := range llm.calls[1].Messages[1:] {
+		roles = append(roles, m.Role+":"+m.Content)
+	}
+	if want := []string{"user:first", "assistant:answer 1", "user:second"}; !equal(roles, want) {
+		t.Fatalf("second turn saw %q, want %q", roles, want)
+	}
+}

@@ -174,12 +174,16 @@ func (e *Engine) onVisitorMessages(ctx context.Context, ef *effects, items []sto
 		e.handoff(ef, CauseBridge, "")
 		return
 	}
-	e.botTurn(ctx, ef)
+	asked := make(map[uint64]bool, len(items))
+	for _, it := range items {
+		asked[it.MessageID] = true
+	}
+	e.botTurn(ctx, ef, asked)
 }
 
 // botTurn asks the model and applies its answer.
-func (e *Engine) botTurn(ctx context.Context, ef *effects) {
-	text, reason, err := e.askModel(ctx, ef.conv)
+func (e *Engine) botTurn(ctx context.Context, ef *effects, asked map[uint64]bool) {
+	text, reason, err := e.askModel(ctx, ef.conv, asked)
 	log := e.logFor(ef.conv)
 	switch {
 	case ctx.Err() != nil:
@@ -216,8 +220,11 @@ func isModelDown(err error) bool {
 }
 
 // askModel runs one model turn over the conversation's recent transcript.
-// It returns the answer text, or the reason of a transfer_to_human call.
-func (e *Engine) askModel(ctx context.Context, conv store.Conversation) (text, transferReason string, err error) {
+// The visitor messages being answered (asked) come last, after any answer
+// the bot wrote while they were arriving, so the model sees the exchange
+// in the order it must reply to. It returns the answer text, or the reason
+// of a transfer_to_human call.
+func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked map[uint64]bool) (text, transferReason string, err error) {
 	llm, err := e.models.LLM()
 	if err != nil {
 		return "", "", err
@@ -230,7 +237,16 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation) (text, t
 	if e.cfg.SystemPrompt != "" {
 		req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleSystem, Content: e.cfg.SystemPrompt})
 	}
+	ordered := make([]store.Message, 0, len(history))
+	var pending []store.Message
 	for _, m := range history {
+		if asked[m.ID] {
+			pending = append(pending, m)
+		} else {
+			ordered = append(ordered, m)
+		}
+	}
+	for _, m := range append(ordered, pending...) {
 		switch m.Role {
 		case store.RoleVisitor:
 			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleUser, Content: messageText(sdk.Event{Text: m.Text, Attachments: m.Attachments})})
