@@ -2,12 +2,14 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/plugins/ollama/ollamatest"
 	"github.com/switchboard-chat/switchboard/plugins/salesiq/siqtest"
+	tt "github.com/switchboard-chat/switchboard/plugins/telegram/telegramtest"
 )
 
 const siqConv = "11209000000009001"
@@ -224,6 +226,63 @@ func TestSalesIQAsTheDesk(t *testing.T) {
 	d.do("GET", "/v1/conversations?limit=100", nil, &list)
 	for _, c := range list.Conversations {
 		if c.Channel == "demo" {
+			waitState(t, d, c.ID, "bot")
+		}
+	}
+}
+
+// Cross-channel: a Telegram visitor asks for a human, SalesIQ gets a
+// visitor-API conversation with the transcript, the operator's reply reaches
+// Telegram, the visitor's next line is relayed into SalesIQ, and the
+// completed chat tells the visitor and returns to the bot.
+func TestTelegramVisitorWithSalesIQDesk(t *testing.T) {
+	tg := tt.NewServer(t, tgToken)
+	siq := siqtest.New(t)
+	d := startDaemon(t, llmConfig(echoModel(t))+siq.TOML("siq")+telegramChannel(tg.URL(), "webhook")+"\n[handoff]\ndesk = \"siq\"\n")
+	ann := tt.Visitor(5550099, "Ann")
+
+	postTelegram(t, d, tt.TextUpdate(tg.NextUpdateID(), ann, "my parcel is damaged"))
+	tg.WaitSent(t, ann.ID, 1, 15*time.Second)
+	postTelegram(t, d, tt.TextUpdate(tg.NextUpdateID(), ann, "human"))
+	siqtest.WaitFor(t, 15*time.Second, "the visitor-API conversation", func() bool { return len(siq.Conversations()) == 1 })
+	conv := siq.Conversations()[0]
+	q := conv.Question()
+	for _, want := range []string{"my parcel is damaged", "You said: my parcel is damaged", "human"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("question lacks %q: %s", want, q)
+		}
+	}
+	if v, _ := conv.Body["visitor"].(map[string]any); v["user_id"] != fmt.Sprintf("tg:%d", ann.ID) {
+		t.Errorf("visitor %v", conv.Body["visitor"])
+	}
+
+	waitTelegram := func(text string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(strings.Join(sentTexts(tg.Sent(ann.ID)), "\n"), text) {
+			if time.Now().After(deadline) {
+				t.Fatalf("Telegram never got %q: %q", text, sentTexts(tg.Sent(ann.ID)))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	siqPost(t, siq, d, siqtest.OperatorReplied(conv.ID, "m1", "operator", "Bob", "Hi Ann, Bob here."), 200)
+	waitTelegram("Hi Ann, Bob here.")
+
+	postTelegram(t, d, tt.TextUpdate(tg.NextUpdateID(), ann, "thanks Bob"))
+	siqtest.WaitFor(t, 15*time.Second, "the relay into SalesIQ", func() bool {
+		c := siq.Conversations()[0]
+		return len(c.Messages) == 1 && c.Messages[0] == "thanks Bob"
+	})
+
+	siqPost(t, siq, d, siqtest.Completed(conv.ID), 200)
+	waitTelegram("Our colleague has ended the conversation.")
+	var list struct {
+		Conversations []conversation `json:"conversations"`
+	}
+	d.do("GET", "/v1/conversations?limit=100", nil, &list)
+	for _, c := range list.Conversations {
+		if c.Channel == "tg" {
 			waitState(t, d, c.ID, "bot")
 		}
 	}
