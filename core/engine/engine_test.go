@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -705,5 +706,62 @@ func TestModelSeesTheAnsweredLinesLast(t *testing.T) {
 	}
 	if want := []string{"user:first", "assistant:answer 1", "user:second"}; !equal(roles, want) {
 		t.Fatalf("second turn saw %q, want %q", roles, want)
+	}
+}
+
+func TestTemporaryFailuresEndInADeadLetterAfterMaxAttempts(t *testing.T) {
+	cfg := testConfig()
+	cfg.Delivery.MaxAttempts = 3
+	cfg.Delivery.BaseBackoff = time.Millisecond
+	h := newHarness(t, cfg, &model{turn: answer("hi")})
+	h.ch["tg"].fail = func(int) error { return sdk.Errorf(sdk.Temporary, "502 bad gateway") }
+	h.visitor("1", "hello")
+	h.eventually("a dead letter", func() bool { dl, _ := h.st.DeadLetters(); return len(dl) == 1 })
+	dl, _ := h.st.DeadLetters()
+	if dl[0].Entry.Attempts != 3 || !strings.Contains(dl[0].Error, "gave up after 3 attempts") || !strings.Contains(dl[0].Error, "502") {
+		t.Fatalf("dead letter %+v", dl[0])
+	}
+	h.ch["tg"].mu.Lock()
+	n := h.ch["tg"].n
+	h.ch["tg"].mu.Unlock()
+	if n != 3 {
+		t.Errorf("%d attempts, want 3", n)
+	}
+}
+
+func TestAFloodIsHeldOnDiskNotInMemory(t *testing.T) {
+	release := make(chan struct{})
+	llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		<-release
+		return "ok", nil, nil
+	}}
+	cfg := testConfig()
+	cfg.MaxInflight = 20
+	cfg.Concurrency = 2
+	h := newHarness(t, cfg, llm)
+	ctx := context.Background()
+	for i := 0; i < 300; i++ {
+		if _, err := h.st.CommitEvents(ctx, "tg", []sdk.Event{{
+			ID: strconv.Itoa(i), Kind: sdk.KindMessage, Conversation: strconv.Itoa(i % 100), Text: "flood",
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	peak := 0
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		peak = max(peak, h.eng.Inflight())
+		time.Sleep(5 * time.Millisecond)
+	}
+	if peak > 20 {
+		t.Fatalf("%d events in memory, bound is 20", peak)
+	}
+	close(release)
+	h.eventually("the flood to drain", func() bool {
+		items, _ := h.st.Inbox(0, 0)
+		return len(items) == 0
+	})
+	if got := len(h.ch["tg"].texts()); got < 100 {
+		t.Errorf("%d answers for 100 conversations", got)
 	}
 }
