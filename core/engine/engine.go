@@ -312,7 +312,8 @@ func (e *Engine) retryParked() {
 }
 
 // runLane processes a conversation's queued items, one batch at a time,
-// until none are left.
+// until none are left. Items whose effects are committed leave the lane;
+// after a failure the rest are tried again after a pause, in order.
 func (e *Engine) runLane(convID string, l *lane) {
 	for {
 		e.mu.Lock()
@@ -329,24 +330,20 @@ func (e *Engine) runLane(convID string, l *lane) {
 		e.mu.Unlock()
 
 		batch = e.gather(l, batch)
-		err := e.process(e.ctx, convID, batch)
-		if err != nil && e.ctx.Err() == nil {
+		done, err := e.process(e.ctx, convID, batch)
+		rest, released := batch[done:], done
+		if e.ctx.Err() != nil {
+			// Shutting down: what is not done stays in the inbox for the
+			// next start.
+			rest, released = nil, len(batch)
+		} else if err != nil {
 			e.log.WithError(err).WithField("conversation_id", convID).Error("processing failed; will retry")
 		}
 
 		e.mu.Lock()
-		e.inflight -= len(batch)
-		if err != nil {
-			// Leave the items in the inbox; re-read them after a pause by
-			// moving the cursor back.
-			for _, it := range batch {
-				if it.Seq <= e.cursor {
-					e.cursor = min(e.cursor, it.Seq-1)
-				}
-			}
-		}
-		waiters := make([]chan error, 0)
-		for _, it := range batch {
+		e.inflight -= released
+		var waiters []chan error
+		for _, it := range batch[:done] {
 			if w, ok := e.waiters[it.Seq]; ok {
 				waiters = append(waiters, w)
 				delete(e.waiters, it.Seq)
@@ -354,26 +351,22 @@ func (e *Engine) runLane(convID string, l *lane) {
 		}
 		e.mu.Unlock()
 		for _, w := range waiters {
-			w <- err
+			w <- nil
 		}
 		select {
 		case e.freed <- struct{}{}:
 		default:
 		}
-		if err != nil {
-			// The failed items are re-read by the dispatcher; pause so a
-			// persistent failure does not spin.
-			e.mu.Lock()
-			l.running = false
-			if len(l.items) == 0 {
-				delete(e.lanes, convID)
-			}
-			e.mu.Unlock()
+		if len(rest) > 0 {
+			// Pause so a persistent failure does not spin, then put the
+			// unfinished items back in front of anything newer.
 			select {
 			case <-time.After(time.Second):
 			case <-e.ctx.Done():
 			}
-			return
+			e.mu.Lock()
+			l.items = append(rest, l.items...)
+			e.mu.Unlock()
 		}
 	}
 }

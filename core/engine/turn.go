@@ -78,13 +78,14 @@ func (e *Engine) logFor(c store.Conversation) logrus.FieldLogger {
 	return e.log.WithFields(logrus.Fields{"conversation_id": c.ID, "channel": c.Channel})
 }
 
-// process handles a batch of one conversation's inbox items in order.
-// Consecutive visitor messages form one group: one model turn answers them
-// all.
-func (e *Engine) process(ctx context.Context, convID string, batch []store.InboxItem) error {
+// process handles a batch of one conversation's inbox items in order and
+// returns how many of them (from the front) are done: their effects are
+// committed and they left the inbox. Consecutive visitor messages form one
+// group: one model turn answers them all.
+func (e *Engine) process(ctx context.Context, convID string, batch []store.InboxItem) (int, error) {
 	conv, err := e.st.Conversation(convID)
 	if errors.Is(err, store.ErrNotFound) {
-		return e.st.Update(ctx, func(tx *store.Tx) error {
+		err := e.st.Update(ctx, func(tx *store.Tx) error {
 			for _, it := range batch {
 				if err := store.DeleteInbox(tx, it.Seq); err != nil {
 					return err
@@ -92,9 +93,13 @@ func (e *Engine) process(ctx context.Context, convID string, batch []store.Inbox
 			}
 			return nil
 		})
+		if err != nil {
+			return 0, err
+		}
+		return len(batch), nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for i := 0; i < len(batch); {
 		j := i + 1
@@ -114,15 +119,15 @@ func (e *Engine) process(ctx context.Context, convID string, batch []store.Inbox
 			e.onEvent(ef, batch[i])
 		}
 		if ctx.Err() != nil {
-			return ctx.Err() // shutting down mid-turn: the items stay in the inbox
+			return i, ctx.Err() // shutting down mid-turn: the items stay in the inbox
 		}
 		if err := e.commit(ctx, ef); err != nil {
-			return err
+			return i, err
 		}
 		conv = ef.conv
 		i = j
 	}
-	return nil
+	return len(batch), nil
 }
 
 func isVisitorMessage(it store.InboxItem) bool {
