@@ -10,7 +10,7 @@ CONFIG   ?= config.toml
 PLUGINS := $(foreach d,$(wildcard plugins/*/main.go),$(notdir $(patsubst %/,%,$(dir $(d)))):./$(dir $(d))) \
 	echo:./examples/echo-channel webhook-desk:./examples/webhook-desk
 
-.PHONY: all build run test e2e chaos fuzz proto help clean
+.PHONY: all build run test e2e chaos fuzz bench proto help clean
 
 all: build
 
@@ -21,6 +21,7 @@ help:
 	@echo "make e2e     tests against a real Ollama server (built from source, tiny model)"
 	@echo "make chaos   the chaos test: kills, flaky platforms, redeliveries (CHAOS_MESSAGES, CHAOS_CONVERSATIONS)"
 	@echo "make fuzz    run every fuzz target for FUZZTIME each (default 20s)"
+	@echo "make bench   the benchmark suite with same-run baselines (BENCH_QUICK=1: a short run)"
 	@echo "make proto   regenerate the committed gRPC code"
 
 build:
@@ -73,6 +74,14 @@ fuzz:
 			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+# The benchmark suite: the real daemon and plugins on loopback with a fake
+# Telegram and a fake model; prints one "name: value" line per figure, with
+# its baselines measured in the same run (docs/performance.md). About six
+# minutes; BENCH_QUICK=1 runs each figure for a few seconds.
+bench: build
+	BENCH_QUICK=$(BENCH_QUICK) $(GO) run ./core/cmd/bench -bin bin
+	$(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) ./core/store/ ./core/httpapi/
 
 # Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
 # shows how to install them).

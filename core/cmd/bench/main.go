@@ -1,0 +1,357 @@
+// Command bench is Switchboard's load generator. It starts the real daemon
+// and plugin binaries (from bin/, built by `make build`) on loopback, with a
+// fake Telegram send API and a fake model (plugins/ollama/ollamatest), and
+// prints one "name: value" line per figure; every baseline is measured in
+// the same run. See docs/performance.md.
+//
+//	make bench                 # full suite (about 6 minutes)
+//	BENCH_QUICK=1 make bench   # a few seconds per figure, small sizes (CI)
+//	go run ./core/cmd/bench -only ingest,overhead
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/plugins/ollama/ollamatest"
+)
+
+const benchModel = "bench:latest"
+
+var (
+	binDir  = flag.String("bin", "bin", "directory holding switchboard and plugins/")
+	only    = flag.String("only", "", "comma-separated phases to run (ingest,overhead,rpc,rss,ingest1m,startup,recovery); default all")
+	keep    = flag.Bool("keep", false, "keep the work directory (databases, configs, daemon logs)")
+	workDir = flag.String("dir", "", "work directory (default: a new temporary one)")
+	noModel = flag.Bool("no-model", false, "ingest phases: run the daemon without [llm] (every conversation goes to the human queue)")
+)
+
+// sizes of one run.
+type sizes struct {
+	warm, ingestDur time.Duration
+	conns           int
+	maxReq          int64
+	ingestChats     int
+	overheadRate    float64
+	overheadDur     time.Duration
+	overheadConvs   int
+	rpcCalls        int
+	rssStored       int
+	rssActive       int
+	stored1M        int
+	startups        int
+	recoveryOutbox  int
+}
+
+var full = sizes{
+	warm: 2 * time.Second, ingestDur: 30 * time.Second, conns: 64, maxReq: 2_000_000, ingestChats: 100_000,
+	overheadRate: 200, overheadDur: 30 * time.Second, overheadConvs: 2000,
+	rpcCalls: 20000, rssStored: 100_000, rssActive: 10_000, stored1M: 1_000_000, startups: 5, recoveryOutbox: 100_000,
+}
+
+var quick = sizes{
+	warm: 500 * time.Millisecond, ingestDur: 3 * time.Second, conns: 64, maxReq: 200_000, ingestChats: 10_000,
+	overheadRate: 200, overheadDur: 3 * time.Second, overheadConvs: 200,
+	rpcCalls: 2000, rssStored: 10_000, rssActive: 1000, stored1M: 50_000, startups: 2, recoveryOutbox: 5000,
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func emit(name string, format string, args ...any) {
+	fmt.Printf("%s: %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func note(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "# "+format+"\n", args...)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// model is the fake model: it answers at once, acknowledging the bench
+// tokens ("k<N>") of every visitor line since its last answer, so the fake
+// Telegram can tell which webhook each reply answers.
+func model() (*ollamatest.Fake, string, func()) {
+	f := ollamatest.New(benchModel)
+	f.Reply = func(r ollamatest.ChatRequest) ollamatest.Response {
+		var pending []string
+		for _, m := range r.Messages {
+			switch m.Role {
+			case "assistant":
+				pending = pending[:0]
+			case "user":
+				for _, t := range tokensOf(m.Content) {
+					pending = append(pending, "k"+strconv.FormatInt(t, 10))
+				}
+			}
+		}
+		return ollamatest.Text("ack " + strings.Join(pending, " "))
+	}
+	url := f.Start(nil)
+	// The fake records every request; forget them so a long run does not
+	// grow the bench process.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Second):
+				f.Reset()
+			}
+		}
+	}()
+	return f, url, func() { close(stop); f.Close() }
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve-bare-http" {
+		serveBareHTTP()
+		return
+	}
+	flag.Parse()
+	sz := full
+	if os.Getenv("BENCH_QUICK") == "1" {
+		sz = quick
+		emit("bench_quick", "1")
+	}
+	phases := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			phases[p] = true
+		}
+	}
+	run := func(name string) bool { return len(phases) == 0 || phases[name] }
+	if _, err := os.Stat(filepath.Join(*binDir, "switchboard")); err != nil {
+		fatalf("%v (run make build first)", err)
+	}
+	root := *workDir
+	if root == "" {
+		var err error
+		if root, err = os.MkdirTemp("", "switchboard-bench-"); err != nil {
+			fatalf("%v", err)
+		}
+	}
+	if !*keep {
+		defer os.RemoveAll(root)
+	}
+	note("work dir %s, GOMAXPROCS %d", root, runtime.GOMAXPROCS(0))
+	plat, err := newPlatform()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer plat.Close()
+	_, modelURL, stopModel := model()
+	defer stopModel()
+	sub := func(name string) string {
+		d := filepath.Join(root, name)
+		os.RemoveAll(d)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			fatalf("%v", err)
+		}
+		return d
+	}
+	var updateID atomic.Int64
+	updateID.Store(1_000_000)
+	var ingestEmpty float64
+
+	// 1. Ingest on an empty database, and its two baselines.
+	if run("ingest") {
+		body := func(n int64) []byte {
+			chat := 7_000_000_000 + (n*7919)%int64(sz.ingestChats)
+			id := updateID.Add(1)
+			return update(id, chat, "hello k"+strconv.FormatInt(id, 10))
+		}
+		sections := telegramSection(plat.URL) + llmSection(modelURL)
+		if *noModel {
+			sections = telegramSection(plat.URL)
+		}
+		d := newDaemon(sub("ingest"), sections)
+		d.start()
+		d.waitReady(60 * time.Second)
+		res := closedLoop(d.URL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
+		d.stop()
+		ingestEmpty = res.perSec
+		emit("ingest_per_s", "%.0f", res.perSec)
+		if res.failed > 0 {
+			emit("ingest_failed", "%d", res.failed)
+		}
+
+		bareURL, stopBare := startBareHTTP()
+		bare := closedLoop(bareURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
+		stopBare()
+		emit("bare_http_per_s", "%.0f", bare.perSec)
+
+		commit := bareCommit(sub("bare-commit"), sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
+		emit("bare_commit_per_s", "%.0f", commit.perSec)
+		emit("ingest_vs_bare_http", "%.2f", res.perSec/bare.perSec)
+		emit("ingest_vs_bare_commit", "%.2f", res.perSec/commit.perSec)
+	}
+
+	// 2. What the daemon adds around the model: webhook in → sendMessage at
+	// the fake, open-loop at a steady rate over many conversations.
+	if run("overhead") {
+		d := newDaemon(sub("overhead"), telegramSection(plat.URL)+llmSection(modelURL))
+		d.start()
+		d.waitReady(60 * time.Second)
+		n := int(sz.overheadRate * sz.overheadDur.Seconds())
+		base := updateID.Add(int64(n)) - int64(n)
+		plat.reset(true)
+		sentAt, failed := openLoop(d.URL+"/webhooks/tg", sz.overheadRate, n, func(i int) []byte {
+			return update(base+int64(i), 8_000_000_000+int64(i%sz.overheadConvs), "hello k"+strconv.FormatInt(base+int64(i), 10))
+		})
+		deadline := time.Now().Add(15 * time.Second)
+		var lat []time.Duration
+		for {
+			lat = lat[:0]
+			for i := range n {
+				if at, ok := plat.arrival(base + int64(i)); ok {
+					lat = append(lat, at.Sub(sentAt[i]))
+				}
+			}
+			if len(lat) == n || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		d.stop()
+		plat.reset(false)
+		sortDurations(lat)
+		emit("overhead_p50_ms", "%.2f", ms(percentile(lat, 0.50)))
+		emit("overhead_p99_ms", "%.2f", ms(percentile(lat, 0.99)))
+		emit("overhead_max_ms", "%.2f", ms(percentile(lat, 1)))
+		if missing := n - len(lat); missing > 0 || failed > 0 {
+			emit("overhead_unanswered", "%d", missing)
+			emit("overhead_webhooks_failed", "%d", failed)
+		}
+	}
+
+	// 3. One host↔plugin gRPC round trip.
+	if run("rpc") {
+		lat := sortDurations(pluginRPC(plat.URL, sz.rpcCalls))
+		emit("plugin_rpc_p50_us", "%.0f", us(percentile(lat, 0.50)))
+		emit("plugin_rpc_p99_us", "%.0f", us(percentile(lat, 0.99)))
+	}
+
+	// 4. Memory with 10k conversations active and 100k stored.
+	if run("rss") {
+		dir := sub("rss")
+		took := seed(dataPath(dir), sz.rssStored, false)
+		note("seeded %d conversations in %v", sz.rssStored, took.Round(time.Millisecond))
+		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
+		d.start()
+		d.waitReady(60 * time.Second)
+		emit("rss_mb_idle_stored", "%.0f", float64(d.totalRSSKB())/1024)
+		plat.reset(false)
+		var peak atomic.Int64
+		stopSampling := make(chan struct{})
+		var sampled sync.WaitGroup
+		sampled.Add(1)
+		go func() {
+			defer sampled.Done()
+			for {
+				if kb := int64(d.totalRSSKB()); kb > peak.Load() {
+					peak.Store(kb)
+				}
+				select {
+				case <-stopSampling:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
+		stride := sz.rssStored / sz.rssActive
+		closedLoop(d.URL+"/webhooks/tg", sz.conns, 0, 60*time.Second, int64(sz.rssActive), func(n int64) []byte {
+			id := updateID.Add(1)
+			return update(id, seedChat(int(n-1)*stride), "hello k"+strconv.FormatInt(id, 10))
+		})
+		deadline := time.Now().Add(60 * time.Second)
+		for plat.sent.Load() < int64(sz.rssActive) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		answered := plat.sent.Load()
+		time.Sleep(500 * time.Millisecond)
+		close(stopSampling)
+		sampled.Wait()
+		after := d.totalRSSKB()
+		d.stop()
+		emit("rss_mb_10k_active", "%.0f", float64(peak.Load())/1024)
+		emit("rss_mb_10k_after", "%.0f", float64(after)/1024)
+		if answered < int64(sz.rssActive) {
+			emit("rss_unanswered", "%d", int64(sz.rssActive)-answered)
+		}
+	}
+
+	// 5. Ingest with a million conversations stored.
+	if run("ingest1m") {
+		dir := sub("ingest1m")
+		took := seed(dataPath(dir), sz.stored1M, false)
+		if fi, err := os.Stat(dataPath(dir)); err == nil {
+			note("seeded %d conversations in %v (%d MB)", sz.stored1M, took.Round(time.Millisecond), fi.Size()>>20)
+		}
+		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
+		d.start()
+		d.waitReady(120 * time.Second)
+		emit("startup_ms_1m_stored", "%.0f", ms(time.Since(d.started)))
+		rng := rand.New(rand.NewPCG(1, 2))
+		var mu sync.Mutex
+		res := closedLoop(d.URL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, func(n int64) []byte {
+			mu.Lock()
+			chat := seedChat(rng.IntN(sz.stored1M))
+			mu.Unlock()
+			id := updateID.Add(1)
+			return update(id, chat, "hello k"+strconv.FormatInt(id, 10))
+		})
+		d.stop()
+		emit("ingest_per_s_1m_stored", "%.0f", res.perSec)
+		if ingestEmpty > 0 {
+			emit("ingest_1m_vs_empty", "%.2f", res.perSec/ingestEmpty)
+		}
+	}
+
+	// 6. Startup with every shipped plugin, and recovery of a big outbox.
+	if run("startup") {
+		var times []time.Duration
+		for i := range sz.startups {
+			d := newDaemon(sub("startup-"+strconv.Itoa(i)), allShipped(plat.URL, modelURL))
+			d.start()
+			ready := d.waitReady(60 * time.Second)
+			times = append(times, ready.Sub(d.started))
+			d.stop()
+		}
+		slices.Sort(times)
+		emit("startup_ms", "%.0f", ms(times[len(times)/2]))
+		emit("startup_ms_max", "%.0f", ms(times[len(times)-1]))
+	}
+	if run("recovery") {
+		dir := sub("recovery")
+		took := seed(dataPath(dir), sz.recoveryOutbox, true)
+		note("seeded %d pending outbox entries in %v", sz.recoveryOutbox, took.Round(time.Millisecond))
+		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
+		plat.reset(false)
+		d.start()
+		deadline := time.Now().Add(60 * time.Second)
+		for plat.first().IsZero() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		first := plat.first()
+		d.stop()
+		if first.IsZero() {
+			fatalf("recovery: no send within 60s")
+		}
+		emit("recovery_ms", "%.0f", ms(first.Sub(d.started)))
+	}
+}

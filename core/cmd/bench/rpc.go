@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-chat/switchboard/core/pluginhost"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// pluginRPC starts the real telegram plugin binary through core/pluginhost
+// (go-plugin, gRPC over mutual TLS on a local socket, as the daemon runs
+// it) and times n HandleWebhook calls, one at a time: the host→plugin
+// round trip of every inbound webhook, with the plugin's own verification
+// and parsing of a signed update.
+func pluginRPC(apiBase string, n int) []time.Duration {
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	host := pluginhost.New(pluginhost.Config{Dir: *binDir + "/plugins", Version: "bench"}, log)
+	ctx := context.Background()
+	err := host.Start(ctx, []pluginhost.Spec{{
+		Instance: "tg", Plugin: "telegram", Kind: sdk.KindChannel,
+		Options: map[string]any{"token": tgToken, "api_base": apiBase, "mode": "webhook", "secret_token": tgSecret},
+	}})
+	if err != nil {
+		fatalf("plugin rpc: %v", err)
+	}
+	defer host.Stop()
+	ch, _, err := host.Channel("tg")
+	if err != nil {
+		fatalf("plugin rpc: %v", err)
+	}
+	header := http.Header{"Content-Type": {"application/json"}, "X-Telegram-Bot-Api-Secret-Token": {tgSecret}}
+	call := func(i int) time.Duration {
+		req := sdk.WebhookRequest{Method: "POST", Path: "/webhooks/tg", Header: header, Body: update(int64(i)+1, 42, "hello"), RemoteAddr: "127.0.0.1:1"}
+		start := time.Now()
+		resp, err := ch.HandleWebhook(ctx, req)
+		took := time.Since(start)
+		if err != nil || len(resp.Events) != 1 {
+			fatalf("plugin rpc: HandleWebhook: %v (%d events)", err, len(resp.Events))
+		}
+		return took
+	}
+	for i := range min(n/10, 1000) { // warm up connections and both runtimes
+		call(i)
+	}
+	out := make([]time.Duration, n)
+	for i := range n {
+		out[i] = call(1_000_000 + i)
+	}
+	return out
+}
