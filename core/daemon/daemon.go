@@ -40,6 +40,13 @@ func New(cfg *config.Config, log *logrus.Logger, version string) *Daemon {
 // Run serves until ctx ends, then stops taking requests, lets in-flight work
 // finish, stops the plugins and closes the database.
 func (d *Daemon) Run(ctx context.Context) error {
+	// Take the port first: a daemon that cannot listen should fail before
+	// it starts plugins and work.
+	ln, err := net.Listen("tcp", d.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen %s: %w", d.cfg.Server.Listen, err)
+	}
+	defer ln.Close()
 	st, err := store.Open(d.cfg.DBPath(), store.Options{})
 	if err != nil {
 		return err
@@ -89,6 +96,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
+	// Stops the engine on early returns; after a normal shutdown it is a
+	// no-op (Stop was already called with the shutdown deadline).
+	defer eng.Stop(context.Background())
 
 	if len(d.cfg.API.Keys) > 0 {
 		d.log.Warn("api.keys from the config are full-scope keys meant for quick starts; create scoped keys with `switchboard apikey create` and remove them")
@@ -110,10 +120,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-	}
-	ln, err := net.Listen("tcp", d.cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("server.listen %s: %w", d.cfg.Server.Listen, err)
 	}
 	served := make(chan error, 1)
 	go func() {

@@ -88,9 +88,10 @@ type Engine struct {
 	waiters  map[uint64]chan error
 	freed    chan struct{}
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 type lane struct {
@@ -165,9 +166,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop lets running turns finish (up to ctx) and stops.
+// Stop lets running turns finish (up to ctx) and stops. Calls after the
+// first return at once.
 func (e *Engine) Stop(ctx context.Context) {
 	if e.cancel == nil {
+		return
+	}
+	first := false
+	e.stopOnce.Do(func() { first = true })
+	if !first {
 		return
 	}
 	done := make(chan struct{})
