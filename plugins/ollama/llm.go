@@ -36,6 +36,7 @@ type backend struct {
 	opts   Options
 	client *api.Client
 	http   *http.Client
+	base   *url.URL
 }
 
 var (
@@ -58,7 +59,7 @@ func (l *LLM) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.LLMInf
 	// No client-wide timeout: a turn streams for as long as its context
 	// allows, and cancelling the context aborts the request.
 	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	b := &backend{opts: opts, client: api.NewClient(base, httpClient), http: httpClient}
+	b := &backend{opts: opts, client: api.NewClient(base, httpClient), http: httpClient, base: base}
 
 	l.mu.Lock()
 	old := l.b
@@ -106,7 +107,7 @@ func (l *LLM) Chat(ctx context.Context, req sdk.ChatRequest, stream sdk.ChatStre
 	start := time.Now()
 	var done bool
 	var sendErr error
-	err = b.client.Chat(ctx, areq, func(r api.ChatResponse) error {
+	err = b.chat(ctx, areq, func(r api.ChatResponse) error {
 		if done {
 			return nil
 		}

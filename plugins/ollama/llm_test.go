@@ -92,6 +92,8 @@ func TestChatStreamsText(t *testing.T) {
 			[]string{"Hel", "lo", ", how can ", "I help?"}},
 		{"words", ollamatest.Text("Sure, one moment."), []string{"Sure, ", "one ", "moment."}},
 		{"slow pieces", ollamatest.Response{Chunks: []string{"a", "b", "c"}, ChunkDelay: 20 * time.Millisecond}, []string{"a", "b", "c"}},
+		{"a chunk longer than the read buffer", ollamatest.Response{Chunks: []string{"x", strings.Repeat("é", 100_000), "y"}},
+			[]string{"x", strings.Repeat("é", 100_000), "y"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
