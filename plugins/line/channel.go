@@ -34,7 +34,7 @@ type Channel struct {
 
 // NewChannel returns an unconfigured LINE channel that logs to log.
 func NewChannel(log *slog.Logger) *Channel {
-	return &Channel{log: log, now: time.Now, client: &http.Client{}}
+	return &Channel{log: log, now: time.Now, client: sdk.NewHTTPClient(0)}
 }
 
 // Configure validates the options and reports the channel's capabilities.

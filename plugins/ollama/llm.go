@@ -58,7 +58,7 @@ func (l *LLM) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.LLMInf
 	}
 	// No client-wide timeout: a turn streams for as long as its context
 	// allows, and cancelling the context aborts the request.
-	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	httpClient := sdk.NewHTTPClient(0)
 	b := &backend{opts: opts, client: api.NewClient(base, httpClient), http: httpClient, base: base}
 
 	l.mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rsa"
 	"log/slog"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -61,7 +60,7 @@ func newState(opts Options, log *slog.Logger) (*state, error) {
 	if log == nil {
 		log = sdk.NewLogger()
 	}
-	client := &http.Client{Timeout: time.Duration(opts.Timeout)}
+	client := sdk.NewHTTPClient(time.Duration(opts.Timeout))
 	return &state{
 		opts: opts,
 		keys: keys,

@@ -90,7 +90,7 @@ func (c *Channel) Configure(ctx context.Context, req sdk.ConfigureRequest) (sdk.
 		log:      base.With("instance", req.Instance),
 		instance: req.Instance,
 		opts:     opts,
-		api:      &api{base: opts.APIBase, token: opts.Token, http: &http.Client{}},
+		api:      &api{base: opts.APIBase, token: opts.Token, http: sdk.NewHTTPClient(0)},
 		bot:      botIdentity{ID: botID},
 	}
 	if err := c.refreshIdentity(ctx, st, getMeTimeout); err != nil {

@@ -1,0 +1,61 @@
+package sdk
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Concurrent requests in rounds must reuse their connections: the default
+// transport keeps two idle ones per host and would open most of them anew
+// in every round.
+func TestNewHTTPClientReusesConnections(t *testing.T) {
+	var opened atomic.Int64
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	const concurrent, rounds = 20, 3
+	c := NewHTTPClient(0)
+	for range rounds {
+		var started, done sync.WaitGroup
+		for range concurrent {
+			started.Add(1)
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				started.Done()
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}()
+		}
+		started.Wait()
+		// Let every request reach the server before answering any, so the
+		// round really holds 20 connections at once.
+		for i := 0; i < concurrent; i++ {
+			release <- struct{}{}
+		}
+		done.Wait()
+	}
+	if n := opened.Load(); n > concurrent {
+		t.Errorf("%d rounds of %d concurrent requests opened %d connections, want at most %d", rounds, concurrent, n, concurrent)
+	}
+}
