@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // ProtocolVersion is the plugin protocol this SDK speaks. The daemon may
@@ -64,13 +65,22 @@ func Serve(p Plugins) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake(),
 		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer:       newGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Level:      hclog.Info,
 			Output:     os.NewFile(2, "stderr"),
 			JSONFormat: true,
 		}),
 	})
+}
+
+// streamWorkers is how many goroutines of a plugin's gRPC server take
+// calls: reused goroutines keep their grown stacks, where a fresh goroutine
+// per call grows (copies) its stack again each time.
+const streamWorkers = 16
+
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts, grpc.NumStreamWorkers(streamWorkers))...)
 }
 
 // exitWithParent ends the plugin when the daemon that started it is gone
