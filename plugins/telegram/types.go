@@ -47,7 +47,8 @@ type tgDocument struct {
 }
 
 // tgMessage is https://core.telegram.org/bots/api#message, with the fields
-// the plugin uses; Raw keeps every field to tell content kinds apart.
+// the plugin uses; raw keeps the message as it came, to tell the content
+// kinds the plugin does not read apart.
 type tgMessage struct {
 	MessageID       int64         `json:"message_id"`
 	MessageThreadID int64         `json:"message_thread_id"`
@@ -64,21 +65,35 @@ type tgMessage struct {
 	Photo           []tgPhotoSize `json:"photo"`
 	Document        *tgDocument   `json:"document"`
 
-	Raw map[string]json.RawMessage `json:"-"`
+	raw json.RawMessage
 }
 
-// UnmarshalJSON decodes the known fields and keeps the raw ones.
+// UnmarshalJSON decodes the known fields and keeps a copy of the message.
 func (m *tgMessage) UnmarshalJSON(b []byte) error {
 	type plain tgMessage
 	var p plain
 	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, &p.Raw); err != nil {
-		return err
-	}
+	p.raw = append(json.RawMessage(nil), b...)
 	*m = tgMessage(p)
 	return nil
+}
+
+// hasAny reports whether the message has a non-null field named by one of
+// keys. It decodes the raw message again, so it is for the rare messages
+// that carry none of the fields the plugin reads.
+func (m *tgMessage) hasAny(keys []string) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(m.raw, &fields) != nil {
+		return false
+	}
+	for _, k := range keys {
+		if v, ok := fields[k]; ok && string(v) != "null" {
+			return true
+		}
+	}
+	return false
 }
 
 // tgChatMember is the part of https://core.telegram.org/bots/api#chatmember

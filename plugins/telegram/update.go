@@ -115,7 +115,7 @@ func messageEvents(id string, m *tgMessage, bot botIdentity) ([]sdk.Event, error
 		ev.Attachments = []sdk.Attachment{{Type: "document", ID: d.FileID, Name: d.FileName, MIMEType: d.MimeType, Size: d.FileSize}}
 	case strings.TrimSpace(m.Text) != "":
 		ev.Kind, ev.Text = sdk.KindMessage, text
-	case hasAny(m.Raw, unsupportedContent):
+	case m.hasAny(unsupportedContent):
 		ev.Kind, ev.Text = sdk.KindUnsupported, text
 	default:
 		return nil, nil
@@ -244,13 +244,4 @@ func userOf(u *tgUser) sdk.User {
 		name = u.Username
 	}
 	return sdk.User{ID: strconv.FormatInt(u.ID, 10), Name: name}
-}
-
-func hasAny(raw map[string]json.RawMessage, keys []string) bool {
-	for _, k := range keys {
-		if v, ok := raw[k]; ok && string(v) != "null" {
-			return true
-		}
-	}
-	return false
 }
