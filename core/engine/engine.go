@@ -49,6 +49,10 @@ type Config struct {
 	// MaxInflight bounds the events held in memory; the rest wait in the
 	// inbox on disk. Default 10000.
 	MaxInflight int
+	// MaxLanes bounds the conversations processed at once, each by one
+	// goroutine; conversations with work beyond it wait their turn in
+	// arrival order (desk events first). Default 1024.
+	MaxLanes int
 	// Delivery tunes the deliverer.
 	Delivery DeliveryConfig
 	// Metrics records turns, transitions and sends; nil: none.
@@ -82,6 +86,8 @@ type Engine struct {
 
 	mu       sync.Mutex
 	lanes    map[string]*lane
+	ready    []readyLane // lanes with work waiting for a worker
+	workers  int         // goroutines running lanes
 	inflight int
 	cursor   uint64
 	parked   map[uint64]parkedItem
@@ -95,8 +101,14 @@ type Engine struct {
 }
 
 type lane struct {
-	items   []store.InboxItem
+	items []store.InboxItem
+	// running is set while a worker runs the lane or it waits in ready.
 	running bool
+}
+
+type readyLane struct {
+	convID string
+	l      *lane
 }
 
 type parkedItem struct {
@@ -111,6 +123,9 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 	}
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 10000
+	}
+	if cfg.MaxLanes <= 0 {
+		cfg.MaxLanes = 1024
 	}
 	if cfg.HistoryMessages <= 0 {
 		cfg.HistoryMessages = 20
@@ -253,6 +268,7 @@ func (e *Engine) fill() {
 // than its open call returned) are parked and retried for a minute.
 func (e *Engine) route(item store.InboxItem) {
 	convID := item.ConversationID
+	fromDesk := convID == ""
 	if convID == "" {
 		id, err := e.st.ConversationByDeskRef(item.Channel, item.Event.Conversation)
 		if err != nil {
@@ -281,12 +297,46 @@ func (e *Engine) route(item store.InboxItem) {
 	}
 	l.items = append(l.items, item)
 	e.inflight++
-	start := !l.running
+	if l.running {
+		e.mu.Unlock()
+		return
+	}
 	l.running = true
+	if e.workers >= e.cfg.MaxLanes {
+		r := readyLane{convID, l}
+		if fromDesk {
+			// An operator's event: ahead of the visitors queued for the
+			// bot.
+			e.ready = append([]readyLane{r}, e.ready...)
+		} else {
+			e.ready = append(e.ready, r)
+		}
+		e.mu.Unlock()
+		return
+	}
+	e.workers++
 	e.mu.Unlock()
-	if start {
-		e.wg.Add(1)
-		go func() { defer e.wg.Done(); e.runLane(convID, l) }()
+	e.wg.Add(1)
+	go e.work(convID, l)
+}
+
+// work runs a lane, then the lanes waiting for a worker, until none is
+// left.
+func (e *Engine) work(convID string, l *lane) {
+	defer e.wg.Done()
+	for {
+		e.runLane(convID, l)
+		e.mu.Lock()
+		if len(e.ready) == 0 || e.ctx.Err() != nil {
+			e.workers--
+			e.mu.Unlock()
+			return
+		}
+		next := e.ready[0]
+		e.ready[0] = readyLane{}
+		e.ready = e.ready[1:]
+		e.mu.Unlock()
+		convID, l = next.convID, next.l
 	}
 }
 

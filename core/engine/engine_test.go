@@ -765,3 +765,66 @@ func TestAFloodIsHeldOnDiskNotInMemory(t *testing.T) {
 		t.Errorf("%d answers for 100 conversations", got)
 	}
 }
+
+func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
+	var mu sync.Mutex
+	running, peak := 0, 0
+	release := make(chan struct{})
+	llm := &model{turn: func(_ int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		if last := req.Messages[len(req.Messages)-1].Content; last == "human please" {
+			return "", nil, nil // the handoff conversation is not held
+		}
+		mu.Lock()
+		running++
+		peak = max(peak, running)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return "ok", nil, nil
+	}}
+	cfg := testConfig()
+	cfg.Desk = "desk"
+	cfg.Concurrency = 50 // the model would take them all: the lanes bound them
+	cfg.MaxLanes = 3
+	h := newHarness(t, cfg, llm)
+	ctx := context.Background()
+
+	// A conversation handed to the desk before the flood.
+	id := h.visitor("h1", "human please")
+	ref := "ticket-" + id
+	h.eventually("the desk to open", func() bool { _, got, ok := h.st.DeskRef(id); return ok && got == ref })
+	sentBefore := len(h.ch["tg"].texts())
+
+	for i := range 20 {
+		if _, err := h.st.CommitEvents(ctx, "tg", []sdk.Event{{
+			ID: "f" + strconv.Itoa(i), Kind: sdk.KindMessage, Conversation: "c" + strconv.Itoa(i), Text: "flood",
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.eventually("the lanes to fill", func() bool { mu.Lock(); defer mu.Unlock(); return running == 3 })
+	h.eventually("the flood to be read", func() bool { return h.eng.Inflight() == 20 })
+	h.desk("d1", sdk.KindOperatorMessage, ref, "Bob here")
+	h.eventually("the operator's line to be read", func() bool { return h.eng.Inflight() == 21 })
+	// The operator's line waits for a free lane, then goes before the 17
+	// visitors queued for the bot.
+	release <- struct{}{}
+	h.eventually("the operator's message", func() bool {
+		for _, s := range h.ch["tg"].texts()[sentBefore:] {
+			if s == "Bob here" {
+				return true
+			}
+		}
+		return false
+	})
+	if got := len(h.ch["tg"].texts()) - sentBefore; got > 3 {
+		t.Errorf("%d answers went out before the operator's line, want it first after a lane freed", got-1)
+	}
+	close(release)
+	h.eventually("the flood to drain", func() bool { return len(h.ch["tg"].texts()) == sentBefore+21 })
+	if peak > 3 {
+		t.Errorf("%d conversations processed at once, bound is 3", peak)
+	}
+}
