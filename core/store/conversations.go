@@ -131,6 +131,9 @@ func putConversation(tx *bolt.Tx, c *Conversation) error {
 	if err := tx.Bucket(bucketConversations).Put([]byte(c.ID), data); err != nil {
 		return err
 	}
+	if err := indexState(tx, c.ID, c.State); err != nil {
+		return fmt.Errorf("index conversation %s: %w", c.ID, err)
+	}
 	// The reference never changes once written; putting it again would
 	// still rewrite its page.
 	refs, key := tx.Bucket(bucketConvRefs), refKey(c.Channel, c.Ref)
@@ -179,30 +182,42 @@ func (s *Store) ConversationByRef(channel, ref string) (Conversation, error) {
 }
 
 // ListConversations returns conversations, optionally only those in state
-// (empty: all), in ID order, at most limit (0: no limit).
+// (empty: all), in ID order (creation order, to the millisecond), at most
+// limit (0: no limit).
+// With a state it reads only that state's conversations, through the state
+// index.
 func (s *Store) ListConversations(state string, limit int) ([]Conversation, error) {
 	var out []Conversation
+	full := func() bool { return limit > 0 && len(out) >= limit }
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketConversations).ForEach(func(k, v []byte) error {
-			if limit > 0 && len(out) >= limit {
-				return nil
-			}
-			var c Conversation
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("decode conversation %s: %w", k, err)
-			}
-			if state == "" || c.State == state {
-				out = append(out, c)
+		if state == "" {
+			c := tx.Bucket(bucketConversations).Cursor()
+			for k, v := c.First(); k != nil && !full(); k, v = c.Next() {
+				var conv Conversation
+				if err := json.Unmarshal(v, &conv); err != nil {
+					return fmt.Errorf("decode conversation %s: %w", k, err)
+				}
+				out = append(out, conv)
 			}
 			return nil
-		})
+		}
+		prefix := stateKey(state, "")
+		c := tx.Bucket(bucketConvStates).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !full(); k, _ = c.Next() {
+			conv, err := getConversation(tx, string(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, conv)
+		}
+		return nil
 	})
 	return out, err
 }
 
 // appendMessage adds m to its conversation's transcript and returns its ID.
 func appendMessage(tx *Tx, m *Message) error {
-	b := tx.Bucket(bucketMessages)
+	b := tx.Tx.Bucket(bucketMessages)
 	id, err := b.NextSequence()
 	if err != nil {
 		return err

@@ -76,22 +76,19 @@ func (s *Store) ScanConversations(fn func(sc *ScannedConversation) error) error 
 	})
 }
 
-// CountConversationsByState counts conversations per state in one pass,
-// decoding only each record's state. It is what the conversations gauge of
-// core/metrics calls on each scrape.
+// CountConversationsByState returns how many conversations are in each
+// state, from the counters the state index keeps (no scan). It is what the
+// conversations gauge of core/metrics calls on each scrape.
 func (s *Store) CountConversationsByState() (map[string]int, error) {
 	counts := map[string]int{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketConversations).ForEach(func(k, v []byte) error {
-			var c struct {
-				State string `json:"state"`
+		meta := tx.Bucket(bucketMeta)
+		for _, st := range states {
+			if v := meta.Get(stateCountKey(st)); v != nil && readU64(v) > 0 {
+				counts[st] = int(readU64(v))
 			}
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("decode conversation %s: %w", k, err)
-			}
-			counts[c.State]++
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("count conversations by state: %w", err)

@@ -43,12 +43,13 @@ var (
 	bucketAPIKeyHashes      = []byte("apikey_hashes")
 	bucketAudit             = []byte("audit")
 	bucketPossiblyDelivered = []byte("possibly_delivered")
+	bucketConvStates        = []byte("conv_states")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
-		bucketPossiblyDelivered,
+		bucketPossiblyDelivered, bucketConvStates,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -115,11 +116,14 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir for %s: %w", path, err)
 	}
+	// The freelist is written with each commit (bbolt's default): without
+	// it, opening the database walks every page to rebuild the list, which
+	// with a million conversations costs seconds and maps the whole file
+	// into memory.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        2 * time.Second,
-		NoSync:         opts.NoSync,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+		Timeout:      2 * time.Second,
+		NoSync:       opts.NoSync,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: the database is in use by another process (is another switchboard running?)", path)
@@ -153,16 +157,19 @@ func initSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	v := meta.Get(keySchemaVersion)
 	if v == nil {
-		return meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
+		if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return err
+		}
+	} else {
+		have, err := strconv.Atoi(string(v))
+		if err != nil {
+			return fmt.Errorf("unreadable schema version %q", v)
+		}
+		if have > SchemaVersion {
+			return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
+		}
 	}
-	have, err := strconv.Atoi(string(v))
-	if err != nil {
-		return fmt.Errorf("unreadable schema version %q", v)
-	}
-	if have > SchemaVersion {
-		return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
-	}
-	return nil
+	return buildStateIndex(tx)
 }
 
 // Close stops the writer after the queued writes and closes the database.
