@@ -36,7 +36,7 @@ func entryHash(e AuditEntry) string {
 // AppendAuditTx appends an entry to the audit log inside a write
 // transaction, chaining it to the last one.
 func AppendAuditTx(tx *Tx, e AuditEntry) (AuditEntry, error) {
-	b := tx.Bucket(bucketAudit)
+	b := appending(tx.Tx, bucketAudit)
 	if _, last := b.Cursor().Last(); last != nil {
 		var prev AuditEntry
 		if err := json.Unmarshal(last, &prev); err != nil {

@@ -128,7 +128,7 @@ func putConversation(tx *bolt.Tx, c *Conversation) error {
 	if err != nil {
 		return fmt.Errorf("encode conversation %s: %w", c.ID, err)
 	}
-	if err := tx.Bucket(bucketConversations).Put([]byte(c.ID), data); err != nil {
+	if err := appending(tx, bucketConversations).Put([]byte(c.ID), data); err != nil {
 		return err
 	}
 	if err := indexState(tx, c.ID, c.State); err != nil {
@@ -217,7 +217,7 @@ func (s *Store) ListConversations(state string, limit int) ([]Conversation, erro
 
 // appendMessage adds m to its conversation's transcript and returns its ID.
 func appendMessage(tx *Tx, m *Message) error {
-	b := tx.Tx.Bucket(bucketMessages)
+	b := appending(tx.Tx, bucketMessages)
 	id, err := b.NextSequence()
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ func (s *Store) AppendMessageTx(tx *Tx, m *Message) error {
 
 // AddTransitionTx records a state change inside a write transaction.
 func AddTransitionTx(tx *Tx, convID string, t Transition) error {
-	b := tx.Bucket(bucketTransitions)
+	b := appending(tx.Tx, bucketTransitions)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err

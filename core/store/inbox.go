@@ -118,7 +118,7 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 // markSeen records an event ID and reports whether it was already there.
 func (s *Store) markSeen(tx *bolt.Tx, channel, id string, now time.Time) (bool, error) {
 	key := refKey(channel, id)
-	seen := tx.Bucket(bucketSeen)
+	seen := appending(tx, bucketSeen)
 	if seen.Get(key) != nil {
 		return true, nil
 	}
@@ -126,7 +126,7 @@ func (s *Store) markSeen(tx *bolt.Tx, channel, id string, now time.Time) (bool, 
 	if err := seen.Put(key, expiry); err != nil {
 		return false, err
 	}
-	return false, tx.Bucket(bucketSeenExpiry).Put(append(expiry, key...), nil)
+	return false, appending(tx, bucketSeenExpiry).Put(append(expiry, key...), nil)
 }
 
 // visitorConversation finds the conversation for a visitor event or creates
@@ -161,7 +161,7 @@ func (s *Store) visitorConversation(tx *bolt.Tx, channel string, e sdk.Event, no
 }
 
 func putInbox(tx *bolt.Tx, item *InboxItem) error {
-	b := tx.Bucket(bucketInbox)
+	b := appending(tx, bucketInbox)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err

@@ -76,7 +76,7 @@ func putOutbox(tx *bolt.Tx, e *OutboxEntry) error {
 	if err != nil {
 		return fmt.Errorf("encode outbox entry %d: %w", e.Seq, err)
 	}
-	return tx.Bucket(bucketOutbox).Put(u64(e.Seq), data)
+	return appending(tx, bucketOutbox).Put(u64(e.Seq), data)
 }
 
 // Outbox returns every pending entry in Seq order.
@@ -107,7 +107,7 @@ func DeadLetterTx(tx *Tx, e *OutboxEntry, cause string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketDeadLetters).Put(u64(e.Seq), data); err != nil {
+	if err := appending(tx.Tx, bucketDeadLetters).Put(u64(e.Seq), data); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketOutbox).Delete(u64(e.Seq))

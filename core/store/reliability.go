@@ -20,7 +20,7 @@ func PossiblyDeliveredTx(tx *Tx, e *OutboxEntry, cause string, at time.Time) err
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketPossiblyDelivered).Put(u64(e.Seq), data); err != nil {
+	if err := appending(tx.Tx, bucketPossiblyDelivered).Put(u64(e.Seq), data); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketOutbox).Delete(u64(e.Seq))

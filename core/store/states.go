@@ -39,7 +39,7 @@ func addStateCount(meta *bolt.Bucket, state string, delta int64) error {
 // indexState records that conversation id is now in state, moving it out
 // of the state it was in.
 func indexState(tx *bolt.Tx, id, state string) error {
-	idx, meta := tx.Bucket(bucketConvStates), tx.Bucket(bucketMeta)
+	idx, meta := appending(tx, bucketConvStates), tx.Bucket(bucketMeta)
 	if idx.Get(stateKey(state, id)) != nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -229,4 +230,30 @@ func TestPurgeSeenForgetsExpiredIDs(t *testing.T) {
 	if len(res.Accepted) != 1 || res.Accepted[0].Event.ID != "old" || res.Duplicates != 1 {
 		t.Fatalf("after purge: %+v", res)
 	}
+}
+
+// Buckets whose keys grow fill their pages: bbolt's default split at half
+// would leave a database of new conversations half empty.
+func TestAppendedBucketsFillTheirPages(t *testing.T) {
+	s := openTest(t, Options{NoSync: true})
+	ctx := context.Background()
+	for batch := range 20 {
+		events := make([]sdk.Event, 0, 250)
+		for i := range 250 {
+			n := batch*250 + i
+			events = append(events, msg(fmt.Sprintf("e%05d", n), fmt.Sprintf("chat%05d", n), "hello there, a message of some length"))
+		}
+		if _, err := s.CommitEvents(ctx, "tg", events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketConversations, bucketMessages, bucketInbox, bucketSeen, bucketSeenExpiry, bucketConvStates} {
+			st := tx.Bucket(name).Stats()
+			if used := float64(st.LeafInuse) / float64(st.LeafAlloc); used < 0.8 {
+				t.Errorf("bucket %s: leaf pages %.0f%% used", name, 100*used)
+			}
+		}
+		return nil
+	})
 }
