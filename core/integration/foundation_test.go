@@ -55,6 +55,9 @@ func TestEchoWebhookStoredAndSentThroughHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer host.Stop()
+	if err := host.Instance("demo").Ping(); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
 	ch, ok, err := host.Channel("demo")
 	if !ok || err != nil {
 		t.Fatalf("channel demo: ok=%v err=%v", ok, err)

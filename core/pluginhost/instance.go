@@ -251,6 +251,26 @@ func (i *Instance) launch(ctx context.Context) error {
 
 // watch returns when the plugin process exits or stops answering pings, or
 // when ctx ends.
+// Ping makes one round trip to the plugin process over its gRPC connection
+// (go-plugin's health service; the plugin does no work of its own).
+func (i *Instance) Ping() error {
+	i.mu.RLock()
+	client := i.client
+	i.mu.RUnlock()
+	if client == nil {
+		return fmt.Errorf("plugin %s is not running", i.spec.Instance)
+	}
+	return ping(client)
+}
+
+func ping(client *plugin.Client) error {
+	rpc, err := client.Client()
+	if err != nil {
+		return err
+	}
+	return rpc.Ping()
+}
+
 func (i *Instance) watch(ctx context.Context) error {
 	i.mu.RLock()
 	client, ch := i.client, i.channel
@@ -283,11 +303,7 @@ func (i *Instance) watch(ctx context.Context) error {
 				return errors.New("plugin process exited")
 			}
 		case <-health.C:
-			rpc, err := client.Client()
-			if err == nil {
-				err = rpc.Ping()
-			}
-			if err != nil {
+			if err := ping(client); err != nil {
 				missed++
 				if missed >= 2 {
 					return fmt.Errorf("plugin does not answer pings: %w", err)

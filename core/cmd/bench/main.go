@@ -241,9 +241,13 @@ func main() {
 
 	// 3. One host↔plugin gRPC round trip.
 	if run("rpc") {
-		lat := sortDurations(pluginRPC(plat.URL, sz.rpcCalls))
-		emit("plugin_rpc_p50_us", "%.0f", us(percentile(lat, 0.50)))
-		emit("plugin_rpc_p99_us", "%.0f", us(percentile(lat, 0.99)))
+		ping, hook := pluginRPC(plat.URL, sz.rpcCalls)
+		sortDurations(ping)
+		sortDurations(hook)
+		emit("plugin_rpc_p50_us", "%.0f", us(percentile(ping, 0.50)))
+		emit("plugin_rpc_p99_us", "%.0f", us(percentile(ping, 0.99)))
+		emit("plugin_webhook_rpc_p50_us", "%.0f", us(percentile(hook, 0.50)))
+		emit("plugin_webhook_rpc_p99_us", "%.0f", us(percentile(hook, 0.99)))
 	}
 
 	// 4. Memory with 10k conversations active and 100k stored.

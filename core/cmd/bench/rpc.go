@@ -13,10 +13,11 @@ import (
 
 // pluginRPC starts the real telegram plugin binary through core/pluginhost
 // (go-plugin, gRPC over mutual TLS on a local socket, as the daemon runs
-// it) and times n HandleWebhook calls, one at a time: the host→plugin
-// round trip of every inbound webhook, with the plugin's own verification
-// and parsing of a signed update.
-func pluginRPC(apiBase string, n int) []time.Duration {
+// it) and times n calls of each kind, one at a time: ping, a round trip in
+// which the plugin does no work of its own (the cost of the hop), and
+// HandleWebhook, the round trip of every inbound webhook with the plugin's
+// own verification and parsing of a signed update.
+func pluginRPC(apiBase string, n int) (ping, webhook []time.Duration) {
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	host := pluginhost.New(pluginhost.Config{Dir: *binDir + "/plugins", Version: "bench"}, log)
@@ -34,7 +35,7 @@ func pluginRPC(apiBase string, n int) []time.Duration {
 		fatalf("plugin rpc: %v", err)
 	}
 	header := http.Header{"Content-Type": {"application/json"}, "X-Telegram-Bot-Api-Secret-Token": {tgSecret}}
-	call := func(i int) time.Duration {
+	hook := func(i int) time.Duration {
 		req := sdk.WebhookRequest{Method: "POST", Path: "/webhooks/tg", Header: header, Body: update(int64(i)+1, 42, "hello"), RemoteAddr: "127.0.0.1:1"}
 		start := time.Now()
 		resp, err := ch.HandleWebhook(ctx, req)
@@ -44,12 +45,22 @@ func pluginRPC(apiBase string, n int) []time.Duration {
 		}
 		return took
 	}
+	inst := host.Instance("tg")
+	pingOnce := func() time.Duration {
+		start := time.Now()
+		if err := inst.Ping(); err != nil {
+			fatalf("plugin rpc: ping: %v", err)
+		}
+		return time.Since(start)
+	}
 	for i := range min(n/10, 1000) { // warm up connections and both runtimes
-		call(i)
+		hook(i)
+		pingOnce()
 	}
-	out := make([]time.Duration, n)
+	ping, webhook = make([]time.Duration, n), make([]time.Duration, n)
 	for i := range n {
-		out[i] = call(1_000_000 + i)
+		ping[i] = pingOnce()
+		webhook[i] = hook(1_000_000 + i)
 	}
-	return out
+	return ping, webhook
 }
