@@ -15,21 +15,46 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 // serveBareHTTP is the child process of the bare_http baseline: a net/http
-// handler that reads the body and answers 200, nothing else. It prints its
+// handler that reads the body and answers 200, nothing else. With a
+// platform URL it is the plugin_http baseline instead: the handler also
+// hands each request to the real telegram plugin, as the daemon does, and
+// answers with the plugin's answer, but stores nothing. It prints its
 // address and serves until killed.
-func serveBareHTTP() {
+func serveBareHTTP(apiBase string) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	})
+	if apiBase != "" {
+		_, ch := telegramHost(apiBase)
+		handler = func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			resp, err := ch.HandleWebhook(r.Context(), sdk.WebhookRequest{
+				Method: r.Method, Path: r.URL.Path, Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr,
+			})
+			if err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(max(resp.Status, http.StatusOK))
+			w.Write(resp.Body)
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fatalf("%v", err)
 	}
 	fmt.Println(ln.Addr().String())
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusOK)
-	}), IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: handler, IdleTimeout: 2 * time.Minute}
 	go exitWithParent()
 	srv.Serve(ln)
 }
@@ -44,13 +69,14 @@ func exitWithParent() {
 }
 
 // startBareHTTP runs serveBareHTTP in a child process (like the daemon, a
-// process of its own) and returns its URL and a stop function.
-func startBareHTTP() (string, func()) {
+// process of its own) and returns its URL and a stop function. apiBase
+// selects the plugin_http baseline.
+func startBareHTTP(apiBase string) (string, func()) {
 	self, err := os.Executable()
 	if err != nil {
 		fatalf("%v", err)
 	}
-	cmd := exec.Command(self, "serve-bare-http")
+	cmd := exec.Command(self, "serve-bare-http", "-bin", *binDir, apiBase)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		fatalf("%v", err)

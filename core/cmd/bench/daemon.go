@@ -44,6 +44,7 @@ func newDaemon(dir, sections string) *daemon {
 [server]
 listen = %q
 data_dir = %q
+shutdown_timeout = "2s"
 
 [log]
 level = "warn"

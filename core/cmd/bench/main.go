@@ -29,11 +29,12 @@ import (
 const benchModel = "bench:latest"
 
 var (
-	binDir  = flag.String("bin", "bin", "directory holding switchboard and plugins/")
-	only    = flag.String("only", "", "comma-separated phases to run (ingest,overhead,rpc,rss,ingest1m,startup,recovery); default all")
-	keep    = flag.Bool("keep", false, "keep the work directory (databases, configs, daemon logs)")
-	workDir = flag.String("dir", "", "work directory (default: a new temporary one)")
-	noModel = flag.Bool("no-model", false, "ingest phases: run the daemon without [llm] (every conversation goes to the human queue)")
+	binDir     = flag.String("bin", "bin", "directory holding switchboard and plugins/")
+	only       = flag.String("only", "", "comma-separated phases to run (ingest,overhead,rpc,rss,ingest1m,startup,recovery); default all")
+	keep       = flag.Bool("keep", false, "keep the work directory (databases, configs, daemon logs)")
+	workDir    = flag.String("dir", "", "work directory (default: a new temporary one)")
+	noModel    = flag.Bool("no-model", false, "ingest phases: run the daemon without [llm] (every conversation goes to the human queue)")
+	modelDelay = flag.Duration("model-delay", time.Second, "ingest phases: how long the fake model takes to answer, like a small local model (the other phases use an instant one)")
 )
 
 // sizes of one run.
@@ -81,10 +82,11 @@ func note(format string, args ...any) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// model is the fake model: it answers at once, acknowledging the bench
-// tokens ("k<N>") of every visitor line since its last answer, so the fake
-// Telegram can tell which webhook each reply answers.
-func model() (*ollamatest.Fake, string, func()) {
+// model is the fake model: it answers after delay (0: at once),
+// acknowledging the bench tokens ("k<N>") of every visitor line since its
+// last answer, so the fake Telegram can tell which webhook each reply
+// answers.
+func model(delay time.Duration) (*ollamatest.Fake, string, func()) {
 	f := ollamatest.New(benchModel)
 	f.Reply = func(r ollamatest.ChatRequest) ollamatest.Response {
 		var pending []string
@@ -98,7 +100,9 @@ func model() (*ollamatest.Fake, string, func()) {
 				}
 			}
 		}
-		return ollamatest.Text("ack " + strings.Join(pending, " "))
+		resp := ollamatest.Text("ack " + strings.Join(pending, " "))
+		resp.Delay = delay
+		return resp
 	}
 	url := f.Start(nil)
 	// The fake records every request; forget them so a long run does not
@@ -119,7 +123,8 @@ func model() (*ollamatest.Fake, string, func()) {
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-bare-http" {
-		serveBareHTTP()
+		flag.CommandLine.Parse(os.Args[2:])
+		serveBareHTTP(flag.Arg(0))
 		return
 	}
 	flag.Parse()
@@ -154,8 +159,10 @@ func main() {
 		fatalf("%v", err)
 	}
 	defer plat.Close()
-	_, modelURL, stopModel := model()
+	_, modelURL, stopModel := model(0)
 	defer stopModel()
+	_, slowModelURL, stopSlowModel := model(*modelDelay)
+	defer stopSlowModel()
 	sub := func(name string) string {
 		d := filepath.Join(root, name)
 		os.RemoveAll(d)
@@ -175,7 +182,7 @@ func main() {
 			id := updateID.Add(1)
 			return update(id, chat, "hello k"+strconv.FormatInt(id, 10))
 		}
-		sections := telegramSection(plat.URL) + llmSection(modelURL)
+		sections := telegramSection(plat.URL) + llmSection(slowModelURL)
 		if *noModel {
 			sections = telegramSection(plat.URL)
 		}
@@ -189,16 +196,30 @@ func main() {
 		if res.failed > 0 {
 			emit("ingest_failed", "%d", res.failed)
 		}
+		// The same with a model that answers at once: the engine answers
+		// every webhook as fast as the machine allows, on the same cores.
+		d = newDaemon(sub("ingest-instant"), telegramSection(plat.URL)+llmSection(modelURL))
+		d.start()
+		d.waitReady(60 * time.Second)
+		inst := closedLoop(d.URL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
+		d.stop()
+		emit("ingest_per_s_instant_model", "%.0f", inst.perSec)
 
-		bareURL, stopBare := startBareHTTP()
+		bareURL, stopBare := startBareHTTP("")
 		bare := closedLoop(bareURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		stopBare()
 		emit("bare_http_per_s", "%.0f", bare.perSec)
+
+		pluginURL, stopPlugin := startBareHTTP(plat.URL)
+		viaPlugin := closedLoop(pluginURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
+		stopPlugin()
+		emit("plugin_http_per_s", "%.0f", viaPlugin.perSec)
 
 		commit := bareCommit(sub("bare-commit"), sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		emit("bare_commit_per_s", "%.0f", commit.perSec)
 		emit("ingest_vs_bare_http", "%.2f", res.perSec/bare.perSec)
 		emit("ingest_vs_bare_commit", "%.2f", res.perSec/commit.perSec)
+		emit("ingest_vs_plugin_http", "%.2f", res.perSec/viaPlugin.perSec)
 	}
 
 	// 2. What the daemon adds around the model: webhook in → sendMessage at
@@ -306,7 +327,7 @@ func main() {
 		if fi, err := os.Stat(dataPath(dir)); err == nil {
 			note("seeded %d conversations in %v (%d MB)", sz.stored1M, took.Round(time.Millisecond), fi.Size()>>20)
 		}
-		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
+		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(slowModelURL))
 		d.start()
 		d.waitReady(120 * time.Second)
 		emit("startup_ms_1m_stored", "%.0f", ms(time.Since(d.started)))

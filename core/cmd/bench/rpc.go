@@ -11,6 +11,27 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
+// telegramHost starts the real telegram plugin binary through
+// core/pluginhost, configured like the daemon's channel "tg", and returns
+// the host (to stop) and the channel.
+func telegramHost(apiBase string) (*pluginhost.Host, sdk.Channel) {
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	host := pluginhost.New(pluginhost.Config{Dir: *binDir + "/plugins", Version: "bench"}, log)
+	err := host.Start(context.Background(), []pluginhost.Spec{{
+		Instance: "tg", Plugin: "telegram", Kind: sdk.KindChannel,
+		Options: map[string]any{"token": tgToken, "api_base": apiBase, "mode": "webhook", "secret_token": tgSecret},
+	}})
+	if err != nil {
+		fatalf("telegram plugin: %v", err)
+	}
+	ch, _, err := host.Channel("tg")
+	if err != nil {
+		fatalf("telegram plugin: %v", err)
+	}
+	return host, ch
+}
+
 // pluginRPC starts the real telegram plugin binary through core/pluginhost
 // (go-plugin, gRPC over mutual TLS on a local socket, as the daemon runs
 // it) and times n calls of each kind, one at a time: ping, a round trip in
@@ -18,22 +39,9 @@ import (
 // HandleWebhook, the round trip of every inbound webhook with the plugin's
 // own verification and parsing of a signed update.
 func pluginRPC(apiBase string, n int) (ping, webhook []time.Duration) {
-	log := logrus.New()
-	log.SetLevel(logrus.WarnLevel)
-	host := pluginhost.New(pluginhost.Config{Dir: *binDir + "/plugins", Version: "bench"}, log)
 	ctx := context.Background()
-	err := host.Start(ctx, []pluginhost.Spec{{
-		Instance: "tg", Plugin: "telegram", Kind: sdk.KindChannel,
-		Options: map[string]any{"token": tgToken, "api_base": apiBase, "mode": "webhook", "secret_token": tgSecret},
-	}})
-	if err != nil {
-		fatalf("plugin rpc: %v", err)
-	}
+	host, ch := telegramHost(apiBase)
 	defer host.Stop()
-	ch, _, err := host.Channel("tg")
-	if err != nil {
-		fatalf("plugin rpc: %v", err)
-	}
 	header := http.Header{"Content-Type": {"application/json"}, "X-Telegram-Bot-Api-Secret-Token": {tgSecret}}
 	hook := func(i int) time.Duration {
 		req := sdk.WebhookRequest{Method: "POST", Path: "/webhooks/tg", Header: header, Body: update(int64(i)+1, 42, "hello"), RemoteAddr: "127.0.0.1:1"}
