@@ -828,3 +828,30 @@ func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
 		t.Errorf("%d conversations processed at once, bound is 3", peak)
 	}
 }
+
+// A known visitor's new context (a fresh reply token, the id of the message
+// to answer) reaches the answer to that message and stays with the
+// conversation for later ones.
+func TestAnswersCarryTheirMessagesContext(t *testing.T) {
+	h := newHarness(t, testConfig(), &model{turn: answer("ok")})
+	for i, token := range []string{"r1", "r2"} {
+		n := strconv.Itoa(i + 1)
+		if _, err := h.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+			ID: n, Kind: sdk.KindMessage, Conversation: "42", Text: "line " + n,
+			Context: map[string]string{"once.reply_token": token, "message_id": n},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		h.eventually("answer "+n, func() bool { return len(h.ch["tg"].texts()) == i+1 })
+		h.ch["tg"].mu.Lock()
+		got := h.ch["tg"].sent[i].Context
+		h.ch["tg"].mu.Unlock()
+		if got["once.reply_token"] != token || got["message_id"] != n {
+			t.Errorf("answer %s went with context %v", n, got)
+		}
+	}
+	conv, _ := h.st.ConversationByRef("tg", "42")
+	if _, ok := conv.Context["once.reply_token"]; ok || conv.Context["message_id"] != "2" {
+		t.Errorf("conversation context %v, want message_id 2 and no used token", conv.Context)
+	}
+}

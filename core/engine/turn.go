@@ -59,8 +59,9 @@ type effects struct {
 }
 
 // adoptContext takes the context of a channel's own event about its
-// visitor, so replies to it use the fresh values. Desk events keep theirs:
-// they describe the desk's conversation, not the visitor's.
+// visitor (the store does not write it at ingest), so replies to it use the
+// fresh values and the commit keeps them for later ones. Desk events keep
+// theirs: they describe the desk's conversation, not the visitor's.
 func (e *Engine) adoptContext(ef *effects, it store.InboxItem) {
 	if it.Channel != ef.conv.Channel || len(it.Event.Context) == 0 {
 		return
@@ -71,7 +72,10 @@ func (e *Engine) adoptContext(ef *effects, it store.InboxItem) {
 	}
 	maps.Copy(merged, it.Event.Context)
 	ef.conv.Context = merged
-	ef.context = it.Event.Context
+	if ef.context == nil {
+		ef.context = map[string]string{}
+	}
+	maps.Copy(ef.context, it.Event.Context)
 }
 
 func (e *Engine) logFor(c store.Conversation) logrus.FieldLogger {
@@ -113,6 +117,9 @@ func (e *Engine) process(ctx context.Context, convID string, batch []store.Inbox
 			ef.done = append(ef.done, it.Seq)
 		}
 		if isVisitorMessage(batch[i]) {
+			for _, it := range batch[i:j] {
+				e.adoptContext(ef, it)
+			}
 			e.onVisitorMessages(ctx, ef, batch[i:j])
 		} else {
 			e.adoptContext(ef, batch[i])

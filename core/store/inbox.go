@@ -129,34 +129,33 @@ func (s *Store) markSeen(tx *bolt.Tx, channel, id string, now time.Time) (bool, 
 	return false, appending(tx, bucketSeenExpiry).Put(append(expiry, key...), nil)
 }
 
-// visitorConversation finds the conversation for a visitor event or creates
-// it, and refreshes its user and context from the event.
+// visitorConversation finds the conversation for a visitor event or
+// creates it. An existing conversation is written again only when the
+// event brings a new user name; its context (reply tokens, message ids) is
+// taken up by the engine when it processes the event, in the same write as
+// the turn, so a message to a known visitor costs no rewrite here.
 func (s *Store) visitorConversation(tx *bolt.Tx, channel string, e sdk.Event, now time.Time) (Conversation, error) {
 	if e.Conversation == "" {
 		return Conversation{}, fmt.Errorf("channel %s: event %s has no conversation reference", channel, e.ID)
 	}
-	var c Conversation
 	if id := tx.Bucket(bucketConvRefs).Get(refKey(channel, e.Conversation)); id != nil {
-		var err error
-		if c, err = getConversation(tx, string(id)); err != nil {
+		c, err := getConversation(tx, string(id))
+		if err != nil {
 			return Conversation{}, err
 		}
-	} else {
-		c = Conversation{
-			ID: NewID("c_"), Channel: channel, Ref: e.Conversation,
-			State: StateBot, CreatedAt: now,
+		if e.User.ID == "" || e.User == c.User {
+			return c, nil
 		}
+		c.User, c.UpdatedAt = e.User, now
+		return c, putConversation(tx, &c)
 	}
-	if e.User.ID != "" {
-		c.User = e.User
+	c := Conversation{
+		ID: NewID("c_"), Channel: channel, Ref: e.Conversation, User: e.User,
+		State: StateBot, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(e.Context) > 0 {
-		if c.Context == nil {
-			c.Context = make(map[string]string, len(e.Context))
-		}
-		maps.Copy(c.Context, e.Context)
+		c.Context = maps.Clone(e.Context)
 	}
-	c.UpdatedAt = now
 	return c, putConversation(tx, &c)
 }
 
