@@ -34,7 +34,8 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.cfg.Metrics.ObserveWebhook(instance, time.Now())
-	log := s.log.WithField("channel", instance)
+	// Built when a line is logged: the common path logs nothing.
+	log := func() logrus.FieldLogger { return s.log.WithField("channel", instance) }
 	body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if rerr != nil {
 		var tooLarge *http.MaxBytesError
@@ -47,7 +48,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		// The plugin is restarting; the platform will redeliver.
-		log.WithError(err).Warn("webhook refused: plugin not running")
+		log().WithError(err).Warn("webhook refused: plugin not running")
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "channel is restarting, retry later")
 		return
@@ -60,7 +61,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr,
 	})
 	if err != nil {
-		log.WithError(err).Error("plugin failed to handle webhook")
+		log().WithError(err).Error("plugin failed to handle webhook")
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the channel could not handle the request")
 		return
@@ -72,16 +73,15 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if status < 400 && len(resp.Events) > 0 {
 		res, err := s.store.CommitEvents(ctx, instance, resp.Events)
 		if err != nil {
-			log.WithError(err).Error("could not commit webhook events")
+			log().WithError(err).Error("could not commit webhook events")
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "unavailable", "events could not be stored, retry later")
 			return
 		}
 		s.cfg.Metrics.InboundCommitted(instance, len(res.Accepted), res.Duplicates)
-		log.WithFields(logrus.Fields{"accepted": len(res.Accepted), "duplicates": res.Duplicates}).Debug("webhook committed")
 	} else if status >= 400 {
 		s.cfg.Metrics.InboundRefused(instance, status)
-		log.WithField("status", status).Info("webhook rejected by plugin")
+		log().WithField("status", status).Info("webhook rejected by plugin")
 	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v
