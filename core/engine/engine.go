@@ -47,11 +47,11 @@ type Config struct {
 	MissedMessage  string
 
 	// MaxInflight bounds the events held in memory; the rest wait in the
-	// inbox on disk. Default 10000.
+	// inbox on disk. Default 2048.
 	MaxInflight int
 	// MaxLanes bounds the conversations processed at once, each by one
 	// goroutine; conversations with work beyond it wait their turn in
-	// arrival order (desk events first). Default 1024.
+	// arrival order (desk events first). Default 256.
 	MaxLanes int
 	// Delivery tunes the deliverer.
 	Delivery DeliveryConfig
@@ -122,10 +122,10 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 		cfg.Concurrency = 4
 	}
 	if cfg.MaxInflight <= 0 {
-		cfg.MaxInflight = 10000
+		cfg.MaxInflight = 2048
 	}
 	if cfg.MaxLanes <= 0 {
-		cfg.MaxLanes = 1024
+		cfg.MaxLanes = 256
 	}
 	if cfg.HistoryMessages <= 0 {
 		cfg.HistoryMessages = 20
