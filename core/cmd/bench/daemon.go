@@ -196,25 +196,40 @@ func (d *daemon) pids() []int {
 	return out
 }
 
-// rssKB is VmRSS of a process from /proc/<pid>/status.
-func rssKB(pid int) int {
+// memKB is a process's resident memory from /proc/<pid>/status: VmRSS,
+// and its anonymous part RssAnon (heap, stacks). The rest is file pages
+// mapped into the process: its executable, and for the daemon the
+// database, which bbolt reads through mmap.
+type memKB struct{ rss, anon int }
+
+func readMem(pid int) memKB {
+	var m memKB
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return m
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			m.rss, _ = strconv.Atoi(f[1])
+		case "RssAnon:":
+			m.anon, _ = strconv.Atoi(f[1])
 		}
 	}
-	return 0
+	return m
 }
 
-func (d *daemon) totalRSSKB() int {
-	sum := 0
+// mem sums memKB over the daemon and its plugins.
+func (d *daemon) mem() memKB {
+	var sum memKB
 	for _, pid := range d.pids() {
-		sum += rssKB(pid)
+		m := readMem(pid)
+		sum.rss += m.rss
+		sum.anon += m.anon
 	}
 	return sum
 }

@@ -279,17 +279,21 @@ func main() {
 		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
 		d.start()
 		d.waitReady(60 * time.Second)
-		emit("rss_mb_idle_stored", "%.0f", float64(d.totalRSSKB())/1024)
+		emit("rss_mb_idle_stored", "%.0f", float64(d.mem().rss)/1024)
 		plat.reset(false)
-		var peak atomic.Int64
+		var peak, peakAnon atomic.Int64
 		stopSampling := make(chan struct{})
 		var sampled sync.WaitGroup
 		sampled.Add(1)
 		go func() {
 			defer sampled.Done()
 			for {
-				if kb := int64(d.totalRSSKB()); kb > peak.Load() {
+				m := d.mem()
+				if kb := int64(m.rss); kb > peak.Load() {
 					peak.Store(kb)
+				}
+				if kb := int64(m.anon); kb > peakAnon.Load() {
+					peakAnon.Store(kb)
 				}
 				select {
 				case <-stopSampling:
@@ -311,10 +315,14 @@ func main() {
 		time.Sleep(500 * time.Millisecond)
 		close(stopSampling)
 		sampled.Wait()
-		after := d.totalRSSKB()
+		after := d.mem()
 		d.stop()
 		emit("rss_mb_10k_active", "%.0f", float64(peak.Load())/1024)
-		emit("rss_mb_10k_after", "%.0f", float64(after)/1024)
+		emit("rss_anon_mb_10k_active", "%.0f", float64(peakAnon.Load())/1024)
+		emit("rss_mb_10k_after", "%.0f", float64(after.rss)/1024)
+		if fi, err := os.Stat(dataPath(dir)); err == nil {
+			emit("db_file_mb_10k_active", "%.0f", float64(fi.Size())/(1<<20))
+		}
 		if answered < int64(sz.rssActive) {
 			emit("rss_unanswered", "%d", int64(sz.rssActive)-answered)
 		}
