@@ -49,7 +49,7 @@ func (c *Channel) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Ca
 		opts.Timeout = sdk.Duration(10 * time.Second)
 	}
 	c.opts = opts
-	c.client = &http.Client{Timeout: time.Duration(opts.Timeout)}
+	c.client = sdk.NewHTTPClient(time.Duration(opts.Timeout))
 	return sdk.Capabilities{TextLimit: 4096}, nil
 }
 

@@ -52,7 +52,7 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	}
 	opts.DeskURL = strings.TrimRight(opts.DeskURL, "/")
 	d.opts = opts
-	d.client = &http.Client{Timeout: time.Duration(opts.Timeout)}
+	d.client = sdk.NewHTTPClient(time.Duration(opts.Timeout))
 	return sdk.Capabilities{Desk: true}, nil
 }
 
