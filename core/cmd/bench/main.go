@@ -1,6 +1,6 @@
 // Command bench is Switchboard's load generator. It starts the real daemon
 // and plugin binaries (from bin/, built by `make build`) on loopback, with a
-// fake Telegram send API and a fake model (plugins/ollama/ollamatest), and
+// fake Telegram send API and a fake Ollama server (model.go), and
 // prints one "name: value" line per figure; every baseline is measured in
 // the same run. See docs/performance.md.
 //
@@ -22,8 +22,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/switchboard-chat/switchboard/plugins/ollama/ollamatest"
 )
 
 const benchModel = "bench:latest"
@@ -82,45 +80,6 @@ func note(format string, args ...any) {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// model is the fake model: it answers after delay (0: at once),
-// acknowledging the bench tokens ("k<N>") of every visitor line since its
-// last answer, so the fake Telegram can tell which webhook each reply
-// answers.
-func model(delay time.Duration) (*ollamatest.Fake, string, func()) {
-	f := ollamatest.New(benchModel)
-	f.Reply = func(r ollamatest.ChatRequest) ollamatest.Response {
-		var pending []string
-		for _, m := range r.Messages {
-			switch m.Role {
-			case "assistant":
-				pending = pending[:0]
-			case "user":
-				for _, t := range tokensOf(m.Content) {
-					pending = append(pending, "k"+strconv.FormatInt(t, 10))
-				}
-			}
-		}
-		resp := ollamatest.Text("ack " + strings.Join(pending, " "))
-		resp.Delay = delay
-		return resp
-	}
-	url := f.Start(nil)
-	// The fake records every request; forget them so a long run does not
-	// grow the bench process.
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Second):
-				f.Reset()
-			}
-		}
-	}()
-	return f, url, func() { close(stop); f.Close() }
-}
-
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-bare-http" {
 		flag.CommandLine.Parse(os.Args[2:])
@@ -159,9 +118,9 @@ func main() {
 		fatalf("%v", err)
 	}
 	defer plat.Close()
-	_, modelURL, stopModel := model(0)
+	modelURL, stopModel := model(0)
 	defer stopModel()
-	_, slowModelURL, stopSlowModel := model(*modelDelay)
+	slowModelURL, stopSlowModel := model(*modelDelay)
 	defer stopSlowModel()
 	sub := func(name string) string {
 		d := filepath.Join(root, name)
