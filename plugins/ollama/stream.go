@@ -57,13 +57,15 @@ func (b *backend) chat(ctx context.Context, req *api.ChatRequest, fn func(api.Ch
 	}
 }
 
-// chatLine handles one line of the stream.
+// chatLine handles one line of the stream, decoded once: a chunk, or an
+// error object in its place.
 func (b *backend) chatLine(resp *http.Response, line []byte, fn func(api.ChatResponse) error) error {
-	var e struct {
+	var chunk struct {
+		api.ChatResponse
 		Error     string `json:"error,omitempty"`
 		SigninURL string `json:"signin_url,omitempty"`
 	}
-	if err := json.Unmarshal(line, &e); err != nil {
+	if err := json.Unmarshal(line, &chunk); err != nil {
 		if resp.StatusCode >= http.StatusBadRequest {
 			return api.StatusError{StatusCode: resp.StatusCode, Status: resp.Status, ErrorMessage: string(line)}
 		}
@@ -71,17 +73,13 @@ func (b *backend) chatLine(resp *http.Response, line []byte, fn func(api.ChatRes
 	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
-		return api.AuthorizationError{StatusCode: resp.StatusCode, Status: resp.Status, SigninURL: e.SigninURL}
+		return api.AuthorizationError{StatusCode: resp.StatusCode, Status: resp.Status, SigninURL: chunk.SigninURL}
 	case resp.StatusCode >= http.StatusBadRequest:
-		return api.StatusError{StatusCode: resp.StatusCode, Status: resp.Status, ErrorMessage: e.Error}
-	case e.Error != "":
-		return errors.New(e.Error)
+		return api.StatusError{StatusCode: resp.StatusCode, Status: resp.Status, ErrorMessage: chunk.Error}
+	case chunk.Error != "":
+		return errors.New(chunk.Error)
 	}
-	var chunk api.ChatResponse
-	if err := json.Unmarshal(line, &chunk); err != nil {
-		return err
-	}
-	return fn(chunk)
+	return fn(chunk.ChatResponse)
 }
 
 // readLine returns the next line without its newline; at the end of the
