@@ -58,24 +58,31 @@ type effects struct {
 	consumed map[string]string
 }
 
-// adoptContext takes the context of a channel's own event about its
-// visitor (the store does not write it at ingest), so replies to it use the
-// fresh values and the commit keeps them for later ones. Desk events keep
-// theirs: they describe the desk's conversation, not the visitor's.
-func (e *Engine) adoptContext(ef *effects, it store.InboxItem) {
-	if it.Channel != ef.conv.Channel || len(it.Event.Context) == 0 {
+// adoptContext takes the context of a channel's own events about its
+// visitor (the store does not write it at ingest), in order, so replies to
+// them use the fresh values and the commit keeps them for later ones. Desk
+// events keep theirs: they describe the desk's conversation, not the
+// visitor's.
+func (e *Engine) adoptContext(ef *effects, items ...store.InboxItem) {
+	for _, it := range items {
+		if it.Channel != ef.conv.Channel || len(it.Event.Context) == 0 {
+			continue
+		}
+		if ef.context == nil {
+			ef.context = map[string]string{}
+		}
+		maps.Copy(ef.context, it.Event.Context)
+	}
+	if len(ef.context) == 0 {
 		return
 	}
+	// A new map: ef.conv.Context may be shared with the loaded record.
 	merged := maps.Clone(ef.conv.Context)
 	if merged == nil {
 		merged = map[string]string{}
 	}
-	maps.Copy(merged, it.Event.Context)
+	maps.Copy(merged, ef.context)
 	ef.conv.Context = merged
-	if ef.context == nil {
-		ef.context = map[string]string{}
-	}
-	maps.Copy(ef.context, it.Event.Context)
 }
 
 func (e *Engine) logFor(c store.Conversation) logrus.FieldLogger {
@@ -117,9 +124,7 @@ func (e *Engine) process(ctx context.Context, convID string, batch []store.Inbox
 			ef.done = append(ef.done, it.Seq)
 		}
 		if isVisitorMessage(batch[i]) {
-			for _, it := range batch[i:j] {
-				e.adoptContext(ef, it)
-			}
+			e.adoptContext(ef, batch[i:j]...)
 			e.onVisitorMessages(ctx, ef, batch[i:j])
 		} else {
 			e.adoptContext(ef, batch[i])
