@@ -87,7 +87,9 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	for d.pluginPID("demo") == pid && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	d.waitReady(15 * time.Second)
+	if err := d.waitReady(15 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, d.logs)
+	}
 	var r readyz
 	if code := d.do("GET", "/readyz", nil, &r); code != 200 {
 		t.Fatalf("readyz %d", code)

@@ -157,36 +157,69 @@ func startDaemon(t *testing.T, extra string) *daemon {
 
 func (d *daemon) start() {
 	d.t.Helper()
-	d.logs = &syncBuffer{}
-	d.cmd = exec.Command(filepath.Join(binDir, "switchboard"), "serve", "--config", d.cfgPath)
-	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-	if err := d.cmd.Start(); err != nil {
-		d.t.Fatal(err)
+	// A port found free may be taken by another process before the daemon
+	// binds it; then the daemon starts again on another one.
+	for attempt := 1; ; attempt++ {
+		d.logs = &syncBuffer{}
+		d.cmd = exec.Command(filepath.Join(binDir, "switchboard"), "serve", "--config", d.cfgPath)
+		d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+		if err := d.cmd.Start(); err != nil {
+			d.t.Fatal(err)
+		}
+		d.exited = make(chan error, 1)
+		go func(cmd *exec.Cmd, ch chan error) { ch <- cmd.Wait() }(d.cmd, d.exited)
+		err := d.waitReady(20 * time.Second)
+		if err == nil {
+			return
+		}
+		if attempt < 5 && strings.Contains(d.logs.String(), "address already in use") {
+			d.movePort()
+			continue
+		}
+		d.t.Fatalf("%v\n%s", err, d.logs)
 	}
-	d.exited = make(chan error, 1)
-	go func(cmd *exec.Cmd, ch chan error) { ch <- cmd.Wait() }(d.cmd, d.exited)
-	d.waitReady(20 * time.Second)
 }
 
-func (d *daemon) waitReady(limit time.Duration) {
+// movePort rewrites the config's server.listen to a new free port.
+func (d *daemon) movePort() {
 	d.t.Helper()
+	data, err := os.ReadFile(d.cfgPath)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	old := strings.TrimPrefix(d.URL, "http://")
+	addr := freeAddr(d.t)
+	cfg := strings.Replace(string(data), fmt.Sprintf("listen = %q", old), fmt.Sprintf("listen = %q", addr), 1)
+	if err := os.WriteFile(d.cfgPath, []byte(cfg), 0o600); err != nil {
+		d.t.Fatal(err)
+	}
+	d.URL = "http://" + addr
+}
+
+var readyClient = &http.Client{Timeout: 2 * time.Second}
+
+// waitReady polls /readyz until it answers 200; it fails if the daemon
+// exits first or limit passes.
+func (d *daemon) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-d.exited:
-			d.t.Fatalf("daemon exited before it was ready: %v\n%s", err, d.logs)
+			return fmt.Errorf("daemon exited before it was ready: %v", err)
 		default:
 		}
-		resp, err := http.Get(d.URL + "/readyz")
+		// A bounded client: the port may belong to someone else that never
+		// answers.
+		resp, err := readyClient.Get(d.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d.t.Fatalf("daemon not ready after %v\n%s", limit, d.logs)
+	return fmt.Errorf("daemon not ready after %v", limit)
 }
 
 // kill SIGKILLs the daemon (its plugins notice their parent is gone).
