@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/alerts"
 	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/metrics"
@@ -159,24 +160,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
-		SystemPrompt:       b.SystemPrompt,
-		HandoffMessage:     b.HandoffMessage,
-		FallbackMessage:    b.FallbackMessage,
-		GreetingMessage:    b.Greeting,
-		UnsupportedMessage: b.UnsupportedMessage,
-		HistoryMessages:    b.HistoryMessages,
-		Concurrency:        b.Concurrency,
-		GatherWindow:       b.GatherWindow,
-		Desk:               h.Desk,
-		Keywords:           h.Keywords,
-		CancelKeywords:     h.CancelKeywords,
-		MaxBotFailures:     h.MaxBotFailures,
-		QueueTimeout:       h.QueueTimeout,
-		ReturnToBot:        h.ReturnToBot,
-		CancelMessage:      h.CancelMessage,
-		TimeoutMessage:     h.TimeoutMessage,
-		ClosedMessage:      h.ClosedMessage,
-		MissedMessage:      h.MissedMessage,
+		Rules: conversation.Policy{
+			Desk:           h.Desk,
+			Keywords:       h.Keywords,
+			CancelKeywords: h.CancelKeywords,
+			MaxBotFailures: h.MaxBotFailures,
+			QueueTimeout:   h.QueueTimeout,
+			ReturnToBot:    h.ReturnToBot,
+			Messages: conversation.Messages{
+				Handoff:     b.HandoffMessage,
+				Fallback:    b.FallbackMessage,
+				Greeting:    b.Greeting,
+				Unsupported: b.UnsupportedMessage,
+				Cancel:      h.CancelMessage,
+				Timeout:     h.TimeoutMessage,
+				Closed:      h.ClosedMessage,
+				Missed:      h.MissedMessage,
+			},
+		},
+		SystemPrompt:    b.SystemPrompt,
+		HistoryMessages: b.HistoryMessages,
+		Concurrency:     b.Concurrency,
+		GatherWindow:    b.GatherWindow,
 		Delivery: engine.DeliveryConfig{
 			MaxAttempts: d.cfg.Delivery.MaxAttempts,
 			MaxAge:      d.cfg.Delivery.MaxAge,

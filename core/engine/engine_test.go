@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // recorder is a channel (and desk) that records what it is asked to do.
@@ -161,11 +164,15 @@ func answer(text string) func(int, sdk.ChatRequest) (string, []sdk.ToolCall, err
 
 func testConfig() Config {
 	return Config{
-		SystemPrompt: "You are a test.", HandoffMessage: "connecting you", FallbackMessage: "sorry",
-		GreetingMessage: "hello!", UnsupportedMessage: "text only", HistoryMessages: 10,
-		Keywords: []string{"human", "人工"}, MaxBotFailures: 2, QueueTimeout: time.Hour,
-		ReturnToBot: true, CancelMessage: "back to bot", TimeoutMessage: "nobody came",
-		ClosedMessage: "operator left", MissedMessage: "missed you",
+		Rules: conversation.Policy{
+			Keywords: []string{"human", "人工"}, CancelKeywords: []string{"bot", "cancel"},
+			MaxBotFailures: 2, QueueTimeout: time.Hour, ReturnToBot: true,
+			Messages: conversation.Messages{
+				Handoff: "connecting you", Fallback: "sorry", Greeting: "hello!", Unsupported: "text only",
+				Cancel: "back to bot", Timeout: "nobody came", Closed: "operator left", Missed: "missed you",
+			},
+		},
+		SystemPrompt: "You are a test.", HistoryMessages: 10, Concurrency: 4,
 		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	}
 }
@@ -267,7 +274,7 @@ func (h *harness) transcript(id string) []string {
 	msgs, _ := h.st.Messages(id, 0, 0)
 	var out []string
 	for _, m := range msgs {
-		out = append(out, m.Role+": "+m.Text)
+		out = append(out, string(m.Role)+": "+m.Text)
 	}
 	return out
 }
@@ -306,7 +313,7 @@ func TestHandoffCauses(t *testing.T) {
 		name      string
 		turn      func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error)
 		messages  []string
-		wantCause string
+		wantCause conversation.Cause
 		wantCalls int
 		wantSent  []string
 	}{
@@ -315,29 +322,29 @@ func TestHandoffCauses(t *testing.T) {
 			turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
 				return "", []sdk.ToolCall{{Name: "transfer_to_human", Arguments: json.RawMessage(`{"reason":"refund over limit"}`)}}, nil
 			},
-			messages: []string{"I want a refund of 5000"}, wantCause: CauseTool, wantCalls: 1, wantSent: []string{"connecting you"},
+			messages: []string{"I want a refund of 5000"}, wantCause: conversation.CauseTool, wantCalls: 1, wantSent: []string{"connecting you"},
 		},
 		{
 			name: "keyword", turn: answer("never asked"), messages: []string{"人工"},
-			wantCause: CauseKeyword, wantCalls: 0, wantSent: []string{"connecting you"},
+			wantCause: conversation.CauseKeyword, wantCalls: 0, wantSent: []string{"connecting you"},
 		},
 		{
 			name: "two failed turns", turn: answer("   "), messages: []string{"a", "b"},
-			wantCause: CauseFailures, wantCalls: 2, wantSent: []string{"sorry", "connecting you"},
+			wantCause: conversation.CauseFailures, wantCalls: 2, wantSent: []string{"sorry", "connecting you"},
 		},
 		{
 			name: "model down",
 			turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
 				return "", nil, sdk.Errorf(sdk.Unavailable, "ollama at 127.0.0.1:11434 is unreachable")
 			},
-			messages: []string{"hi"}, wantCause: CauseLLMDown, wantCalls: 1, wantSent: []string{"connecting you"},
+			messages: []string{"hi"}, wantCause: conversation.CauseModelDown, wantCalls: 1, wantSent: []string{"connecting you"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			llm := &model{turn: tt.turn}
 			cfg := testConfig()
-			cfg.Desk = "desk"
+			cfg.Rules.Desk = "desk"
 			h := newHarness(t, cfg, llm)
 			var id string
 			for i, m := range tt.messages {
@@ -352,7 +359,7 @@ func TestHandoffCauses(t *testing.T) {
 				return len(h.ch["desk"].opened) == 1
 			})
 			c := h.conv(id)
-			if c.State != store.StateWaitingHuman || c.Handoff == nil || c.Handoff.Cause != tt.wantCause {
+			if c.State != conversation.WaitingHuman || c.Handoff == nil || c.Handoff.Cause != tt.wantCause {
 				t.Fatalf("conversation %+v handoff %+v", c, c.Handoff)
 			}
 			if llm.count() != tt.wantCalls {
@@ -367,7 +374,7 @@ func TestHandoffCauses(t *testing.T) {
 				t.Errorf("desk got %+v", open)
 			}
 			ts, _ := h.st.Transitions(id)
-			if len(ts) != 1 || ts[0].From != store.StateBot || ts[0].To != store.StateWaitingHuman || ts[0].Cause != tt.wantCause {
+			if len(ts) != 1 || ts[0].From != conversation.Bot || ts[0].To != conversation.WaitingHuman || ts[0].Cause != tt.wantCause {
 				t.Errorf("transitions %+v", ts)
 			}
 		})
@@ -426,7 +433,7 @@ func TestMessagesDuringATurnAreFoldedIntoTheNext(t *testing.T) {
 func TestDeskRoundTrip(t *testing.T) {
 	llm := &model{turn: answer("bot answer")}
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	h := newHarness(t, cfg, llm)
 	id := h.visitor("1", "human please")
 	ref := "ticket-" + id
@@ -444,12 +451,12 @@ func TestDeskRoundTrip(t *testing.T) {
 	h.desk("d1", sdk.KindOperatorJoined, ref, "")
 	h.desk("d2", sdk.KindOperatorMessage, ref, "Hi Ann, Bob here.")
 	h.eventually("the operator's message", func() bool { return len(h.ch["tg"].texts()) == 2 })
-	if c := h.conv(id); c.State != store.StateHuman || c.Handoff.Operator != "Bob" {
+	if c := h.conv(id); c.State != conversation.Human || c.Handoff.Operator != "Bob" {
 		t.Fatalf("after operator joined: %+v", c)
 	}
 	h.desk("d3", sdk.KindClosed, ref, "")
 	h.eventually("the closed message", func() bool { return len(h.ch["tg"].texts()) == 3 })
-	if c := h.conv(id); c.State != store.StateBot {
+	if c := h.conv(id); c.State != conversation.Bot {
 		t.Fatalf("after close: state %s", c.State)
 	}
 	if _, _, ok := h.st.DeskRef(id); ok {
@@ -472,14 +479,14 @@ func TestDeskRoundTrip(t *testing.T) {
 
 func TestCancelAndTimeoutReturnToTheBot(t *testing.T) {
 	cfg := testConfig()
-	cfg.Desk = "desk"
-	cfg.QueueTimeout = 300 * time.Millisecond
+	cfg.Rules.Desk = "desk"
+	cfg.Rules.QueueTimeout = 300 * time.Millisecond
 	h := newHarness(t, cfg, &model{turn: answer("ok")})
 
 	id := h.visitor("1", "human")
 	h.eventually("handoff", func() bool { return len(h.ch["tg"].texts()) == 1 })
 	h.visitor("2", "cancel")
-	h.eventually("back to the bot", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == conversation.Bot })
 	h.eventually("the desk close", func() bool {
 		h.ch["desk"].mu.Lock()
 		defer h.ch["desk"].mu.Unlock()
@@ -487,14 +494,14 @@ func TestCancelAndTimeoutReturnToTheBot(t *testing.T) {
 	})
 
 	h.visitor("3", "human again")
-	h.eventually("second handoff", func() bool { return h.conv(id).State == store.StateWaitingHuman })
-	h.eventually("queue timeout", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("second handoff", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+	h.eventually("queue timeout", func() bool { return h.conv(id).State == conversation.Bot })
 	ts, _ := h.st.Transitions(id)
-	var causes []string
+	var causes []conversation.Cause
 	for _, tr := range ts {
 		causes = append(causes, tr.Cause)
 	}
-	if !equal(causes, []string{CauseKeyword, CauseVisitor, CauseKeyword, CauseTimeout}) {
+	if !slices.Equal(causes, []conversation.Cause{conversation.CauseKeyword, conversation.CauseVisitor, conversation.CauseKeyword, conversation.CauseQueueTimeout}) {
 		t.Errorf("causes %q", causes)
 	}
 	h.eventually("timeout message", func() bool {
@@ -511,7 +518,7 @@ func TestNoModelNoDeskSendsFallback(t *testing.T) {
 		t.Errorf("sent %q", got)
 	}
 	c := h.conv(id)
-	if c.State != store.StateWaitingHuman || c.Handoff.Cause != CauseBridge {
+	if c.State != conversation.WaitingHuman || c.Handoff.Cause != conversation.CauseNoModel {
 		t.Errorf("conversation %+v", c)
 	}
 }
@@ -588,7 +595,7 @@ func TestTurnInterruptedByShutdownRunsAgain(t *testing.T) {
 
 func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	h := newHarness(t, cfg, &model{turn: answer("bot")})
 	h.ch["tg"].caps.NativeHandoff = true
 	id := h.visitor("1", "human")
@@ -619,7 +626,7 @@ func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 		return strings.Contains(strings.Join(h.transcript(id), "\n"), "operator: hello from Bob")
 	})
 	commit("miss", sdk.KindMissed, map[string]string{"request_id": "r-9"})
-	h.eventually("back to the bot", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == conversation.Bot })
 	h.eventually("the missed message", func() bool { return len(h.ch["tg"].texts()) == 2 })
 	h.ch["tg"].mu.Lock()
 	defer h.ch["tg"].mu.Unlock()
@@ -785,7 +792,7 @@ func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
 		return "ok", nil, nil
 	}}
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	cfg.Concurrency = 50 // the model would take them all: the lanes bound them
 	cfg.MaxLanes = 3
 	h := newHarness(t, cfg, llm)

@@ -19,6 +19,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // APIChannel is the name of the built-in channel of conversations opened
@@ -30,10 +32,10 @@ type Store interface {
 	CommitEvents(ctx context.Context, channel string, events []sdk.Event) (store.CommitResult, error)
 	CreateConversation(ctx context.Context, c store.Conversation) (store.Conversation, error)
 	Conversation(id string) (store.Conversation, error)
-	ListConversations(state string, limit int) ([]store.Conversation, error)
+	ListConversations(state conversation.State, limit int) ([]store.Conversation, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
-	Transitions(convID string) ([]store.Transition, error)
+	Transitions(convID string) ([]conversation.Transition, error)
 	KeyLookup
 	APIKeys() ([]store.APIKey, error)
 	Update(ctx context.Context, fn func(tx *store.Tx) error) error
