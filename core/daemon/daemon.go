@@ -152,8 +152,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.WithError(err).Warn("http shutdown did not finish in time")
 	}
 	// Turns still running finish and commit; what does not finish in time
-	// stays in the inbox and runs again on the next start.
-	eng.Stop(sctx)
+	// stays in the inbox and runs again on the next start. The engine gets
+	// a deadline of its own: slow HTTP clients may have used up the
+	// server's.
+	ectx, ecancel := context.WithTimeout(context.Background(), d.cfg.Server.ShutdownTimeout)
+	defer ecancel()
+	eng.Stop(ectx)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -382,52 +383,58 @@ func TestHandoffCauses(t *testing.T) {
 }
 
 func TestQuickMessagesGetOneAnswer(t *testing.T) {
-	llm := &model{turn: answer("one answer")}
-	cfg := testConfig()
-	cfg.GatherWindow = 200 * time.Millisecond
-	h := newHarness(t, cfg, llm)
-	h.visitor("1", "hi")
-	h.visitor("2", "my order")
-	id := h.visitor("3", "is late")
-	h.eventually("an answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
-	time.Sleep(300 * time.Millisecond)
-	if llm.count() != 1 {
-		t.Fatalf("%d model calls for three quick messages, want 1", llm.count())
-	}
-	var users []string
-	for _, m := range llm.calls[0].Messages {
-		if m.Role == sdk.RoleUser {
-			users = append(users, m.Content)
+	// Fake time: the pauses below wait until every goroutine is idle.
+	synctest.Test(t, func(t *testing.T) {
+		llm := &model{turn: answer("one answer")}
+		cfg := testConfig()
+		cfg.GatherWindow = 200 * time.Millisecond
+		h := newHarness(t, cfg, llm)
+		h.visitor("1", "hi")
+		h.visitor("2", "my order")
+		id := h.visitor("3", "is late")
+		h.eventually("an answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+		time.Sleep(300 * time.Millisecond)
+		if llm.count() != 1 {
+			t.Fatalf("%d model calls for three quick messages, want 1", llm.count())
 		}
-	}
-	if !equal(users, []string{"hi", "my order", "is late"}) {
-		t.Errorf("model saw %q", users)
-	}
-	if got := h.transcript(id); len(got) != 4 {
-		t.Errorf("transcript %q", got)
-	}
+		var users []string
+		for _, m := range llm.calls[0].Messages {
+			if m.Role == sdk.RoleUser {
+				users = append(users, m.Content)
+			}
+		}
+		if !equal(users, []string{"hi", "my order", "is late"}) {
+			t.Errorf("model saw %q", users)
+		}
+		if got := h.transcript(id); len(got) != 4 {
+			t.Errorf("transcript %q", got)
+		}
+	})
 }
 
 func TestMessagesDuringATurnAreFoldedIntoTheNext(t *testing.T) {
-	release := make(chan struct{})
-	llm := &model{turn: func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
-		if n == 1 {
-			<-release
+	// Fake time: the pauses below wait until every goroutine is idle.
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		llm := &model{turn: func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+			if n == 1 {
+				<-release
+			}
+			return "answer " + string(rune('0'+n)), nil, nil
+		}}
+		h := newHarness(t, testConfig(), llm)
+		h.visitor("1", "first")
+		h.eventually("the first turn to start", func() bool { return llm.count() == 1 })
+		h.visitor("2", "second")
+		h.visitor("3", "third")
+		time.Sleep(50 * time.Millisecond)
+		close(release)
+		h.eventually("two answers", func() bool { return len(h.ch["tg"].texts()) == 2 })
+		time.Sleep(100 * time.Millisecond)
+		if llm.count() != 2 {
+			t.Fatalf("%d model calls, want 2 (the two later messages folded into one turn)", llm.count())
 		}
-		return "answer " + string(rune('0'+n)), nil, nil
-	}}
-	h := newHarness(t, testConfig(), llm)
-	h.visitor("1", "first")
-	h.eventually("the first turn to start", func() bool { return llm.count() == 1 })
-	h.visitor("2", "second")
-	h.visitor("3", "third")
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	h.eventually("two answers", func() bool { return len(h.ch["tg"].texts()) == 2 })
-	time.Sleep(100 * time.Millisecond)
-	if llm.count() != 2 {
-		t.Fatalf("%d model calls, want 2 (the two later messages folded into one turn)", llm.count())
-	}
+	})
 }
 
 func TestDeskRoundTrip(t *testing.T) {
@@ -510,6 +517,24 @@ func TestCancelAndTimeoutReturnToTheBot(t *testing.T) {
 	})
 }
 
+func TestNoCancelKeywordsMeansNoCancel(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	cfg.Rules.CancelKeywords = []string{} // handoff.cancel_keywords = []
+	h := newHarness(t, cfg, &model{turn: answer("ok")})
+	id := h.visitor("1", "human")
+	h.eventually("handoff", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	h.visitor("2", "cancel")
+	h.eventually("the line relayed to the desk", func() bool {
+		h.ch["desk"].mu.Lock()
+		defer h.ch["desk"].mu.Unlock()
+		return len(h.ch["desk"].relayed) == 1
+	})
+	if c := h.conv(id); c.State != conversation.WaitingHuman {
+		t.Errorf("state %s after \"cancel\" with no cancel keywords, want %s", c.State, conversation.WaitingHuman)
+	}
+}
+
 func TestNoModelNoDeskSendsFallback(t *testing.T) {
 	h := newHarness(t, testConfig(), nil)
 	id := h.visitor("1", "hello?")
@@ -560,37 +585,40 @@ func TestPermanentFailureBecomesDeadLetter(t *testing.T) {
 }
 
 func TestTurnInterruptedByShutdownRunsAgain(t *testing.T) {
-	block := make(chan struct{})
-	llm := &model{turn: func(n int, _ sdk.ChatRequest) (string, []sdk.ToolCall, error) {
-		if n == 1 {
-			<-block // the first turn never finishes before the stop
+	// Fake time: the pauses below wait until every goroutine is idle.
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		llm := &model{turn: func(n int, _ sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+			if n == 1 {
+				<-block // the first turn never finishes before the stop
+			}
+			return "the one answer", nil, nil
+		}}
+		cfg := testConfig()
+		h := newHarness(t, cfg, llm)
+		id := h.visitor("1", "question")
+		h.eventually("the turn to start", func() bool { return llm.count() == 1 })
+
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		h.eng.Stop(ctx) // gives up on the running turn
+		cancel()
+		close(block)
+		h.st.Close()
+		h.eng = nil
+		if len(h.ch["tg"].texts()) != 0 {
+			t.Fatal("an answer was sent by the interrupted turn")
 		}
-		return "the one answer", nil, nil
-	}}
-	cfg := testConfig()
-	h := newHarness(t, cfg, llm)
-	id := h.visitor("1", "question")
-	h.eventually("the turn to start", func() bool { return llm.count() == 1 })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	h.eng.Stop(ctx) // gives up on the running turn
-	cancel()
-	close(block)
-	h.st.Close()
-	h.eng = nil
-	if len(h.ch["tg"].texts()) != 0 {
-		t.Fatal("an answer was sent by the interrupted turn")
-	}
-
-	h.start()
-	h.eventually("the answer after restart", func() bool { return len(h.ch["tg"].texts()) == 1 })
-	time.Sleep(100 * time.Millisecond)
-	if got := h.ch["tg"].texts(); len(got) != 1 {
-		t.Fatalf("visitor got %q, want one answer", got)
-	}
-	if got := h.transcript(id); !equal(got, []string{"visitor: question", "bot: the one answer"}) {
-		t.Errorf("transcript %q", got)
-	}
+		h.start()
+		h.eventually("the answer after restart", func() bool { return len(h.ch["tg"].texts()) == 1 })
+		time.Sleep(100 * time.Millisecond)
+		if got := h.ch["tg"].texts(); len(got) != 1 {
+			t.Fatalf("visitor got %q, want one answer", got)
+		}
+		if got := h.transcript(id); !equal(got, []string{"visitor: question", "bot: the one answer"}) {
+			t.Errorf("transcript %q", got)
+		}
+	})
 }
 
 func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
@@ -639,27 +667,29 @@ func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
 	for _, idempotent := range []bool{false, true} {
 		t.Run(map[bool]string{false: "no dedup", true: "dedup"}[idempotent], func(t *testing.T) {
-			h := newHarness(t, testConfig(), &model{turn: answer("hi")})
-			h.ch["tg"].caps.Idempotent = idempotent
-			h.ch["tg"].fail = func(n int) error {
-				if n == 1 {
-					return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t, testConfig(), &model{turn: answer("hi")})
+				h.ch["tg"].caps.Idempotent = idempotent
+				h.ch["tg"].fail = func(n int) error {
+					if n == 1 {
+						return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
+					}
+					return nil
 				}
-				return nil
-			}
-			h.visitor("1", "hello")
-			if idempotent {
-				h.eventually("the retry", func() bool { return len(h.ch["tg"].texts()) == 1 })
-				return
-			}
-			h.eventually("the record", func() bool { n, _ := h.st.PossiblyDelivered(); return n == 1 })
-			time.Sleep(100 * time.Millisecond)
-			if got := h.ch["tg"].texts(); len(got) != 0 {
-				t.Fatalf("resent a possibly delivered message: %q", got)
-			}
-			if out, _ := h.st.Outbox(); len(out) != 0 {
-				t.Fatal("the entry is still in the outbox")
-			}
+				h.visitor("1", "hello")
+				if idempotent {
+					h.eventually("the retry", func() bool { return len(h.ch["tg"].texts()) == 1 })
+					return
+				}
+				h.eventually("the record", func() bool { n, _ := h.st.PossiblyDelivered(); return n == 1 })
+				time.Sleep(100 * time.Millisecond)
+				if got := h.ch["tg"].texts(); len(got) != 0 {
+					t.Fatalf("resent a possibly delivered message: %q", got)
+				}
+				if out, _ := h.st.Outbox(); len(out) != 0 {
+					t.Fatal("the entry is still in the outbox")
+				}
+			})
 		})
 	}
 }
@@ -737,40 +767,42 @@ func TestTemporaryFailuresEndInADeadLetterAfterMaxAttempts(t *testing.T) {
 }
 
 func TestAFloodIsHeldOnDiskNotInMemory(t *testing.T) {
-	release := make(chan struct{})
-	llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
-		<-release
-		return "ok", nil, nil
-	}}
-	cfg := testConfig()
-	cfg.MaxInflight = 20
-	cfg.Concurrency = 2
-	h := newHarness(t, cfg, llm)
-	ctx := context.Background()
-	for i := 0; i < 300; i++ {
-		if _, err := h.st.CommitEvents(ctx, "tg", []sdk.Event{{
-			ID: strconv.Itoa(i), Kind: sdk.KindMessage, Conversation: strconv.Itoa(i % 100), Text: "flood",
-		}}); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+			<-release
+			return "ok", nil, nil
+		}}
+		cfg := testConfig()
+		cfg.MaxInflight = 20
+		cfg.Concurrency = 2
+		h := newHarness(t, cfg, llm)
+		ctx := context.Background()
+		for i := 0; i < 300; i++ {
+			if _, err := h.st.CommitEvents(ctx, "tg", []sdk.Event{{
+				ID: strconv.Itoa(i), Kind: sdk.KindMessage, Conversation: strconv.Itoa(i % 100), Text: "flood",
+			}}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	peak := 0
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		peak = max(peak, h.eng.Inflight())
-		time.Sleep(5 * time.Millisecond)
-	}
-	if peak > 20 {
-		t.Fatalf("%d events in memory, bound is 20", peak)
-	}
-	close(release)
-	h.eventually("the flood to drain", func() bool {
-		items, _ := h.st.Inbox(0, 0)
-		return len(items) == 0
+		peak := 0
+		deadline := time.Now().Add(300 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			peak = max(peak, h.eng.Inflight())
+			time.Sleep(5 * time.Millisecond)
+		}
+		if peak > 20 {
+			t.Fatalf("%d events in memory, bound is 20", peak)
+		}
+		close(release)
+		h.eventually("the flood to drain", func() bool {
+			items, _ := h.st.Inbox(0, 0)
+			return len(items) == 0
+		})
+		if got := len(h.ch["tg"].texts()); got < 100 {
+			t.Errorf("%d answers for 100 conversations", got)
+		}
 	})
-	if got := len(h.ch["tg"].texts()); got < 100 {
-		t.Errorf("%d answers for 100 conversations", got)
-	}
 }
 
 func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
