@@ -19,12 +19,23 @@ type Say struct {
 	Text string
 }
 
-// Note writes a line to the transcript only (a system note, or an
-// operator's line the visitor's channel already showed).
+// Note writes a line to the transcript only: a system note, an operator's
+// line the visitor's channel already showed, or (Private) an operator's
+// note that visitors, desks and the model never see.
 type Note struct {
-	Role Role
-	Text string
+	Role    Role
+	Text    string
+	Private bool
 }
+
+// Assigned records that the operator holding the conversation changed
+// (To is zero when it went back to the queue).
+type Assigned struct{ From, To Operator }
+
+// Refused says an operator's request does not apply in the
+// conversation's state (someone else holds it, it is not waiting); the
+// conversation is unchanged and the request is answered with a conflict.
+type Refused struct{ Reason string }
 
 // AskModel runs a model turn over the transcript; its outcome comes back as
 // [ModelAnswered], [ModelTransferred] or [ModelFailed].
@@ -68,3 +79,5 @@ func (CloseDesk) isAction()       {}
 func (ForgetDesk) isAction()      {}
 func (HandOffNatively) isAction() {}
 func (StartQueueTimer) isAction() {}
+func (Assigned) isAction()        {}
+func (Refused) isAction()         {}

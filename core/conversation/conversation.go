@@ -70,7 +70,18 @@ const (
 	CauseMissed Cause = "missed"
 	// CauseClosed: the operator closed the conversation.
 	CauseClosed Cause = "closed"
+	// CauseReleased: the operator gave the conversation back to the queue.
+	CauseReleased Cause = "released"
+	// CauseTakeover: an operator took a conversation from the bot.
+	CauseTakeover Cause = "takeover"
 )
+
+// Operator is a person answering visitors: a console account (ID set) or
+// an operator of an external desk (often a name only).
+type Operator struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
 
 // Role says who wrote a transcript line.
 type Role string
@@ -123,6 +134,9 @@ type Handoff struct {
 	JoinedAt time.Time `json:"joined_at,omitempty"`
 	// Operator names the operator who took it.
 	Operator string `json:"operator,omitempty"`
+	// Assignee is the console account holding the conversation ("" when
+	// nobody holds it, or the desk is not the console).
+	Assignee string `json:"assignee,omitempty"`
 }
 
 // Transition is one change of state, as stored in a conversation's history.

@@ -43,15 +43,17 @@ type Unfollowed struct{}
 
 // OperatorJoined is an operator taking the conversation on the desk.
 type OperatorJoined struct {
-	Operator string
+	Operator Operator
 	At       time.Time
 }
 
-// OperatorMessage is an operator's reply.
+// OperatorMessage is an operator's reply; a private one is a note for the
+// other operators that the visitor never sees.
 type OperatorMessage struct {
-	Operator string
+	Operator Operator
 	Text     string
 	At       time.Time
+	Private  bool
 }
 
 // DeskClosed is the operator completing the conversation on the desk.
@@ -65,11 +67,59 @@ type DeskMissed struct{ Reason string }
 // rules check the deadline.
 type QueueTimeoutFired struct{}
 
-// HandoffRequested is an API client asking for a person.
-type HandoffRequested struct{ Reason string }
+// HandoffRequested is someone asking for a person: an API client
+// (CauseAPI) or the visitor pressing a "talk to a person" button
+// (CauseVisitor).
+type HandoffRequested struct {
+	Cause  Cause
+	Reason string
+}
 
 // CloseRequested is an API client closing the conversation.
 type CloseRequested struct{}
+
+// Claimed is a console operator taking a waiting conversation.
+type Claimed struct {
+	Operator Operator
+	At       time.Time
+}
+
+// Released is the operator holding a conversation giving it back to the
+// queue. Force lets an administrator release a conversation someone else
+// holds.
+type Released struct {
+	Operator Operator
+	Force    bool
+}
+
+// Transferred hands a conversation to another console operator. Force lets
+// an administrator move a conversation someone else holds.
+type Transferred struct {
+	From, To Operator
+	At       time.Time
+	Force    bool
+}
+
+// TakenOver is a console operator joining a conversation the bot is still
+// handling.
+type TakenOver struct {
+	Operator Operator
+	At       time.Time
+}
+
+// OperatorClosed is a console operator closing the conversation. Force
+// lets an administrator close one someone else holds.
+type OperatorClosed struct {
+	Operator Operator
+	Force    bool
+}
+
+// ReturnedToBot is an operator giving the conversation back to the bot.
+// Force lets an administrator do it while someone else holds it.
+type ReturnedToBot struct {
+	Operator Operator
+	Force    bool
+}
 
 func (VisitorMessages) isEvent()   {}
 func (ModelAnswered) isEvent()     {}
@@ -85,3 +135,9 @@ func (DeskMissed) isEvent()        {}
 func (QueueTimeoutFired) isEvent() {}
 func (HandoffRequested) isEvent()  {}
 func (CloseRequested) isEvent()    {}
+func (Claimed) isEvent()           {}
+func (Released) isEvent()          {}
+func (Transferred) isEvent()       {}
+func (TakenOver) isEvent()         {}
+func (ReturnedToBot) isEvent()     {}
+func (OperatorClosed) isEvent()    {}

@@ -44,6 +44,9 @@ type Messages struct {
 	Missed      string // the desk says nobody took it
 }
 
+// ConsoleDesk is the name of the built-in desk: the operator console.
+const ConsoleDesk = "console"
+
 // Machine applies the rules of a Policy.
 type Machine struct {
 	p        Policy
@@ -126,8 +129,17 @@ func (s *step) apply(ev Event) {
 			return // a late report about a handoff that is over
 		}
 		s.join(ev.Operator, ev.At)
-		s.note(RoleSystem, joinedText(ev.Operator))
+		s.note(RoleSystem, joinedText(ev.Operator.Name))
 	case OperatorMessage:
+		if ev.Private {
+			s.emit(Note{Role: RoleOperator, Text: ev.Text, Private: true})
+			return
+		}
+		if h := s.c.Handoff; ev.Operator.ID != "" && s.c.State == Human && h != nil &&
+			h.Desk == ConsoleDesk && h.Assignee != "" && h.Assignee != ev.Operator.ID {
+			s.refuse(name(Operator{ID: h.Assignee, Name: h.Operator}) + " holds the conversation")
+			return
+		}
 		// An operator's line reaches the visitor whatever the state: one
 		// written just before the handoff ended is not dropped.
 		s.join(ev.Operator, ev.At)
@@ -138,17 +150,12 @@ func (s *step) apply(ev Event) {
 			s.say(RoleOperator, ev.Text)
 		}
 	case DeskClosed:
-		if !s.withHuman() {
-			return
+		if s.withHuman() {
+			s.closed(ev.Reason)
 		}
-		s.forgetDesk()
-		to := Closed
-		if s.m.p.ReturnToBot {
-			to = Bot
-		}
-		s.transition(to, CauseClosed, ev.Reason)
-		if !s.c.Handoff.Native { // a native chat was ended inside the channel
-			s.say(RoleBot, s.m.p.Messages.Closed)
+	case OperatorClosed:
+		if !s.refuseUnlessConsole(ev.Operator, ev.Force) {
+			s.closed("closed by " + name(ev.Operator))
 		}
 	case DeskMissed:
 		if !s.withHuman() {
@@ -167,7 +174,7 @@ func (s *step) apply(ev Event) {
 		s.say(RoleBot, s.m.p.Messages.Timeout)
 	case HandoffRequested:
 		if s.c.State == Bot || s.c.State == Closed {
-			s.handoff(CauseAPI, ev.Reason)
+			s.handoff(ev.Cause, ev.Reason)
 		}
 	case CloseRequested:
 		if s.c.State == Closed {
@@ -177,6 +184,75 @@ func (s *step) apply(ev Event) {
 			s.closeDesk("closed through the API")
 		}
 		s.transition(Closed, CauseAPI, "")
+	case Claimed:
+		if s.refuseUnlessConsole(ev.Operator, false) {
+			return
+		}
+		if s.c.State == Human {
+			return // already theirs
+		}
+		s.assign(ev.Operator, ev.At)
+	case Released:
+		if s.refuseUnlessConsole(ev.Operator, ev.Force) {
+			return
+		}
+		if s.c.State != Human {
+			s.refuse("nobody holds the conversation")
+			return
+		}
+		h := s.c.Handoff
+		s.transition(WaitingHuman, CauseReleased, ev.Operator.Name)
+		h.Assignee, h.Operator, h.JoinedAt = "", "", time.Time{}
+		s.note(RoleSystem, name(ev.Operator)+" put the conversation back in the queue.")
+		s.emit(Assigned{From: ev.Operator})
+		s.restartQueueTimer()
+	case Transferred:
+		if s.refuseUnlessConsole(ev.From, ev.Force) {
+			return
+		}
+		if ev.To.ID == "" || ev.To.ID == s.c.Handoff.Assignee {
+			s.refuse("the conversation is already with " + name(ev.To))
+			return
+		}
+		if s.c.State == Human {
+			h := s.c.Handoff
+			h.Assignee, h.Operator = ev.To.ID, ev.To.Name
+			s.note(RoleSystem, name(ev.From)+" transferred the conversation to "+name(ev.To)+".")
+			s.emit(Assigned{From: ev.From, To: ev.To})
+			return
+		}
+		s.assign(ev.To, ev.At)
+	case TakenOver:
+		switch s.c.State {
+		case Bot:
+			s.transition(Human, CauseTakeover, ev.Operator.Name)
+			s.c.Failures = 0
+			s.c.Handoff = &Handoff{Cause: CauseTakeover, Reason: "taken over by " + name(ev.Operator), RequestedAt: s.now}
+			if s.m.p.Desk == ConsoleDesk {
+				s.c.Handoff.Desk = ConsoleDesk
+			}
+			h := s.c.Handoff
+			h.Assignee, h.Operator, h.JoinedAt = ev.Operator.ID, ev.Operator.Name, ev.At
+			s.note(RoleSystem, joinedText(ev.Operator.Name))
+			s.emit(Assigned{To: ev.Operator})
+		case WaitingHuman, Human:
+			if s.refuseUnlessConsole(ev.Operator, false) || s.c.State == Human {
+				return
+			}
+			s.assign(ev.Operator, ev.At)
+		default:
+			s.refuse("the conversation is closed")
+		}
+	case ReturnedToBot:
+		if s.c.State == Bot {
+			return
+		}
+		if s.refuseUnlessConsole(ev.Operator, ev.Force) {
+			return
+		}
+		s.closeDesk("returned to the bot by " + name(ev.Operator))
+		s.transition(Bot, CauseOperator, "returned to the bot by "+name(ev.Operator))
+		s.say(RoleBot, s.m.p.Messages.Cancel)
 	default:
 		panic(fmt.Sprintf("conversation: unknown event %T", ev))
 	}
@@ -264,15 +340,76 @@ func (s *step) handoff(cause Cause, reason string) {
 	}
 }
 
-// join records the operator who took a waiting conversation.
-func (s *step) join(operator string, at time.Time) {
+// closed ends the people's part of the conversation: back to the bot, or
+// closed.
+func (s *step) closed(reason string) {
+	s.forgetDesk()
+	to := Closed
+	if s.m.p.ReturnToBot {
+		to = Bot
+	}
+	s.transition(to, CauseClosed, reason)
+	if !s.c.Handoff.Native { // a native chat was ended inside the channel
+		s.say(RoleBot, s.m.p.Messages.Closed)
+	}
+}
+
+// assign gives a waiting conversation to a console operator.
+func (s *step) assign(op Operator, at time.Time) {
+	h := s.c.Handoff
+	h.Assignee, h.Operator, h.JoinedAt = op.ID, op.Name, at
+	s.transition(Human, CauseOperator, op.Name)
+	s.note(RoleSystem, joinedText(op.Name))
+	s.emit(Assigned{To: op})
+}
+
+// refuseUnlessConsole refuses a console operator's request about a
+// conversation that is not with the console's people, or that another
+// operator holds (unless force), and reports whether it did.
+func (s *step) refuseUnlessConsole(op Operator, force bool) bool {
+	h := s.c.Handoff
+	switch {
+	case s.c.State != WaitingHuman && s.c.State != Human:
+		s.refuse("the conversation is not with a person")
+	case h == nil || h.Native || (h.Desk != "" && h.Desk != ConsoleDesk):
+		s.refuse("the conversation is served on another desk")
+	case s.c.State == Human && h.Assignee != "" && h.Assignee != op.ID && !force:
+		s.refuse(name(Operator{Name: h.Operator, ID: h.Assignee}) + " holds the conversation")
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *step) refuse(reason string) { s.emit(Refused{Reason: reason}) }
+
+// restartQueueTimer gives a conversation back in the queue a fresh queue
+// timeout.
+func (s *step) restartQueueTimer() {
+	h := s.c.Handoff
+	h.Deadline = time.Time{}
+	if s.m.p.QueueTimeout > 0 {
+		h.Deadline = s.now.Add(s.m.p.QueueTimeout)
+		s.emit(StartQueueTimer{At: h.Deadline})
+	}
+}
+
+// join records the operator who took a waiting conversation (on the
+// console, as the one holding it).
+func (s *step) join(op Operator, at time.Time) {
 	if s.c.State != WaitingHuman || s.c.Handoff == nil {
 		return
 	}
 	if h := s.c.Handoff; h.JoinedAt.IsZero() {
-		h.JoinedAt, h.Operator = at, operator
+		h.JoinedAt, h.Operator = at, op.Name
+		if h.Desk == ConsoleDesk {
+			h.Assignee = op.ID
+		}
 	}
-	s.transition(Human, CauseOperator, operator)
+	s.transition(Human, CauseOperator, op.Name)
+	if s.c.Handoff.Desk == ConsoleDesk {
+		s.emit(Assigned{To: op})
+	}
 }
 
 // withHuman reports whether the conversation is with the people (waiting
@@ -321,12 +458,23 @@ func (s *step) closeDesk(reason string) {
 }
 
 func (s *step) forgetDesk() {
-	if h := s.c.Handoff; h != nil && h.Desk != "" {
+	if h := s.c.Handoff; h != nil && h.Desk != "" && h.Desk != ConsoleDesk {
 		s.emit(ForgetDesk{})
 	}
 }
 
 func (s *step) emit(a Action) { s.out = append(s.out, a) }
+
+// name is how an operator is called in notes.
+func name(op Operator) string {
+	if op.Name != "" {
+		return op.Name
+	}
+	if op.ID != "" {
+		return op.ID
+	}
+	return "An operator"
+}
 
 func joinedText(name string) string {
 	if name == "" {

@@ -9,7 +9,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -82,8 +81,9 @@ type Engine struct {
 	deliver  *deliverer
 	timers   *timers
 
-	mu      sync.Mutex
-	waiters map[string]chan error // API actions waiting for their event, by event ID
+	mu       sync.Mutex
+	waiters  map[string]chan error // requests waiting for their event, by event ID
+	refusals map[string]string     // why a waited-for request was refused
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -102,9 +102,10 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 	}
 	e := &Engine{
 		cfg: cfg, st: st, channels: channels, models: models, log: log,
-		rules:   conversation.NewMachine(cfg.Rules),
-		sem:     make(chan struct{}, max(cfg.Concurrency, 1)),
-		waiters: map[string]chan error{},
+		rules:    conversation.NewMachine(cfg.Rules),
+		sem:      make(chan struct{}, max(cfg.Concurrency, 1)),
+		waiters:  map[string]chan error{},
+		refusals: map[string]string{},
 	}
 	e.lanes = newLanes(lanesConfig{
 		MaxInflight: cfg.MaxInflight, MaxLanes: cfg.MaxLanes, GatherWindow: cfg.GatherWindow,
@@ -120,7 +121,7 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 // ctx's error if ctx ends before it is done; once started, the engine runs
 // until Stop.
 func (e *Engine) Start(ctx context.Context) error {
-	if desk := e.cfg.Rules.Desk; desk != "" {
+	if desk := e.cfg.Rules.Desk; desk != "" && desk != conversation.ConsoleDesk {
 		caps, ok := e.channels.Capabilities(desk)
 		if !ok {
 			return fmt.Errorf("handoff.desk: no channel instance named %q", desk)
@@ -172,74 +173,6 @@ func (e *Engine) Inflight() int { return e.lanes.inflight() }
 // Requeue hands an entry moved back into the outbox (a retried dead letter)
 // to the deliverer.
 func (e *Engine) Requeue(entry store.OutboxEntry) { e.deliver.add([]store.OutboxEntry{entry}) }
-
-// Internal event kinds, queued by the engine itself with an empty channel
-// so they are handled in order with the conversation's other events. The
-// values are stored in the inbox.
-const (
-	kindQueueTimeout sdk.EventKind = "engine.queue_timeout"
-	kindAPIHandoff   sdk.EventKind = "engine.handoff"
-	kindAPIClose     sdk.EventKind = "engine.close"
-)
-
-// ErrConflict is returned by actions that do not apply in the
-// conversation's state.
-var ErrConflict = errors.New("not possible in the conversation's state")
-
-// RequestHandoff hands a conversation to humans on behalf of an API client
-// and waits until it is done.
-func (e *Engine) RequestHandoff(ctx context.Context, convID, reason string) (store.Conversation, error) {
-	return e.act(ctx, convID, sdk.Event{Kind: kindAPIHandoff, Text: reason})
-}
-
-// Close closes a conversation on behalf of an API client and waits until it
-// is done.
-func (e *Engine) Close(ctx context.Context, convID string) (store.Conversation, error) {
-	return e.act(ctx, convID, sdk.Event{Kind: kindAPIClose})
-}
-
-// act queues an internal event for a conversation and waits until its lane
-// has handled it.
-func (e *Engine) act(ctx context.Context, convID string, ev sdk.Event) (store.Conversation, error) {
-	ev.ID = store.NewID("a_")
-	done := make(chan error, 1)
-	e.mu.Lock()
-	e.waiters[ev.ID] = done
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.waiters, ev.ID)
-		e.mu.Unlock()
-	}()
-	if _, err := e.st.Enqueue(ctx, convID, "", ev); err != nil {
-		return store.Conversation{}, err
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			return store.Conversation{}, err
-		}
-	case <-ctx.Done():
-		return store.Conversation{}, ctx.Err()
-	}
-	return e.st.Conversation(convID)
-}
-
-// finished is told which inbox items a lane has handled, and wakes the API
-// actions waiting for them.
-func (e *Engine) finished(items []store.InboxItem) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.waiters) == 0 {
-		return
-	}
-	for _, it := range items {
-		if w, ok := e.waiters[it.Event.ID]; ok && it.Channel == "" {
-			w <- nil
-			delete(e.waiters, it.Event.ID)
-		}
-	}
-}
 
 // fireTimeout queues a queue-timeout event for a conversation.
 func (e *Engine) fireTimeout(convID string) {

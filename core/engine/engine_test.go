@@ -894,3 +894,72 @@ func TestAnswersCarryTheirMessagesContext(t *testing.T) {
 		t.Errorf("conversation context %v, want message_id 2 and no used token", conv.Context)
 	}
 }
+
+func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = conversation.ConsoleDesk
+	h := newHarness(t, cfg, nil) // no model: every conversation goes to a person
+	ctx := context.Background()
+	ann := conversation.Operator{ID: "op-ann", Name: "Ann"}
+	bob := conversation.Operator{ID: "op-bob", Name: "Bob"}
+
+	id := h.visitor("1", "my parcel is lost")
+	h.eventually("the wait", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+
+	// Two operators claim at once: exactly one gets it.
+	errs := make(chan error, 2)
+	for _, op := range []conversation.Operator{ann, bob} {
+		go func() {
+			_, err := h.eng.Do(ctx, id, conversation.Claimed{Operator: op})
+			errs <- err
+		}()
+	}
+	var conflicts int
+	for range 2 {
+		if err := <-errs; errors.Is(err, ErrConflict) {
+			conflicts++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := h.conv(id)
+	if conflicts != 1 || c.State != conversation.Human || c.Handoff.Assignee == "" {
+		t.Fatalf("%d conflicts, conversation %s held by %q; want one conflict and one holder", conflicts, c.State, c.Handoff.Assignee)
+	}
+	holder, other := ann, bob
+	if c.Handoff.Assignee == bob.ID {
+		holder, other = bob, ann
+	}
+
+	if _, err := h.eng.Do(ctx, id, conversation.OperatorMessage{Operator: holder, Text: "VIP customer", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Do(ctx, id, conversation.OperatorMessage{Operator: holder, Text: "Let me check that for you."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Do(ctx, id, conversation.OperatorMessage{Operator: other, Text: "me too"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a line from an operator not holding the conversation: %v, want a conflict", err)
+	}
+	h.eventually("the operator's line", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	if got := h.ch["tg"].texts(); !equal(got, []string{"connecting you", "Let me check that for you."}) {
+		t.Errorf("visitor got %q: the private note must not be sent", got)
+	}
+	if c, err := h.eng.Do(ctx, id, conversation.OperatorClosed{Operator: holder}); err != nil || c.State != conversation.Bot {
+		t.Fatalf("close: %v, state %s", err, c.State)
+	}
+	msgs, _ := h.st.Messages(id, 0, 0)
+	var private int
+	for _, m := range msgs {
+		if m.Private {
+			private++
+		}
+	}
+	if private != 1 {
+		t.Errorf("%d private notes in the transcript, want 1", private)
+	}
+	h.ch["desk"].mu.Lock()
+	defer h.ch["desk"].mu.Unlock()
+	if len(h.ch["desk"].opened)+len(h.ch["desk"].relayed)+len(h.ch["desk"].closed) != 0 {
+		t.Error("the console desk made calls to a desk plugin")
+	}
+}

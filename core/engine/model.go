@@ -79,6 +79,9 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked ma
 	ordered := make([]store.Message, 0, len(history))
 	var pending []store.Message
 	for _, m := range history {
+		if m.Private {
+			continue
+		}
 		if asked[m.ID] {
 			pending = append(pending, m)
 		} else {

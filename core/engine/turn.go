@@ -14,9 +14,15 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
-// apiChannel is the built-in REST channel: its replies live in the
-// transcript only, there is nothing to deliver.
-const apiChannel = "api"
+// Built-in channels: their visitors read the transcript itself (over the
+// REST API, or the web chat's push connection), so replies to them are
+// written to the transcript and nothing is delivered.
+const (
+	apiChannel = "api"
+	webChannel = "web"
+)
+
+func transcriptOnly(channel string) bool { return channel == apiChannel || channel == webChannel }
 
 // deskTranscriptLines is how many of the latest transcript lines a desk
 // gets with a handoff.
@@ -39,6 +45,8 @@ type effects struct {
 	// consumed are single-use context values given to an outbound; they
 	// are removed from the conversation when the effects commit.
 	consumed map[string]string
+	// refusal is why the rules refused a request ("" if they did not).
+	refusal string
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -81,6 +89,9 @@ func (e *Engine) process(ctx context.Context, convID string, batch []store.Inbox
 		if ev := e.eventOf(ef, group); ev != nil {
 			e.step(ctx, ef, ev)
 		}
+		if ef.refusal != "" {
+			e.refused(group[0], ef.refusal)
+		}
 		if ctx.Err() != nil {
 			return i, ctx.Err() // shutting down mid-turn: the items stay in the inbox
 		}
@@ -108,6 +119,11 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 		}
 		return conversation.VisitorMessages{Lines: lines}
 	}
+	if it.Channel == "" {
+		if req := decodeRequest(it); req != nil {
+			return req
+		}
+	}
 	switch ev.Kind {
 	case sdk.KindUnsupported:
 		return conversation.Unsupported{}
@@ -116,19 +132,13 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 	case sdk.KindUnfollow:
 		return conversation.Unfollowed{}
 	case sdk.KindOperatorJoined:
-		return conversation.OperatorJoined{Operator: ev.User.Name, At: it.ReceivedAt}
+		return conversation.OperatorJoined{Operator: operatorOf(ev.User), At: it.ReceivedAt}
 	case sdk.KindOperatorMessage:
-		return conversation.OperatorMessage{Operator: ev.User.Name, Text: ev.Text, At: it.ReceivedAt}
+		return conversation.OperatorMessage{Operator: operatorOf(ev.User), Text: ev.Text, At: it.ReceivedAt}
 	case sdk.KindClosed:
 		return conversation.DeskClosed{Reason: ev.Text}
 	case sdk.KindMissed:
 		return conversation.DeskMissed{Reason: ev.Text}
-	case kindQueueTimeout:
-		return conversation.QueueTimeoutFired{}
-	case kindAPIHandoff:
-		return conversation.HandoffRequested{Reason: ev.Text}
-	case kindAPIClose:
-		return conversation.CloseRequested{}
 	}
 	e.logFor(ef.conv).WithField("kind", ev.Kind).Debug("ignoring event")
 	return nil
@@ -155,7 +165,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 		case conversation.Say:
 			e.say(ef, a.Role, a.Text)
 		case conversation.Note:
-			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text})
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private})
 		case conversation.HandOffNatively:
 			if a.Text != "" {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
@@ -165,6 +175,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 				Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
 			})
 		case conversation.OpenDesk:
+			if a.Desk == conversation.ConsoleDesk {
+				continue // the console's queue is the conversations waiting
+			}
 			transcript, summary := e.handoffTranscript(ef, a.Reason)
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
 				ConversationID: ef.conv.ID, Instance: a.Desk, Kind: store.OutDeskOpen,
@@ -172,10 +185,16 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 				Summary: summary, Transcript: transcript,
 			})
 		case conversation.RelayToDesk:
+			if ef.conv.Handoff.Desk == conversation.ConsoleDesk {
+				continue // the console shows the transcript itself
+			}
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
 				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Kind: store.OutDeskRelay, User: ef.conv.User, Text: a.Text,
 			})
 		case conversation.CloseDesk:
+			if ef.conv.Handoff.Desk == conversation.ConsoleDesk {
+				continue
+			}
 			// The mapping is dropped by the deliverer once the desk
 			// confirmed the close; until then late desk events still find
 			// the conversation.
@@ -186,6 +205,10 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.unmapDesk = true
 		case conversation.StartQueueTimer:
 			ef.timers = append(ef.timers, a)
+		case conversation.Assigned:
+			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
+		case conversation.Refused:
+			ef.refusal = a.Reason
 		default:
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
@@ -196,7 +219,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 // visitor's channel.
 func (e *Engine) say(ef *effects, role conversation.Role, text string) {
 	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text})
-	if ef.conv.Channel == apiChannel {
+	if transcriptOnly(ef.conv.Channel) {
 		return
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
@@ -266,6 +289,9 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 	lastVisitor := ""
 	now := e.st.Now()
 	for _, m := range append(history, ef.messages...) {
+		if m.Private {
+			continue
+		}
 		at := m.CreatedAt
 		if at.IsZero() {
 			at = now

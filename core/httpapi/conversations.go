@@ -54,11 +54,13 @@ type messageView struct {
 	Role        conversation.Role `json:"role"`
 	Text        string            `json:"text"`
 	Attachments []sdk.Attachment  `json:"attachments,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
+	// Private marks an operator's note, which the visitor never sees.
+	Private   bool      `json:"private,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func viewMessage(m store.Message) messageView {
-	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, CreatedAt: m.CreatedAt}
+	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, Private: m.Private, CreatedAt: m.CreatedAt}
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {

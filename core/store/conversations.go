@@ -43,7 +43,10 @@ type Message struct {
 	Text           string            `json:"text"`
 	Attachments    []sdk.Attachment  `json:"attachments,omitempty"`
 	EventID        string            `json:"event_id,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
+	// Private marks an operator's note for the other operators: never
+	// shown to the visitor, a desk or the model.
+	Private   bool      `json:"private,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // NewID returns an identifier with the given prefix, e.g. "c_0193a4…": 24
