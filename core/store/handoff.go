@@ -15,8 +15,16 @@ func transitionKey(convID string, seq uint64) []byte { return messageKey(convID,
 // GetConversationTx reads a conversation inside a write transaction.
 func GetConversationTx(tx *Tx, id string) (Conversation, error) { return getConversation(tx.Tx, id) }
 
-// PutConversationTx writes a conversation inside a write transaction.
-func PutConversationTx(tx *Tx, c *Conversation) error { return putConversation(tx.Tx, c) }
+// PutConversationTx writes a conversation inside a write transaction;
+// watchers of it are woken after the commit.
+func PutConversationTx(tx *Tx, c *Conversation) error {
+	if err := putConversation(tx.Tx, c); err != nil {
+		return err
+	}
+	id, w := c.ID, tx.watchers
+	tx.OnCommit(func() { w.notify(id) })
+	return nil
+}
 
 // AppendMessageTx adds a transcript message inside a write transaction;
 // readers waiting on the conversation are woken after the commit.

@@ -143,3 +143,27 @@ func TestStateIndexIsBuiltForAnOlderDatabase(t *testing.T) {
 		t.Errorf("waiting: %v, want %v", got, []string{waiting})
 	}
 }
+
+func TestWatchWakesOnAnyChange(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	c, err := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, stopOne := s.Watch(c.ID)
+	defer stopOne()
+	all, stopAll := s.Watch("")
+	defer stopAll()
+	c.State = conversation.WaitingHuman
+	if err := s.Update(ctx, func(tx *Tx) error { return PutConversationTx(tx, &c) }); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]<-chan struct{}{"the conversation's watch": one, "the watch of all": all} {
+		select {
+		case <-ch:
+		default:
+			t.Errorf("%s was not woken by a state change", name)
+		}
+	}
+}

@@ -99,7 +99,8 @@ type writeOp struct {
 // OnCommit run after the transaction is durable.
 type Tx struct {
 	*bolt.Tx
-	hooks []func()
+	hooks    []func()
+	watchers *watchers
 }
 
 // OnCommit runs f after the transaction has been committed to disk.
@@ -245,7 +246,7 @@ func (s *Store) commit(batch []*writeOp) {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			hooks = hooks[:0]
 			for i, op := range batch {
-				tx := &Tx{Tx: btx}
+				tx := &Tx{Tx: btx, watchers: s.watchers}
 				if err := op.fn(tx); err != nil {
 					failed = i
 					return err
