@@ -70,6 +70,35 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// WebChat is the [webchat] section: the built-in web chat channel.
+	WebChat WebChat `toml:"webchat"`
+}
+
+// WebChat is the [webchat] section: the built-in channel "web", a chat
+// widget for web sites and a full-page chat served by the daemon under /w/.
+type WebChat struct {
+	// Enabled serves the widget, the chat page and the visitor API.
+	Enabled bool `toml:"enabled"`
+	// AllowedOrigins are the web sites (scheme://host[:port]) that may embed
+	// the widget and call the visitor API from their pages; "*" allows
+	// every site. The daemon's own pages are always allowed.
+	AllowedOrigins []string `toml:"allowed_origins"`
+	// Title is the heading of the chat window.
+	Title string `toml:"title"`
+	// Color is the widget's accent color, as #rgb or #rrggbb.
+	Color string `toml:"color"`
+	// IdentitySecret verifies visitors the embedding site has signed in:
+	// identifier_hash must be the hex HMAC-SHA256 of identifier under this
+	// secret. "" turns identified sessions off.
+	IdentitySecret string `toml:"identity_secret"`
+	// MaxMessageChars is the longest visitor message, in characters.
+	MaxMessageChars int `toml:"max_message_chars"`
+	// RatePerVisitor is how many messages a visitor may send per minute
+	// (with short bursts); 0 means no limit.
+	RatePerVisitor int `toml:"rate_per_visitor"`
+	// RatePerAddress is how many messages and new sessions one network
+	// address may send per minute, all visitors together; 0 means no limit.
+	RatePerAddress int `toml:"rate_per_address"`
 }
 
 // Delivery is the [delivery] section.
@@ -240,6 +269,13 @@ func Default() *Config {
 		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
+		WebChat: WebChat{
+			Title:           "Chat with us",
+			Color:           "#4f46e5",
+			MaxMessageChars: 4000,
+			RatePerVisitor:  20,
+			RatePerAddress:  120,
+		},
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

@@ -103,6 +103,16 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		WebChat: WebChat{
+			Enabled:         true,
+			AllowedOrigins:  []string{"https://www.example.com", "http://localhost:3000"},
+			Title:           "ACME support",
+			Color:           "#0b7285",
+			IdentitySecret:  "a-long-random-secret",
+			MaxMessageChars: 2000,
+			RatePerVisitor:  10,
+			RatePerAddress:  0,
+		},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -149,6 +159,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		WebChat:  WebChat{Title: "Chat with us", Color: "#4f46e5", MaxMessageChars: 4000, RatePerVisitor: 20, RatePerAddress: 120},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -450,6 +461,20 @@ plugin = "echo"
 		{"negative queue timeout", "[handoff]\nqueue_timeout = \"-1m\"\n", "handoff.queue_timeout", "greater than 0"},
 		{"unknown desk", base + "[handoff]\ndesk = \"desk\"\n", "handoff.desk", `no channel named "desk"`},
 		{"empty keyword", "[handoff]\nkeywords = [\"human\", \"\"]\n", "handoff.keywords[1]", "must not be empty"},
+		{"channel named web", "[channels.web]\nplugin = \"echo\"\n", "channels.web", "reserved"},
+		{"channel named console", "[channels.console]\nplugin = \"echo\"\n", "channels.console", "reserved"},
+
+		// [webchat]
+		{"unknown webchat key", "[webchat]\norigins = []\n", "webchat.origins", "known keys are allowed_origins"},
+		{"origin with path", "[webchat]\nallowed_origins = [\"https://example.com/shop\"]\n", "webchat.allowed_origins[0]", "without a path"},
+		{"origin without scheme", "[webchat]\nallowed_origins = [\"example.com\"]\n", "webchat.allowed_origins[0]", "not an origin"},
+		{"origin in upper case", "[webchat]\nallowed_origins = [\"https://Example.com\"]\n", "webchat.allowed_origins[0]", "lower case"},
+		{"empty title", "[webchat]\ntitle = \" \"\n", "webchat.title", "1 to 80 characters"},
+		{"bad color", "[webchat]\ncolor = \"blue\"\n", "webchat.color", "not a color"},
+		{"short identity secret", "[webchat]\nidentity_secret = \"short\"\n", "webchat.identity_secret", "at least 16"},
+		{"zero message length", "[webchat]\nmax_message_chars = 0\n", "webchat.max_message_chars", "between 1 and 100000"},
+		{"negative visitor rate", "[webchat]\nrate_per_visitor = -1\n", "webchat.rate_per_visitor", "must not be negative"},
+		{"negative address rate", "[webchat]\nrate_per_address = -5\n", "webchat.rate_per_address", "must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadString(t, tc.toml)
@@ -501,6 +526,15 @@ func TestValidConfigs(t *testing.T) {
 				eq(t, c.API.Keys, []string{})
 				eq(t, c.Handoff.Keywords, []string{})
 				eq(t, c.Channels["desk-1"], Channel{Plugin: "salesiq.v2", Options: map[string]any{}})
+			},
+		},
+		{
+			name: "the built-in console as the desk, any origin for the widget",
+			toml: "[handoff]\ndesk = \"console\"\n[webchat]\nenabled = true\nallowed_origins = [\"*\", \"https://shop.example.com/\"]\ncolor = \"#ABC\"\n",
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.Handoff.Desk, "console")
+				eq(t, c.WebChat.Enabled, true)
+				eq(t, c.WebChat.AllowedOrigins, []string{"*", "https://shop.example.com/"})
 			},
 		},
 		{

@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -71,8 +74,11 @@ func logLevels() []string { return []string{"trace", "debug", "info", "warn", "w
 func logFormats() []string { return []string{"text", "json"} }
 
 // reservedChannelNames cannot name a [channels.<name>] instance: "api" is
-// the built-in REST channel, "llm" the model plugin's instance.
-func reservedChannelNames() []string { return []string{"api", "llm"} }
+// the built-in REST channel, "web" the built-in web chat, "console" the
+// built-in desk, "llm" the model plugin's instance.
+func reservedChannelNames() []string {
+	return []string{"api", "web", conversation.ConsoleDesk, "llm"}
+}
 
 // Validate checks the values of c, for a Config built or changed in code;
 // Load already runs the same checks. It returns nil or a *ValidationError
@@ -214,9 +220,9 @@ func (c *Config) validate() []Problem {
 	}
 
 	// [handoff]
-	if c.Handoff.Desk != "" {
+	if c.Handoff.Desk != "" && c.Handoff.Desk != conversation.ConsoleDesk {
 		if _, ok := c.Channels[c.Handoff.Desk]; !ok {
-			add("handoff.desk", "no channel named %q is configured", c.Handoff.Desk)
+			add("handoff.desk", "no channel named %q is configured (or %q, the built-in console)", c.Handoff.Desk, conversation.ConsoleDesk)
 		}
 	}
 	for i, k := range c.Handoff.Keywords {
@@ -235,7 +241,66 @@ func (c *Config) validate() []Problem {
 	if c.Handoff.QueueTimeout <= 0 {
 		add("handoff.queue_timeout", "must be greater than 0, got %s", c.Handoff.QueueTimeout)
 	}
+
+	// [webchat]
+	w := c.WebChat
+	for i, o := range w.AllowedOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			add(indexKey("webchat.allowed_origins", i), "%s", msg)
+		}
+	}
+	if t := strings.TrimSpace(w.Title); t == "" || utf8.RuneCountInString(t) > 80 {
+		add("webchat.title", "must be 1 to 80 characters, got %d", utf8.RuneCountInString(t))
+	}
+	if !isHexColor(w.Color) {
+		add("webchat.color", "%q is not a color like #4f46e5 or #48c", w.Color)
+	}
+	if w.IdentitySecret != "" && len(w.IdentitySecret) < 16 {
+		add("webchat.identity_secret", "must be at least 16 characters (or empty to turn identified sessions off)")
+	}
+	if w.MaxMessageChars < 1 || w.MaxMessageChars > 100_000 {
+		add("webchat.max_message_chars", "must be between 1 and 100000, got %d", w.MaxMessageChars)
+	}
+	if w.RatePerVisitor < 0 {
+		add("webchat.rate_per_visitor", "must not be negative (0 means no limit), got %d", w.RatePerVisitor)
+	}
+	if w.RatePerAddress < 0 {
+		add("webchat.rate_per_address", "must not be negative (0 means no limit), got %d", w.RatePerAddress)
+	}
 	return ps
+}
+
+// checkOrigin explains what is wrong with an allowed origin, or returns "".
+// An origin is what browsers send in the Origin header: scheme://host with
+// an optional port and nothing after it.
+func checkOrigin(o string) string {
+	if o == "*" {
+		return ""
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q is not an origin like https://www.example.com", o)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Sprintf("%q is not an origin: use scheme://host[:port] without a path", o)
+	}
+	if strings.TrimSuffix(o, "/") != strings.ToLower(strings.TrimSuffix(o, "/")) {
+		return fmt.Sprintf("%q is not an origin: write it in lower case, as browsers send it", o)
+	}
+	return ""
+}
+
+// isHexColor reports whether s is a CSS color #rgb or #rrggbb.
+func isHexColor(s string) bool {
+	if len(s) != 4 && len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkListen explains what is wrong with a listen address, or returns "".
