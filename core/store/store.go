@@ -44,12 +44,14 @@ var (
 	bucketAudit             = []byte("audit")
 	bucketPossiblyDelivered = []byte("possibly_delivered")
 	bucketConvStates        = []byte("conv_states")
+	bucketVisitorTokens     = []byte("visitor_tokens")
+	bucketRatings           = []byte("ratings")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
-		bucketPossiblyDelivered, bucketConvStates,
+		bucketPossiblyDelivered, bucketConvStates, bucketVisitorTokens, bucketRatings,
 	}
 
 	keySchemaVersion = []byte("schema_version")

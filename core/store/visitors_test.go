@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func TestVisitorTokensOpenTheirOwnConversation(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+
+	a, err := s.OpenVisitorConversation(ctx, "web", "", sdk.User{ID: "v1"}, tokenHash("token-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Channel != "web" || a.Ref != a.ID || a.State != conversation.Bot {
+		t.Errorf("new conversation %+v: want channel web, its ID as reference, state bot", a)
+	}
+	b, err := s.OpenVisitorConversation(ctx, "web", "", sdk.User{ID: "v2"}, tokenHash("token-b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == b.ID {
+		t.Fatal("two anonymous visitors share a conversation")
+	}
+	for token, want := range map[string]string{"token-a": a.ID, "token-b": b.ID} {
+		c, err := s.VisitorConversation(tokenHash(token))
+		if err != nil || c.ID != want {
+			t.Errorf("token %s opens %q (%v), want %s", token, c.ID, err, want)
+		}
+	}
+	if _, err := s.VisitorConversation(tokenHash("token-c")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown token: %v, want ErrNotFound", err)
+	}
+	// The token itself is nowhere in the database.
+	if _, err := s.VisitorConversation([]byte("token-a")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the raw token opened a conversation: %v", err)
+	}
+}
+
+func TestSignedInVisitorGetsTheSameConversationOnEveryDevice(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	first, err := s.OpenVisitorConversation(ctx, "web", "user:ann@example.com", sdk.User{ID: "ann@example.com"}, tokenHash("laptop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.OpenVisitorConversation(ctx, "web", "user:ann@example.com", sdk.User{ID: "ann@example.com", Name: "Ann"}, tokenHash("phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID != second.ID {
+		t.Fatalf("second device got %s, want %s", second.ID, first.ID)
+	}
+	if second.User.Name != "Ann" {
+		t.Errorf("the new name was not taken: %+v", second.User)
+	}
+	for _, device := range []string{"laptop", "phone"} {
+		if c, err := s.VisitorConversation(tokenHash(device)); err != nil || c.ID != first.ID || c.User.Name != "Ann" {
+			t.Errorf("%s opens %+v (%v)", device, c, err)
+		}
+	}
+}
+
+func TestMessageByEventID(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	c, err := s.OpenVisitorConversation(ctx, "web", "", sdk.User{ID: "v"}, tokenHash("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint64
+	for _, id := range []string{"x/1", "x/2", "x/<3>"} {
+		res, err := s.CommitEvents(ctx, "web", []sdk.Event{{ID: id, Kind: sdk.KindMessage, Conversation: c.Ref, User: c.User, Text: "line " + id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Accepted[0].MessageID)
+	}
+	for i, id := range []string{"x/1", "x/2", "x/<3>"} {
+		m, err := s.MessageByEventID(c.ID, id)
+		if err != nil || m.ID != ids[i] || m.Text != "line "+id {
+			t.Errorf("event %s: %+v %v, want message %d", id, m, err, ids[i])
+		}
+	}
+	if _, err := s.MessageByEventID(c.ID, "x/4"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown event: %v", err)
+	}
+}
+
+func TestRatingNeedsAFinishedHandoffAndHappensOnce(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	s := openTest(t, Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	c, err := s.OpenVisitorConversation(ctx, "web", "", sdk.User{ID: "v"}, tokenHash("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus := func(st conversation.Status) {
+		t.Helper()
+		err := s.Update(ctx, func(tx *Tx) error {
+			fresh, err := GetConversationTx(tx, c.ID)
+			if err != nil {
+				return err
+			}
+			fresh.Status = st
+			return PutConversationTx(tx, &fresh)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	requested := now.Add(-10 * time.Minute)
+	served := &conversation.Handoff{Cause: conversation.CauseVisitor, RequestedAt: requested, Desk: conversation.ConsoleDesk,
+		JoinedAt: requested.Add(time.Minute), Operator: "Bob", Assignee: "op-1"}
+	for _, tc := range []struct {
+		name   string
+		status conversation.Status
+	}{
+		{"never handed off", conversation.Status{State: conversation.Bot}},
+		{"waiting", conversation.Status{State: conversation.WaitingHuman, Handoff: &conversation.Handoff{RequestedAt: requested}}},
+		{"being served", conversation.Status{State: conversation.Human, Handoff: served}},
+		{"nobody joined before it ended", conversation.Status{State: conversation.Bot, Handoff: &conversation.Handoff{RequestedAt: requested}}},
+	} {
+		setStatus(tc.status)
+		if _, err := s.Rate(ctx, c.ID, 5, ""); !errors.Is(err, ErrNotRatable) {
+			t.Errorf("%s: %v, want ErrNotRatable", tc.name, err)
+		}
+	}
+	if _, err := s.Rate(ctx, c.ID, 0, ""); err == nil {
+		t.Error("score 0 accepted")
+	}
+	before, _ := s.Messages(c.ID, 0, 0)
+
+	setStatus(conversation.Status{State: conversation.Bot, Handoff: served})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = s.Rate(ctx, c.ID, 4+i, "quick and kind") })
+	}
+	wg.Wait()
+	ok, dup := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrAlreadyRated):
+			dup++
+		default:
+			t.Errorf("rate: %v", err)
+		}
+	}
+	if ok != 1 || dup != 1 {
+		t.Fatalf("two ratings at once: %d stored, %d refused; want 1 and 1", ok, dup)
+	}
+	got, err := s.Ratings(c.ID)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ratings %+v %v", got, err)
+	}
+	r := got[0]
+	if r.Operator != (conversation.Operator{ID: "op-1", Name: "Bob"}) || r.Comment != "quick and kind" || !r.HandoffAt.Equal(requested) || !r.At.Equal(now) {
+		t.Errorf("stored rating %+v", r)
+	}
+	if !s.Rated(mustConversation(t, s, c.ID)) {
+		t.Error("Rated is false after the rating")
+	}
+	after, _ := s.Messages(c.ID, 0, 0)
+	if len(after) != len(before)+1 || !after[len(after)-1].Private {
+		t.Errorf("transcript after rating: %+v; want one more message, private", after)
+	}
+
+	// A later handoff served by someone else can be rated again.
+	again := *served
+	again.RequestedAt, again.Operator, again.Assignee = now, "Cleo", "op-2"
+	setStatus(conversation.Status{State: conversation.Closed, Handoff: &again})
+	if s.Rated(mustConversation(t, s, c.ID)) {
+		t.Error("the new handoff counts as rated")
+	}
+	if _, err := s.Rate(ctx, c.ID, 2, ""); err != nil {
+		t.Fatalf("rating the second handoff: %v", err)
+	}
+	if got, _ := s.Ratings(c.ID); len(got) != 2 || got[1].Operator.Name != "Cleo" {
+		t.Errorf("ratings %+v", got)
+	}
+}
+
+func mustConversation(t *testing.T, s *Store, id string) Conversation {
+	t.Helper()
+	c, err := s.Conversation(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
