@@ -47,6 +47,11 @@ type Config struct {
 	Delivery DeliveryConfig
 	// Metrics records turns, transitions and sends; nil: none.
 	Metrics *metrics.Metrics
+	// Thinking, when set, is told that a model turn runs for a
+	// conversation (true, again every few seconds while it runs) and that
+	// it ended (false), so push clients can show "the bot is thinking". It
+	// must not block.
+	Thinking func(convID string, thinking bool)
 }
 
 // Tuning of the scheduler, which has no config keys: these are the values

@@ -963,3 +963,60 @@ func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
 		t.Error("the console desk made calls to a desk plugin")
 	}
 }
+
+func TestModelTurnsAreReportedAsThinking(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	cfg := testConfig()
+	cfg.Thinking = func(convID string, on bool) {
+		mu.Lock()
+		got = append(got, convID+" "+strconv.FormatBool(on))
+		mu.Unlock()
+	}
+	seen := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+	release := make(chan struct{})
+	llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		<-release
+		return "Done.", nil, nil
+	}}
+	h := newHarness(t, cfg, llm)
+	id := h.visitor("1", "hi")
+	h.eventually("the turn to be reported", func() bool { return len(seen()) > 0 })
+	if s := seen(); s[0] != id+" true" {
+		t.Fatalf("first report %q, want %q", s[0], id+" true")
+	}
+	close(release)
+	h.eventually("the answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	h.eventually("the end of the turn", func() bool { s := seen(); return s[len(s)-1] == id+" false" })
+	s := seen()
+	for _, r := range s[:len(s)-1] {
+		if r != id+" true" {
+			t.Errorf("reports %q: only the last one may say the turn ended", s)
+		}
+	}
+}
+
+func TestOperatorLinesNameTheirAuthor(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	h := newHarness(t, cfg, nil)
+	id := h.visitor("1", "my parcel is lost")
+	h.eventually("the handoff", func() bool { _, _, ok := h.st.DeskRef(id); return ok })
+	_, ref, _ := h.st.DeskRef(id)
+	h.desk("d1", sdk.KindOperatorMessage, ref, "Bob here, let me look.")
+	h.eventually("the operator's line", func() bool { return len(h.transcript(id)) >= 3 })
+	msgs, _ := h.st.Messages(id, 0, 0)
+	for _, m := range msgs {
+		want := conversation.Operator{}
+		if m.Role == conversation.RoleOperator {
+			want = conversation.Operator{ID: "op1", Name: "Bob"}
+		}
+		if m.Author != want {
+			t.Errorf("%s line %q: author %+v, want %+v", m.Role, m.Text, m.Author, want)
+		}
+	}
+}

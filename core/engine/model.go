@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
@@ -139,10 +140,13 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked ma
 }
 
 // showTyping keeps a typing indicator up while the model works, where the
-// channel has one. It is best effort and never retried.
+// channel has one, and tells Config.Thinking. It is best effort and never
+// retried.
 func (e *Engine) showTyping(ctx context.Context, conv store.Conversation) (stop func()) {
 	caps, ok := e.channels.Capabilities(conv.Channel)
-	if !ok || !caps.Typing {
+	native := ok && caps.Typing
+	thinking := e.thinking(conv.ID)
+	if !native && thinking == nil {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -150,7 +154,10 @@ func (e *Engine) showTyping(ctx context.Context, conv store.Conversation) (stop 
 		tick := time.NewTicker(typingEvery)
 		defer tick.Stop()
 		for {
-			if ch, ok, err := e.channels.Channel(conv.Channel); ok && err == nil {
+			if thinking != nil {
+				thinking(true)
+			}
+			if ch, ok, err := e.channels.Channel(conv.Channel); native && ok && err == nil {
 				sctx, scancel := context.WithTimeout(ctx, typingEvery-time.Second)
 				_, _ = ch.Send(sctx, sdk.Outbound{Kind: sdk.OutTyping, Conversation: conv.Ref, User: conv.User, Context: conv.Context})
 				scancel()
@@ -162,5 +169,29 @@ func (e *Engine) showTyping(ctx context.Context, conv store.Conversation) (stop 
 			}
 		}
 	}()
-	return cancel
+	return func() {
+		cancel()
+		if thinking != nil {
+			thinking(false)
+		}
+	}
+}
+
+// thinking reports a conversation's model turn to Config.Thinking: true
+// until the first false, after which it says nothing more (a renewal racing
+// the end of the turn is dropped). Nil without Config.Thinking.
+func (e *Engine) thinking(convID string) func(on bool) {
+	if e.cfg.Thinking == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	over := false
+	return func(on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !over {
+			e.cfg.Thinking(convID, on)
+			over = !on
+		}
+	}
 }

@@ -164,8 +164,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			}
 		case conversation.Say:
 			e.say(ef, a.Role, a.Text)
+			ef.messages[len(ef.messages)-1].Author = authorOf(ev, a.Role)
 		case conversation.Note:
-			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private})
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private, Author: authorOf(ev, a.Role)})
 		case conversation.HandOffNatively:
 			if a.Text != "" {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
@@ -213,6 +214,15 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
 	}
+}
+
+// authorOf is the operator who wrote an operator's line: the one of the
+// event being stepped.
+func authorOf(ev conversation.Event, role conversation.Role) conversation.Operator {
+	if m, ok := ev.(conversation.OperatorMessage); ok && role == conversation.RoleOperator {
+		return m.Operator
+	}
+	return conversation.Operator{}
 }
 
 // say writes a message from the bot or an operator and queues it for the
