@@ -1,0 +1,126 @@
+package webchat
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/store"
+)
+
+// queueRefresh is the least time between two recomputations of the queue
+// while visitors are waiting: a busy daemon changes conversations many
+// times a second, and a position a quarter second late is still right.
+const queueRefresh = 250 * time.Millisecond
+
+// queue knows each waiting visitor's place in line: the conversations
+// waiting for the daemon's own people (the console, or no desk), oldest
+// handoff first. Positions are computed once for all visitors, after a
+// change, and only while someone waits.
+type queue struct {
+	st Store
+
+	mu        sync.Mutex
+	pos       map[string]int // conversation ID → 1-based place
+	stale     bool
+	changed   chan struct{} // closed when positions changed
+	listeners int
+}
+
+func newQueue(st Store) *queue {
+	return &queue{st: st, pos: map[string]int{}, stale: true, changed: make(chan struct{})}
+}
+
+// ownQueue reports whether a waiting conversation is in the daemon's own
+// line (not a native handoff, not an external desk's).
+func ownQueue(h *conversation.Handoff) bool {
+	return h != nil && !h.Native && (h.Desk == "" || h.Desk == conversation.ConsoleDesk)
+}
+
+// run recomputes the positions after changes while someone listens, at
+// most every queueRefresh, until ctx ends.
+func (q *queue) run(ctx context.Context) {
+	changes, stop := q.st.Watch("")
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+		}
+		q.mu.Lock()
+		q.stale = true
+		if q.listeners > 0 {
+			q.refresh()
+		}
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(queueRefresh):
+		}
+	}
+}
+
+// refresh recomputes the positions and wakes the listeners when they
+// changed; the caller holds q.mu.
+func (q *queue) refresh() {
+	waiting, err := q.st.ListConversations(conversation.WaitingHuman, 0)
+	if err != nil {
+		return // stays stale: the next reader tries again
+	}
+	waiting = slices.DeleteFunc(waiting, func(c store.Conversation) bool { return !ownQueue(c.Handoff) })
+	slices.SortFunc(waiting, func(a, b store.Conversation) int {
+		return cmp.Or(a.Handoff.RequestedAt.Compare(b.Handoff.RequestedAt), cmp.Compare(a.ID, b.ID))
+	})
+	pos := make(map[string]int, len(waiting))
+	place := map[string]int{} // per desk
+	for _, c := range waiting {
+		place[c.Handoff.Desk]++
+		pos[c.ID] = place[c.Handoff.Desk]
+	}
+	q.stale = false
+	if !maps.Equal(pos, q.pos) {
+		q.pos = pos
+		close(q.changed)
+		q.changed = make(chan struct{})
+	}
+}
+
+// position is a waiting conversation's place in line, 1 for the next one;
+// 0 when it is not in the daemon's own line.
+func (q *queue) position(c store.Conversation) int {
+	if c.State != conversation.WaitingHuman || !ownQueue(c.Handoff) {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, known := q.pos[c.ID]; q.stale || !known {
+		q.refresh()
+	}
+	return q.pos[c.ID]
+}
+
+// listen registers interest in position changes; changes returns the
+// channel to wait on (fetch it again after it fired), leave ends it.
+func (q *queue) listen() (changes func() <-chan struct{}, leave func()) {
+	q.mu.Lock()
+	q.listeners++
+	q.mu.Unlock()
+	var once sync.Once
+	return func() <-chan struct{} {
+			q.mu.Lock()
+			defer q.mu.Unlock()
+			return q.changed
+		}, func() {
+			once.Do(func() {
+				q.mu.Lock()
+				q.listeners--
+				q.mu.Unlock()
+			})
+		}
+}
