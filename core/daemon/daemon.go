@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -19,10 +20,12 @@ import (
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/core/webchat"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -90,9 +93,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.cfg.LLM != nil {
 		models = host
 	}
+	// Typing and "the bot is thinking" for the push connections.
+	signals := live.NewHub()
 	ecfg := d.engineConfig()
 	ecfg.Delivery.Alerts = alerter
 	ecfg.Metrics = m
+	ecfg.Thinking = func(convID string, on bool) {
+		signals.Publish(live.Signal{Kind: live.Typing, ConversationID: convID, From: "bot", Data: on})
+	}
 	eng = engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {
 		return err
@@ -117,8 +125,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	handler := http.Handler(api)
+	if d.cfg.WebChat.Enabled {
+		wc, err := d.webChat(st, eng, signals)
+		if err != nil {
+			return err
+		}
+		// Its event streams end with ctx, before the server's shutdown
+		// waits for open connections.
+		go wc.Run(ctx)
+		mux := http.NewServeMux()
+		mux.Handle("/", api)
+		mux.Handle(webchat.Prefix, wc)
+		mux.Handle(strings.TrimSuffix(webchat.Prefix, "/"), wc)
+		handler = mux
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
@@ -159,6 +182,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer ecancel()
 	eng.Stop(ectx)
 	return nil
+}
+
+// webChat builds the built-in web chat from the [webchat] section.
+func (d *Daemon) webChat(st *store.Store, eng *engine.Engine, signals *live.Hub) (*webchat.Server, error) {
+	w := d.cfg.WebChat
+	trusted, err := httpapi.ParsePrefixes(d.cfg.API.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
+	}
+	return webchat.New(webchat.Config{
+		AllowedOrigins:  slices.Clone(w.AllowedOrigins),
+		Title:           w.Title,
+		Color:           w.Color,
+		IdentitySecret:  w.IdentitySecret,
+		MaxMessageChars: w.MaxMessageChars,
+		RatePerVisitor:  w.RatePerVisitor,
+		RatePerAddress:  w.RatePerAddress,
+		TrustedProxies:  trusted,
+	}, st, eng, signals, d.log)
 }
 
 func (d *Daemon) engineConfig() engine.Config {
