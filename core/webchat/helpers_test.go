@@ -224,6 +224,16 @@ func (e *env) transcript(convID string) []store.Message {
 	return msgs
 }
 
+// onlyConversation is the ID of the one conversation there is.
+func (e *env) onlyConversation() string {
+	e.t.Helper()
+	cs, err := e.st.ListConversations("", 0)
+	if err != nil || len(cs) != 1 {
+		e.t.Fatalf("conversations %+v %v, want one", cs, err)
+	}
+	return cs[0].ID
+}
+
 // visitorLines are the texts the visitor wrote in the conversation.
 func (e *env) visitorLines(convID string) []string {
 	e.t.Helper()

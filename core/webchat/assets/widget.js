@@ -28,7 +28,7 @@
       placeholder: 'Write a message…', send: 'Send', human: 'Talk to a person',
       welcome: 'Hi there! 👋 Ask us anything. Our assistant answers right away, and a person is one click away.',
       bot: 'Assistant', agent: 'Support', you: 'You',
-      stateBot: 'AI assistant · instant answers',
+      stateBot: 'AI assistant', stateBotSub: 'Answers right away',
       stateWaiting: 'Waiting for a person',
       position: (n) => (n === 1 ? "You're next in line" : "You're number " + n + ' in line'),
       stateHuman: (n) => (n ? n + ' is here to help' : 'A person is here to help'),
@@ -48,7 +48,7 @@
       placeholder: '输入消息…', send: '发送', human: '转人工客服',
       welcome: '您好！👋 有什么可以帮您？智能助手会立即回复，也可以随时转人工客服。',
       bot: '智能助手', agent: '客服', you: '我',
-      stateBot: '智能助手 · 即时回复',
+      stateBot: '智能助手', stateBotSub: '即时回复',
       stateWaiting: '正在为您转接人工客服',
       position: (n) => (n === 1 ? '您是下一位' : '您前面还有 ' + (n - 1) + ' 位'),
       stateHuman: (n) => (n ? n + ' 正在为您服务' : '人工客服正在为您服务'),
@@ -154,6 +154,7 @@
   let typingTimer = 0;
   let typingSentAt = 0;
   let rating = null;
+  let shiftDown = false;
   let caughtUp = false; // the stream has replayed the transcript once
 
   // ---- Building the window ---------------------------------------------
@@ -192,11 +193,17 @@
       ui.root.append(ui.launcher);
     }
     ui.input.addEventListener('keydown', (e) => {
+      shiftDown = e.shiftKey;
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
         e.preventDefault();
         onSubmit(e);
       }
     });
+    // Enter sends; the line break it would type is not wanted either.
+    ui.input.addEventListener('beforeinput', (e) => {
+      if (e.inputType === 'insertLineBreak' && !shiftDown) e.preventDefault();
+    });
+    ui.input.addEventListener('keyup', (e) => { shiftDown = e.shiftKey; });
     ui.input.addEventListener('input', onInput);
     ui.root.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !PAGE && isOpen) setOpen(false); });
     applyConfig();
@@ -234,6 +241,7 @@
     const bubble = h('div', { class: 'sb-bubble' });
     bubble.append(mine ? document.createTextNode(m.text) : linkify(m.text));
     const meta = h('div', { class: 'sb-meta' });
+    if (m.created_at) meta.append(timeOf(m.created_at));
     const el = h('div', { class: 'sb-row sb-' + m.role + (m.welcome ? ' sb-welcome' : ''), 'data-who': who(m) });
     if (m.created_at) bubble.title = new Date(m.created_at).toLocaleString(LANG === 'zh' ? 'zh-CN' : undefined);
     if (mine) {
@@ -247,6 +255,11 @@
     }
     el.meta = meta;
     return el;
+  }
+
+  function timeOf(at) {
+    const d = new Date(at);
+    return h('span', { class: 'sb-time', text: d.toLocaleTimeString(LANG === 'zh' ? 'zh-CN' : undefined, { hour: '2-digit', minute: '2-digit' }) });
   }
 
   function initials(name) {
@@ -278,7 +291,7 @@
     if (mine) {
       pending.delete(m.client_id);
       mine.classList.remove('sb-pending', 'sb-failed');
-      mine.meta.textContent = '';
+      mine.meta.replaceChildren(timeOf(m.created_at));
       insert(mine);
       return;
     }
@@ -346,9 +359,12 @@
         return failed(item, T.retry);
       }
       if (res.ok) {
-        // Stored; the stream confirms it in its place in the transcript.
-        el.classList.remove('sb-pending');
-        el.meta.textContent = '';
+        // Stored; the stream confirms it in its place in the transcript
+        // (unless it already has).
+        if (pending.get(item.cid) === el) {
+          el.classList.remove('sb-pending');
+          el.meta.textContent = '';
+        }
         showError('');
         return;
       }
@@ -400,11 +416,11 @@
   function renderState() {
     const s = view.state;
     const parts = {
-      bot: ['spark', T.stateBot, ''],
+      bot: ['spark', T.stateBot, T.stateBotSub],
       waiting_human: ['clock', T.stateWaiting, view.position ? T.position(view.position) : ''],
       human: ['person', T.stateHuman(view.operator), ''],
       closed: ['check', T.stateClosed, ''],
-    }[s] || ['spark', T.stateBot, ''];
+    }[s] || ['spark', T.stateBot, T.stateBotSub];
     ui.banner.dataset.state = s;
     ui.bannerIcon.replaceChildren(icon(parts[0]));
     ui.bannerText.textContent = parts[1];
@@ -600,7 +616,11 @@
     let v;
     try { v = JSON.parse(data); } catch (e) { return; }
     if (type === 'message') onMessage(v);
-    else if (type === 'state') { caughtUp = true; setView(v); }
+    else if (type === 'state') {
+      caughtUp = true;
+      ui.root.classList.add('sb-synced');
+      setView(v);
+    }
     else if (type === 'typing') showTyping(v);
   }
 
