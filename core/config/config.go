@@ -273,7 +273,7 @@ func Default() *Config {
 			Title:           "Chat with us",
 			Color:           "#4f46e5",
 			MaxMessageChars: 4000,
-			RatePerVisitor:  20,
+			RatePerVisitor:  30,
 			RatePerAddress:  120,
 		},
 		Handoff: Handoff{

@@ -159,7 +159,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
-		WebChat:  WebChat{Title: "Chat with us", Color: "#4f46e5", MaxMessageChars: 4000, RatePerVisitor: 20, RatePerAddress: 120},
+		WebChat:  WebChat{Title: "Chat with us", Color: "#4f46e5", MaxMessageChars: 4000, RatePerVisitor: 30, RatePerAddress: 120},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")

@@ -21,7 +21,7 @@ const typingPerMinute = 60
 const limiterIdle = 10 * time.Minute
 
 // limiters holds a token bucket per key (a visitor, an address): perMinute
-// a minute, with bursts of a quarter of that (at least 3), so a few quick
+// a minute, with bursts of a third of that (at least 3), so a few quick
 // lines go through and a flood does not.
 type limiters struct {
 	limit rate.Limit
@@ -42,7 +42,7 @@ func newLimiters(perMinute int, now func() time.Time) *limiters {
 	l := &limiters{limit: rate.Inf, now: now, m: map[string]*limiter{}}
 	if perMinute > 0 {
 		l.limit = rate.Limit(float64(perMinute) / 60)
-		l.burst = max(3, perMinute/4)
+		l.burst = max(3, perMinute/3)
 	}
 	return l
 }

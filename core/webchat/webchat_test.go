@@ -339,21 +339,21 @@ func TestRatingAfterTheOperatorClosed(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) { c.RatePerVisitor, c.RatePerAddress = 12, 40 }))
 	v := e.session("{}")
-	// A burst of 3 (a quarter of 12, at least 3), then one every 5 s.
-	for i := range 3 {
+	// A burst of 4 (a third of 12), then one every 5 s.
+	for i := range 4 {
 		if r := e.send(v, fmt.Sprint("b", i), "hi"); r.status != http.StatusAccepted {
 			t.Fatalf("message %d of the burst: %d %s", i, r.status, r.raw)
 		}
 	}
-	r := e.send(v, "b3", "hi")
+	r := e.send(v, "b4", "hi")
 	if r.status != http.StatusTooManyRequests || r.errorCode() != "rate_limited" || r.header.Get("Retry-After") != "5" {
 		t.Fatalf("over the limit: %d %s (Retry-After %q), want 429 and 5 s", r.status, r.raw, r.header.Get("Retry-After"))
 	}
-	if got := e.visitorLines(v.conv); len(got) != 3 {
-		t.Errorf("visitor messages stored: %q, want 3", got)
+	if got := e.visitorLines(v.conv); len(got) != 4 {
+		t.Errorf("visitor messages stored: %q, want 4", got)
 	}
 	e.clock.advance(5 * time.Second)
-	if r := e.send(v, "b3", "hi"); r.status != http.StatusAccepted {
+	if r := e.send(v, "b4", "hi"); r.status != http.StatusAccepted {
 		t.Errorf("after waiting: %d %s", r.status, r.raw)
 	}
 	// Another visitor has a bucket of their own.
@@ -365,13 +365,13 @@ func TestRateLimits(t *testing.T) {
 
 func TestRateLimitPerAddress(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *Config) { c.RatePerAddress = 12 }))
-	// Three new chats from one address use up its burst.
+	// Four new chats from one address use up its burst.
 	var vs []visitor
-	for range 3 {
+	for range 4 {
 		vs = append(vs, e.session("{}"))
 	}
 	if r := e.request("POST", "/w/v1/session", "", "{}"); r.status != http.StatusTooManyRequests {
-		t.Fatalf("fourth new chat from the address: %d %s", r.status, r.raw)
+		t.Fatalf("fifth new chat from the address: %d %s", r.status, r.raw)
 	}
 	if r := e.send(vs[0], "m", "hi"); r.status != http.StatusTooManyRequests || !strings.Contains(r.raw, "address") {
 		t.Fatalf("message from the address: %d %s", r.status, r.raw)

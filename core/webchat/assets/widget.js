@@ -259,7 +259,7 @@
 
   function timeOf(at) {
     const d = new Date(at);
-    return h('span', { class: 'sb-time', text: d.toLocaleTimeString(LANG === 'zh' ? 'zh-CN' : undefined, { hour: '2-digit', minute: '2-digit' }) });
+    return h('span', { class: 'sb-time', text: d.toLocaleTimeString(LANG === 'zh' ? 'zh-CN' : undefined, { hour: 'numeric', minute: '2-digit' }) });
   }
 
   function initials(name) {
