@@ -8,10 +8,10 @@
 package sse
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,11 +22,12 @@ import (
 // and browsers keep the connection open and a dead client is noticed.
 const Heartbeat = 25 * time.Second
 
-// Stream is one open event stream.
+// Stream is one open event stream. It writes to the response, which
+// buffers until Flush: a stream holds no buffer of its own, since a server
+// may hold thousands of streams open.
 type Stream struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
-	bw *bufio.Writer
 }
 
 // ErrNoFlush is returned by Start when the response cannot be flushed, so
@@ -44,9 +45,9 @@ func Start(w http.ResponseWriter, retry time.Duration) (*Stream, error) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
-	s := &Stream{w: w, rc: rc, bw: bufio.NewWriter(w)}
+	s := &Stream{w: w, rc: rc}
 	if retry > 0 {
-		fmt.Fprintf(s.bw, "retry: %d\n\n", retry.Milliseconds())
+		fmt.Fprintf(w, "retry: %d\n\n", retry.Milliseconds())
 	}
 	if err := s.Flush(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoFlush, err)
@@ -66,31 +67,25 @@ func (s *Stream) Send(id, typ string, data any) error {
 		if strings.ContainsAny(id, "\r\n\x00") {
 			return fmt.Errorf("sse: event id %q has a line break or NUL", id)
 		}
-		fmt.Fprintf(s.bw, "id: %s\n", id)
+		io.WriteString(s.w, "id: "+id+"\n")
 	}
 	if typ != "" {
-		fmt.Fprintf(s.bw, "event: %s\n", typ)
+		io.WriteString(s.w, "event: "+typ+"\n")
 	}
 	// JSON has no raw line breaks, so the data is one line.
-	s.bw.WriteString("data: ")
-	s.bw.Write(b)
-	s.bw.WriteString("\n\n")
-	return nil
+	b = append(append([]byte("data: "), b...), "\n\n"...)
+	_, err = s.w.Write(b)
+	return err
 }
 
 // Comment writes a comment line, which clients ignore (a heartbeat).
 func (s *Stream) Comment(text string) error {
-	_, err := fmt.Fprintf(s.bw, ": %s\n\n", strings.ReplaceAll(text, "\n", " "))
+	_, err := io.WriteString(s.w, ": "+strings.ReplaceAll(text, "\n", " ")+"\n\n")
 	return err
 }
 
 // Flush pushes what was written to the client.
-func (s *Stream) Flush() error {
-	if err := s.bw.Flush(); err != nil {
-		return err
-	}
-	return s.rc.Flush()
-}
+func (s *Stream) Flush() error { return s.rc.Flush() }
 
 // LastEventID is the id the client saw last: the Last-Event-ID header a
 // browser sends when it reconnects, or the named query parameter (for a
