@@ -2,12 +2,13 @@ package webchat
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
-	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/sse"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
@@ -17,7 +18,9 @@ import (
 const streamRetry = 2 * time.Second
 
 // maxStreamsPerConversation bounds one visitor's open event streams (a
-// few tabs), so a token cannot tie up the server's connections.
+// few tabs); a new one beyond it ends the oldest, so a token cannot tie up
+// the server's connections and a reload never finds itself locked out by
+// streams whose browser went away unnoticed.
 const maxStreamsPerConversation = 8
 
 // Event types of the visitor's stream.
@@ -65,52 +68,83 @@ type typingView struct {
 // after Last-Event-ID (or ?after_seq; all of them without either) and the
 // state, then every new message (id: its seq), state change and typing
 // notice as it happens.
-func (s *Server) events(w http.ResponseWriter, r *http.Request, c store.Conversation) {
+//
+// A daemon holds thousands of these open. Over HTTP/1.1 the stream takes
+// the connection from net/http (which would otherwise keep its read and
+// write buffers, a second goroutine and its own frames for each) and runs
+// on a goroutine of its own with small frames, whose stack the runtime
+// shrinks while it waits. Over HTTP/2, which cannot hand a connection
+// over, it runs in the handler.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	st := s.openEvents(w, r)
+	if st == nil {
+		return
+	}
+	if hw := hijack(w); hw != nil {
+		go st.serve(hw)
+		return
+	}
+	go func() {
+		select {
+		case <-r.Context().Done():
+			st.end()
+		case <-st.stop:
+		}
+	}()
+	st.serve(w)
+}
+
+// openEvents checks the request and registers the stream; nil when it
+// answered the request otherwise.
+func (s *Server) openEvents(w http.ResponseWriter, r *http.Request) *streamState {
+	c, ok := s.conversationOf(w, r)
+	if !ok {
+		return nil
+	}
 	cursor, _, err := sse.LastEventID(r, "after_seq")
 	if err != nil {
 		httpapi.WriteError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		return nil
 	}
-	if !s.openStream(c.ID) {
-		httpapi.WriteError(w, http.StatusTooManyRequests, "too_many_streams",
-			"this visitor has "+strconv.Itoa(maxStreamsPerConversation)+" event streams open already")
-		return
-	}
-	defer s.closeStream(c.ID)
+	st := &streamState{s: s, convID: c.ID, cursor: cursor, stop: make(chan struct{})}
 	// Subscribe before reading, so nothing committed in between is missed.
-	changed, stopWatch := s.st.Watch(c.ID)
-	defer stopWatch()
-	signals, stopSignals := s.signals.Subscribe(c.ID)
-	defer stopSignals()
-	stream, err := sse.Start(w, streamRetry)
-	if err != nil {
-		s.log.WithError(err).Warn("web chat: cannot stream events")
+	st.changed, st.stopWatch = s.st.Watch(c.ID)
+	st.box = s.boxes.open(c.ID)
+	s.addStream(st)
+	return st
+}
+
+// serve starts the stream on w, sends what the visitor has not seen, then
+// what happens until the visitor goes away or the server stops.
+func (st *streamState) serve(w http.ResponseWriter) {
+	defer st.close()
+	if cw, ok := w.(*connWriter); ok {
+		defer cw.close()
+	}
+	var err error
+	if st.stream, err = sse.Start(w, streamRetry); err != nil {
+		st.s.log.WithError(err).Warn("web chat: cannot stream events")
 		return
 	}
-	st := streamState{s: s, stream: stream, convID: c.ID, cursor: cursor}
-	defer st.leaveQueue()
 	if st.sync() != nil {
 		return
 	}
 	heartbeat := time.NewTicker(sse.Heartbeat)
 	defer heartbeat.Stop()
 	for {
-		var err error
 		select {
-		case <-r.Context().Done():
+		case <-st.stop:
 			return
-		case <-s.done:
+		case <-st.s.done:
 			return
-		case <-changed:
+		case <-st.changed:
 			err = st.sync()
 		case <-st.queueChanged():
 			err = st.sendState()
-		case sig := <-signals:
-			err = st.signal(sig)
+		case <-st.box.wake:
+			err = st.sendTyping()
 		case <-heartbeat.C:
-			if err = stream.Comment("ping"); err == nil {
-				err = stream.Flush()
-			}
+			err = st.ping()
 		}
 		if err != nil {
 			return // the visitor went away
@@ -118,7 +152,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c store.Conversa
 	}
 }
 
-// streamState is what one event stream has sent.
+// streamState is one open event stream and what it has sent.
 type streamState struct {
 	s      *Server
 	stream *sse.Stream
@@ -127,9 +161,36 @@ type streamState struct {
 	cursor uint64
 	sent   stateView
 	opened bool // a state was sent
+	// changed fires after the conversation changed.
+	changed   <-chan struct{}
+	stopWatch func()
+	box       *typingBox
 	// queue listening while the conversation waits in the daemon's line
 	queueChanges func() <-chan struct{}
 	leave        func()
+	// stop is closed to end the stream (a newer one replaced it, or the
+	// client went away).
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+// end asks the stream to stop.
+func (st *streamState) end() { st.stopOnce.Do(func() { close(st.stop) }) }
+
+// close lets go of everything the stream holds.
+func (st *streamState) close() {
+	st.end()
+	st.leaveQueue()
+	st.s.boxes.close(st.convID, st.box)
+	st.stopWatch()
+	st.s.removeStream(st)
+}
+
+func (st *streamState) ping() error {
+	if err := st.stream.Comment("ping"); err != nil {
+		return err
+	}
+	return st.stream.Flush()
 }
 
 // messageBatch bounds the messages read at once for a stream.
@@ -198,39 +259,40 @@ func (st *streamState) queueChanged() <-chan struct{} {
 	return st.queueChanges()
 }
 
-// signal passes on an operator typing or the bot thinking; the visitor's
-// own typing is for the operators.
-func (st *streamState) signal(sig live.Signal) error {
-	if sig.Kind != live.Typing || (sig.From != fromOperator && sig.From != fromBot) {
-		return nil
-	}
-	on, isBool := sig.Data.(bool)
-	v := typingView{From: sig.From, Typing: on || !isBool}
-	if sig.From == fromOperator {
-		v.Name = st.sent.Operator
-	}
-	if err := st.stream.Send("", eventTyping, v); err != nil {
-		return err
+// sendTyping passes on the latest typing notices of the operator and the
+// bot.
+func (st *streamState) sendTyping() error {
+	for _, t := range st.box.take() {
+		if t.From == fromOperator {
+			t.Name = st.sent.Operator
+		}
+		if err := st.stream.Send("", eventTyping, t); err != nil {
+			return err
+		}
 	}
 	return st.stream.Flush()
 }
 
-// openStream counts a new event stream of a conversation; false when it
-// has too many.
-func (s *Server) openStream(convID string) bool {
+// addStream registers an open stream, ending the conversation's oldest
+// when it has too many.
+func (s *Server) addStream(st *streamState) {
 	s.streamsMu.Lock()
 	defer s.streamsMu.Unlock()
-	if s.streams[convID] >= maxStreamsPerConversation {
-		return false
+	open := append(s.streams[st.convID], st)
+	if len(open) > maxStreamsPerConversation {
+		open[0].end()
+		open = open[1:]
 	}
-	s.streams[convID]++
-	return true
+	s.streams[st.convID] = open
 }
 
-func (s *Server) closeStream(convID string) {
+func (s *Server) removeStream(st *streamState) {
 	s.streamsMu.Lock()
 	defer s.streamsMu.Unlock()
-	if s.streams[convID]--; s.streams[convID] <= 0 {
-		delete(s.streams, convID)
+	open := slices.DeleteFunc(s.streams[st.convID], func(o *streamState) bool { return o == st })
+	if len(open) == 0 {
+		delete(s.streams, st.convID)
+	} else {
+		s.streams[st.convID] = open
 	}
 }

@@ -72,23 +72,33 @@ func (m *fakeModel) Chat(ctx context.Context, _ sdk.ChatRequest, s sdk.ChatStrea
 
 // env is a web chat on a real store and engine, served over HTTP.
 type env struct {
-	t     *testing.T
-	URL   string
-	st    *store.Store
-	eng   *engine.Engine
-	hub   *live.Hub
-	clock *clock
+	t      *testing.T
+	URL    string
+	client *http.Client
+	st     *store.Store
+	eng    *engine.Engine
+	hub    *live.Hub
+	clock  *clock
+	// stop ends the chat's Run, as a daemon shutting down does.
+	stop context.CancelFunc
 }
 
-type option func(*Config, *engine.Config, *engine.Models)
-
-func withModel(m *fakeModel) option {
-	return func(_ *Config, _ *engine.Config, models *engine.Models) { *models = m }
+// setup is what options change before the chat starts.
+type setup struct {
+	cfg    Config
+	models engine.Models
+	http2  bool
 }
 
-func withConfig(f func(*Config)) option {
-	return func(c *Config, _ *engine.Config, _ *engine.Models) { f(c) }
-}
+type option func(*setup)
+
+// overHTTP2 serves the chat over TLS with HTTP/2, as a daemon with
+// server.tls_cert does.
+func overHTTP2(s *setup) { s.http2 = true }
+
+func withModel(m *fakeModel) option { return func(s *setup) { s.models = m } }
+
+func withConfig(f func(*Config)) option { return func(s *setup) { f(&s.cfg) } }
 
 func newEnv(t *testing.T, opts ...option) *env {
 	t.Helper()
@@ -99,11 +109,11 @@ func newEnv(t *testing.T, opts ...option) *env {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	e := &env{t: t, st: st, hub: live.NewHub(), clock: &clock{now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
-	cfg := Config{
+	set := setup{cfg: Config{
 		Title: "ACME support", Color: "#4f46e5", MaxMessageChars: 50,
 		AllowedOrigins: []string{"https://shop.example.com"}, IdentitySecret: "0123456789abcdef-secret",
 		Now: e.clock.Now,
-	}
+	}}
 	ecfg := engine.Config{
 		Rules: conversation.Policy{
 			Desk: conversation.ConsoleDesk, Keywords: []string{"human"}, MaxBotFailures: 2,
@@ -115,23 +125,29 @@ func newEnv(t *testing.T, opts ...option) *env {
 			e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: id, From: fromBot, Data: on})
 		},
 	}
-	var models engine.Models
 	for _, o := range opts {
-		o(&cfg, &ecfg, &models)
+		o(&set)
 	}
-	e.eng = engine.New(ecfg, st, noChannels{}, models, log)
+	e.eng = engine.New(ecfg, st, noChannels{}, set.models, log)
 	ctx, cancel := context.WithCancel(context.Background())
+	e.stop = cancel
 	if err := e.eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wc, err := New(cfg, st, e.eng, e.hub, log)
+	wc, err := New(set.cfg, st, e.eng, e.hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runDone := make(chan struct{})
 	go func() { wc.Run(ctx); close(runDone) }()
-	srv := httptest.NewServer(wc)
-	e.URL = srv.URL
+	srv := httptest.NewUnstartedServer(wc)
+	if set.http2 {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	e.URL, e.client = srv.URL, srv.Client()
 	t.Cleanup(func() {
 		cancel() // ends the event streams first, as the daemon does
 		<-runDone
@@ -182,7 +198,7 @@ func (e *env) request(method, path, token, body string, headers ...string) respo
 		k, v, _ := strings.Cut(h, ": ")
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -262,7 +278,8 @@ type stream struct {
 	t      *testing.T
 	events chan event
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed when the server ended the stream
+	proto  int           // the HTTP major version it runs on
 }
 
 // open connects to the visitor's event stream, resuming after lastID when
@@ -275,7 +292,7 @@ func (e *env) open(v visitor, lastID string) *stream {
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.Do(req)
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
@@ -284,7 +301,7 @@ func (e *env) open(v visitor, lastID string) *stream {
 		cancel()
 		e.t.Fatalf("events: %d", resp.StatusCode)
 	}
-	s := &stream{t: e.t, events: make(chan event, 256), cancel: cancel, done: make(chan struct{})}
+	s := &stream{t: e.t, events: make(chan event, 256), cancel: cancel, done: make(chan struct{}), proto: resp.ProtoMajor}
 	go func() {
 		defer close(s.done)
 		defer resp.Body.Close()

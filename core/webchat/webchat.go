@@ -95,6 +95,7 @@ type Server struct {
 	mux     *http.ServeMux
 	assets  map[string]*asset
 	queue   *queue
+	boxes   *typingBoxes
 
 	visitors, addresses, typing *limiters
 
@@ -104,7 +105,7 @@ type Server struct {
 	stopOnce sync.Once
 
 	streamsMu sync.Mutex
-	streams   map[string]int // open event streams per conversation
+	streams   map[string][]*streamState // open event streams per conversation, oldest first
 }
 
 // New returns the web chat's handler for everything under Prefix.
@@ -119,11 +120,12 @@ func New(cfg Config, st Store, eng Engine, signals Signals, log logrus.FieldLogg
 		cfg: cfg, st: st, eng: eng, signals: signals, log: log,
 		mux:       http.NewServeMux(),
 		queue:     newQueue(st),
+		boxes:     newTypingBoxes(),
 		visitors:  newLimiters(cfg.RatePerVisitor, cfg.Now),
 		addresses: newLimiters(cfg.RatePerAddress, cfg.Now),
 		typing:    newLimiters(typingPerMinute, cfg.Now),
 		done:      make(chan struct{}),
-		streams:   map[string]int{},
+		streams:   map[string][]*streamState{},
 	}
 	var err error
 	if s.assets, err = loadAssets(cfg); err != nil {
@@ -136,7 +138,7 @@ func New(cfg Config, st Store, eng Engine, signals Signals, log logrus.FieldLogg
 	s.mux.HandleFunc("POST /w/v1/session", s.api(s.session))
 	s.mux.HandleFunc("POST /w/v1/messages", s.api(s.visitor(s.postMessage)))
 	s.mux.HandleFunc("GET /w/v1/messages", s.api(s.visitor(s.listMessages)))
-	s.mux.HandleFunc("GET /w/v1/events", s.api(s.visitor(s.events)))
+	s.mux.HandleFunc("GET /w/v1/events", s.api(s.events))
 	s.mux.HandleFunc("POST /w/v1/typing", s.api(s.visitor(s.postTyping)))
 	s.mux.HandleFunc("POST /w/v1/handoff", s.api(s.visitor(s.handoff)))
 	s.mux.HandleFunc("POST /w/v1/rating", s.api(s.visitor(s.rate)))
@@ -158,6 +160,7 @@ func (s *Server) Run(ctx context.Context) {
 	sweep := time.NewTicker(limiterIdle)
 	defer sweep.Stop()
 	go s.queue.run(ctx)
+	go s.boxes.run(ctx, s.signals)
 	for {
 		select {
 		case <-ctx.Done():
@@ -271,33 +274,42 @@ func hashToken(token string) []byte {
 
 type conversationKey struct{}
 
-// visitor wraps a handler that needs the visitor's conversation: a valid
-// token (401), and, when the request names a conversation, the token's own
-// (404 for any other).
+// visitor wraps a handler that needs the visitor's conversation (see
+// conversationOf).
 func (s *Server) visitor(h func(w http.ResponseWriter, r *http.Request, c store.Conversation)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-webchat"`)
-			httpapi.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing visitor token: start with POST /w/v1/session")
-			return
+		if c, ok := s.conversationOf(w, r); ok {
+			h(w, r, c)
 		}
-		c, err := s.st.VisitorConversation(hashToken(token))
-		if errors.Is(err, store.ErrNotFound) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-webchat", error="invalid_token"`)
-			httpapi.WriteError(w, http.StatusUnauthorized, "invalid_token", "unknown visitor token: start a new session")
-			return
-		}
-		if err != nil {
-			s.internalError(w, "find visitor", err)
-			return
-		}
-		if id := r.URL.Query().Get("conversation_id"); id != "" && id != c.ID {
-			notFound(w, id)
-			return
-		}
-		h(w, r, c)
 	}
+}
+
+// conversationOf is the conversation of the request's visitor token. It
+// answers the request itself when there is none: 401 without a valid
+// token, 404 when the request names another conversation than the
+// token's.
+func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.Conversation, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-webchat"`)
+		httpapi.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing visitor token: start with POST /w/v1/session")
+		return store.Conversation{}, false
+	}
+	c, err := s.st.VisitorConversation(hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-webchat", error="invalid_token"`)
+		httpapi.WriteError(w, http.StatusUnauthorized, "invalid_token", "unknown visitor token: start a new session")
+		return store.Conversation{}, false
+	}
+	if err != nil {
+		s.internalError(w, "find visitor", err)
+		return store.Conversation{}, false
+	}
+	if id := r.URL.Query().Get("conversation_id"); id != "" && id != c.ID {
+		notFound(w, id)
+		return store.Conversation{}, false
+	}
+	return c, true
 }
 
 func notFound(w http.ResponseWriter, id string) {

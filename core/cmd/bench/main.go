@@ -28,7 +28,7 @@ const benchModel = "bench:latest"
 
 var (
 	binDir     = flag.String("bin", "bin", "directory holding switchboard and plugins/")
-	only       = flag.String("only", "", "comma-separated phases to run (ingest,overhead,rpc,rss,ingest1m,startup,recovery); default all")
+	only       = flag.String("only", "", "comma-separated phases to run (ingest,overhead,webchat,rpc,rss,ingest1m,startup,recovery); default all")
 	keep       = flag.Bool("keep", false, "keep the work directory (databases, configs, daemon logs)")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one)")
 	noModel    = flag.Bool("no-model", false, "ingest phases: run the daemon without [llm] (every conversation goes to the human queue)")
@@ -50,18 +50,23 @@ type sizes struct {
 	stored1M        int
 	startups        int
 	recoveryOutbox  int
+	webStreams      int
+	webRate         float64
+	webDur          time.Duration
 }
 
 var full = sizes{
 	warm: 2 * time.Second, ingestDur: 30 * time.Second, conns: 64, maxReq: 2_000_000, ingestChats: 100_000,
 	overheadRate: 200, overheadDur: 30 * time.Second, overheadConvs: 2000,
 	rpcCalls: 20000, rssStored: 100_000, rssActive: 10_000, stored1M: 1_000_000, startups: 5, recoveryOutbox: 100_000,
+	webStreams: 1000, webRate: 200, webDur: 30 * time.Second,
 }
 
 var quick = sizes{
 	warm: 500 * time.Millisecond, ingestDur: 3 * time.Second, conns: 64, maxReq: 200_000, ingestChats: 10_000,
 	overheadRate: 200, overheadDur: 3 * time.Second, overheadConvs: 200,
 	rpcCalls: 2000, rssStored: 10_000, rssActive: 1000, stored1M: 50_000, startups: 2, recoveryOutbox: 5000,
+	webStreams: 200, webRate: 200, webDur: 3 * time.Second,
 }
 
 func fatalf(format string, args ...any) {
@@ -220,6 +225,30 @@ func main() {
 		if missing := n - len(lat); missing > 0 || failed > 0 {
 			emit("overhead_unanswered", "%d", missing)
 			emit("overhead_webhooks_failed", "%d", failed)
+		}
+	}
+
+	// The web chat's push path: a visitor's message → its event on the
+	// visitor's open stream, with many widgets connected, and the memory
+	// the idle streams take.
+	if run("webchat") {
+		d := newDaemon(sub("webchat"), llmSection(modelURL)+webchatSection)
+		d.start()
+		d.waitReady(60 * time.Second)
+		res := webchatPush(d, sz.webStreams, sz.webRate, sz.webDur)
+		d.stop()
+		emit("webchat_streams", "%d", res.streams)
+		emit("webchat_sse_p50_ms", "%.2f", ms(percentile(res.latencies, 0.50)))
+		emit("webchat_sse_p99_ms", "%.2f", ms(percentile(res.latencies, 0.99)))
+		emit("webchat_sse_max_ms", "%.2f", ms(percentile(res.latencies, 1)))
+		per1000 := func(beforeKB, afterKB int) float64 {
+			return float64(afterKB-beforeKB) / 1024 / float64(res.streams) * 1000
+		}
+		emit("webchat_rss_mb_per_1000_streams", "%.1f", per1000(res.rssBefore, res.rssIdle))
+		emit("webchat_rss_anon_mb_per_1000_streams", "%.1f", per1000(res.anonBefore, res.anonIdle))
+		if missing := res.sent - len(res.latencies); missing > 0 || res.failed > 0 {
+			emit("webchat_sse_missing", "%d", missing)
+			emit("webchat_posts_failed", "%d", res.failed)
 		}
 	}
 

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// webchatSection turns the web chat on without its per-visitor and
+// per-address limits: every widget of the load comes from 127.0.0.1.
+const webchatSection = `
+[webchat]
+enabled = true
+rate_per_visitor = 0
+rate_per_address = 0
+
+[handoff]
+desk = "console"
+`
+
+// pushResult is the web chat's push path under load.
+type pushResult struct {
+	latencies []time.Duration // message sent → its event on the widget's stream
+	sent      int
+	failed    int64
+	streams   int
+	// rssKB and anonKB are the daemon's resident memory before and after
+	// the streams connected and went idle.
+	rssBefore, rssIdle, anonBefore, anonIdle int
+}
+
+// widget is one visitor's chat: its token and its open event stream.
+type widget struct {
+	token string
+	// arrived records when the stream showed each of the visitor's
+	// messages, by client_id.
+	mu      sync.Mutex
+	arrived map[string]time.Time
+	ready   chan struct{} // the stream delivered its first state
+}
+
+// webchatPush connects `streams` widgets to the daemon's event stream,
+// measures the daemon's memory with them idle, then sends rate messages a
+// second for dur (open loop, each from the next widget in turn) and
+// records when each message reached its widget's stream.
+//
+// The console's operators watch the same conversations through one stream
+// each; they belong in this load as a second set of stream readers next to
+// the widgets, started before the measured window.
+func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushResult {
+	res := pushResult{streams: streams}
+	api := newClient(256)
+	defer api.CloseIdleConnections()
+	widgets := make([]*widget, streams)
+	for i := range widgets {
+		w, err := newWidget(api, d.URL)
+		if err != nil {
+			fatalf("web chat session %d: %v", i, err)
+		}
+		widgets[i] = w
+	}
+	pid := d.cmd.Process.Pid
+	settle()
+	before := readMem(pid)
+	res.rssBefore, res.anonBefore = before.rss, before.anon
+
+	// One keep-alive connection per stream, like one browser each.
+	streamClient := &http.Client{Transport: &http.Transport{
+		MaxConnsPerHost: streams + 1, MaxIdleConnsPerHost: streams + 1, DisableCompression: true,
+	}}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, w := range widgets {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.listen(ctx, streamClient, d.URL) }()
+	}
+	for i, w := range widgets {
+		select {
+		case <-w.ready:
+		case <-time.After(60 * time.Second):
+			fatalf("web chat stream %d did not start", i)
+		}
+	}
+	settle()
+	idle := readMem(pid)
+	res.rssIdle, res.anonIdle = idle.rss, idle.anon
+
+	n := int(rate * dur.Seconds())
+	res.sent = n
+	sentAt := make([]time.Time, n)
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	var fails atomic.Int64
+	var posts sync.WaitGroup
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		if d := time.Until(at); d > 0 {
+			time.Sleep(d)
+		}
+		sentAt[i] = at
+		posts.Add(1)
+		go func() {
+			defer posts.Done()
+			if !widgets[i%streams].send(api, d.URL, "b"+strconv.Itoa(i), "hello from widget "+strconv.Itoa(i)) {
+				fails.Add(1)
+			}
+		}()
+	}
+	posts.Wait()
+	res.failed = fails.Load()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res.latencies = res.latencies[:0]
+		for i := range n {
+			if at, ok := widgets[i%streams].arrival("b" + strconv.Itoa(i)); ok {
+				res.latencies = append(res.latencies, at.Sub(sentAt[i]))
+			}
+		}
+		if len(res.latencies) == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	streamClient.CloseIdleConnections()
+	sortDurations(res.latencies)
+	return res
+}
+
+// settle lets the daemon finish what connecting caused before its memory
+// is read.
+func settle() {
+	runtime.GC()
+	time.Sleep(2 * time.Second)
+}
+
+func newWidget(c *http.Client, base string) (*widget, error) {
+	resp, err := c.Post(base+"/w/v1/session", "application/json", bytes.NewReader([]byte(`{}`)))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Token string `json:"visitor_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("status %d: %v", resp.StatusCode, err)
+	}
+	return &widget{token: s.Token, arrived: map[string]time.Time{}, ready: make(chan struct{})}, nil
+}
+
+// send posts one message and reports whether it was accepted.
+func (w *widget) send(c *http.Client, base, clientID, text string) bool {
+	body, _ := json.Marshal(map[string]string{"client_id": clientID, "text": text})
+	req, _ := http.NewRequest(http.MethodPost, base+"/w/v1/messages", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusAccepted
+}
+
+// listen reads the widget's event stream until ctx ends, noting when each
+// of the visitor's own messages arrives.
+func (w *widget) listen(ctx context.Context, c *http.Client, base string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/w/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	resp, err := c.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			fatalf("web chat stream: %v", err)
+		}
+		return
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	started := false
+	prefix := []byte(`"client_id":"`)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		if !started && bytes.HasPrefix(line, []byte("event: state")) {
+			started = true
+			close(w.ready)
+		}
+		i := bytes.Index(line, prefix)
+		if !bytes.HasPrefix(line, []byte("data: ")) || i < 0 {
+			continue
+		}
+		rest := line[i+len(prefix):]
+		if j := bytes.IndexByte(rest, '"'); j > 0 {
+			id := string(rest[:j])
+			w.mu.Lock()
+			if _, seen := w.arrived[id]; !seen {
+				w.arrived[id] = now
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+func (w *widget) arrival(clientID string) (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.arrived[clientID]
+	return t, ok
+}
