@@ -67,7 +67,7 @@ func bubbles(p *browsertest.Page, root string) []string {
 func TestBrowserFullPageChat(t *testing.T) {
 	release := make(chan struct{})
 	e := newEnv(t, withModel(&fakeModel{
-		text:    "Your order #1234 ships tomorrow. Track it at https://track.example.com/1234 <b>soon</b>",
+		text:    "Your order #1234 ships tomorrow. You can follow it at https://track.example.com/1234",
 		release: release,
 	}))
 	b := browsertest.New(t)
@@ -92,13 +92,6 @@ func TestBrowserFullPageChat(t *testing.T) {
 		t.Errorf("the link in the answer goes to %q", href)
 	}
 
-	// A message that is markup shows as text and runs nothing.
-	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), xss+"\n"))
-	p.WaitText(".sb-messages", xss)
-	p.WaitText(".sb-messages", "<b>soon</b>")
-	if n := browsertest.Eval[int](p, `document.querySelectorAll('.sb-messages img, .sb-messages b, .sb-messages script').length`); n != 0 {
-		t.Errorf("%d elements were made from message text", n)
-	}
 	p.Screenshot("webchat-desktop-bot")
 
 	// Talk to a person: the waiting banner with the place in line.
@@ -126,6 +119,18 @@ func TestBrowserFullPageChat(t *testing.T) {
 	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), "Great, thank you!\n"))
 	p.WaitText(".sb-messages", "Great, thank you!")
 	p.Screenshot("webchat-desktop-operator")
+
+	// Markup, from the visitor or an operator, shows as text and runs
+	// nothing.
+	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), xss+"\n"))
+	p.WaitText(".sb-messages", xss)
+	if _, err := e.eng.Do(ctx, conv, conversation.OperatorMessage{Operator: ann, Text: "Please use <b>bold</b> <script>alert(2)</script> nowhere."}); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitText(".sb-messages", "<script>alert(2)</script>")
+	if n := browsertest.Eval[int](p, `document.querySelectorAll('.sb-messages img, .sb-messages b, .sb-messages script').length`); n != 0 {
+		t.Errorf("%d elements were made from message text", n)
+	}
 	before := bubbles(p, "document")
 
 	// A reload resumes the same chat, each message once.
@@ -168,12 +173,18 @@ func TestBrowserPhoneInChinese(t *testing.T) {
 	p.WaitText(".sb-banner", "智能助手")
 	p.WaitText(".sb-human", "转人工客服")
 	p.Screenshot("webchat-phone-zh-start")
-	long := "我的订单号是" + strings.Repeat("A1B2C3D4", 12) + "，请帮我查一下物流。"
-	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), long))
+	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), "你好，我上周买的外套还没收到，能帮我查一下吗？"))
 	p.Do(chromedp.Click(chromedp.CSS(".sb-send")))
-	p.WaitText(".sb-messages", "请帮我查一下物流")
+	p.WaitText(".sb-messages", "能帮我查一下吗")
 	p.WaitText(".sb-banner", "正在为您转接人工客服")
 	p.WaitText(".sb-banner", "您是下一位")
+	p.Screenshot("webchat-phone-zh-waiting")
+
+	// A long line without spaces wraps; markup shows as text.
+	long := "订单号" + strings.Repeat("A1B2C3D4", 12)
+	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), long))
+	p.Do(chromedp.Click(chromedp.CSS(".sb-send")))
+	p.WaitText(".sb-messages", long)
 	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), xss))
 	p.Do(chromedp.Click(chromedp.CSS(".sb-send")))
 	p.WaitText(".sb-messages", xss)
@@ -188,7 +199,7 @@ func TestBrowserPhoneInChinese(t *testing.T) {
 			t.Errorf("%s reaches %.0f px at 360 px wide", sel, r)
 		}
 	}
-	p.Screenshot("webchat-phone-zh-waiting")
+	p.Screenshot("webchat-phone-zh-overflow")
 }
 
 // hostPage is a shop's page on another origin that embeds the widget.
@@ -233,6 +244,7 @@ func TestBrowserWidgetOnAnotherSite(t *testing.T) {
 	p.Do(chromedp.Click(sh(".sb-launcher")), chromedp.WaitVisible(sh(".sb-input")))
 	p.Do(chromedp.SendKeys(sh(".sb-input"), "Do your coats run small?\n"))
 	waitFor(t, p, "the answer", root+`.querySelector('.sb-messages').textContent.includes('true to size')`)
+	p.Screenshot("webchat-embed-open")
 	p.Do(chromedp.SendKeys(sh(".sb-input"), xss+"\n"))
 	waitFor(t, p, "the markup shown as text", root+`.querySelector('.sb-messages').textContent.includes('`+xss+`')`)
 	if n := browsertest.Eval[int](p, root+`.querySelectorAll('.sb-messages img').length + document.querySelectorAll('img').length`); n != 0 {
@@ -245,7 +257,6 @@ func TestBrowserWidgetOnAnotherSite(t *testing.T) {
 	if font := browsertest.Eval[string](p, `getComputedStyle(`+root+`.querySelector('.sb-bubble')).fontFamily`); strings.Contains(font, "Georgia") {
 		t.Errorf("the shop's font reached the widget: %s", font)
 	}
-	p.Screenshot("webchat-embed-open")
 
 	// Minimized, a reply raises the badge; the chat survives a reload.
 	p.Do(chromedp.Click(sh(".sb-minimize")))

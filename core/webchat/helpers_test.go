@@ -118,7 +118,10 @@ func newEnv(t *testing.T, opts ...option) *env {
 		Rules: conversation.Policy{
 			Desk: conversation.ConsoleDesk, Keywords: []string{"human"}, MaxBotFailures: 2,
 			QueueTimeout: time.Hour, ReturnToBot: true,
-			Messages: conversation.Messages{Handoff: "connecting you", Fallback: "sorry", Cancel: "back to bot", Closed: "operator left"},
+			Messages: conversation.Messages{
+				Handoff: "I'm connecting you with a colleague, one moment please.", Fallback: "Sorry, I can't answer that right now.",
+				Cancel: "OK, you're back with the assistant.", Closed: "Our colleague has ended the conversation. I'm here if you need anything else.",
+			},
 		},
 		HistoryMessages: 10, Concurrency: 2,
 		Thinking: func(id string, on bool) {
