@@ -139,7 +139,7 @@ func (st *streamState) serve(w http.ResponseWriter) {
 			return
 		case <-st.changed:
 			err = st.sync()
-		case <-st.queueChanged():
+		case <-st.queueChanged:
 			err = st.sendState()
 		case <-st.box.wake:
 			err = st.sendTyping()
@@ -165,8 +165,10 @@ type streamState struct {
 	changed   <-chan struct{}
 	stopWatch func()
 	box       *typingBox
-	// queue listening while the conversation waits in the daemon's line
-	queueChanges func() <-chan struct{}
+	// While the conversation waits in the daemon's line: queueChanged
+	// fires when the positions changed after the last state was computed
+	// (nil otherwise), leave ends the listening.
+	queueChanged <-chan struct{}
 	leave        func()
 	// stop is closed to end the stream (a newer one replaced it, or the
 	// client went away).
@@ -228,8 +230,10 @@ func (st *streamState) sendState() error {
 	}
 	if ownQueue(c.Handoff) && c.State == conversation.WaitingHuman {
 		if st.leave == nil {
-			st.queueChanges, st.leave = st.s.queue.listen()
+			st.leave = st.s.queue.listen()
 		}
+		// Taken before the position is read: a change after it fires.
+		st.queueChanged = st.s.queue.changes()
 	} else {
 		st.leaveQueue()
 	}
@@ -246,17 +250,8 @@ func (st *streamState) sendState() error {
 func (st *streamState) leaveQueue() {
 	if st.leave != nil {
 		st.leave()
-		st.queueChanges, st.leave = nil, nil
+		st.queueChanged, st.leave = nil, nil
 	}
-}
-
-// queueChanged fires when the queue's positions changed while the
-// conversation waits in it; never otherwise.
-func (st *streamState) queueChanged() <-chan struct{} {
-	if st.queueChanges == nil {
-		return nil
-	}
-	return st.queueChanges()
 }
 
 // sendTyping passes on the latest typing notices of the operator and the

@@ -19,20 +19,23 @@ const queueRefresh = 250 * time.Millisecond
 
 // queue knows each waiting visitor's place in line: the conversations
 // waiting for the daemon's own people (the console, or no desk), oldest
-// handoff first. Positions are computed once for all visitors, after a
-// change, and only while someone waits.
+// handoff first. Positions are computed once for all visitors: while some
+// listen, after changes, at most every queueRefresh; otherwise when asked.
 type queue struct {
 	st Store
 
 	mu        sync.Mutex
 	pos       map[string]int // conversation ID → 1-based place
-	stale     bool
-	changed   chan struct{} // closed when positions changed
+	stale     bool           // something changed since pos was computed
+	computed  time.Time      // when pos was computed
+	changed   chan struct{}  // closed when positions changed
 	listeners int
+	// kick asks run for a recomputation a reader could not wait for.
+	kick chan struct{}
 }
 
 func newQueue(st Store) *queue {
-	return &queue{st: st, pos: map[string]int{}, stale: true, changed: make(chan struct{})}
+	return &queue{st: st, pos: map[string]int{}, stale: true, changed: make(chan struct{}), kick: make(chan struct{}, 1)}
 }
 
 // ownQueue reports whether a waiting conversation is in the daemon's own
@@ -51,6 +54,7 @@ func (q *queue) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-changes:
+		case <-q.kick:
 		}
 		q.mu.Lock()
 		q.stale = true
@@ -83,7 +87,7 @@ func (q *queue) refresh() {
 		place[c.Handoff.Desk]++
 		pos[c.ID] = place[c.Handoff.Desk]
 	}
-	q.stale = false
+	q.stale, q.computed = false, time.Now()
 	if !maps.Equal(pos, q.pos) {
 		q.pos = pos
 		close(q.changed)
@@ -92,35 +96,49 @@ func (q *queue) refresh() {
 }
 
 // position is a waiting conversation's place in line, 1 for the next one;
-// 0 when it is not in the daemon's own line.
+// 0 when it is not in the daemon's own line, or not in it yet as far as
+// the last computation knows (listeners hear when that changes).
 func (q *queue) position(c store.Conversation) int {
 	if c.State != conversation.WaitingHuman || !ownQueue(c.Handoff) {
 		return 0
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	// The conversation just started waiting, or something changed: with
+	// listeners, run recomputes for all of them at most every
+	// queueRefresh, so many streams asking at once share one computation.
 	if _, known := q.pos[c.ID]; q.stale || !known {
-		q.refresh()
+		if q.listeners == 0 || time.Since(q.computed) >= queueRefresh {
+			q.refresh()
+		} else {
+			select {
+			case q.kick <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return q.pos[c.ID]
 }
 
-// listen registers interest in position changes; changes returns the
-// channel to wait on (fetch it again after it fired), leave ends it.
-func (q *queue) listen() (changes func() <-chan struct{}, leave func()) {
+// listen registers interest in position changes until leave is called.
+func (q *queue) listen() (leave func()) {
 	q.mu.Lock()
 	q.listeners++
 	q.mu.Unlock()
 	var once sync.Once
-	return func() <-chan struct{} {
+	return func() {
+		once.Do(func() {
 			q.mu.Lock()
-			defer q.mu.Unlock()
-			return q.changed
-		}, func() {
-			once.Do(func() {
-				q.mu.Lock()
-				q.listeners--
-				q.mu.Unlock()
-			})
-		}
+			q.listeners--
+			q.mu.Unlock()
+		})
+	}
+}
+
+// changes returns a channel closed at the next change of the positions;
+// take it before reading a position, so no change in between is missed.
+func (q *queue) changes() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.changed
 }

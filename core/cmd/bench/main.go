@@ -31,7 +31,7 @@ var (
 	only       = flag.String("only", "", "comma-separated phases to run (ingest,overhead,webchat,rpc,rss,ingest1m,startup,recovery); default all")
 	keep       = flag.Bool("keep", false, "keep the work directory (databases, configs, daemon logs)")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one)")
-	noModel    = flag.Bool("no-model", false, "ingest phases: run the daemon without [llm] (every conversation goes to the human queue)")
+	noModel    = flag.Bool("no-model", false, "ingest and webchat phases: run the daemon without [llm] (every conversation goes to the human queue)")
 	modelDelay = flag.Duration("model-delay", time.Second, "ingest phases: how long the fake model takes to answer, like a small local model (the other phases use an instant one)")
 )
 
@@ -232,7 +232,11 @@ func main() {
 	// visitor's open stream, with many widgets connected, and the memory
 	// the idle streams take.
 	if run("webchat") {
-		d := newDaemon(sub("webchat"), llmSection(modelURL)+webchatSection)
+		sections := llmSection(modelURL) + webchatSection
+		if *noModel {
+			sections = webchatSection
+		}
+		d := newDaemon(sub("webchat"), sections)
 		d.start()
 		d.waitReady(60 * time.Second)
 		res := webchatPush(d, sz.webStreams, sz.webRate, sz.webDur)
@@ -241,6 +245,7 @@ func main() {
 		emit("webchat_sse_p50_ms", "%.2f", ms(percentile(res.latencies, 0.50)))
 		emit("webchat_sse_p99_ms", "%.2f", ms(percentile(res.latencies, 0.99)))
 		emit("webchat_sse_max_ms", "%.2f", ms(percentile(res.latencies, 1)))
+		emit("webchat_cpu_cores", "%.2f", res.cores)
 		per1000 := func(beforeKB, afterKB int) float64 {
 			return float64(afterKB-beforeKB) / 1024 / float64(res.streams) * 1000
 		}

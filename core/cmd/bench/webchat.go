@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,9 @@ type pushResult struct {
 	// rssKB and anonKB are the daemon's resident memory before and after
 	// the streams connected and went idle.
 	rssBefore, rssIdle, anonBefore, anonIdle int
+	// cores is the CPU the daemon and its plugins used while the messages
+	// were sent, in cores.
+	cores float64
 }
 
 // widget is one visitor's chat: its token and its open event stream.
@@ -96,6 +100,7 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 
 	n := int(rate * dur.Seconds())
 	res.sent = n
+	cpuFrom, clockFrom := cpuTime(d.pids()), time.Now()
 	sentAt := make([]time.Time, n)
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
@@ -116,6 +121,7 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 		}()
 	}
 	posts.Wait()
+	res.cores = (cpuTime(d.pids()) - cpuFrom).Seconds() / time.Since(clockFrom).Seconds()
 	res.failed = fails.Load()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -137,12 +143,33 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 	return res
 }
 
+// cpuTime is the user and system CPU time the processes used so far, from
+// /proc/<pid>/stat.
+func cpuTime(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, which is in parentheses.
+		f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's
+// times: 100 on Linux.
+const clockTicks = 100
+
 // settle lets the daemon finish what connecting caused before its memory
 // is read.
-func settle() {
-	runtime.GC()
-	time.Sleep(2 * time.Second)
-}
+func settle() { time.Sleep(2 * time.Second) }
 
 func newWidget(c *http.Client, base string) (*widget, error) {
 	resp, err := c.Post(base+"/w/v1/session", "application/json", bytes.NewReader([]byte(`{}`)))
