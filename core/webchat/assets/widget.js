@@ -429,7 +429,9 @@
     ui.human.hidden = s === 'waiting_human' || s === 'human';
     if (ui.human.hidden && rating && rating.done) rating = null; // a new handoff: rated afresh
     if (view.can_rate && !rating) showRating(view.operator);
-    if (!view.can_rate && rating && !rating.done) { rating.el.remove(); rating = null; }
+    // Rated elsewhere (another tab), or a new chat: the question goes. Not
+    // while this card's answer is on its way: the server says "rated" first.
+    if (!view.can_rate && rating && !rating.done && !rating.sending) { rating.el.remove(); rating = null; }
   }
 
   function showTyping(v) {
@@ -474,6 +476,7 @@
     }
     async function send() {
       submit.disabled = true;
+      rating.sending = true;
       try {
         const res = await call('POST', '/rating', { score, comment: comment.value.trim() });
         if (!res.ok && res.status !== 409) throw new Error('rating ' + res.status);
@@ -485,6 +488,8 @@
       } catch (e) {
         submit.disabled = false;
         showError(T.failed);
+      } finally {
+        rating.sending = false;
       }
     }
   }
