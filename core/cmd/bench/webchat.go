@@ -56,10 +56,6 @@ type widget struct {
 // measures the daemon's memory with them idle, then sends rate messages a
 // second for dur (open loop, each from the next widget in turn) and
 // records when each message reached its widget's stream.
-//
-// The console's operators watch the same conversations through one stream
-// each; they belong in this load as a second set of stream readers next to
-// the widgets, started before the measured window.
 func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushResult {
 	res := pushResult{streams: streams}
 	api := newClient(256)
@@ -97,6 +93,11 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 	settle()
 	idle := readMem(pid)
 	res.rssIdle, res.anonIdle = idle.rss, idle.anon
+
+	// Operators watching the console (one event stream each, every
+	// conversation's changes) add their readers here, before the measured
+	// window: a reader like widget.listen on the operators' stream, with
+	// an operator's session.
 
 	n := int(rate * dur.Seconds())
 	res.sent = n
