@@ -120,17 +120,6 @@ func TestBrowserFullPageChat(t *testing.T) {
 	p.WaitText(".sb-messages", "Great, thank you!")
 	p.Screenshot("webchat-desktop-operator")
 
-	// Markup, from the visitor or an operator, shows as text and runs
-	// nothing.
-	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), xss+"\n"))
-	p.WaitText(".sb-messages", xss)
-	if _, err := e.eng.Do(ctx, conv, conversation.OperatorMessage{Operator: ann, Text: "Please use <b>bold</b> <script>alert(2)</script> nowhere."}); err != nil {
-		t.Fatal(err)
-	}
-	p.WaitText(".sb-messages", "<script>alert(2)</script>")
-	if n := browsertest.Eval[int](p, `document.querySelectorAll('.sb-messages img, .sb-messages b, .sb-messages script').length`); n != 0 {
-		t.Errorf("%d elements were made from message text", n)
-	}
 	before := bubbles(p, "document")
 
 	// A reload resumes the same chat, each message once.
@@ -155,6 +144,18 @@ func TestBrowserFullPageChat(t *testing.T) {
 	ratings, _ := e.st.Ratings(conv)
 	if len(ratings) != 1 || ratings[0].Score != 4 || ratings[0].Comment != "Quick and friendly" || ratings[0].Operator.Name != "Ann Lee" {
 		t.Errorf("stored ratings %+v", ratings)
+	}
+
+	// Markup, from the visitor or an operator, shows as text and runs
+	// nothing.
+	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), xss+"\n"))
+	p.WaitText(".sb-messages", xss)
+	if _, err := e.eng.Do(ctx, conv, conversation.OperatorMessage{Operator: ann, Text: "Please use <b>bold</b> <script>alert(2)</script> nowhere."}); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitText(".sb-messages", "<script>alert(2)</script>")
+	if n := browsertest.Eval[int](p, `document.querySelectorAll('.sb-messages img, .sb-messages b, .sb-messages script').length`); n != 0 {
+		t.Errorf("%d elements were made from message text", n)
 	}
 	if n := browsertest.Eval[int](p, "window.__alerts"); n != 0 {
 		t.Errorf("alert ran %d times", n)
