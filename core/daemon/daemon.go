@@ -99,7 +99,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ecfg.Delivery.Alerts = alerter
 	ecfg.Metrics = m
 	ecfg.Thinking = func(convID string, on bool) {
-		signals.Publish(live.Signal{Kind: live.Typing, ConversationID: convID, From: "bot", Data: on})
+		signals.Publish(live.Signal{Kind: live.Typing, ConversationID: convID, From: live.FromBot, Data: on})
 	}
 	eng = engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {

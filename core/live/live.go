@@ -19,12 +19,19 @@ const (
 	Presence Kind = "presence"
 )
 
+// Who a signal is from (Signal.From).
+const (
+	FromVisitor  = "visitor"
+	FromOperator = "operator"
+	FromBot      = "bot"
+)
+
 // Signal is one ephemeral event.
 type Signal struct {
 	Kind Kind
 	// ConversationID is the conversation it is about; "" for none.
 	ConversationID string
-	// From says who: "visitor", "operator" or "bot".
+	// From says who: FromVisitor, FromOperator or FromBot.
 	From string
 	// Data is the kind's payload (e.g. an operator's name and status).
 	Data any

@@ -109,7 +109,7 @@ func TestBrowserFullPageChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.WaitText(".sb-banner", "Ann Lee is here to help")
-	e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: conv, From: fromOperator, Data: true})
+	e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: conv, From: live.FromOperator, Data: true})
 	p.WaitText(".sb-typing", "Ann Lee is typing")
 	if _, err := e.eng.Do(ctx, conv, conversation.OperatorMessage{Operator: ann, Text: "Hi, I'm Ann. I see your order — it left our warehouse this morning."}); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/sse"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
@@ -258,7 +259,7 @@ func (st *streamState) leaveQueue() {
 // bot.
 func (st *streamState) sendTyping() error {
 	for _, t := range st.box.take() {
-		if t.From == fromOperator {
+		if t.From == live.FromOperator {
 			t.Name = st.sent.Operator
 		}
 		if err := st.stream.Send("", eventTyping, t); err != nil {

@@ -125,7 +125,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		},
 		HistoryMessages: 10, Concurrency: 2,
 		Thinking: func(id string, on bool) {
-			e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: id, From: fromBot, Data: on})
+			e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: id, From: live.FromBot, Data: on})
 		},
 	}
 	for _, o := range opts {

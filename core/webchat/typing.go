@@ -66,7 +66,7 @@ func (b *typingBoxes) run(ctx context.Context, signals Signals) {
 // deliver hands an operator's or the bot's typing signal to the streams
 // of its conversation; the visitor's own typing is for the operators.
 func (b *typingBoxes) deliver(sig live.Signal) {
-	if sig.Kind != live.Typing || (sig.From != fromOperator && sig.From != fromBot) {
+	if sig.Kind != live.Typing || (sig.From != live.FromOperator && sig.From != live.FromBot) {
 		return
 	}
 	on, isBool := sig.Data.(bool)
@@ -75,7 +75,7 @@ func (b *typingBoxes) deliver(sig live.Signal) {
 	defer b.mu.Unlock()
 	for box := range b.m[sig.ConversationID] {
 		box.mu.Lock()
-		if sig.From == fromBot {
+		if sig.From == live.FromBot {
 			box.bot = &v
 		} else {
 			box.op = &v

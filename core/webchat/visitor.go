@@ -295,16 +295,9 @@ func (s *Server) postTyping(w http.ResponseWriter, r *http.Request, c store.Conv
 	if !allow(w, "typing notices", check{s.typing, c.ID, "from this visitor"}) {
 		return
 	}
-	s.signals.Publish(live.Signal{Kind: live.Typing, ConversationID: c.ID, From: fromVisitor, Data: typing})
+	s.signals.Publish(live.Signal{Kind: live.Typing, ConversationID: c.ID, From: live.FromVisitor, Data: typing})
 	w.WriteHeader(http.StatusNoContent)
 }
-
-// Who a typing signal is from.
-const (
-	fromVisitor  = "visitor"
-	fromOperator = "operator"
-	fromBot      = "bot"
-)
 
 // handoff is the visitor's "talk to a person" button.
 func (s *Server) handoff(w http.ResponseWriter, r *http.Request, c store.Conversation) {

@@ -243,7 +243,7 @@ func TestStreamCarriesStateTypingAndThinking(t *testing.T) {
 	if r := e.request("POST", "/w/v1/typing", v.token, `{"typing":true}`); r.status != http.StatusNoContent {
 		t.Fatalf("typing: %d %s", r.status, r.raw)
 	}
-	e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: v.conv, From: fromOperator, Data: true})
+	e.hub.Publish(live.Signal{Kind: live.Typing, ConversationID: v.conv, From: live.FromOperator, Data: true})
 	for _, ev := range s.until(func(ev event) bool { return ev.typ == eventTyping && ev.data["from"] == "operator" }) {
 		if ev.typ != eventTyping || ev.data["from"] != "bot" && ev.data["from"] != "operator" {
 			t.Errorf("got %s %v: want only typing notices of the bot and the operator (not the visitor's own)", ev.typ, ev.data)
