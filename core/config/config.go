@@ -70,6 +70,8 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// KB is the [kb] section: the knowledge base (kb.go).
+	KB KB `toml:"kb"`
 }
 
 // Delivery is the [delivery] section.
@@ -240,6 +242,7 @@ func Default() *Config {
 		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
+		KB:        defaultKB(),
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,
