@@ -41,6 +41,7 @@ type Store interface {
 	VerifyAudit() (int, error)
 	DeadLetters() ([]store.DeadLetter, error)
 	Backup(w io.Writer) (int64, error)
+	KBGaps(limit int) ([]store.KBGap, error)
 }
 
 // Channels finds the plugin serving a channel instance.
@@ -85,6 +86,8 @@ type Config struct {
 	WebhookTimeout time.Duration
 	// MaxWait caps the long-poll ?wait of the messages endpoint. Default 60s.
 	MaxWait time.Duration
+	// KB serves /v1/kb; nil answers its document and search routes 404.
+	KB KnowledgeBase
 }
 
 // Server serves the HTTP API.
@@ -141,6 +144,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/deadletters/{id}/retry", admin, s.retryDeadLetter)
 	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
 	s.route("GET /v1/admin/backup", admin, s.backup)
+	s.routeKB()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
