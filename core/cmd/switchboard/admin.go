@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
@@ -58,7 +60,12 @@ func openAdmin(f adminFlags) (*admin, error) {
 		token := store.NewKeySecret()
 		log := logrus.New()
 		log.SetOutput(io.Discard)
-		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token}, st, nil, nil,
+		knowledge, err := kb.Open(context.Background(), st, kb.Options{})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge}, st, nil, nil,
 			func() (bool, any) { return true, nil }, log)
 		if err != nil {
 			st.Close()
@@ -197,7 +204,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	af := addAdminFlags(fs)
 	name := fs.String("name", "", "name of the key (create)")
-	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin (create)")
+	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin, kb:read, kb:write (create)")
 	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
 	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
 	a, code := parseAdmin(fs, af, args, stderr)

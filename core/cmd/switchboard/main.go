@@ -32,6 +32,8 @@ commands:
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
+  kb add PATH… | kb list | kb remove ID | kb search "text" | kb gaps
+                            manage and search the knowledge base
   salesiq setup --config F --public-url URL [--instance siq]
                             register the SalesIQ data webhook
 
@@ -62,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadletterCommand(rest, stdout, stderr)
 	case "backup":
 		return backupCommand(rest, stdout, stderr)
+	case "kb":
+		return kbCommand(rest, stdout, stderr)
 	case "salesiq":
 		return salesiqCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
