@@ -2,11 +2,14 @@ package kb
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
@@ -194,21 +197,25 @@ func decodeBlock(seg uint32, data []byte, fn func(p posting)) error {
 	return nil
 }
 
+// termChange is what a transaction changes for one term.
+type termChange struct {
+	adds []posting       // in unit order: chunks are numbered as added
+	dels map[uint32]bool // units removed
+	df   int             // change of the number of chunks holding it
+}
+
 // writer gathers the index changes of one transaction and applies them
 // with one rewrite per touched postings key.
 type writer struct {
 	root  *bolt.Bucket
 	b     map[string]*bolt.Bucket
-	adds  map[string][]posting
-	dels  map[string]map[uint32]bool
-	df    map[string]int
+	terms map[string]*termChange
 	stats stats
 	next  uint32
 }
 
 func newWriter(root *bolt.Bucket) (*writer, error) {
-	w := &writer{root: root, b: map[string]*bolt.Bucket{}, adds: map[string][]posting{},
-		dels: map[string]map[uint32]bool{}, df: map[string]int{}}
+	w := &writer{root: root, b: map[string]*bolt.Bucket{}, terms: map[string]*termChange{}}
 	for _, name := range nestedBuckets {
 		b, err := root.CreateBucketIfNotExists(name)
 		if err != nil {
@@ -231,8 +238,9 @@ func newWriter(root *bolt.Bucket) (*writer, error) {
 	return w, nil
 }
 
-// addChunk stores a chunk and queues its postings.
-func (w *writer) addChunk(rec *chunkRecord) (uint32, error) {
+// addChunk stores a chunk and queues its postings; units are its
+// analysed units (chunkUnits).
+func (w *writer) addChunk(rec *chunkRecord, units []unitTerms) (uint32, error) {
 	if w.next > maxChunkNum {
 		return 0, fmt.Errorf("the knowledge base is full (%d chunks were ever stored)", maxChunkNum)
 	}
@@ -245,23 +253,25 @@ func (w *writer) addChunk(rec *chunkRecord) (uint32, error) {
 	if err := w.b[string(bucketChunks)].Put(u32(num), data); err != nil {
 		return 0, err
 	}
-	w.indexChunk(num, rec)
+	w.indexChunk(num, units)
 	return num, nil
 }
 
-// indexChunk queues the postings of a stored chunk.
-func (w *writer) indexChunk(num uint32, rec *chunkRecord) {
+// indexChunk queues the postings of a stored chunk, given its analysed
+// units (chunkUnits).
+func (w *writer) indexChunk(num uint32, units []unitTerms) {
 	w.stats.Chunks++
 	seen := map[string]bool{}
-	for _, u := range chunkUnits(&rec.Chunk) {
+	for _, u := range units {
 		w.count(u, 1)
 		unit := num<<slotBits | u.slot
-		for _, term := range slices.Sorted(maps.Keys(u.tf)) {
-			key := string(segmentKey(term, unit>>segmentBits))
-			w.adds[key] = append(w.adds[key], posting{unit: unit, tf: uint8(min(u.tf[term], 255)), ln: quantLen(u.length)})
+		ln := quantLen(u.length)
+		for term, tf := range u.tf {
+			tc := w.term(term)
+			tc.adds = append(tc.adds, posting{unit: unit, tf: uint8(min(tf, 255)), ln: ln})
 			if !seen[term] {
 				seen[term] = true
-				w.df[term]++
+				tc.df++
 			}
 		}
 	}
@@ -284,14 +294,14 @@ func (w *writer) removeChunk(num uint32) error {
 		w.count(u, -1)
 		unit := num<<slotBits | u.slot
 		for term := range u.tf {
-			key := string(segmentKey(term, unit>>segmentBits))
-			if w.dels[key] == nil {
-				w.dels[key] = map[uint32]bool{}
+			tc := w.term(term)
+			if tc.dels == nil {
+				tc.dels = map[uint32]bool{}
 			}
-			w.dels[key][unit] = true
+			tc.dels[unit] = true
 			if !seen[term] {
 				seen[term] = true
-				w.df[term]--
+				tc.df--
 			}
 		}
 	}
@@ -311,57 +321,73 @@ func (w *writer) count(u unitTerms, sign int64) {
 	}
 }
 
+func (w *writer) term(t string) *termChange {
+	tc := w.terms[t]
+	if tc == nil {
+		tc = &termChange{}
+		w.terms[t] = tc
+	}
+	return tc
+}
+
 // flush writes the queued postings, vocabulary and statistics.
 func (w *writer) flush() error {
 	post := w.b[string(bucketPostings)]
-	keys := slices.Collect(maps.Keys(w.adds))
-	for k := range w.dels {
-		if _, ok := w.adds[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
+	vocab, fuzzy := w.b[string(bucketVocab)], w.b[string(bucketFuzzy)]
 	var buf []byte
-	for _, k := range keys {
-		seg := binary.BigEndian.Uint32([]byte(k[len(k)-4:]))
-		var kept []posting
-		if old := post.Get([]byte(k)); old != nil {
-			dels := w.dels[k]
-			if err := decodeBlock(seg, old, func(p posting) {
-				if !dels[p.unit] {
+	for _, term := range slices.Sorted(maps.Keys(w.terms)) {
+		tc := w.terms[term]
+		// The segments this term's changes touch.
+		var segs []uint32
+		for _, p := range tc.adds {
+			if seg := p.unit >> segmentBits; len(segs) == 0 || segs[len(segs)-1] != seg {
+				segs = append(segs, seg)
+			}
+		}
+		for unit := range tc.dels {
+			segs = append(segs, unit>>segmentBits)
+		}
+		slices.Sort(segs)
+		segs = slices.Compact(segs)
+		for _, seg := range segs {
+			key := segmentKey(term, seg)
+			var kept []posting
+			if old := post.Get(key); old != nil {
+				if err := decodeBlock(seg, old, func(p posting) {
+					if !tc.dels[p.unit] {
+						kept = append(kept, p)
+					}
+				}); err != nil {
+					return fmt.Errorf("postings of %q: %w", term, err)
+				}
+			}
+			for _, p := range tc.adds {
+				if p.unit>>segmentBits == seg {
 					kept = append(kept, p)
 				}
-			}); err != nil {
-				return fmt.Errorf("postings of %q: %w", k[:len(k)-5], err)
 			}
-		}
-		kept = append(kept, w.adds[k]...)
-		if len(kept) == 0 {
-			if err := post.Delete([]byte(k)); err != nil {
+			if len(kept) == 0 {
+				if err := post.Delete(key); err != nil {
+					return err
+				}
+				continue
+			}
+			// New chunk numbers are above every stored one, but a rebuild
+			// after removals can interleave: keep blocks sorted.
+			slices.SortFunc(kept, func(a, b posting) int { return cmp.Compare(a.unit, b.unit) })
+			buf = appendBlock(buf[:0], seg<<segmentBits, kept)
+			if err := post.Put(key, bytes.Clone(buf)); err != nil {
 				return err
 			}
-			continue
 		}
-		// New chunk numbers are above every stored one, but a rebuild
-		// after removals can interleave: keep blocks sorted.
-		slices.SortFunc(kept, func(a, b posting) int { return int(int64(a.unit) - int64(b.unit)) })
-		buf = appendBlock(buf[:0], seg<<segmentBits, kept)
-		if err := post.Put([]byte(k), bytes.Clone(buf)); err != nil {
-			return err
-		}
-	}
-	vocab, fuzzy := w.b[string(bucketVocab)], w.b[string(bucketFuzzy)]
-	for _, term := range slices.Sorted(maps.Keys(w.df)) {
-		delta := w.df[term]
-		if delta == 0 {
+		if tc.df == 0 {
 			continue
 		}
 		old := 0
 		if v := vocab.Get([]byte(term)); v != nil {
 			old = int(binary.BigEndian.Uint32(v))
 		}
-		n := old + delta
-		switch {
+		switch n := old + tc.df; {
 		case n <= 0:
 			if err := vocab.Delete([]byte(term)); err != nil {
 				return err
@@ -440,4 +466,21 @@ func forEachVariant(term string, fn func(key []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// analyzeChunks returns the units of each chunk, analysed on every CPU:
+// analysis is most of an import's work, and it needs no transaction.
+func analyzeChunks(chunks []Chunk) [][]unitTerms {
+	out := make([][]unitTerms, len(chunks))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(chunks)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(chunks); i += workers {
+				out[i] = chunkUnits(&chunks[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }

@@ -177,6 +177,7 @@ func checkName(name string) error {
 type parsed struct {
 	doc    Document
 	chunks []Chunk
+	units  [][]unitTerms
 }
 
 func (k *KB) parse(in Input) (parsed, error) {
@@ -198,6 +199,7 @@ func (k *KB) parse(in Input) (parsed, error) {
 		return parsed{}, err
 	}
 	return parsed{
+		units: analyzeChunks(chunks),
 		doc: Document{
 			ID: DocumentID(in.Name), Name: in.Name, Format: f, SHA256: contentHash(f, in.Content),
 			Bytes: len(in.Content), Chunks: len(chunks), ImportedAt: k.now().UTC(),
@@ -264,7 +266,7 @@ func (k *KB) ImportAll(ctx context.Context, ins []Input) ([]Imported, error) {
 			}
 			rec := docRecord{Document: p.doc}
 			for i, c := range p.chunks {
-				num, err := w.addChunk(&chunkRecord{Doc: p.doc.ID, Seq: i + 1, Chunk: c})
+				num, err := w.addChunk(&chunkRecord{Doc: p.doc.ID, Seq: i + 1, Chunk: c}, p.units[i])
 				if err != nil {
 					return err
 				}
@@ -400,7 +402,7 @@ func (k *KB) Rebuild(ctx context.Context) error {
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return fmt.Errorf("decode chunk %d: %w", binary.BigEndian.Uint32(key), err)
 			}
-			w.indexChunk(binary.BigEndian.Uint32(key), &rec)
+			w.indexChunk(binary.BigEndian.Uint32(key), chunkUnits(&rec.Chunk))
 		}
 		return w.flush()
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"time"
 
@@ -131,14 +132,29 @@ func (c *vectorCache) snapshot(r *reader, model string) *vectorSnapshot {
 }
 
 // nearest returns the limit rows most similar to q (unit length), best
-// first: an exact scan of every row.
+// first: an exact scan of every row, split across the CPUs.
 func (s *vectorSnapshot) nearest(q []float32, limit int) []scored {
 	if s.dim == 0 || len(q) != s.dim {
 		return nil
 	}
-	all := make([]scored, len(s.nums))
-	for i, num := range s.nums {
-		all[i] = scored{num: num, score: float64(dot(q, s.rows[i*s.dim:(i+1)*s.dim]))}
+	n := len(s.nums)
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/4096))
+	tops := make([][]scored, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			lo, hi := w*n/workers, (w+1)*n/workers
+			part := make([]scored, 0, hi-lo)
+			for i := lo; i < hi; i++ {
+				part = append(part, scored{num: s.nums[i], score: float64(dot(q, s.rows[i*s.dim:(i+1)*s.dim]))})
+			}
+			tops[w] = topScored(part, limit)
+		})
+	}
+	wg.Wait()
+	var all []scored
+	for _, t := range tops {
+		all = append(all, t...)
 	}
 	return topScored(all, limit)
 }
