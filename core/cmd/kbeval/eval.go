@@ -331,42 +331,50 @@ func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
 
 // searchLatency builds a knowledge base of the sources plus synthetic
 // passages up to n chunks, and returns the median time of a full-text
-// search for the evaluation questions.
-func searchLatency(ctx context.Context, sources string, n int, qs []question) (float64, error) {
+// search for the evaluation questions, the database's size in bytes and
+// how long the import of the synthetic passages took.
+func searchLatency(ctx context.Context, sources string, n int, qs []question) (float64, int64, time.Duration, error) {
 	e, err := newEvaluator(ctx, sources)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	defer e.close()
 	docs, err := e.kb.Documents()
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	have := 0
 	for _, d := range docs {
 		have += d.Chunks
 	}
+	start := time.Now()
 	if err := addFiller(ctx, e.kb, n-have, docs); err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
+	took := time.Since(start)
 	var times []time.Duration
 	for range 3 {
 		for _, q := range qs {
 			start := time.Now()
 			if _, err := e.kb.FullText(ctx, q.text, kb.DefaultTopK); err != nil {
-				return 0, err
+				return 0, 0, 0, err
 			}
 			times = append(times, time.Since(start))
 		}
 	}
 	slices.Sort(times)
-	return float64(times[len(times)/2].Microseconds()) / 1000, nil
+	info, err := os.Stat(e.st.Path())
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return float64(times[len(times)/2].Microseconds()) / 1000, info.Size(), took, nil
 }
 
 // addFiller imports n synthetic passages, in documents of 100 sections
 // and transactions of 50 documents. Their words follow a Zipf law over a
-// vocabulary made of the real knowledge base's words and invented ones,
-// a fifth of them in Chinese, so common query words have long posting
+// vocabulary made of the real knowledge base's words and invented ones
+// (a fifth of the passages are Chinese, of invented words made from the
+// knowledge base's characters), so common query words have long posting
 // lists as in a real large knowledge base.
 func addFiller(ctx context.Context, k *kb.KB, n int, docs []kb.Document) error {
 	if n <= 0 {
@@ -407,16 +415,28 @@ func addFiller(ctx context.Context, k *kb.KB, n int, docs []kb.Document) error {
 	for len(hanzi) < 3000 {
 		hanzi = append(hanzi, rune(0x4e00+rng.IntN(0x5000)))
 	}
+	// Chinese text is words of one to three characters: draw words, not
+	// characters, or the bigrams would be far more varied than a real
+	// language's.
+	var zhWords []string
+	for len(zhWords) < 20000 {
+		n := []int{1, 2, 2, 2, 3}[rng.IntN(5)]
+		var w []rune
+		for range n {
+			w = append(w, hanzi[rng.IntN(len(hanzi))])
+		}
+		zhWords = append(zhWords, string(w))
+	}
 	zw := rand.NewZipf(rng, 1.1, 2, uint64(len(words)-1))
-	zh := rand.NewZipf(rng, 1.1, 2, uint64(len(hanzi)-1))
+	zh := rand.NewZipf(rng, 1.1, 2, uint64(len(zhWords)-1))
 	var batch []kb.Input
 	const perDoc, perTx = 100, 50
 	for d := 0; d*perDoc < n; d++ {
 		var b strings.Builder
 		for s := 0; s < perDoc && d*perDoc+s < n; s++ {
 			chinese := rng.IntN(5) == 0
-			fmt.Fprintf(&b, "## %s\n\n", fillerText(rng, chinese, 4, words, zw, hanzi, zh))
-			b.WriteString(fillerText(rng, chinese, 60+rng.IntN(80), words, zw, hanzi, zh))
+			fmt.Fprintf(&b, "## %s\n\n", fillerText(rng, chinese, 4, words, zw, zhWords, zh))
+			b.WriteString(fillerText(rng, chinese, 40+rng.IntN(60), words, zw, zhWords, zh))
 			b.WriteString("\n\n")
 		}
 		batch = append(batch, kb.Input{Name: fmt.Sprintf("filler/%05d.md", d), Format: kb.FormatMarkdown, Content: []byte(b.String())})
@@ -434,11 +454,11 @@ func addFiller(ctx context.Context, k *kb.KB, n int, docs []kb.Document) error {
 	return nil
 }
 
-func fillerText(rng *rand.Rand, chinese bool, n int, words []string, zw *rand.Zipf, hanzi []rune, zh *rand.Zipf) string {
+func fillerText(rng *rand.Rand, chinese bool, n int, words []string, zw *rand.Zipf, zhWords []string, zh *rand.Zipf) string {
 	var b strings.Builder
 	for i := range n {
 		if chinese {
-			b.WriteRune(hanzi[zh.Uint64()])
+			b.WriteString(zhWords[zh.Uint64()])
 			if rng.IntN(12) == 0 {
 				b.WriteString("，")
 			}
@@ -450,6 +470,15 @@ func fillerText(rng *rand.Rand, chinese bool, n int, words []string, zw *rand.Zi
 		b.WriteString(words[zw.Uint64()])
 	}
 	return b.String()
+}
+
+// curve prints precision, coverage and out-of-scope handoff as the answer
+// threshold moves, the margin and suggest threshold fixed.
+func curve(w io.Writer, rs []result, margin float64) {
+	for a := 0.30; a <= 0.901; a += 0.02 {
+		m := measure(rs, kb.Thresholds{Answer: a, Margin: margin, Suggest: a})
+		fmt.Fprintf(w, "answer_threshold %.2f: precision %.3f coverage %.3f handoff %.3f\n", a, m.precision(), m.coverage(), m.handoff())
+	}
 }
 
 // showResults prints each question with its outcome and best candidates.
@@ -470,14 +499,5 @@ func showResults(w io.Writer, rs []result, t kb.Thresholds) {
 		for _, c := range r.cands[:min(3, len(r.cands))] {
 			fmt.Fprintf(w, "           %.3f %v %s\n", c.score, c.right, c.title)
 		}
-	}
-}
-
-// curve prints precision, coverage and out-of-scope handoff as the answer
-// threshold moves, the margin and suggest threshold fixed.
-func curve(w io.Writer, rs []result, margin float64) {
-	for a := 0.30; a <= 0.901; a += 0.02 {
-		m := measure(rs, kb.Thresholds{Answer: a, Margin: margin, Suggest: a})
-		fmt.Fprintf(w, "answer_threshold %.2f: precision %.3f coverage %.3f handoff %.3f\n", a, m.precision(), m.coverage(), m.handoff())
 	}
 }

@@ -75,12 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *chunks > 0 {
-		p50, err := searchLatency(ctx, *sources, *chunks, qs)
+		p50, size, took, err := searchLatency(ctx, *sources, *chunks, qs)
 		if err != nil {
 			fmt.Fprintln(stderr, "kbeval:", err)
 			return 1
 		}
 		fmt.Fprintf(stdout, "kb_search_p50_ms: %.2f (at %d chunks; target <= %d)\n", p50, *chunks, targetP50ms)
+		fmt.Fprintf(stdout, "kb_database_mb: %.1f (at %d chunks)\n", float64(size)/1e6, *chunks)
+		fmt.Fprintf(stdout, "kb_import_seconds: %.1f (%d synthetic chunks)\n", took.Seconds(), *chunks)
 	}
 	if failed {
 		fmt.Fprintln(stdout, "kb_targets: MISSED on the held-out part")
