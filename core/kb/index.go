@@ -223,8 +223,8 @@ func newWriter(root *bolt.Bucket) (*writer, error) {
 		}
 		w.b[string(name)] = b
 	}
-	for _, name := range []string{string(bucketPostings), string(bucketChunks), string(bucketVectors)} {
-		w.b[name].FillPercent = 0.9 // keys mostly grow
+	for _, name := range []string{string(bucketChunks), string(bucketVectors)} {
+		w.b[name].FillPercent = 0.9 // keys only grow; postings keys do not
 	}
 	meta := w.b[string(bucketMeta)]
 	if v := meta.Get(keyNext); v != nil {
