@@ -170,7 +170,7 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 
 // attempt sends one entry and records the outcome.
 func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
-	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Kind})
+	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	deskRef, err := d.send(sctx, e)
 	cancel()
@@ -181,12 +181,12 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	now := time.Now()
 	if err == nil {
 		err = d.st.Update(context.Background(), func(tx *store.Tx) error {
-			if e.Kind == store.OutDeskOpen && deskRef != "" {
+			if e.Op() == store.OpOpenHandoff && deskRef != "" {
 				if err := store.MapDeskRefTx(tx, e.Instance, deskRef, e.ConversationID); err != nil {
 					return err
 				}
 			}
-			if e.Kind == store.OutDeskClose {
+			if e.Op() == store.OpCloseHandoff {
 				if err := store.UnmapDeskTx(tx, e.ConversationID); err != nil {
 					return err
 				}
@@ -238,7 +238,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		log.WithError(err).Error("delivery failed for good; moved to dead letters")
 		if d.cfg.Alerts != nil {
 			d.cfg.Alerts.Send("dead_letter", "a message could not be delivered: "+dead, map[string]string{
-				"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Kind,
+				"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String(),
 			})
 		}
 		uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
@@ -317,39 +317,46 @@ func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, erro
 	if err != nil {
 		return "", err
 	}
-	switch e.Kind {
-	case store.OutDeskOpen, store.OutDeskRelay, store.OutDeskClose:
-		desk, ok := ch.(sdk.Desk)
-		if !ok {
-			return "", sdk.Errorf(sdk.Permanent, "channel %q is not a desk", e.Instance)
-		}
-		return d.sendDesk(ctx, desk, e)
+	switch p := e.Payload.(type) {
+	case store.SendText:
+		_, err = ch.Send(ctx, sdk.Outbound{
+			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: p.Role, Context: p.Context,
+		})
+		return "", err
+	case store.NativeHandoff:
+		_, err = ch.Send(ctx, sdk.Outbound{
+			ID: e.ID(), Kind: sdk.OutHandoff, Conversation: p.Ref, User: p.User, Text: p.Text, Reason: p.Reason, Context: p.Context,
+		})
+		return "", err
 	}
-	_, err = ch.Send(ctx, sdk.Outbound{
-		ID: e.ID(), Kind: sdk.OutboundKind(e.Kind), Conversation: e.Ref, User: e.User,
-		Text: e.Text, Role: e.Role, Reason: e.Reason, Context: e.Context,
-	})
-	return "", err
+	desk, ok := ch.(sdk.Desk)
+	if !ok {
+		return "", sdk.Errorf(sdk.Permanent, "channel %q is not a desk", e.Instance)
+	}
+	return d.sendDesk(ctx, desk, e)
 }
 
 func (d *deliverer) sendDesk(ctx context.Context, desk sdk.Desk, e store.OutboxEntry) (string, error) {
-	if e.Kind == store.OutDeskOpen {
+	if p, ok := e.Payload.(store.OpenHandoff); ok {
 		return desk.OpenHandoff(ctx, sdk.Handoff{
-			ID: e.ID(), ConversationID: e.ConversationID, Channel: e.Channel, User: e.User,
-			Transcript: e.Transcript, Summary: e.Summary, Reason: e.Reason,
+			ID: e.ID(), ConversationID: e.ConversationID, Channel: p.Channel, User: p.User,
+			Transcript: p.Transcript, Summary: p.Summary, Reason: p.Reason,
 		})
 	}
 	_, ref, ok := d.st.DeskRef(e.ConversationID)
-	if !ok {
-		if e.Kind == store.OutDeskClose {
+	switch p := e.Payload.(type) {
+	case store.CloseHandoff:
+		if !ok {
 			return "", nil // never opened, or already closed: nothing to do
 		}
-		return "", sdk.Errorf(sdk.Permanent, "conversation %s has no open desk handoff", e.ConversationID)
+		return "", desk.CloseHandoff(ctx, ref, p.Reason)
+	case store.RelayToDesk:
+		if !ok {
+			return "", sdk.Errorf(sdk.Permanent, "conversation %s has no open desk handoff", e.ConversationID)
+		}
+		return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: p.User, Text: p.Text})
 	}
-	if e.Kind == store.OutDeskClose {
-		return "", desk.CloseHandoff(ctx, ref, e.Reason)
-	}
-	return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: e.User, Text: e.Text})
+	return "", sdk.Errorf(sdk.Permanent, "outbox entry %s has no known operation (%s)", e.ID(), e.Op())
 }
 
 // backoff is the delay before retry number attempt: exponential from base,

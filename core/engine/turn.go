@@ -462,8 +462,8 @@ func (e *Engine) say(ef *effects, role, text string) {
 		return
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
-		ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutText),
-		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: e.takeContext(ef),
+		ConversationID: ef.conv.ID, Instance: ef.conv.Channel,
+		Payload: store.SendText{Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: e.takeContext(ef)},
 	})
 }
 
@@ -502,7 +502,7 @@ func (e *Engine) relay(ef *effects, text string) {
 		return // native handoffs see the visitor directly; no desk: nowhere to go
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
-		ConversationID: ef.conv.ID, Instance: h.Desk, Kind: store.OutDeskRelay, User: ef.conv.User, Text: text,
+		ConversationID: ef.conv.ID, Instance: h.Desk, Payload: store.RelayToDesk{User: ef.conv.User, Text: text},
 	})
 }
 
@@ -515,7 +515,7 @@ func (e *Engine) closeDesk(ef *effects, reason string) {
 	// The mapping is dropped by the deliverer once the desk confirmed the
 	// close; until then late desk events still find the conversation.
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
-		ConversationID: ef.conv.ID, Instance: h.Desk, Kind: store.OutDeskClose, Reason: reason,
+		ConversationID: ef.conv.ID, Instance: h.Desk, Payload: store.CloseHandoff{Reason: reason},
 	})
 }
 
@@ -535,17 +535,19 @@ func (e *Engine) handoff(ef *effects, cause, reason string) {
 		h.Native = true
 		ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: store.RoleBot, Text: e.cfg.HandoffMessage})
 		ef.outbox = append(ef.outbox, store.OutboxEntry{
-			ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutHandoff),
-			Ref: ef.conv.Ref, User: ef.conv.User, Text: e.cfg.HandoffMessage, Reason: reasonOrCause(reason, cause), Context: ef.conv.Context,
+			ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Payload: store.NativeHandoff{
+				Ref: ef.conv.Ref, User: ef.conv.User, Text: e.cfg.HandoffMessage, Reason: reasonOrCause(reason, cause), Context: ef.conv.Context,
+			},
 		})
 	case e.cfg.Desk != "":
 		h.Desk = e.cfg.Desk
 		e.reply(ef, e.cfg.HandoffMessage)
 		transcript, summary := e.handoffTranscript(ef, cause, reason)
 		ef.outbox = append(ef.outbox, store.OutboxEntry{
-			ConversationID: ef.conv.ID, Instance: e.cfg.Desk, Kind: store.OutDeskOpen,
-			User: ef.conv.User, Channel: ef.conv.Channel, Reason: reasonOrCause(reason, cause),
-			Summary: summary, Transcript: transcript,
+			ConversationID: ef.conv.ID, Instance: e.cfg.Desk, Payload: store.OpenHandoff{
+				User: ef.conv.User, Channel: ef.conv.Channel, Reason: reasonOrCause(reason, cause),
+				Summary: summary, Transcript: transcript,
+			},
 		})
 	default:
 		e.reply(ef, e.cfg.FallbackMessage)

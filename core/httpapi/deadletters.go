@@ -31,8 +31,8 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, _ *http.Request) {
 	out := make([]deadLetterView, len(dls))
 	for i, d := range dls {
 		out[i] = deadLetterView{
-			ID: d.Entry.ID(), ConversationID: d.Entry.ConversationID, Channel: d.Entry.Instance, Kind: d.Entry.Kind,
-			Text: d.Entry.Text, Attempts: d.Entry.Attempts, Error: d.Error, CreatedAt: d.Entry.CreatedAt, FailedAt: d.FailedAt,
+			ID: d.Entry.ID(), ConversationID: d.Entry.ConversationID, Channel: d.Entry.Instance, Kind: d.Entry.Op().String(),
+			Text: d.Entry.Text(), Attempts: d.Entry.Attempts, Error: d.Error, CreatedAt: d.Entry.CreatedAt, FailedAt: d.FailedAt,
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deadletters": out})

@@ -12,46 +12,251 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
-// Outbox entry kinds beyond the sdk.Outbound kinds ("text", "typing",
-// "handoff"): calls to the human desk.
+// Operation is what an outbox entry asks its destination to do.
+type Operation uint8
+
+// Operations. The visitor's channel takes OpSendText and OpNativeHandoff;
+// the desk takes the other three.
 const (
-	OutDeskOpen  = "desk.open"
-	OutDeskRelay = "desk.relay"
-	OutDeskClose = "desk.close"
+	// OpSendText sends a text to the visitor.
+	OpSendText Operation = iota + 1
+	// OpNativeHandoff transfers the visitor to a human inside the
+	// visitor's own channel.
+	OpNativeHandoff
+	// OpOpenHandoff opens a handoff on the desk.
+	OpOpenHandoff
+	// OpRelayToDesk posts a visitor message into an open handoff.
+	OpRelayToDesk
+	// OpCloseHandoff ends a handoff on the desk.
+	OpCloseHandoff
 )
 
-// OutboxEntry is one pending delivery. Entries of one conversation are
-// delivered strictly in Seq order.
-type OutboxEntry struct {
-	Seq uint64 `json:"seq"`
-	// ConversationID orders deliveries: the head entry of a conversation
-	// blocks the ones after it.
-	ConversationID string `json:"conversation_id"`
-	// Instance is the channel instance that delivers it (the visitor's
-	// channel, or the desk).
-	Instance string `json:"instance"`
-	Kind     string `json:"kind"`
-	// Ref is the native conversation reference on Instance; desk relays
-	// and closes take the handoff's desk reference at delivery time.
-	Ref     string            `json:"ref,omitempty"`
+// operationNames are the operations as stored on disk and shown by the
+// admin API. They never change: the database depends on them.
+var operationNames = map[Operation]string{
+	OpSendText:      "text",
+	OpNativeHandoff: "handoff",
+	OpOpenHandoff:   "desk.open",
+	OpRelayToDesk:   "desk.relay",
+	OpCloseHandoff:  "desk.close",
+}
+
+// String returns the operation's stored name.
+func (o Operation) String() string {
+	if name, ok := operationNames[o]; ok {
+		return name
+	}
+	return "operation(" + strconv.Itoa(int(o)) + ")"
+}
+
+// MarshalText stores the operation by name.
+func (o Operation) MarshalText() ([]byte, error) {
+	name, ok := operationNames[o]
+	if !ok {
+		return nil, fmt.Errorf("unknown outbox operation %d", o)
+	}
+	return []byte(name), nil
+}
+
+// UnmarshalText reads an operation's stored name.
+func (o *Operation) UnmarshalText(b []byte) error {
+	for op, name := range operationNames {
+		if name == string(b) {
+			*o = op
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown outbox operation %q", b)
+}
+
+// Payload is the operation's part of an outbox entry: one of [SendText],
+// [NativeHandoff], [OpenHandoff], [RelayToDesk] or [CloseHandoff].
+type Payload interface {
+	// Operation says which one it is.
+	Operation() Operation
+}
+
+// SendText is a text for the visitor.
+type SendText struct {
+	// Ref is the visitor's conversation reference on the channel.
+	Ref  string   `json:"ref"`
+	User sdk.User `json:"user"`
+	Text string   `json:"text"`
+	// Role says who wrote it: RoleBot or RoleOperator.
+	Role string `json:"role,omitempty"`
+	// Context is the conversation's channel context when it was queued.
+	Context map[string]string `json:"context,omitempty"`
+}
+
+// NativeHandoff transfers the visitor inside the channel, with Text as
+// what the visitor sees and Reason as the operator's note.
+type NativeHandoff struct {
+	Ref     string            `json:"ref"`
 	User    sdk.User          `json:"user"`
 	Text    string            `json:"text,omitempty"`
-	Role    string            `json:"role,omitempty"`
 	Reason  string            `json:"reason,omitempty"`
 	Context map[string]string `json:"context,omitempty"`
-	// Desk open payload.
-	Channel    string                `json:"channel,omitempty"`
+}
+
+// OpenHandoff opens a handoff on the desk. The desk's reference for it is
+// mapped to the conversation once the desk returned it.
+type OpenHandoff struct {
+	User sdk.User `json:"user"`
+	// Channel is the instance the visitor writes on.
+	Channel    string                `json:"channel"`
+	Reason     string                `json:"reason,omitempty"`
 	Summary    string                `json:"summary,omitempty"`
 	Transcript []sdk.TranscriptEntry `json:"transcript,omitempty"`
+}
 
-	Attempts    int       `json:"attempts"`
-	NextAttempt time.Time `json:"next_attempt"`
-	LastError   string    `json:"last_error,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
+// RelayToDesk posts a visitor message into the conversation's open
+// handoff; the desk reference is looked up when it is delivered.
+type RelayToDesk struct {
+	User sdk.User `json:"user"`
+	Text string   `json:"text"`
+}
+
+// CloseHandoff ends the conversation's open handoff on the desk, if it
+// has one when it is delivered.
+type CloseHandoff struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Operation implements [Payload].
+func (SendText) Operation() Operation { return OpSendText }
+
+// Operation implements [Payload].
+func (NativeHandoff) Operation() Operation { return OpNativeHandoff }
+
+// Operation implements [Payload].
+func (OpenHandoff) Operation() Operation { return OpOpenHandoff }
+
+// Operation implements [Payload].
+func (RelayToDesk) Operation() Operation { return OpRelayToDesk }
+
+// Operation implements [Payload].
+func (CloseHandoff) Operation() Operation { return OpCloseHandoff }
+
+// decodePayload reads the payload of an operation.
+func decodePayload(op Operation, raw json.RawMessage) (Payload, error) {
+	var (
+		p   Payload
+		err error
+	)
+	switch op {
+	case OpSendText:
+		p, err = decodeAs[SendText](raw)
+	case OpNativeHandoff:
+		p, err = decodeAs[NativeHandoff](raw)
+	case OpOpenHandoff:
+		p, err = decodeAs[OpenHandoff](raw)
+	case OpRelayToDesk:
+		p, err = decodeAs[RelayToDesk](raw)
+	case OpCloseHandoff:
+		p, err = decodeAs[CloseHandoff](raw)
+	default:
+		return nil, fmt.Errorf("unknown outbox operation %d", op)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s payload: %w", op, err)
+	}
+	return p, nil
+}
+
+func decodeAs[T Payload](raw json.RawMessage) (T, error) {
+	var p T
+	if len(raw) == 0 {
+		return p, nil
+	}
+	err := json.Unmarshal(raw, &p)
+	return p, err
+}
+
+// OutboxEntry is one pending delivery.
+type OutboxEntry struct {
+	Seq            uint64
+	ConversationID string
+	// Instance is the channel instance that delivers it (the visitor's
+	// channel, or the desk).
+	Instance string
+	// Payload is what to deliver; its type is the operation.
+	Payload Payload
+
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	CreatedAt   time.Time
+}
+
+// outboxRecord is an entry as stored.
+type outboxRecord struct {
+	Seq            uint64          `json:"seq"`
+	ConversationID string          `json:"conversation_id"`
+	Instance       string          `json:"instance"`
+	Op             Operation       `json:"op"`
+	Payload        json.RawMessage `json:"payload"`
+	Attempts       int             `json:"attempts"`
+	NextAttempt    time.Time       `json:"next_attempt"`
+	LastError      string          `json:"last_error,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+// MarshalJSON stores the operation by name next to its payload.
+func (e OutboxEntry) MarshalJSON() ([]byte, error) {
+	if e.Payload == nil {
+		return nil, fmt.Errorf("outbox entry %d has no payload", e.Seq)
+	}
+	payload, err := json.Marshal(e.Payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(outboxRecord{
+		Seq: e.Seq, ConversationID: e.ConversationID, Instance: e.Instance,
+		Op: e.Payload.Operation(), Payload: payload,
+		Attempts: e.Attempts, NextAttempt: e.NextAttempt, LastError: e.LastError, CreatedAt: e.CreatedAt,
+	})
+}
+
+// UnmarshalJSON reads an entry with the payload its operation names.
+func (e *OutboxEntry) UnmarshalJSON(b []byte) error {
+	var r outboxRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return err
+	}
+	p, err := decodePayload(r.Op, r.Payload)
+	if err != nil {
+		return err
+	}
+	*e = OutboxEntry{
+		Seq: r.Seq, ConversationID: r.ConversationID, Instance: r.Instance, Payload: p,
+		Attempts: r.Attempts, NextAttempt: r.NextAttempt, LastError: r.LastError, CreatedAt: r.CreatedAt,
+	}
+	return nil
 }
 
 // ID is the entry's stable delivery id, the same on every attempt.
 func (e *OutboxEntry) ID() string { return "o" + strconv.FormatUint(e.Seq, 10) }
+
+// Op is the entry's operation.
+func (e *OutboxEntry) Op() Operation {
+	if e.Payload == nil {
+		return 0
+	}
+	return e.Payload.Operation()
+}
+
+// Text is the message the entry carries, if any.
+func (e *OutboxEntry) Text() string {
+	switch p := e.Payload.(type) {
+	case SendText:
+		return p.Text
+	case NativeHandoff:
+		return p.Text
+	case RelayToDesk:
+		return p.Text
+	}
+	return ""
+}
 
 // DeadLetter is an entry that could not be delivered.
 type DeadLetter struct {

@@ -22,8 +22,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// SchemaVersion is the layout version this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout version this code reads and writes. Opening
+// a database of an older version upgrades it (see migrations).
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -167,6 +168,14 @@ func initSchema(tx *bolt.Tx) error {
 		}
 		if have > SchemaVersion {
 			return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
+		}
+		if have < SchemaVersion {
+			if err := migrate(tx, have); err != nil {
+				return err
+			}
+			if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+				return err
+			}
 		}
 	}
 	return buildStateIndex(tx)
