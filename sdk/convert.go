@@ -129,19 +129,10 @@ func outboundFromPB(o *pb.Outbound) Outbound {
 	}
 }
 
-// deskOutbound is an Outbound plus the fields only desk calls carry.
-type deskOutbound struct {
-	Outbound
-	Channel    string
-	Summary    string
-	Transcript []TranscriptEntry
-}
-
-func deskOutboundToPB(d deskOutbound) *pb.Outbound {
-	out := outboundToPB(d.Outbound)
-	out.Channel, out.Summary = d.Channel, d.Summary
-	for _, e := range d.Transcript {
-		out.Transcript = append(out.Transcript, &pb.TranscriptEntry{Role: e.Role, Text: e.Text, TimeUnixMs: timeToMillis(e.Time)})
+func transcriptToPB(entries []TranscriptEntry) []*pb.TranscriptEntry {
+	out := make([]*pb.TranscriptEntry, len(entries))
+	for i, e := range entries {
+		out[i] = &pb.TranscriptEntry{Role: e.Role, Text: e.Text, TimeUnixMs: timeToMillis(e.Time)}
 	}
 	return out
 }

@@ -102,14 +102,6 @@ const (
 	OutHandoff OutboundKind = "handoff"
 )
 
-// Wire kinds that carry [Desk] calls through the Send RPC, so desk calls
-// share the outbox's delivery and retry path. Plugin code never sees them.
-const (
-	outDeskOpen  OutboundKind = "desk.open"
-	outDeskRelay OutboundKind = "desk.relay"
-	outDeskClose OutboundKind = "desk.close"
-)
-
 // Outbound is one thing the daemon asks a channel to deliver.
 type Outbound struct {
 	// ID is the daemon's id of this delivery. It stays the same on every
@@ -150,7 +142,9 @@ type Capabilities struct {
 	// NativeHandoff says the channel transfers its own visitors to humans
 	// (an [OutHandoff] outbound) instead of opening a desk conversation.
 	NativeHandoff bool
-	// Desk says the channel implements [Desk] and can serve as the human desk.
+	// Desk says the plugin serves a [Desk] beside the channel and can be
+	// the human desk. [Serve] sets it when [Plugins].Desk is given; what
+	// Configure returns here is ignored.
 	Desk bool
 	// Polling says the channel implements [Poller] and must be polled.
 	Polling bool

@@ -310,53 +310,73 @@ func (d *deliverer) idempotent(instance string) bool {
 
 // send performs one delivery; for a desk open it returns the desk reference.
 func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, error) {
-	ch, ok, err := d.channels.Channel(e.Instance)
-	if !ok {
-		return "", sdk.Errorf(sdk.Permanent, "no channel instance named %q", e.Instance)
-	}
-	if err != nil {
-		return "", err
-	}
 	switch p := e.Payload.(type) {
 	case store.SendText:
-		_, err = ch.Send(ctx, sdk.Outbound{
+		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
 			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: p.Role, Context: p.Context,
 		})
-		return "", err
 	case store.NativeHandoff:
-		_, err = ch.Send(ctx, sdk.Outbound{
+		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
 			ID: e.ID(), Kind: sdk.OutHandoff, Conversation: p.Ref, User: p.User, Text: p.Text, Reason: p.Reason, Context: p.Context,
 		})
-		return "", err
-	}
-	desk, ok := ch.(sdk.Desk)
-	if !ok {
-		return "", sdk.Errorf(sdk.Permanent, "channel %q is not a desk", e.Instance)
-	}
-	return d.sendDesk(ctx, desk, e)
-}
-
-func (d *deliverer) sendDesk(ctx context.Context, desk sdk.Desk, e store.OutboxEntry) (string, error) {
-	if p, ok := e.Payload.(store.OpenHandoff); ok {
+	case store.OpenHandoff:
+		desk, err := d.desk(e.Instance)
+		if err != nil {
+			return "", err
+		}
 		return desk.OpenHandoff(ctx, sdk.Handoff{
 			ID: e.ID(), ConversationID: e.ConversationID, Channel: p.Channel, User: p.User,
 			Transcript: p.Transcript, Summary: p.Summary, Reason: p.Reason,
 		})
-	}
-	_, ref, ok := d.st.DeskRef(e.ConversationID)
-	switch p := e.Payload.(type) {
+	case store.RelayToDesk:
+		ref, ok := d.deskRef(e)
+		if !ok {
+			return "", sdk.Errorf(sdk.Permanent, "conversation %s has no open handoff on desk %q", e.ConversationID, e.Instance)
+		}
+		desk, err := d.desk(e.Instance)
+		if err != nil {
+			return "", err
+		}
+		return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: p.User, Text: p.Text})
 	case store.CloseHandoff:
+		ref, ok := d.deskRef(e)
 		if !ok {
 			return "", nil // never opened, or already closed: nothing to do
 		}
-		return "", desk.CloseHandoff(ctx, ref, p.Reason)
-	case store.RelayToDesk:
-		if !ok {
-			return "", sdk.Errorf(sdk.Permanent, "conversation %s has no open desk handoff", e.ConversationID)
+		desk, err := d.desk(e.Instance)
+		if err != nil {
+			return "", err
 		}
-		return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: p.User, Text: p.Text})
+		return "", desk.CloseHandoff(ctx, ref, sdk.DeskClose{ID: e.ID(), Reason: p.Reason})
 	}
 	return "", sdk.Errorf(sdk.Permanent, "outbox entry %s has no known operation (%s)", e.ID(), e.Op())
+}
+
+func (d *deliverer) sendChannel(ctx context.Context, instance string, out sdk.Outbound) error {
+	ch, ok, err := d.channels.Channel(instance)
+	if !ok {
+		return sdk.Errorf(sdk.Permanent, "no channel instance named %q", instance)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = ch.Send(ctx, out)
+	return err
+}
+
+func (d *deliverer) desk(instance string) (sdk.Desk, error) {
+	desk, ok, err := d.channels.Desk(instance)
+	if !ok {
+		return nil, sdk.Errorf(sdk.Permanent, "channel instance %q serves no desk", instance)
+	}
+	return desk, err
+}
+
+// deskRef is the reference of the conversation's open handoff on the
+// entry's desk.
+func (d *deliverer) deskRef(e store.OutboxEntry) (string, bool) {
+	desk, ref, ok := d.st.DeskRef(e.ConversationID)
+	return ref, ok && desk == e.Instance
 }
 
 // backoff is the delay before retry number attempt: exponential from base,

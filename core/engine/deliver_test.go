@@ -1,8 +1,14 @@
 package engine
 
 import (
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 func TestBackoffSchedule(t *testing.T) {
@@ -31,5 +37,96 @@ func TestBackoffSchedule(t *testing.T) {
 		if len(seen) < 10 {
 			t.Errorf("attempt %d: only %d distinct delays in 200; want jitter", tt.attempt, len(seen))
 		}
+	}
+}
+
+// A database written before the outbox had typed payloads (schema 1) is
+// upgraded on open, and each of its pending entries reaches the same
+// instance, as the same operation, with the same delivery id as before;
+// its dead letter can still be retried.
+func TestSchema1OutboxIsDeliveredAfterTheUpgrade(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "store", "testdata", "schema1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Desk = "desk"
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "switchboard.db"), cfg: cfg, ch: channels{
+		"tg":   {caps: sdk.Capabilities{Typing: true}},
+		"line": {caps: sdk.Capabilities{Typing: true}},
+		"siq":  {caps: sdk.Capabilities{NativeHandoff: true}},
+		"desk": {caps: sdk.Capabilities{Desk: true}},
+	}}
+	if err := os.WriteFile(h.path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.eventually("the outbox to drain", func() bool { out, _ := h.st.Outbox(); return len(out) == 0 })
+	conv := func(channel, ref string) string {
+		c, err := h.st.ConversationByRef(channel, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	waiting, fresh, back := conv("tg", "1001"), conv("line", "U77"), conv("tg", "1003")
+	private := map[string]string{"chat_type": "private"}
+	ann, cy := sdk.User{ID: "1001", Name: "Ann"}, sdk.User{ID: "U77", Name: "Cy"}
+	at := func(sec int) time.Time { return time.Date(2025, 6, 2, 9, 30, sec, 0, time.UTC) }
+
+	sent := map[string][]sdk.Outbound{
+		"tg": {
+			{ID: "o3", Kind: sdk.OutText, Conversation: "1001", User: ann, Text: "Hi Ann, Bob here.", Role: store.RoleOperator, Context: private},
+			{ID: "o7", Kind: sdk.OutText, Conversation: "1003", User: sdk.User{ID: "1003", Name: "Di"}, Text: "back to bot", Role: store.RoleBot},
+		},
+		"line": {{ID: "o4", Kind: sdk.OutText, Conversation: "U77", User: cy, Text: "connecting you", Role: store.RoleBot,
+			Context: map[string]string{"once.reply_token": "rt-1", "reply_token_at": "1748856600000", "source_type": "user"}}},
+		"siq": {{ID: "o8", Kind: sdk.OutHandoff, Conversation: "v5", User: sdk.User{ID: "v5", Name: "Ed"}, Text: "connecting you",
+			Reason: "the visitor asked for a human", Context: map[string]string{"request_id": "req-5", "conversation_id": "11209000000003001"}}},
+	}
+	for instance, want := range sent {
+		if got := h.ch[instance].sent; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s got\n%+v\nwant\n%+v", instance, got, want)
+		}
+	}
+	desk := h.ch["desk"]
+	wantOpen := []sdk.Handoff{{ID: "o5", ConversationID: fresh, Channel: "line", User: cy, Reason: "refund over limit",
+		Summary:    "Cy on line needs a human (refund over limit). Last message: refund please",
+		Transcript: []sdk.TranscriptEntry{{Role: "visitor", Text: "refund please", Time: at(9)}, {Role: "bot", Text: "connecting you", Time: at(10)}}}}
+	if !reflect.DeepEqual(desk.opened, wantOpen) {
+		t.Errorf("desk opened\n%+v\nwant\n%+v", desk.opened, wantOpen)
+	}
+	if want := []relayCall{{"T-1", sdk.DeskMessage{ID: "o2", User: ann, Text: "are you there?"}}}; !reflect.DeepEqual(desk.relays, want) {
+		t.Errorf("desk relays %+v, want %+v", desk.relays, want)
+	}
+	if want := []closeCall{{"T-3", sdk.DeskClose{ID: "o6", Reason: "the visitor went back to the bot"}}}; !reflect.DeepEqual(desk.closes, want) {
+		t.Errorf("desk closes %+v, want %+v", desk.closes, want)
+	}
+	for _, m := range []struct {
+		conv, ref string
+		open      bool
+	}{{waiting, "T-1", true}, {fresh, "ticket-" + fresh, true}, {back, "", false}} {
+		d, ref, ok := h.st.DeskRef(m.conv)
+		if ok != m.open || (ok && (d != "desk" || ref != m.ref)) {
+			t.Errorf("desk reference of %s: %q %q %v, want %q %v", m.conv, d, ref, ok, m.ref, m.open)
+		}
+	}
+
+	dl, err := h.st.DeadLetters()
+	if err != nil || len(dl) != 1 || dl[0].Entry.ID() != "o1" {
+		t.Fatalf("dead letters %+v (%v)", dl, err)
+	}
+	var retried store.OutboxEntry
+	if err := h.st.Update(t.Context(), func(tx *store.Tx) error {
+		var err error
+		retried, err = store.RetryDeadLetterTx(tx, dl[0].Entry.Seq, time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.eng.Requeue(retried)
+	h.eventually("the retried dead letter", func() bool { return len(h.ch["tg"].texts()) == 3 })
+	if got := h.ch["tg"].sent[2]; got.ID != "o1" || got.Text != "It ships today." || got.Conversation != "1000" {
+		t.Errorf("retried dead letter went out as %+v", got)
 	}
 }

@@ -62,6 +62,9 @@ type Config struct {
 // Channels is what the engine needs from the plugin host.
 type Channels interface {
 	Channel(instance string) (sdk.Channel, bool, error)
+	// Desk is the desk served beside a channel instance; ok is false when
+	// its plugin serves none.
+	Desk(instance string) (desk sdk.Desk, ok bool, err error)
 	Capabilities(instance string) (sdk.Capabilities, bool)
 }
 

@@ -26,6 +26,9 @@ type recorder struct {
 	opened  []sdk.Handoff
 	relayed []string
 	closed  []string
+	// relays and closes are the desk calls in full.
+	relays []relayCall
+	closes []closeCall
 	// fail returns an error for the n-th Send (1-based), if set.
 	fail func(n int) error
 	n    int
@@ -66,14 +69,26 @@ func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.relayed = append(r.relayed, m.Text)
+	r.relays = append(r.relays, relayCall{ref, m})
 	return nil
 }
 
-func (r *recorder) CloseHandoff(_ context.Context, ref, _ string) error {
+func (r *recorder) CloseHandoff(_ context.Context, ref string, c sdk.DeskClose) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = append(r.closed, ref)
+	r.closes = append(r.closes, closeCall{ref, c})
 	return nil
+}
+
+type relayCall struct {
+	Ref string
+	Msg sdk.DeskMessage
+}
+
+type closeCall struct {
+	Ref   string
+	Close sdk.DeskClose
 }
 
 func (r *recorder) texts() []string {
@@ -91,6 +106,14 @@ type channels map[string]*recorder
 func (c channels) Channel(name string) (sdk.Channel, bool, error) {
 	r, ok := c[name]
 	return r, ok, nil
+}
+
+func (c channels) Desk(name string) (sdk.Desk, bool, error) {
+	r, ok := c[name]
+	if !ok || !r.caps.Desk {
+		return nil, false, nil
+	}
+	return r, true, nil
 }
 
 func (c channels) Capabilities(name string) (sdk.Capabilities, bool) {

@@ -48,6 +48,7 @@ type Instance struct {
 	state    string
 	client   *plugin.Client
 	channel  *sdk.ChannelClient
+	desk     *sdk.DeskClient // set when the channel's plugin serves a desk
 	llm      *sdk.LLMClient
 	caps     sdk.Capabilities
 	info     sdk.LLMInfo
@@ -217,6 +218,7 @@ func (i *Instance) launch(ctx context.Context) error {
 
 	var (
 		ch   *sdk.ChannelClient
+		desk *sdk.DeskClient
 		llm  *sdk.LLMClient
 		caps sdk.Capabilities
 		info sdk.LLMInfo
@@ -234,13 +236,25 @@ func (i *Instance) launch(ctx context.Context) error {
 	if err != nil {
 		return fail(fmt.Errorf("configure: %w", err))
 	}
+	if caps.Desk {
+		// The desk is a service of its own on the same connection.
+		raw, err := rpc.Dispense(sdk.KindDesk)
+		if err != nil {
+			return fail(fmt.Errorf("dispense %s: %w", sdk.KindDesk, err))
+		}
+		d, ok := raw.(*sdk.DeskClient)
+		if !ok {
+			return fail(fmt.Errorf("unexpected desk client %T", raw))
+		}
+		desk = d
+	}
 
 	pid := 0
 	if rc := client.ReattachConfig(); rc != nil {
 		pid = rc.Pid
 	}
 	i.mu.Lock()
-	i.client, i.channel, i.llm, i.caps, i.info, i.pid = client, ch, llm, caps, info, pid
+	i.client, i.channel, i.desk, i.llm, i.caps, i.info, i.pid = client, ch, desk, llm, caps, info, pid
 	i.state = StateUp
 	i.lastErr = ""
 	i.mu.Unlock()
@@ -350,7 +364,7 @@ func (i *Instance) BackendOK() bool {
 func (i *Instance) kill() {
 	i.mu.Lock()
 	client := i.client
-	i.client, i.channel, i.llm, i.pid = nil, nil, nil, 0
+	i.client, i.channel, i.desk, i.llm, i.pid = nil, nil, nil, nil, 0
 	i.mu.Unlock()
 	if client != nil {
 		client.Kill()
@@ -366,6 +380,18 @@ func (i *Instance) ChannelClient() (sdk.Channel, error) {
 		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("channel %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
 	}
 	return i.channel, nil
+}
+
+// DeskClient returns the current desk client, or an error of kind
+// Temporary when the plugin is not running. Only instances whose plugin
+// serves a desk (Capabilities().Desk) have one.
+func (i *Instance) DeskClient() (sdk.Desk, error) {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	if i.desk == nil {
+		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("desk %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
+	}
+	return i.desk, nil
 }
 
 // LLMClient returns the current LLM client, or an error of kind Unavailable

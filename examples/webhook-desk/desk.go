@@ -53,7 +53,7 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	opts.DeskURL = strings.TrimRight(opts.DeskURL, "/")
 	d.opts = opts
 	d.client = sdk.NewHTTPClient(time.Duration(opts.Timeout))
-	return sdk.Capabilities{Desk: true}, nil
+	return sdk.Capabilities{}, nil
 }
 
 // deskEvent is what the desk system posts to the webhook.
@@ -146,8 +146,8 @@ func (d *Desk) RelayToDesk(ctx context.Context, ref string, msg sdk.DeskMessage)
 }
 
 // CloseHandoff ends a ticket: POST {desk_url}/handoffs/{ref}/close.
-func (d *Desk) CloseHandoff(ctx context.Context, ref, reason string) error {
-	return d.call(ctx, "/handoffs/"+url.PathEscape(ref)+"/close", "close-"+ref, map[string]any{"reason": reason}, nil)
+func (d *Desk) CloseHandoff(ctx context.Context, ref string, c sdk.DeskClose) error {
+	return d.call(ctx, "/handoffs/"+url.PathEscape(ref)+"/close", c.ID, map[string]any{"id": c.ID, "reason": c.Reason}, nil)
 }
 
 // call POSTs JSON with the delivery id as Idempotency-Key and classifies
@@ -186,3 +186,9 @@ func (d *Desk) call(ctx context.Context, path, id string, body, out any) error {
 	}
 	return nil
 }
+
+// compile-time checks of the services the plugin serves.
+var (
+	_ sdk.Channel = (*Desk)(nil)
+	_ sdk.Desk    = (*Desk)(nil)
+)

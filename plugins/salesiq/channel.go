@@ -48,7 +48,6 @@ func (c *Channel) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Ca
 		// action's progress text, a visible message; it is not used.
 		Typing:        false,
 		NativeHandoff: true,
-		Desk:          true,
 	}, nil
 }
 

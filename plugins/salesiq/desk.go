@@ -94,7 +94,7 @@ func (c *Channel) RelayToDesk(ctx context.Context, ref string, msg sdk.DeskMessa
 // CloseHandoff ends the SalesIQ conversation (the visitor went back to the
 // bot). A conversation SalesIQ refuses to close, typically because the
 // operator already ended it, counts as closed.
-func (c *Channel) CloseHandoff(ctx context.Context, ref, reason string) error {
+func (c *Channel) CloseHandoff(ctx context.Context, ref string, cl sdk.DeskClose) error {
 	st := c.state()
 	if st == nil {
 		return sdk.Errorf(sdk.Permanent, "salesiq: not configured")
@@ -104,7 +104,7 @@ func (c *Channel) CloseHandoff(ctx context.Context, ref, reason string) error {
 	var se *sdk.Error
 	if err != nil && errors.As(err, &se) && se.Kind == sdk.Permanent && !errors.Is(err, errAuth) {
 		st.log.Warn("salesiq refused to close the conversation; treating it as closed",
-			"conversation", ref, "reason", reason, "error", err.Error())
+			"conversation", ref, "reason", cl.Reason, "error", err.Error())
 		return nil
 	}
 	if err != nil {

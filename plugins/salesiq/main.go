@@ -19,5 +19,6 @@ func main() {
 	if os.Getenv(sdk.Handshake().MagicCookieKey) == "" {
 		os.Exit(runCLI(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 	}
-	sdk.Serve(sdk.Plugins{Channel: &Channel{}})
+	ch := &Channel{}
+	sdk.Serve(sdk.Plugins{Channel: ch, Desk: ch})
 }

@@ -486,10 +486,10 @@ func TestDeskErrors(t *testing.T) {
 	if err := c.RelayToDesk(ctx, "999", sdk.DeskMessage{ID: "m", Text: "x"}); sdk.KindOf(err) != sdk.Permanent {
 		t.Errorf("relay to an unknown conversation: %v", err)
 	}
-	if err := c.CloseHandoff(ctx, ref, "back to bot"); err != nil {
+	if err := c.CloseHandoff(ctx, ref, sdk.DeskClose{ID: "o9", Reason: "back to bot"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CloseHandoff(ctx, ref, "back to bot"); err != nil {
+	if err := c.CloseHandoff(ctx, ref, sdk.DeskClose{ID: "o9", Reason: "back to bot"}); err != nil {
 		t.Errorf("closing a closed conversation: %v", err)
 	}
 }
