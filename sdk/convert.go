@@ -240,6 +240,10 @@ func errorFromStatus(err error) error {
 		}
 	}
 	switch st.Code() {
+	case codes.Unimplemented:
+		// The plugin does not serve the service or call (built with an
+		// SDK that lacks it): retrying cannot help.
+		return &Error{Kind: Permanent, Err: errors.New(st.Message())}
 	case codes.Canceled:
 		return &Error{Kind: Temporary, Err: errors.New(st.Message())}
 	case codes.DeadlineExceeded:
