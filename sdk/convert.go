@@ -145,6 +145,20 @@ func transcriptFromPB(entries []*pb.TranscriptEntry) []TranscriptEntry {
 	return out
 }
 
+func idempotencyToPB(i Idempotency) *pb.Idempotency {
+	return &pb.Idempotency{
+		SendText: i.SendText, NativeHandoff: i.NativeHandoff,
+		OpenHandoff: i.OpenHandoff, RelayToDesk: i.RelayToDesk, CloseHandoff: i.CloseHandoff,
+	}
+}
+
+func idempotencyFromPB(i *pb.Idempotency) Idempotency {
+	return Idempotency{
+		SendText: i.GetSendText(), NativeHandoff: i.GetNativeHandoff(),
+		OpenHandoff: i.GetOpenHandoff(), RelayToDesk: i.GetRelayToDesk(), CloseHandoff: i.GetCloseHandoff(),
+	}
+}
+
 func toolCallsToPB(calls []ToolCall) []*pb.ToolCall {
 	out := make([]*pb.ToolCall, len(calls))
 	for i, c := range calls {

@@ -18,7 +18,8 @@ import (
 // Calls come from the daemon's durable outbox and are retried after
 // temporary errors. Each carries the id of its delivery, the same on every
 // attempt ([Handoff].ID, [DeskMessage].ID, [DeskClose].ID): pass it as the
-// idempotency key where the desk takes one.
+// idempotency key where the desk takes one, and declare the calls whose
+// repeats the desk drops in [Capabilities].Idempotent.
 type Desk interface {
 	// OpenHandoff opens a desk conversation on the visitor's behalf,
 	// carrying the transcript, and returns its desk reference.

@@ -56,7 +56,7 @@ func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		NativeHandoff: caps.NativeHandoff,
 		Desk:          s.servesDesk,
 		Polling:       caps.Polling && polls,
-		Idempotent:    caps.Idempotent,
+		Idempotency:   idempotencyToPB(caps.Idempotent),
 	}, nil
 }
 
@@ -167,7 +167,7 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 		NativeHandoff: caps.GetNativeHandoff(),
 		Desk:          caps.GetDesk(),
 		Polling:       caps.GetPolling(),
-		Idempotent:    caps.GetIdempotent(),
+		Idempotent:    idempotencyFromPB(caps.GetIdempotency()),
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -125,6 +126,40 @@ func TestDeskCapabilityFollowsTheServedDesk(t *testing.T) {
 			}
 			if (c.Desk != nil) != tt.serve {
 				t.Errorf("desk client %v, want one only when served", c.Desk)
+			}
+		})
+	}
+}
+
+// declaring is a channel that declares the idempotency it is given.
+type declaring struct {
+	scripted
+	idem sdk.Idempotency
+}
+
+func (d *declaring) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
+	return sdk.Capabilities{Idempotent: d.idem}, nil
+}
+
+func TestIdempotencyIsDeclaredPerOperation(t *testing.T) {
+	tests := []sdk.Idempotency{
+		{},
+		{SendText: true},
+		{NativeHandoff: true},
+		{OpenHandoff: true},
+		{RelayToDesk: true},
+		{CloseHandoff: true},
+		{SendText: true, NativeHandoff: true, OpenHandoff: true, RelayToDesk: true, CloseHandoff: true},
+	}
+	for _, want := range tests {
+		t.Run(fmt.Sprintf("%+v", want), func(t *testing.T) {
+			c := plugintest.Channel(t, &declaring{idem: want})
+			caps, err := c.Configure(context.Background(), sdk.ConfigureRequest{Instance: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if caps.Idempotent != want {
+				t.Errorf("the daemon sees %+v, the plugin declared %+v", caps.Idempotent, want)
 			}
 		})
 	}

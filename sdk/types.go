@@ -148,11 +148,30 @@ type Capabilities struct {
 	Desk bool
 	// Polling says the channel implements [Poller] and must be polled.
 	Polling bool
-	// Idempotent says the platform drops repeated sends with the same
-	// [Outbound].ID (the channel passes it as an idempotency key), so a
-	// send whose outcome is unknown is safe to retry. Without it, such a
-	// send is recorded as possibly delivered instead of sent twice.
-	Idempotent bool
+	// Idempotent says, per operation, where the platform drops repeats.
+	Idempotent Idempotency
+}
+
+// Idempotency says, per operation, whether the platform drops repeats of a
+// call carrying the same delivery id ([Outbound].ID, [Handoff].ID,
+// [DeskMessage].ID, [DeskClose].ID), typically because the plugin passes
+// the id as the platform's idempotency key. Only for these operations does
+// the daemon retry a call that failed with [OutcomeUnknown]; for the
+// others it records the delivery as possibly delivered instead of risking
+// a duplicate.
+//
+// Declare only what the platform itself guarantees: a plugin keeps no
+// state across restarts, so a memory of ids it already handled does not
+// count. The zero value claims nothing.
+type Idempotency struct {
+	// SendText is Send of an [OutText].
+	SendText bool
+	// NativeHandoff is Send of an [OutHandoff].
+	NativeHandoff bool
+	// OpenHandoff, RelayToDesk and CloseHandoff are the [Desk] calls.
+	OpenHandoff  bool
+	RelayToDesk  bool
+	CloseHandoff bool
 }
 
 // ConfigureRequest is what a plugin gets when it is (re)started.

@@ -210,7 +210,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	kind := sdk.KindOf(err)
 	e.Attempts++
 	e.LastError = err.Error()
-	if kind == sdk.OutcomeUnknown && !d.idempotent(e.Instance) {
+	if kind == sdk.OutcomeUnknown && !d.idempotent(e) {
 		// The platform may have delivered it and would not notice a
 		// second copy: record it instead of risking a duplicate.
 		log.WithError(err).Warn("send outcome unknown; recorded as possibly delivered, not retried")
@@ -300,12 +300,27 @@ func (d *deliverer) release(e store.OutboxEntry, done bool) {
 	d.poke()
 }
 
-// idempotent reports whether the channel's platform drops repeated sends of
-// one delivery id, which makes retrying an unknown outcome safe. Desk calls
-// carry the id as an idempotency key as well.
-func (d *deliverer) idempotent(instance string) bool {
-	caps, ok := d.channels.Capabilities(instance)
-	return ok && (caps.Idempotent || caps.Desk)
+// idempotent reports whether the destination's platform drops repeats of
+// the entry's operation with the same delivery id, as its plugin declared:
+// only then is retrying an unknown outcome safe.
+func (d *deliverer) idempotent(e store.OutboxEntry) bool {
+	caps, ok := d.channels.Capabilities(e.Instance)
+	if !ok {
+		return false
+	}
+	switch e.Op() {
+	case store.OpSendText:
+		return caps.Idempotent.SendText
+	case store.OpNativeHandoff:
+		return caps.Idempotent.NativeHandoff
+	case store.OpOpenHandoff:
+		return caps.Idempotent.OpenHandoff
+	case store.OpRelayToDesk:
+		return caps.Idempotent.RelayToDesk
+	case store.OpCloseHandoff:
+		return caps.Idempotent.CloseHandoff
+	}
+	return false
 }
 
 // send performs one delivery; for a desk open it returns the desk reference.

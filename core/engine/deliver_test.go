@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -132,5 +137,112 @@ func TestSchema1OutboxIsDeliveredAfterTheUpgrade(t *testing.T) {
 	h.eventually("the retried dead letter", func() bool { return len(h.ch["tg"].texts()) == 3 })
 	if got := h.ch["tg"].sent[2]; got.ID != "o1" || got.Text != "It ships today." || got.Conversation != "1000" {
 		t.Errorf("retried dead letter went out as %+v", got)
+	}
+}
+
+// runDeliverer delivers st's outbox through ch until the test ends.
+func runDeliverer(t *testing.T, st *store.Store, ch channels, cfg DeliveryConfig) *deliverer {
+	t.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	d := newDeliverer(cfg, st, ch, nil, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); d.wait() })
+	return d
+}
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "switchboard.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// queue commits entries to the outbox and returns them with their Seqs.
+func queue(t *testing.T, st *store.Store, entries ...store.OutboxEntry) []store.OutboxEntry {
+	t.Helper()
+	err := st.Update(context.Background(), func(tx *store.Tx) error {
+		for i := range entries {
+			entries[i].CreatedAt, entries[i].NextAttempt = time.Now(), time.Now()
+			if err := store.PutOutboxTx(tx, &entries[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// An unknown outcome is retried only for the operations whose repeats the
+// destination's platform drops, as its plugin declared them; being a desk
+// says nothing about the channel's own sends.
+func TestUnknownOutcomeIsRetriedOnlyForDeclaredOperations(t *testing.T) {
+	user := sdk.User{ID: "42", Name: "Ann"}
+	tests := []struct {
+		payload store.Payload
+		declare func(*sdk.Idempotency) *bool
+		calls   func(r *recorder) int
+	}{
+		{store.SendText{Ref: "42", User: user, Text: "hi"}, func(i *sdk.Idempotency) *bool { return &i.SendText }, func(r *recorder) int { return len(r.sent) }},
+		{store.NativeHandoff{Ref: "42", User: user, Text: "connecting"}, func(i *sdk.Idempotency) *bool { return &i.NativeHandoff }, func(r *recorder) int { return len(r.sent) }},
+		{store.OpenHandoff{User: user, Channel: "tg"}, func(i *sdk.Idempotency) *bool { return &i.OpenHandoff }, func(r *recorder) int { return len(r.opened) }},
+		{store.RelayToDesk{User: user, Text: "still there?"}, func(i *sdk.Idempotency) *bool { return &i.RelayToDesk }, func(r *recorder) int { return len(r.relayed) }},
+		{store.CloseHandoff{Reason: "back to the bot"}, func(i *sdk.Idempotency) *bool { return &i.CloseHandoff }, func(r *recorder) int { return len(r.closed) }},
+	}
+	for _, tt := range tests {
+		for _, declared := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s declared %v", tt.payload.Operation(), declared), func(t *testing.T) {
+				// A desk that serves its own visitors too; every other
+				// operation is declared the opposite way.
+				all := !declared
+				idem := sdk.Idempotency{SendText: all, NativeHandoff: all, OpenHandoff: all, RelayToDesk: all, CloseHandoff: all}
+				*tt.declare(&idem) = declared
+				r := &recorder{caps: sdk.Capabilities{Desk: true, NativeHandoff: true, Idempotent: idem}}
+				r.fail = func(n int) error {
+					if n == 1 {
+						return sdk.Errorf(sdk.OutcomeUnknown, "the answer was lost")
+					}
+					return nil
+				}
+				st := openStore(t)
+				c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "x", Ref: "42", User: user})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := st.Update(context.Background(), func(tx *store.Tx) error { return store.MapDeskRefTx(tx, "x", "T-1", c.ID) }); err != nil {
+					t.Fatal(err)
+				}
+				queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "x", Payload: tt.payload})
+				runDeliverer(t, st, channels{"x": r}, DeliveryConfig{BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+
+				h := &harness{t: t}
+				if declared {
+					h.eventually("the retry", func() bool { r.mu.Lock(); defer r.mu.Unlock(); return tt.calls(r) == 1 })
+					if n, _ := st.PossiblyDelivered(); n != 0 {
+						t.Errorf("%d possibly delivered records for a retried call", n)
+					}
+					return
+				}
+				h.eventually("the possibly delivered record", func() bool { n, _ := st.PossiblyDelivered(); return n == 1 })
+				// Recorded and gone from the outbox: nothing can retry it.
+				if out, _ := st.Outbox(); len(out) != 0 {
+					t.Fatalf("still pending: %+v", out)
+				}
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if r.n != 1 || tt.calls(r) != 0 {
+					t.Errorf("%d calls (%d succeeded), want the one whose outcome is unknown", r.n, tt.calls(r))
+				}
+			})
+		}
 	}
 }

@@ -29,9 +29,19 @@ type recorder struct {
 	// relays and closes are the desk calls in full.
 	relays []relayCall
 	closes []closeCall
-	// fail returns an error for the n-th Send (1-based), if set.
+	// fail returns an error for the n-th call of Send or the desk (1-based,
+	// typing not counted), if set.
 	fail func(n int) error
 	n    int
+}
+
+// try counts a call and returns the error fail has for it; r.mu is held.
+func (r *recorder) try() error {
+	r.n++
+	if r.fail != nil {
+		return r.fail(r.n)
+	}
+	return nil
 }
 
 func (r *recorder) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
@@ -48,11 +58,8 @@ func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, er
 	if out.Kind == sdk.OutTyping {
 		return sdk.SendResult{}, nil
 	}
-	r.n++
-	if r.fail != nil {
-		if err := r.fail(r.n); err != nil {
-			return sdk.SendResult{}, err
-		}
+	if err := r.try(); err != nil {
+		return sdk.SendResult{}, err
 	}
 	r.sent = append(r.sent, out)
 	return sdk.SendResult{}, nil
@@ -61,6 +68,9 @@ func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, er
 func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return "", err
+	}
 	r.opened = append(r.opened, h)
 	return "ticket-" + h.ConversationID, nil
 }
@@ -68,6 +78,9 @@ func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error)
 func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.relayed = append(r.relayed, m.Text)
 	r.relays = append(r.relays, relayCall{ref, m})
 	return nil
@@ -76,6 +89,9 @@ func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage)
 func (r *recorder) CloseHandoff(_ context.Context, ref string, c sdk.DeskClose) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.closed = append(r.closed, ref)
 	r.closes = append(r.closes, closeCall{ref, c})
 	return nil
@@ -656,7 +672,7 @@ func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
 	for _, idempotent := range []bool{false, true} {
 		t.Run(map[bool]string{false: "no dedup", true: "dedup"}[idempotent], func(t *testing.T) {
 			h := newHarness(t, testConfig(), &model{turn: answer("hi")})
-			h.ch["tg"].caps.Idempotent = idempotent
+			h.ch["tg"].caps.Idempotent.SendText = idempotent
 			h.ch["tg"].fail = func(n int) error {
 				if n == 1 {
 					return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")

@@ -53,7 +53,9 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	opts.DeskURL = strings.TrimRight(opts.DeskURL, "/")
 	d.opts = opts
 	d.client = sdk.NewHTTPClient(time.Duration(opts.Timeout))
-	return sdk.Capabilities{}, nil
+	// The desk side of the contract (README) drops repeats of an
+	// Idempotency-Key, and every call sends its delivery id as one.
+	return sdk.Capabilities{Idempotent: sdk.Idempotency{OpenHandoff: true, RelayToDesk: true, CloseHandoff: true}}, nil
 }
 
 // deskEvent is what the desk system posts to the webhook.
@@ -166,7 +168,9 @@ func (d *Desk) call(ctx context.Context, path, id string, body, out any) error {
 	req.Header.Set("Idempotency-Key", id)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return sdk.Errorf(sdk.Temporary, "desk %s: %w", path, err)
+		// Refused connections are retried; a lost answer is an unknown
+		// outcome, retried too since the desk drops repeats.
+		return sdk.TransportError(fmt.Errorf("desk %s: %w", path, err))
 	}
 	defer resp.Body.Close()
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -102,13 +102,16 @@ func TestEveryCallCarriesItsDeliveryID(t *testing.T) {
 	desk := &fakeDesk{}
 	srv := httptest.NewServer(desk)
 	defer srv.Close()
-	d := &Desk{}
-	_, c := plugintest.ChannelDesk(t, d)
+	ch, c := plugintest.ChannelDesk(t, &Desk{})
 	opts, _ := sdk.NewOptions(map[string]any{"desk_url": srv.URL, "secret": "s3cret"})
-	if _, err := d.Configure(context.Background(), sdk.ConfigureRequest{Options: opts}); err != nil {
+	ctx := context.Background()
+	caps, err := ch.Configure(ctx, sdk.ConfigureRequest{Options: opts})
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	if want := (sdk.Idempotency{OpenHandoff: true, RelayToDesk: true, CloseHandoff: true}); caps.Idempotent != want {
+		t.Errorf("declared %+v, want %+v: the desk drops repeated Idempotency-Keys", caps.Idempotent, want)
+	}
 	for range 2 { // a retry sends the same key
 		if _, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "o7", Channel: "tg", User: sdk.User{ID: "42"}}); err != nil {
 			t.Fatal(err)

@@ -475,13 +475,9 @@ func TestDeskErrors(t *testing.T) {
 	f := siqtest.New(t)
 	c := configured(t, f, nil)
 	ctx := context.Background()
-	h := sdk.Handoff{ID: "h1", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"}
-	ref, err := c.OpenHandoff(ctx, h)
+	ref, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "h1", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if again, err := c.OpenHandoff(ctx, h); err != nil || again != ref || len(f.Conversations()) != 1 {
-		t.Errorf("retried open: %q %v, %d conversations", again, err, len(f.Conversations()))
 	}
 	if err := c.RelayToDesk(ctx, "999", sdk.DeskMessage{ID: "m", Text: "x"}); sdk.KindOf(err) != sdk.Permanent {
 		t.Errorf("relay to an unknown conversation: %v", err)
@@ -491,6 +487,36 @@ func TestDeskErrors(t *testing.T) {
 	}
 	if err := c.CloseHandoff(ctx, ref, sdk.DeskClose{ID: "o9", Reason: "back to bot"}); err != nil {
 		t.Errorf("closing a closed conversation: %v", err)
+	}
+}
+
+// SalesIQ takes no idempotency key: the plugin claims only the close,
+// whose repeat is harmless on the platform itself, and nothing that would
+// rest on a memory of its own (which a restart wipes).
+func TestDeskIdempotencyIsWhatSalesIQGuarantees(t *testing.T) {
+	f := siqtest.New(t)
+	opts, err := sdk.NewOptions(f.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, desk := plugintest.ChannelDesk(t, &Channel{Log: quiet()})
+	caps, err := ch.Configure(context.Background(), sdk.ConfigureRequest{Instance: "siq", Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (sdk.Idempotency{CloseHandoff: true}); caps.Idempotent != want {
+		t.Errorf("declared %+v, want %+v", caps.Idempotent, want)
+	}
+	// A repeated open is not dropped: it opens a second conversation.
+	h := sdk.Handoff{ID: "o5", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"}
+	first, err := desk.OpenHandoff(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := desk.OpenHandoff(context.Background(), h)
+	if err != nil || again == first || len(f.Conversations()) != 2 {
+		t.Errorf("a repeated open gave %q after %q (%v), %d conversations; a memory in the plugin would not survive a restart",
+			again, first, err, len(f.Conversations()))
 	}
 }
 

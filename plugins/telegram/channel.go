@@ -106,6 +106,8 @@ func (c *Channel) Configure(ctx context.Context, req sdk.ConfigureRequest) (sdk.
 		}
 	}
 	c.st.Store(st)
+	// No operation is declared idempotent: the Bot API has no idempotency
+	// key, so a repeated sendMessage shows the message twice.
 	return sdk.Capabilities{TextLimit: textLimit, Typing: true, Polling: opts.Mode == modePolling}, nil
 }
 

@@ -183,7 +183,7 @@ type Capabilities struct {
 	NativeHandoff bool                   `protobuf:"varint,3,opt,name=native_handoff,json=nativeHandoff,proto3" json:"native_handoff,omitempty"`
 	Desk          bool                   `protobuf:"varint,4,opt,name=desk,proto3" json:"desk,omitempty"` // the plugin serves the Desk service too
 	Polling       bool                   `protobuf:"varint,5,opt,name=polling,proto3" json:"polling,omitempty"`
-	Idempotent    bool                   `protobuf:"varint,6,opt,name=idempotent,proto3" json:"idempotent,omitempty"`
+	Idempotency   *Idempotency           `protobuf:"bytes,7,opt,name=idempotency,proto3" json:"idempotency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,9 +253,87 @@ func (x *Capabilities) GetPolling() bool {
 	return false
 }
 
-func (x *Capabilities) GetIdempotent() bool {
+func (x *Capabilities) GetIdempotency() *Idempotency {
 	if x != nil {
-		return x.Idempotent
+		return x.Idempotency
+	}
+	return nil
+}
+
+// Idempotency says, per operation, whether the platform drops repeats of a
+// call with the same delivery id.
+type Idempotency struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SendText      bool                   `protobuf:"varint,1,opt,name=send_text,json=sendText,proto3" json:"send_text,omitempty"`
+	NativeHandoff bool                   `protobuf:"varint,2,opt,name=native_handoff,json=nativeHandoff,proto3" json:"native_handoff,omitempty"`
+	OpenHandoff   bool                   `protobuf:"varint,3,opt,name=open_handoff,json=openHandoff,proto3" json:"open_handoff,omitempty"`
+	RelayToDesk   bool                   `protobuf:"varint,4,opt,name=relay_to_desk,json=relayToDesk,proto3" json:"relay_to_desk,omitempty"`
+	CloseHandoff  bool                   `protobuf:"varint,5,opt,name=close_handoff,json=closeHandoff,proto3" json:"close_handoff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Idempotency) Reset() {
+	*x = Idempotency{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Idempotency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Idempotency) ProtoMessage() {}
+
+func (x *Idempotency) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Idempotency.ProtoReflect.Descriptor instead.
+func (*Idempotency) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Idempotency) GetSendText() bool {
+	if x != nil {
+		return x.SendText
+	}
+	return false
+}
+
+func (x *Idempotency) GetNativeHandoff() bool {
+	if x != nil {
+		return x.NativeHandoff
+	}
+	return false
+}
+
+func (x *Idempotency) GetOpenHandoff() bool {
+	if x != nil {
+		return x.OpenHandoff
+	}
+	return false
+}
+
+func (x *Idempotency) GetRelayToDesk() bool {
+	if x != nil {
+		return x.RelayToDesk
+	}
+	return false
+}
+
+func (x *Idempotency) GetCloseHandoff() bool {
+	if x != nil {
+		return x.CloseHandoff
 	}
 	return false
 }
@@ -269,7 +347,7 @@ type HeaderValues struct {
 
 func (x *HeaderValues) Reset() {
 	*x = HeaderValues{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +359,7 @@ func (x *HeaderValues) String() string {
 func (*HeaderValues) ProtoMessage() {}
 
 func (x *HeaderValues) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +372,7 @@ func (x *HeaderValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeaderValues.ProtoReflect.Descriptor instead.
 func (*HeaderValues) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{4}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HeaderValues) GetValues() []string {
@@ -318,7 +396,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +408,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +421,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{5}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WebhookRequest) GetMethod() string {
@@ -400,7 +478,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +490,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +503,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{6}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -466,7 +544,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +556,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +569,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{7}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *User) GetId() string {
@@ -522,7 +600,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +612,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +625,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Attachment) GetType() string {
@@ -608,7 +686,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +698,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +711,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Event) GetId() string {
@@ -703,7 +781,7 @@ type TranscriptEntry struct {
 
 func (x *TranscriptEntry) Reset() {
 	*x = TranscriptEntry{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +793,7 @@ func (x *TranscriptEntry) String() string {
 func (*TranscriptEntry) ProtoMessage() {}
 
 func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +806,7 @@ func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranscriptEntry.ProtoReflect.Descriptor instead.
 func (*TranscriptEntry) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TranscriptEntry) GetRole() string {
@@ -768,7 +846,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +858,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +871,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Outbound) GetId() string {
@@ -861,7 +939,7 @@ type SendResult struct {
 
 func (x *SendResult) Reset() {
 	*x = SendResult{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +951,7 @@ func (x *SendResult) String() string {
 func (*SendResult) ProtoMessage() {}
 
 func (x *SendResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +964,7 @@ func (x *SendResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResult.ProtoReflect.Descriptor instead.
 func (*SendResult) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SendResult) GetNativeId() string {
@@ -906,7 +984,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +996,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1009,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EventBatch) GetSeq() uint64 {
@@ -958,7 +1036,7 @@ type PollAck struct {
 
 func (x *PollAck) Reset() {
 	*x = PollAck{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1048,7 @@ func (x *PollAck) String() string {
 func (*PollAck) ProtoMessage() {}
 
 func (x *PollAck) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1061,7 @@ func (x *PollAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollAck.ProtoReflect.Descriptor instead.
 func (*PollAck) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PollAck) GetSeq() uint64 {
@@ -1010,7 +1088,7 @@ type HealthStatus struct {
 
 func (x *HealthStatus) Reset() {
 	*x = HealthStatus{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1100,7 @@ func (x *HealthStatus) String() string {
 func (*HealthStatus) ProtoMessage() {}
 
 func (x *HealthStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1113,7 @@ func (x *HealthStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthStatus.ProtoReflect.Descriptor instead.
 func (*HealthStatus) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HealthStatus) GetOk() bool {
@@ -1067,7 +1145,7 @@ type OpenHandoffRequest struct {
 
 func (x *OpenHandoffRequest) Reset() {
 	*x = OpenHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1157,7 @@ func (x *OpenHandoffRequest) String() string {
 func (*OpenHandoffRequest) ProtoMessage() {}
 
 func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1170,7 @@ func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffRequest.ProtoReflect.Descriptor instead.
 func (*OpenHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OpenHandoffRequest) GetId() string {
@@ -1153,7 +1231,7 @@ type OpenHandoffResponse struct {
 
 func (x *OpenHandoffResponse) Reset() {
 	*x = OpenHandoffResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1165,7 +1243,7 @@ func (x *OpenHandoffResponse) String() string {
 func (*OpenHandoffResponse) ProtoMessage() {}
 
 func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1256,7 @@ func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffResponse.ProtoReflect.Descriptor instead.
 func (*OpenHandoffResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OpenHandoffResponse) GetRef() string {
@@ -1200,7 +1278,7 @@ type RelayToDeskRequest struct {
 
 func (x *RelayToDeskRequest) Reset() {
 	*x = RelayToDeskRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1290,7 @@ func (x *RelayToDeskRequest) String() string {
 func (*RelayToDeskRequest) ProtoMessage() {}
 
 func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1303,7 @@ func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayToDeskRequest.ProtoReflect.Descriptor instead.
 func (*RelayToDeskRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RelayToDeskRequest) GetId() string {
@@ -1267,7 +1345,7 @@ type CloseHandoffRequest struct {
 
 func (x *CloseHandoffRequest) Reset() {
 	*x = CloseHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1357,7 @@ func (x *CloseHandoffRequest) String() string {
 func (*CloseHandoffRequest) ProtoMessage() {}
 
 func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1370,7 @@ func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseHandoffRequest.ProtoReflect.Descriptor instead.
 func (*CloseHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CloseHandoffRequest) GetId() string {
@@ -1325,7 +1403,7 @@ type LLMInfo struct {
 
 func (x *LLMInfo) Reset() {
 	*x = LLMInfo{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1415,7 @@ func (x *LLMInfo) String() string {
 func (*LLMInfo) ProtoMessage() {}
 
 func (x *LLMInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1428,7 @@ func (x *LLMInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLMInfo.ProtoReflect.Descriptor instead.
 func (*LLMInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LLMInfo) GetModel() string {
@@ -1370,7 +1448,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1460,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1473,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ToolCall) GetName() string {
@@ -1423,7 +1501,7 @@ type Tool struct {
 
 func (x *Tool) Reset() {
 	*x = Tool{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1513,7 @@ func (x *Tool) String() string {
 func (*Tool) ProtoMessage() {}
 
 func (x *Tool) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1526,7 @@ func (x *Tool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tool.ProtoReflect.Descriptor instead.
 func (*Tool) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Tool) GetName() string {
@@ -1484,7 +1562,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1574,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1587,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -1550,7 +1628,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1640,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1653,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ChatRequest) GetMessages() []*ChatMessage {
@@ -1603,7 +1681,7 @@ type ChatChunk struct {
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1693,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1706,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChatChunk) GetText() string {
@@ -1661,7 +1739,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1751,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1764,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EmbedRequest) GetTexts() []string {
@@ -1705,7 +1783,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1795,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +1808,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1749,7 +1827,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1839,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1852,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EmbedResponse) GetVectors() []*Vector {
@@ -1796,17 +1874,22 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12!\n" +
 	"\foptions_json\x18\x02 \x01(\fR\voptionsJson\x12!\n" +
-	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\xba\x01\n" +
+	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\xf2\x01\n" +
 	"\fCapabilities\x12\x1d\n" +
 	"\n" +
 	"text_limit\x18\x01 \x01(\x05R\ttextLimit\x12\x16\n" +
 	"\x06typing\x18\x02 \x01(\bR\x06typing\x12%\n" +
 	"\x0enative_handoff\x18\x03 \x01(\bR\rnativeHandoff\x12\x12\n" +
 	"\x04desk\x18\x04 \x01(\bR\x04desk\x12\x18\n" +
-	"\apolling\x18\x05 \x01(\bR\apolling\x12\x1e\n" +
-	"\n" +
-	"idempotent\x18\x06 \x01(\bR\n" +
-	"idempotent\"&\n" +
+	"\apolling\x18\x05 \x01(\bR\apolling\x12D\n" +
+	"\vidempotency\x18\a \x01(\v2\".switchboard.plugin.v1.IdempotencyR\vidempotencyJ\x04\b\x06\x10\aR\n" +
+	"idempotent\"\xbd\x01\n" +
+	"\vIdempotency\x12\x1b\n" +
+	"\tsend_text\x18\x01 \x01(\bR\bsendText\x12%\n" +
+	"\x0enative_handoff\x18\x02 \x01(\bR\rnativeHandoff\x12!\n" +
+	"\fopen_handoff\x18\x03 \x01(\bR\vopenHandoff\x12\"\n" +
+	"\rrelay_to_desk\x18\x04 \x01(\bR\vrelayToDesk\x12#\n" +
+	"\rclose_handoff\x18\x05 \x01(\bR\fcloseHandoff\"&\n" +
 	"\fHeaderValues\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\xbd\x02\n" +
 	"\x0eWebhookRequest\x12\x16\n" +
@@ -1963,91 +2046,93 @@ func file_sdk_internal_pb_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_internal_pb_plugin_proto_rawDescData
 }
 
-var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: switchboard.plugin.v1.Empty
 	(*ErrorDetail)(nil),         // 1: switchboard.plugin.v1.ErrorDetail
 	(*ConfigureRequest)(nil),    // 2: switchboard.plugin.v1.ConfigureRequest
 	(*Capabilities)(nil),        // 3: switchboard.plugin.v1.Capabilities
-	(*HeaderValues)(nil),        // 4: switchboard.plugin.v1.HeaderValues
-	(*WebhookRequest)(nil),      // 5: switchboard.plugin.v1.WebhookRequest
-	(*WebhookResponse)(nil),     // 6: switchboard.plugin.v1.WebhookResponse
-	(*User)(nil),                // 7: switchboard.plugin.v1.User
-	(*Attachment)(nil),          // 8: switchboard.plugin.v1.Attachment
-	(*Event)(nil),               // 9: switchboard.plugin.v1.Event
-	(*TranscriptEntry)(nil),     // 10: switchboard.plugin.v1.TranscriptEntry
-	(*Outbound)(nil),            // 11: switchboard.plugin.v1.Outbound
-	(*SendResult)(nil),          // 12: switchboard.plugin.v1.SendResult
-	(*EventBatch)(nil),          // 13: switchboard.plugin.v1.EventBatch
-	(*PollAck)(nil),             // 14: switchboard.plugin.v1.PollAck
-	(*HealthStatus)(nil),        // 15: switchboard.plugin.v1.HealthStatus
-	(*OpenHandoffRequest)(nil),  // 16: switchboard.plugin.v1.OpenHandoffRequest
-	(*OpenHandoffResponse)(nil), // 17: switchboard.plugin.v1.OpenHandoffResponse
-	(*RelayToDeskRequest)(nil),  // 18: switchboard.plugin.v1.RelayToDeskRequest
-	(*CloseHandoffRequest)(nil), // 19: switchboard.plugin.v1.CloseHandoffRequest
-	(*LLMInfo)(nil),             // 20: switchboard.plugin.v1.LLMInfo
-	(*ToolCall)(nil),            // 21: switchboard.plugin.v1.ToolCall
-	(*Tool)(nil),                // 22: switchboard.plugin.v1.Tool
-	(*ChatMessage)(nil),         // 23: switchboard.plugin.v1.ChatMessage
-	(*ChatRequest)(nil),         // 24: switchboard.plugin.v1.ChatRequest
-	(*ChatChunk)(nil),           // 25: switchboard.plugin.v1.ChatChunk
-	(*EmbedRequest)(nil),        // 26: switchboard.plugin.v1.EmbedRequest
-	(*Vector)(nil),              // 27: switchboard.plugin.v1.Vector
-	(*EmbedResponse)(nil),       // 28: switchboard.plugin.v1.EmbedResponse
-	nil,                         // 29: switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	nil,                         // 30: switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	nil,                         // 31: switchboard.plugin.v1.Event.ContextEntry
-	nil,                         // 32: switchboard.plugin.v1.Outbound.ContextEntry
+	(*Idempotency)(nil),         // 4: switchboard.plugin.v1.Idempotency
+	(*HeaderValues)(nil),        // 5: switchboard.plugin.v1.HeaderValues
+	(*WebhookRequest)(nil),      // 6: switchboard.plugin.v1.WebhookRequest
+	(*WebhookResponse)(nil),     // 7: switchboard.plugin.v1.WebhookResponse
+	(*User)(nil),                // 8: switchboard.plugin.v1.User
+	(*Attachment)(nil),          // 9: switchboard.plugin.v1.Attachment
+	(*Event)(nil),               // 10: switchboard.plugin.v1.Event
+	(*TranscriptEntry)(nil),     // 11: switchboard.plugin.v1.TranscriptEntry
+	(*Outbound)(nil),            // 12: switchboard.plugin.v1.Outbound
+	(*SendResult)(nil),          // 13: switchboard.plugin.v1.SendResult
+	(*EventBatch)(nil),          // 14: switchboard.plugin.v1.EventBatch
+	(*PollAck)(nil),             // 15: switchboard.plugin.v1.PollAck
+	(*HealthStatus)(nil),        // 16: switchboard.plugin.v1.HealthStatus
+	(*OpenHandoffRequest)(nil),  // 17: switchboard.plugin.v1.OpenHandoffRequest
+	(*OpenHandoffResponse)(nil), // 18: switchboard.plugin.v1.OpenHandoffResponse
+	(*RelayToDeskRequest)(nil),  // 19: switchboard.plugin.v1.RelayToDeskRequest
+	(*CloseHandoffRequest)(nil), // 20: switchboard.plugin.v1.CloseHandoffRequest
+	(*LLMInfo)(nil),             // 21: switchboard.plugin.v1.LLMInfo
+	(*ToolCall)(nil),            // 22: switchboard.plugin.v1.ToolCall
+	(*Tool)(nil),                // 23: switchboard.plugin.v1.Tool
+	(*ChatMessage)(nil),         // 24: switchboard.plugin.v1.ChatMessage
+	(*ChatRequest)(nil),         // 25: switchboard.plugin.v1.ChatRequest
+	(*ChatChunk)(nil),           // 26: switchboard.plugin.v1.ChatChunk
+	(*EmbedRequest)(nil),        // 27: switchboard.plugin.v1.EmbedRequest
+	(*Vector)(nil),              // 28: switchboard.plugin.v1.Vector
+	(*EmbedResponse)(nil),       // 29: switchboard.plugin.v1.EmbedResponse
+	nil,                         // 30: switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	nil,                         // 31: switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	nil,                         // 32: switchboard.plugin.v1.Event.ContextEntry
+	nil,                         // 33: switchboard.plugin.v1.Outbound.ContextEntry
 }
 var file_sdk_internal_pb_plugin_proto_depIdxs = []int32{
-	29, // 0: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	30, // 1: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	9,  // 2: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
-	7,  // 3: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
-	8,  // 4: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
-	31, // 5: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
-	7,  // 6: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
-	32, // 7: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
-	9,  // 8: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
-	7,  // 9: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
-	10, // 10: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
-	7,  // 11: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
-	21, // 12: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	23, // 13: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
-	22, // 14: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
-	21, // 15: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	27, // 16: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
-	4,  // 17: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	4,  // 18: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	2,  // 19: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	5,  // 20: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	11, // 21: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
-	14, // 22: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
-	0,  // 23: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
-	16, // 24: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
-	18, // 25: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
-	19, // 26: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
-	2,  // 27: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	24, // 28: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
-	26, // 29: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
-	0,  // 30: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
-	3,  // 31: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
-	6,  // 32: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	12, // 33: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
-	13, // 34: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
-	15, // 35: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	17, // 36: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
-	0,  // 37: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
-	0,  // 38: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
-	20, // 39: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
-	25, // 40: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
-	28, // 41: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
-	15, // 42: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	31, // [31:43] is the sub-list for method output_type
-	19, // [19:31] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	4,  // 0: switchboard.plugin.v1.Capabilities.idempotency:type_name -> switchboard.plugin.v1.Idempotency
+	30, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	31, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	10, // 3: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
+	8,  // 4: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
+	9,  // 5: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
+	32, // 6: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
+	8,  // 7: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
+	33, // 8: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
+	10, // 9: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
+	8,  // 10: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
+	11, // 11: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
+	8,  // 12: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
+	22, // 13: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	24, // 14: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
+	23, // 15: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
+	22, // 16: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	28, // 17: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
+	5,  // 18: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	5,  // 19: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	2,  // 20: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	6,  // 21: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	12, // 22: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
+	15, // 23: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
+	0,  // 24: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
+	17, // 25: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
+	19, // 26: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
+	20, // 27: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
+	2,  // 28: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	25, // 29: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
+	27, // 30: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
+	0,  // 31: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
+	3,  // 32: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
+	7,  // 33: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	13, // 34: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
+	14, // 35: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
+	16, // 36: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	18, // 37: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
+	0,  // 38: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
+	0,  // 39: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
+	21, // 40: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
+	26, // 41: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
+	29, // 42: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
+	16, // 43: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_sdk_internal_pb_plugin_proto_init() }
@@ -2061,7 +2146,7 @@ func file_sdk_internal_pb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_internal_pb_plugin_proto_rawDesc), len(file_sdk_internal_pb_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
