@@ -97,7 +97,9 @@ func (c *apiClient) once(ctx context.Context, method, path, tok string, data []b
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return sdk.NewError(sdk.Temporary, fmt.Errorf("salesiq %s %s: %w", method, path, err))
+		// A refused connection is retried; a call whose answer was lost
+		// may have been done, and SalesIQ takes no idempotency key.
+		return sdk.TransportError(fmt.Errorf("salesiq %s %s: %w", method, path, err))
 	}
 	defer resp.Body.Close()
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -7,8 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -581,4 +585,45 @@ func FuzzWebhook(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A call whose answer was lost may have been done: it is an unknown
+// outcome, not a temporary error the daemon would repeat.
+func TestLostAnswerIsAnUnknownOutcome(t *testing.T) {
+	f := siqtest.New(t)
+	var hangUp atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hangUp.Load() && strings.Contains(r.URL.Path, "/conversations") {
+			io.Copy(io.Discard, r.Body) // taken, then no answer
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy := httputil.NewSingleHostReverseProxy(mustURL(t, f.URL))
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	c := configured(t, f, map[string]any{"api_base": front.URL})
+	ctx := context.Background()
+	hangUp.Store(true)
+	_, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "o5", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"})
+	if sdk.KindOf(err) != sdk.OutcomeUnknown {
+		t.Errorf("open with a lost answer: %v (%s), want %s", err, sdk.KindOf(err), sdk.OutcomeUnknown)
+	}
+	front.Close()
+	err = c.RelayToDesk(ctx, "1", sdk.DeskMessage{ID: "o6", Text: "x"})
+	if sdk.KindOf(err) != sdk.Temporary {
+		t.Errorf("relay to a closed port: %v (%s), want %s", err, sdk.KindOf(err), sdk.Temporary)
+	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
