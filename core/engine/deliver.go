@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -173,10 +174,16 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	deskRef, err := d.send(sctx, e)
+	timedOut := errors.Is(sctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if ctx.Err() != nil {
 		d.release(e, false)
 		return
+	}
+	if err != nil && timedOut {
+		// Cut short while the plugin was still at it: the call may have
+		// reached the platform.
+		err = sdk.NewError(sdk.OutcomeUnknown, fmt.Errorf("no answer within %v: %w", d.cfg.SendTimeout, err))
 	}
 	now := time.Now()
 	if err == nil {

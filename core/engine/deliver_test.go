@@ -246,3 +246,33 @@ func TestUnknownOutcomeIsRetriedOnlyForDeclaredOperations(t *testing.T) {
 		}
 	}
 }
+
+// A call cut short by the send timeout may have reached the platform: it
+// is an unknown outcome, retried only where the platform drops repeats.
+func TestASendCutShortByTheTimeoutIsAnUnknownOutcome(t *testing.T) {
+	for _, declared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("declared %v", declared), func(t *testing.T) {
+			r := &recorder{hang: true, caps: sdk.Capabilities{Idempotent: sdk.Idempotency{SendText: declared}}}
+			st := openStore(t)
+			c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: "42"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", Text: "hi"}})
+			runDeliverer(t, st, channels{"tg": r}, DeliveryConfig{
+				SendTimeout: 20 * time.Millisecond, MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+			})
+			h := &harness{t: t}
+			if declared {
+				h.eventually("a dead letter after the retry", func() bool { dl, _ := st.DeadLetters(); return len(dl) == 1 })
+			} else {
+				h.eventually("the possibly delivered record", func() bool { n, _ := st.PossiblyDelivered(); return n == 1 })
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if want := map[bool]int{false: 1, true: 2}[declared]; r.n != want {
+				t.Errorf("%d attempts, want %d", r.n, want)
+			}
+		})
+	}
+}

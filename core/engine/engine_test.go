@@ -32,6 +32,8 @@ type recorder struct {
 	// fail returns an error for the n-th call of Send or the desk (1-based,
 	// typing not counted), if set.
 	fail func(n int) error
+	// hang makes every Send wait until its context ends.
+	hang bool
 	n    int
 }
 
@@ -52,7 +54,14 @@ func (r *recorder) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.Webho
 	return sdk.WebhookResponse{}, nil
 }
 
-func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+func (r *recorder) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+	if out.Kind != sdk.OutTyping && r.hang {
+		r.mu.Lock()
+		r.n++
+		r.mu.Unlock()
+		<-ctx.Done() // as a plugin whose platform never answers
+		return sdk.SendResult{}, sdk.NewError(sdk.Timeout, ctx.Err())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if out.Kind == sdk.OutTyping {
