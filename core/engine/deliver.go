@@ -38,9 +38,11 @@ type Alerter interface {
 	Send(kind, message string, fields map[string]string)
 }
 
-// deliverer sends outbox entries: per conversation strictly in order (the
-// head entry blocks the ones behind it), different conversations in
-// parallel. An entry is removed only after its send succeeded.
+// deliverer sends outbox entries: per lane (a conversation's destination:
+// the visitor's channel or the desk) strictly in order, the head entry
+// blocking the ones behind it; different lanes in parallel, so a channel
+// that is down holds back neither the desk nor other conversations. An
+// entry is removed only after its send succeeded.
 type deliverer struct {
 	cfg      DeliveryConfig
 	st       *store.Store
@@ -49,8 +51,8 @@ type deliverer struct {
 	log      logrus.FieldLogger
 
 	mu     sync.Mutex
-	queues map[string][]store.OutboxEntry
-	busy   map[string]bool
+	queues map[store.Lane][]store.OutboxEntry
+	busy   map[store.Lane]bool
 	wake   chan struct{}
 	sem    chan struct{}
 	wg     sync.WaitGroup
@@ -77,8 +79,8 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 	}
 	return &deliverer{
 		cfg: cfg, st: st, channels: channels, metrics: m, log: log,
-		queues: map[string][]store.OutboxEntry{},
-		busy:   map[string]bool{},
+		queues: map[store.Lane][]store.OutboxEntry{},
+		busy:   map[store.Lane]bool{},
 		wake:   make(chan struct{}, 1),
 		sem:    make(chan struct{}, cfg.Concurrency),
 	}
@@ -105,7 +107,7 @@ func (d *deliverer) add(entries []store.OutboxEntry) {
 	}
 	d.mu.Lock()
 	for _, e := range entries {
-		d.queues[e.ConversationID] = append(d.queues[e.ConversationID], e)
+		d.queues[e.Lane()] = append(d.queues[e.Lane()], e)
 	}
 	d.mu.Unlock()
 	d.poke()
@@ -140,12 +142,12 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 	next := time.Minute
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for conv, q := range d.queues {
-		if d.busy[conv] {
+	for lane, q := range d.queues {
+		if d.busy[lane] {
 			continue
 		}
 		if len(q) == 0 {
-			delete(d.queues, conv)
+			delete(d.queues, lane)
 			continue
 		}
 		head := q[0]
@@ -158,7 +160,7 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 		default:
 			return 10 * time.Millisecond // all senders busy; look again soon
 		}
-		d.busy[conv] = true
+		d.busy[lane] = true
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
@@ -285,11 +287,12 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	d.release(e, false)
 }
 
-// release ends an attempt: done drops the head of the conversation's queue,
+// release ends an attempt: done drops the head of the lane's queue,
 // otherwise e replaces it (with its new attempt count and time).
 func (d *deliverer) release(e store.OutboxEntry, done bool) {
+	lane := e.Lane()
 	d.mu.Lock()
-	q := d.queues[e.ConversationID]
+	q := d.queues[lane]
 	if len(q) > 0 && q[0].Seq == e.Seq {
 		if done {
 			q = q[1:]
@@ -298,11 +301,11 @@ func (d *deliverer) release(e store.OutboxEntry, done bool) {
 		}
 	}
 	if len(q) == 0 {
-		delete(d.queues, e.ConversationID)
+		delete(d.queues, lane)
 	} else {
-		d.queues[e.ConversationID] = q
+		d.queues[lane] = q
 	}
-	delete(d.busy, e.ConversationID)
+	delete(d.busy, lane)
 	d.mu.Unlock()
 	d.poke()
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,5 +276,51 @@ func TestASendCutShortByTheTimeoutIsAnUnknownOutcome(t *testing.T) {
 				t.Errorf("%d attempts, want %d", r.n, want)
 			}
 		})
+	}
+}
+
+// A conversation's visitor channel and desk are separate lanes: with the
+// channel failing, the desk gets the handoff and the relay behind it, and
+// the channel's own messages still go out in order once it is back.
+func TestAFailingChannelDoesNotHoldTheDeskBack(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	tg := &recorder{fail: func(int) error {
+		if down.Load() {
+			return sdk.Errorf(sdk.Temporary, "dial tcp: connection refused")
+		}
+		return nil
+	}}
+	desk := &recorder{caps: sdk.Capabilities{Desk: true}}
+	st := openStore(t)
+	user := sdk.User{ID: "42", Name: "Ann"}
+	c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: "42", User: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue(t, st,
+		store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "connecting you"}},
+		store.OutboxEntry{ConversationID: c.ID, Instance: "desk", Payload: store.OpenHandoff{User: user, Channel: "tg"}},
+		store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "Hi Ann, Bob here.", Role: store.RoleOperator}},
+		store.OutboxEntry{ConversationID: c.ID, Instance: "desk", Payload: store.RelayToDesk{User: user, Text: "thanks"}},
+	)
+	// Quick retries, and never a dead letter that would unblock a lane.
+	runDeliverer(t, st, channels{"tg": tg, "desk": desk}, DeliveryConfig{
+		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxAttempts: math.MaxInt,
+	})
+	h := &harness{t: t}
+	h.eventually("the desk to get the handoff and the relay", func() bool {
+		desk.mu.Lock()
+		defer desk.mu.Unlock()
+		return len(desk.opened) == 1 && len(desk.relayed) == 1
+	})
+	h.eventually("the channel to have been tried again", func() bool { tg.mu.Lock(); defer tg.mu.Unlock(); return tg.n >= 2 })
+	if got := tg.texts(); len(got) != 0 {
+		t.Fatalf("the failing channel delivered %q", got)
+	}
+	down.Store(false)
+	h.eventually("the channel's messages", func() bool { return len(tg.texts()) == 2 })
+	if got := tg.texts(); !equal(got, []string{"connecting you", "Hi Ann, Bob here."}) {
+		t.Errorf("the visitor got %q, out of order", got)
 	}
 }

@@ -172,6 +172,16 @@ func decodeAs[T Payload](raw json.RawMessage) (T, error) {
 	return p, err
 }
 
+// Lane orders deliveries: the entries of one lane go out one at a time in
+// Seq order, and lanes do not wait for each other. A conversation has a
+// lane per destination (its visitor's channel, the desk), so a destination
+// that fails holds back neither the other one nor other conversations.
+type Lane struct {
+	ConversationID string
+	// Instance is the destination.
+	Instance string
+}
+
 // OutboxEntry is one pending delivery.
 type OutboxEntry struct {
 	Seq            uint64
@@ -243,6 +253,12 @@ func (e *OutboxEntry) Op() Operation {
 		return 0
 	}
 	return e.Payload.Operation()
+}
+
+// Lane is the lane the entry is delivered in: its conversation and
+// destination.
+func (e *OutboxEntry) Lane() Lane {
+	return Lane{ConversationID: e.ConversationID, Instance: e.Instance}
 }
 
 // Text is the message the entry carries, if any.
