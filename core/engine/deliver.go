@@ -31,6 +31,49 @@ type DeliveryConfig struct {
 	SendTimeout time.Duration
 	// Alerts is told about dead letters; nil: none.
 	Alerts Alerter
+	// Hooks are told the outcomes; the zero value tells no one.
+	Hooks DeliveryHooks
+}
+
+// DeliveryHooks let the engine act on a delivery's outcome (queue a
+// follow-up event for the conversation: the desk has the handoff, the
+// handoff failed) inside the store transaction that records the outcome,
+// so what they write commits together with it or not at all. Like any
+// store.Update function they may run more than once and must write only
+// through tx. An error fails that transaction: the outcome is not
+// recorded and the entry is attempted again.
+type DeliveryHooks struct {
+	// Delivered is called once an entry was delivered; deskRef is the
+	// desk's reference an OpenHandoff returned, "" for other operations.
+	Delivered func(tx *store.Tx, e store.OutboxEntry, deskRef string) error
+	// Undelivered is called when an entry leaves the outbox without a
+	// confirmed delivery: it became a dead letter, or its outcome is
+	// unknown where the platform does not drop repeats and it was recorded
+	// as possibly delivered.
+	Undelivered func(tx *store.Tx, e store.OutboxEntry, f DeliveryFailure) error
+}
+
+// DeliveryFailure says why an entry left the outbox undelivered.
+type DeliveryFailure struct {
+	// Reason is the error, as recorded with the entry.
+	Reason string
+	// PossiblyDelivered is set when the destination may have the entry
+	// after all (its outcome is unknown); otherwise it is a dead letter.
+	PossiblyDelivered bool
+}
+
+func (h DeliveryHooks) delivered(tx *store.Tx, e store.OutboxEntry, deskRef string) error {
+	if h.Delivered == nil {
+		return nil
+	}
+	return h.Delivered(tx, e, deskRef)
+}
+
+func (h DeliveryHooks) undelivered(tx *store.Tx, e store.OutboxEntry, f DeliveryFailure) error {
+	if h.Undelivered == nil {
+		return nil
+	}
+	return h.Undelivered(tx, e, f)
 }
 
 // Alerter raises operational alerts.
@@ -203,7 +246,10 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			if err := store.RecordDeliveryTx(tx, now, 1, 0); err != nil {
 				return err
 			}
-			return store.DeleteOutboxTx(tx, e.Seq)
+			if err := store.DeleteOutboxTx(tx, e.Seq); err != nil {
+				return err
+			}
+			return d.cfg.Hooks.delivered(tx, e, deskRef)
 		})
 		if err != nil {
 			log.WithError(err).Error("record delivery")
@@ -223,8 +269,12 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		// The platform may have delivered it and would not notice a
 		// second copy: record it instead of risking a duplicate.
 		log.WithError(err).Warn("send outcome unknown; recorded as possibly delivered, not retried")
+		cause := err.Error()
 		if uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
-			return store.PossiblyDeliveredTx(tx, &e, err.Error(), now)
+			if err := store.PossiblyDeliveredTx(tx, &e, cause, now); err != nil {
+				return err
+			}
+			return d.cfg.Hooks.undelivered(tx, e, DeliveryFailure{Reason: cause, PossiblyDelivered: true})
 		}); uerr != nil {
 			log.WithError(uerr).Error("record possibly delivered")
 			d.release(e, false)
@@ -263,7 +313,10 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			if err := store.RecordDeliveryTx(tx, now, 0, 1); err != nil {
 				return err
 			}
-			return store.DeadLetterTx(tx, &e, dead, now)
+			if err := store.DeadLetterTx(tx, &e, dead, now); err != nil {
+				return err
+			}
+			return d.cfg.Hooks.undelivered(tx, e, DeliveryFailure{Reason: dead})
 		})
 		if uerr != nil {
 			log.WithError(uerr).Error("record dead letter")

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -322,5 +324,106 @@ func TestAFailingChannelDoesNotHoldTheDeskBack(t *testing.T) {
 	h.eventually("the channel's messages", func() bool { return len(tg.texts()) == 2 })
 	if got := tg.texts(); !equal(got, []string{"connecting you", "Hi Ann, Bob here."}) {
 		t.Errorf("the visitor got %q, out of order", got)
+	}
+}
+
+// The hooks run inside the transaction that records the outcome: what
+// they write commits with it, and a hook's error leaves the outcome
+// unrecorded.
+func TestDeliveryHooksShareTheOutcomesTransaction(t *testing.T) {
+	user := sdk.User{ID: "42", Name: "Ann"}
+	tests := []struct {
+		name    string
+		payload store.Payload
+		fail    error
+		// what the hook is told
+		wantRef    string
+		wantFail   *DeliveryFailure
+		deadLetter bool
+	}{
+		{name: "desk open delivered", payload: store.OpenHandoff{User: user, Channel: "tg"}, wantRef: "ticket-"},
+		{name: "text delivered", payload: store.SendText{Ref: "42", User: user, Text: "hi"}},
+		{name: "dead letter", payload: store.OpenHandoff{User: user, Channel: "tg"}, fail: sdk.Errorf(sdk.Permanent, "400 bad handoff"),
+			wantFail: &DeliveryFailure{Reason: "permanent error: 400 bad handoff"}, deadLetter: true},
+		{name: "possibly delivered", payload: store.OpenHandoff{User: user, Channel: "tg"}, fail: sdk.Errorf(sdk.OutcomeUnknown, "no answer"),
+			wantFail: &DeliveryFailure{Reason: "no answer", PossiblyDelivered: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: "42", User: user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := &recorder{caps: sdk.Capabilities{Desk: true}, fail: func(int) error { return tt.fail }}
+			entry := queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "x", Payload: tt.payload})[0]
+			var (
+				mu    sync.Mutex
+				calls int
+				told  []string
+			)
+			// Each hook refuses its first call, then queues an event for
+			// the conversation.
+			hook := func(tx *store.Tx, e store.OutboxEntry, what string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls == 1 {
+					return errors.New("the engine could not write")
+				}
+				if e.Seq != entry.Seq {
+					t.Errorf("hook for entry %d, want %d", e.Seq, entry.Seq)
+				}
+				told = append(told, what)
+				_, err := st.EnqueueInboxTx(tx, e.ConversationID, "", sdk.Event{ID: "follow-up", Kind: "test.outcome", Text: what})
+				return err
+			}
+			runDeliverer(t, st, channels{"x": r}, DeliveryConfig{
+				BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+				Hooks: DeliveryHooks{
+					Delivered: func(tx *store.Tx, e store.OutboxEntry, ref string) error {
+						return hook(tx, e, "delivered "+ref)
+					},
+					Undelivered: func(tx *store.Tx, e store.OutboxEntry, f DeliveryFailure) error {
+						return hook(tx, e, fmt.Sprintf("undelivered %+v", f))
+					},
+				},
+			})
+			h := &harness{t: t}
+			h.eventually("the outcome", func() bool { mu.Lock(); defer mu.Unlock(); return len(told) == 1 })
+			want := "delivered "
+			if tt.wantRef != "" {
+				want += tt.wantRef + c.ID
+			}
+			if tt.wantFail != nil {
+				want = fmt.Sprintf("undelivered %+v", *tt.wantFail)
+			}
+			mu.Lock()
+			if told[0] != want {
+				t.Errorf("the hook was told %q, want %q", told[0], want)
+			}
+			mu.Unlock()
+			// The refused first record left the entry pending: it was
+			// attempted again.
+			r.mu.Lock()
+			attempts := r.n
+			r.mu.Unlock()
+			if attempts != 2 {
+				t.Errorf("%d attempts, want 2 (the first outcome was not recorded)", attempts)
+			}
+			items, err := st.Inbox(0, 0)
+			if err != nil || len(items) != 1 || items[0].Event.Text != want || items[0].ConversationID != c.ID {
+				t.Errorf("inbox %+v (%v): want the hook's event", items, err)
+			}
+			if out, _ := st.Outbox(); len(out) != 0 {
+				t.Errorf("outbox %+v after the outcome", out)
+			}
+			if dl, _ := st.DeadLetters(); (len(dl) == 1) != tt.deadLetter {
+				t.Errorf("dead letters %+v", dl)
+			}
+			if _, ref, ok := st.DeskRef(c.ID); tt.wantRef != "" && (!ok || ref != tt.wantRef+c.ID) {
+				t.Errorf("desk reference %q %v", ref, ok)
+			}
+		})
 	}
 }
