@@ -82,17 +82,21 @@ func (v outboxEntryV1) upgrade() (OutboxEntry, error) {
 // the possibly delivered records of schema 1 with typed payloads. Seqs,
 // and so delivery ids, stay.
 func typedOutboxPayloads(tx *bolt.Tx) error {
-	err := rewrite(tx, bucketOutbox, func(data []byte) (any, error) {
+	err := rewrite(tx, bucketOutbox, func(data []byte) ([]byte, error) {
 		var v outboxEntryV1
 		if err := json.Unmarshal(data, &v); err != nil {
 			return nil, err
 		}
-		return v.upgrade()
+		e, err := v.upgrade()
+		if err != nil {
+			return nil, err
+		}
+		return encodeEntry(&e)
 	})
 	if err != nil {
 		return err
 	}
-	letter := func(data []byte) (any, error) {
+	letter := func(data []byte) ([]byte, error) {
 		var d struct {
 			Entry    outboxEntryV1 `json:"entry"`
 			Error    string        `json:"error"`
@@ -102,7 +106,10 @@ func typedOutboxPayloads(tx *bolt.Tx) error {
 			return nil, err
 		}
 		e, err := d.Entry.upgrade()
-		return DeadLetter{Entry: e, Error: d.Error, FailedAt: d.FailedAt}, err
+		if err != nil {
+			return nil, err
+		}
+		return encodeDeadLetter(DeadLetter{Entry: e, Error: d.Error, FailedAt: d.FailedAt})
 	}
 	if err := rewrite(tx, bucketDeadLetters, letter); err != nil {
 		return err
@@ -110,17 +117,13 @@ func typedOutboxPayloads(tx *bolt.Tx) error {
 	return rewrite(tx, bucketPossiblyDelivered, letter)
 }
 
-// rewrite replaces every value of a bucket with conv's result, encoded.
-func rewrite(tx *bolt.Tx, bucket []byte, conv func([]byte) (any, error)) error {
+// rewrite replaces every value of a bucket with conv's result.
+func rewrite(tx *bolt.Tx, bucket []byte, conv func([]byte) ([]byte, error)) error {
 	b := tx.Bucket(bucket)
 	type kv struct{ k, v []byte }
 	var out []kv
 	err := b.ForEach(func(k, v []byte) error {
-		rec, err := conv(v)
-		if err != nil {
-			return fmt.Errorf("%s %d: %w", bucket, readU64(k), err)
-		}
-		data, err := json.Marshal(rec)
+		data, err := conv(v)
 		if err != nil {
 			return fmt.Errorf("%s %d: %w", bucket, readU64(k), err)
 		}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -110,8 +109,8 @@ func TestSchema1DatabaseUpgrades(t *testing.T) {
 			t.Errorf("possibly delivered: %d, %v", n, err)
 		}
 		s.View(func(tx *bolt.Tx) error {
-			var d DeadLetter
-			if err := json.Unmarshal(tx.Bucket(bucketPossiblyDelivered).Get(u64(9)), &d); err != nil || d.Entry.Text() != "Anything else?" {
+			d, err := decodeDeadLetter(tx.Bucket(bucketPossiblyDelivered).Get(u64(9)))
+			if err != nil || d.Entry.Text() != "Anything else?" {
 				t.Errorf("possibly delivered record %+v: %v", d, err)
 			}
 			return nil

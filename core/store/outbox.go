@@ -58,15 +58,23 @@ func (o Operation) MarshalText() ([]byte, error) {
 	return []byte(name), nil
 }
 
+// operationsByName reverses operationNames.
+var operationsByName = func() map[string]Operation {
+	m := make(map[string]Operation, len(operationNames))
+	for op, name := range operationNames {
+		m[name] = op
+	}
+	return m
+}()
+
 // UnmarshalText reads an operation's stored name.
 func (o *Operation) UnmarshalText(b []byte) error {
-	for op, name := range operationNames {
-		if name == string(b) {
-			*o = op
-			return nil
-		}
+	op, ok := operationsByName[string(b)]
+	if !ok {
+		return fmt.Errorf("unknown outbox operation %q", b)
 	}
-	return fmt.Errorf("unknown outbox operation %q", b)
+	*o = op
+	return nil
 }
 
 // Payload is the operation's part of an outbox entry: one of [SendText],
@@ -137,41 +145,6 @@ func (RelayToDesk) Operation() Operation { return OpRelayToDesk }
 // Operation implements [Payload].
 func (CloseHandoff) Operation() Operation { return OpCloseHandoff }
 
-// decodePayload reads the payload of an operation.
-func decodePayload(op Operation, raw json.RawMessage) (Payload, error) {
-	var (
-		p   Payload
-		err error
-	)
-	switch op {
-	case OpSendText:
-		p, err = decodeAs[SendText](raw)
-	case OpNativeHandoff:
-		p, err = decodeAs[NativeHandoff](raw)
-	case OpOpenHandoff:
-		p, err = decodeAs[OpenHandoff](raw)
-	case OpRelayToDesk:
-		p, err = decodeAs[RelayToDesk](raw)
-	case OpCloseHandoff:
-		p, err = decodeAs[CloseHandoff](raw)
-	default:
-		return nil, fmt.Errorf("unknown outbox operation %d", op)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s payload: %w", op, err)
-	}
-	return p, nil
-}
-
-func decodeAs[T Payload](raw json.RawMessage) (T, error) {
-	var p T
-	if len(raw) == 0 {
-		return p, nil
-	}
-	err := json.Unmarshal(raw, &p)
-	return p, err
-}
-
 // Lane orders deliveries: the entries of one lane go out one at a time in
 // Seq order, and lanes do not wait for each other. A conversation has a
 // lane per destination (its visitor's channel, the desk), so a destination
@@ -198,50 +171,110 @@ type OutboxEntry struct {
 	CreatedAt   time.Time
 }
 
-// outboxRecord is an entry as stored.
+// outboxRecord is an entry as stored: its operation by name, and the
+// payload under the field of that operation (one pass to decode).
 type outboxRecord struct {
-	Seq            uint64          `json:"seq"`
-	ConversationID string          `json:"conversation_id"`
-	Instance       string          `json:"instance"`
-	Op             Operation       `json:"op"`
-	Payload        json.RawMessage `json:"payload"`
-	Attempts       int             `json:"attempts"`
-	NextAttempt    time.Time       `json:"next_attempt"`
-	LastError      string          `json:"last_error,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
+	Seq            uint64         `json:"seq"`
+	ConversationID string         `json:"conversation_id"`
+	Instance       string         `json:"instance"`
+	Op             Operation      `json:"op"`
+	SendText       *SendText      `json:"send_text,omitempty"`
+	NativeHandoff  *NativeHandoff `json:"native_handoff,omitempty"`
+	OpenHandoff    *OpenHandoff   `json:"open_handoff,omitempty"`
+	RelayToDesk    *RelayToDesk   `json:"relay_to_desk,omitempty"`
+	CloseHandoff   *CloseHandoff  `json:"close_handoff,omitempty"`
+	Attempts       int            `json:"attempts"`
+	NextAttempt    time.Time      `json:"next_attempt"`
+	LastError      string         `json:"last_error,omitempty"`
+	CreatedAt      time.Time      `json:"created_at"`
 }
 
-// MarshalJSON stores the operation by name next to its payload.
-func (e OutboxEntry) MarshalJSON() ([]byte, error) {
-	if e.Payload == nil {
-		return nil, fmt.Errorf("outbox entry %d has no payload", e.Seq)
+// record is the entry as stored.
+func (e *OutboxEntry) record() (outboxRecord, error) {
+	r := outboxRecord{
+		Seq: e.Seq, ConversationID: e.ConversationID, Instance: e.Instance,
+		Attempts: e.Attempts, NextAttempt: e.NextAttempt, LastError: e.LastError, CreatedAt: e.CreatedAt,
 	}
-	payload, err := json.Marshal(e.Payload)
+	switch p := e.Payload.(type) {
+	case SendText:
+		r.SendText = &p
+	case NativeHandoff:
+		r.NativeHandoff = &p
+	case OpenHandoff:
+		r.OpenHandoff = &p
+	case RelayToDesk:
+		r.RelayToDesk = &p
+	case CloseHandoff:
+		r.CloseHandoff = &p
+	default:
+		return outboxRecord{}, fmt.Errorf("outbox entry %d has no payload", e.Seq)
+	}
+	r.Op = e.Payload.Operation()
+	return r, nil
+}
+
+// entry is the stored entry, with the payload its operation names.
+func (r *outboxRecord) entry() (OutboxEntry, error) {
+	var p Payload
+	switch {
+	case r.Op == OpSendText && r.SendText != nil:
+		p = *r.SendText
+	case r.Op == OpNativeHandoff && r.NativeHandoff != nil:
+		p = *r.NativeHandoff
+	case r.Op == OpOpenHandoff && r.OpenHandoff != nil:
+		p = *r.OpenHandoff
+	case r.Op == OpRelayToDesk && r.RelayToDesk != nil:
+		p = *r.RelayToDesk
+	case r.Op == OpCloseHandoff && r.CloseHandoff != nil:
+		p = *r.CloseHandoff
+	default:
+		return OutboxEntry{}, fmt.Errorf("no payload for its operation %s", r.Op)
+	}
+	return OutboxEntry{
+		Seq: r.Seq, ConversationID: r.ConversationID, Instance: r.Instance, Payload: p,
+		Attempts: r.Attempts, NextAttempt: r.NextAttempt, LastError: r.LastError, CreatedAt: r.CreatedAt,
+	}, nil
+}
+
+func encodeEntry(e *OutboxEntry) ([]byte, error) {
+	r, err := e.record()
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(outboxRecord{
-		Seq: e.Seq, ConversationID: e.ConversationID, Instance: e.Instance,
-		Op: e.Payload.Operation(), Payload: payload,
-		Attempts: e.Attempts, NextAttempt: e.NextAttempt, LastError: e.LastError, CreatedAt: e.CreatedAt,
-	})
+	return json.Marshal(r)
 }
 
-// UnmarshalJSON reads an entry with the payload its operation names.
-func (e *OutboxEntry) UnmarshalJSON(b []byte) error {
+func decodeEntry(data []byte) (OutboxEntry, error) {
 	var r outboxRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		return err
+	if err := json.Unmarshal(data, &r); err != nil {
+		return OutboxEntry{}, err
 	}
-	p, err := decodePayload(r.Op, r.Payload)
+	return r.entry()
+}
+
+// deadLetterRecord is a dead letter (or a possibly delivered record) as
+// stored.
+type deadLetterRecord struct {
+	Entry    outboxRecord `json:"entry"`
+	Error    string       `json:"error"`
+	FailedAt time.Time    `json:"failed_at"`
+}
+
+func encodeDeadLetter(d DeadLetter) ([]byte, error) {
+	r, err := d.Entry.record()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*e = OutboxEntry{
-		Seq: r.Seq, ConversationID: r.ConversationID, Instance: r.Instance, Payload: p,
-		Attempts: r.Attempts, NextAttempt: r.NextAttempt, LastError: r.LastError, CreatedAt: r.CreatedAt,
+	return json.Marshal(deadLetterRecord{Entry: r, Error: d.Error, FailedAt: d.FailedAt})
+}
+
+func decodeDeadLetter(data []byte) (DeadLetter, error) {
+	var r deadLetterRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return DeadLetter{}, err
 	}
-	return nil
+	e, err := r.Entry.entry()
+	return DeadLetter{Entry: e, Error: r.Error, FailedAt: r.FailedAt}, err
 }
 
 // ID is the entry's stable delivery id, the same on every attempt.
@@ -276,9 +309,9 @@ func (e *OutboxEntry) Text() string {
 
 // DeadLetter is an entry that could not be delivered.
 type DeadLetter struct {
-	Entry    OutboxEntry `json:"entry"`
-	Error    string      `json:"error"`
-	FailedAt time.Time   `json:"failed_at"`
+	Entry    OutboxEntry
+	Error    string
+	FailedAt time.Time
 }
 
 // PutOutboxTx queues an entry inside a write transaction and sets its Seq.
@@ -293,7 +326,7 @@ func PutOutboxTx(tx *Tx, e *OutboxEntry) error {
 }
 
 func putOutbox(tx *bolt.Tx, e *OutboxEntry) error {
-	data, err := json.Marshal(e)
+	data, err := encodeEntry(e)
 	if err != nil {
 		return fmt.Errorf("encode outbox entry %d: %w", e.Seq, err)
 	}
@@ -305,8 +338,8 @@ func (s *Store) Outbox() ([]OutboxEntry, error) {
 	var out []OutboxEntry
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-			var e OutboxEntry
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEntry(v)
+			if err != nil {
 				return fmt.Errorf("decode outbox entry %d: %w", readU64(k), err)
 			}
 			out = append(out, e)
@@ -324,7 +357,7 @@ func DeleteOutboxTx(tx *Tx, seq uint64) error { return tx.Bucket(bucketOutbox).D
 
 // DeadLetterTx moves an entry from the outbox to the dead letters.
 func DeadLetterTx(tx *Tx, e *OutboxEntry, cause string, at time.Time) error {
-	data, err := json.Marshal(DeadLetter{Entry: *e, Error: cause, FailedAt: at})
+	data, err := encodeDeadLetter(DeadLetter{Entry: *e, Error: cause, FailedAt: at})
 	if err != nil {
 		return err
 	}
@@ -339,8 +372,8 @@ func (s *Store) DeadLetters() ([]DeadLetter, error) {
 	var out []DeadLetter
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDeadLetters).ForEach(func(k, v []byte) error {
-			var d DeadLetter
-			if err := json.Unmarshal(v, &d); err != nil {
+			d, err := decodeDeadLetter(v)
+			if err != nil {
 				return fmt.Errorf("decode dead letter %d: %w", readU64(k), err)
 			}
 			out = append(out, d)
