@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"regexp"
 	"strconv"
 	"testing"
@@ -250,7 +251,7 @@ func TestLongTextsAreSplit(t *testing.T) {
 					t.Errorf("call %d: retry key %q, want retryKey(id, %d)", i, call.RetryKey, i)
 				}
 				for _, text := range call.Texts {
-					if n := utf16Len(text); n > TextLimit {
+					if n := sdk.TextLen(text, sdk.UTF16Units); n > TextLimit {
 						t.Errorf("call %d: a message of %d UTF-16 units", i, n)
 					}
 				}
@@ -390,5 +391,31 @@ func TestRefusedFreshTokenIsNotPushed(t *testing.T) {
 	}
 	if pushes != 0 {
 		t.Fatalf("%d pushes: the message was sent twice", pushes)
+	}
+}
+
+func TestBatches(t *testing.T) {
+	parts := []string{"1", "2", "3", "4", "5", "6", "7"}
+	got := batches(parts, 5)
+	want := [][]string{{"1", "2", "3", "4", "5"}, {"6", "7"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("batches = %q, want %q", got, want)
+	}
+	if got := batches(nil, 5); got != nil {
+		t.Errorf("batches(nil) = %q", got)
+	}
+}
+
+// Retry-After may also be an HTTP date, read against the plugin's clock.
+func TestRateLimitUntilAnHTTPDate(t *testing.T) {
+	fake, base := startFake(t)
+	c := configured(t, base, nil)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	fake.FailNext(linetest.EndpointPush, 1, linetest.Failure{Status: 429, RetryAfter: "Sun, 01 Mar 2026 12:01:30 GMT"})
+	out := sdk.Outbound{ID: "d-1", Kind: sdk.OutText, Conversation: testUser, Text: "hi", Role: "operator"}
+	_, err := c.Send(context.Background(), out)
+	if sdk.KindOf(err) != sdk.Temporary || sdk.RetryAfterOf(err) != 90*time.Second {
+		t.Errorf("%v: kind %s after %v, want temporary after 1m30s", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 }
