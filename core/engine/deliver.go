@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -265,7 +264,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		d.release(e, true)
 		return
 	}
-	delay := backoff(e.Attempts, d.cfg.BaseBackoff, d.cfg.MaxBackoff)
+	delay := sdk.Backoff{Base: d.cfg.BaseBackoff, Max: d.cfg.MaxBackoff, Jitter: true}.Delay(e.Attempts)
 	if ra := sdk.RetryAfterOf(err); ra > 0 {
 		delay = ra
 	}
@@ -350,17 +349,4 @@ func (d *deliverer) sendDesk(ctx context.Context, desk sdk.Desk, e store.OutboxE
 		return "", desk.CloseHandoff(ctx, ref, e.Reason)
 	}
 	return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: e.User, Text: e.Text})
-}
-
-// backoff is the delay before retry number attempt: exponential from base,
-// capped, with "equal jitter" (half fixed, half random) so retries of many
-// entries spread out.
-func backoff(attempt int, base, max time.Duration) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
 }

@@ -86,7 +86,9 @@ func (i *Instance) log() *logrus.Entry {
 // first launch's outcome is sent to started.
 func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 	first := true
-	backoff := 200 * time.Millisecond
+	// Waits between restarts: 200ms, doubling up to 10s, from the first
+	// crash after a successful launch.
+	backoff, failures := sdk.Backoff{Base: 200 * time.Millisecond, Max: 10 * time.Second}, 0
 	for {
 		err := i.launch(ctx)
 		if first {
@@ -98,7 +100,7 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 			}
 		}
 		if err == nil {
-			backoff = 200 * time.Millisecond
+			failures = 0
 			err = i.watch(ctx)
 		}
 		i.kill()
@@ -119,13 +121,13 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 		}
 		i.setState(StateRestarting, err)
 		i.host.cfg.Metrics.PluginRestart(i.spec.Instance)
+		failures++
 		select {
-		case <-time.After(backoff):
+		case <-time.After(backoff.Delay(failures)):
 		case <-ctx.Done():
 			i.setState(StateStopped, nil)
 			return
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 }
 
