@@ -44,16 +44,16 @@ run: build
 # The SDK module's tests include the check that its dependencies stay free
 # of the daemon's (bbolt, koanf, logrus, Prometheus).
 test: build
-	@for m in $(MODULES); do \
+	@rc=0; for m in $(MODULES); do \
 		echo "(cd $$m && $(GO) test -count=1 ./...)"; \
-		(cd $$m && $(GO) test -count=1 ./...) || exit 1; \
-	done
+		(cd $$m && $(GO) test -count=1 ./...) || rc=1; \
+	done; exit $$rc
 
 vet:
-	@for m in $(MODULES); do \
+	@rc=0; for m in $(MODULES); do \
 		echo "(cd $$m && $(GO) vet ./...)"; \
-		(cd $$m && $(GO) vet ./...) || exit 1; \
-	done
+		(cd $$m && $(GO) vet ./...) || rc=1; \
+	done; exit $$rc
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt'ed:"; echo "$$unformatted"; exit 1; fi
 
