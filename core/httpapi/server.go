@@ -233,18 +233,20 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// errorBody is every error response's shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
+// ErrorBody is the shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
 }
 
-type errorDetail struct {
+// ErrorDetail says what went wrong: a stable code such as "not_found" and
+// a message for people.
+type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -164,9 +164,7 @@ func (a *admin) stream(method, path string, body any, w io.Writer) error {
 	}
 	if status >= 300 {
 		data, _ := io.ReadAll(io.LimitReader(payload, 1<<20))
-		var e struct {
-			Error struct{ Message string } `json:"error"`
-		}
+		var e httpapi.ErrorBody
 		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
 			return errors.New(e.Error.Message)
 		}
@@ -208,14 +206,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "create":
-		var out struct {
-			ID       string   `json:"id"`
-			Name     string   `json:"name"`
-			Scopes   []string `json:"scopes"`
-			AllowIPs []string `json:"allow_ips"`
-			Rate     float64  `json:"rate_per_second"`
-			Key      string   `json:"key"`
-		}
+		var out httpapi.CreatedAPIKey
 		err = a.do("POST", "/v1/admin/apikeys", httpapi.CreateKeyRequest{
 			Name: *name, Scopes: splitList(*scopes), AllowIPs: splitList(*allow), Rate: *rate,
 		}, &out)
@@ -231,17 +222,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, "\nThe key is shown only now; only its SHA-256 is stored.")
 	case "list":
-		var out struct {
-			Keys []struct {
-				ID        string     `json:"id"`
-				Name      string     `json:"name"`
-				Scopes    []string   `json:"scopes"`
-				AllowIPs  []string   `json:"allow_ips"`
-				Rate      float64    `json:"rate_per_second"`
-				CreatedAt time.Time  `json:"created_at"`
-				RevokedAt *time.Time `json:"revoked_at"`
-			} `json:"keys"`
-		}
+		var out httpapi.APIKeyList
 		if err = a.do("GET", "/v1/admin/apikeys", nil, &out); err != nil {
 			break
 		}
@@ -295,9 +276,7 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	} else {
 		var a *admin
 		if a, err = openAdmin(af); err == nil {
-			var out struct {
-				Entries int `json:"entries"`
-			}
+			var out httpapi.AuditVerification
 			err = a.do("GET", "/v1/admin/audit/verify", nil, &out)
 			n = out.Entries
 			a.close()
@@ -345,13 +324,7 @@ func deadletterCommand(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "list":
-		var out struct {
-			DeadLetters []struct {
-				ID, ConversationID, Channel, Kind, Text, Error string
-				Attempts                                       int
-				FailedAt                                       time.Time `json:"failed_at"`
-			} `json:"deadletters"`
-		}
+		var out httpapi.DeadLetterList
 		if err = a.do("GET", "/v1/admin/deadletters", nil, &out); err != nil {
 			break
 		}
