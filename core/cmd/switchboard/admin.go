@@ -66,7 +66,7 @@ func openAdmin(f adminFlags) (*admin, error) {
 		}
 		return &admin{handler: h, st: st, token: token}, nil
 	}
-	if !strings.Contains(err.Error(), "in use by another process") {
+	if !errors.Is(err, store.ErrLocked) {
 		return nil, err
 	}
 	// The daemon is running: ask it.
