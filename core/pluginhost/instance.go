@@ -257,20 +257,25 @@ func (i *Instance) launch(ctx context.Context) error {
 // (go-plugin's health service; the plugin does no work of its own).
 func (i *Instance) Ping() error {
 	i.mu.RLock()
-	client := i.client
+	client, state := i.client, i.state
 	i.mu.RUnlock()
 	if client == nil {
-		return fmt.Errorf("plugin %s is not running", i.spec.Instance)
+		return fmt.Errorf("plugin %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, state)
 	}
 	return ping(client)
 }
 
+// ping fails with an error wrapping sdk.ErrPluginUnavailable when the
+// plugin process does not answer.
 func ping(client *plugin.Client) error {
 	rpc, err := client.Client()
-	if err != nil {
-		return err
+	if err == nil {
+		err = rpc.Ping()
 	}
-	return rpc.Ping()
+	if err != nil {
+		return fmt.Errorf("%w: %w", sdk.ErrPluginUnavailable, err)
+	}
+	return nil
 }
 
 func (i *Instance) watch(ctx context.Context) error {
@@ -299,7 +304,7 @@ func (i *Instance) watch(ctx context.Context) error {
 			if client.Exited() {
 				return errors.New("plugin process exited")
 			}
-			return fmt.Errorf("polling stopped: %v", err)
+			return fmt.Errorf("polling stopped: %w", err)
 		case <-exitTick.C:
 			if client.Exited() {
 				return errors.New("plugin process exited")
