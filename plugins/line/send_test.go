@@ -300,6 +300,29 @@ func TestTyping(t *testing.T) {
 	}
 }
 
+// The keys are those of every earlier release, so a message retried
+// across an upgrade keeps its key; the vectors are also what any RFC 9562
+// version 5 implementation gives for the namespace and "<id>#<part>".
+func TestRetryKeyKnownVectors(t *testing.T) {
+	tests := []struct {
+		id   string
+		part int
+		want string
+	}{
+		{"out-1", 0, "94beff77-7e3b-5d52-9581-60571e2a72b4"},
+		{"outbox-42", 0, "7246f6e6-0c79-5ba8-84b1-4bbaec3f52ae"},
+		{"long-1", 3, "e39cdfe9-242a-5d26-9c60-8ddf4b2ddad4"},
+		{"o17", 12, "ba6c5226-5138-5674-80b5-54550a90e8ee"},
+		{"", 0, "058e463f-04aa-5e28-98c2-958f91437ffe"},
+		{"会話-é#x", 1, "6c38436d-4608-5878-8879-b93b8bdf78dc"},
+	}
+	for _, tt := range tests {
+		if got := retryKey(tt.id, tt.part); got != tt.want {
+			t.Errorf("retryKey(%q, %d) = %s, want %s", tt.id, tt.part, got, tt.want)
+		}
+	}
+}
+
 func TestRetryKeyFormat(t *testing.T) {
 	uuidV5 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	keys := map[string]bool{}
