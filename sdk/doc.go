@@ -7,7 +7,8 @@
 //     [Channel]: it turns the platform's webhooks into normalized [Event]s and
 //     sends [Outbound] messages back. Optional hooks add more: [Poller] for
 //     platforms that are read by polling, [Desk] for a human help desk,
-//     [HealthChecker] for reporting the platform's reachability.
+//     [HealthChecker] for reporting the platform's reachability, [Setup]
+//     for a one-off step run by hand (`switchboard setup`).
 //   - an LLM backend implements [LLM]: streamed chat with tools, embeddings.
 //
 // A plugin's main function is a few lines:

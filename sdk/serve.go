@@ -52,8 +52,12 @@ type Plugins struct {
 }
 
 // Serve serves the plugins to the daemon and returns when the daemon stops
-// the process. It is the whole of a plugin's main function.
+// the process. It is the whole of a plugin's main function. Run for its
+// setup step (see [Setup]), the binary runs that instead and exits.
 func Serve(p Plugins) {
+	if os.Getenv(SetupEnv) != "" {
+		serveSetup(p) // exits
+	}
 	set := plugin.PluginSet{}
 	if p.Channel != nil {
 		set[KindChannel] = &ChannelPlugin{Impl: p.Channel}

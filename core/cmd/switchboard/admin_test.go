@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +75,59 @@ func TestAdminCommandsPrintTheAPIAnswer(t *testing.T) {
 				t.Errorf("output %q does not match %s", out.String(), tt.want)
 			}
 		})
+	}
+}
+
+// The setup commands' own mistakes are reported before any plugin runs.
+func TestSetupRefusesWhatItCannotRun(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir)
+	withTelegram := filepath.Join(dir, "tg.toml")
+	if err := os.WriteFile(withTelegram, []byte("[channels.siq]\nplugin = \"telegram\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no subcommand", []string{"salesiq"}, 2, "usage: switchboard salesiq setup --config F [--instance siq] --public-url"},
+		{"unknown subcommand", []string{"salesiq", "teardown"}, 2, "usage: switchboard salesiq setup"},
+		{"flag without value", []string{"salesiq", "setup", "--public-url", "https://x", "--config"}, 2, "flag needs an argument: --config"},
+		{"missing config file", []string{"salesiq", "setup", "--config", filepath.Join(dir, "nope.toml"), "--public-url", "https://x"}, 1, "nope.toml"},
+		{"no such instance", []string{"salesiq", "setup", "--config", cfgPath, "--public-url", "https://x"}, 1, "there is no [channels.siq]"},
+		{"instance of another plugin", []string{"salesiq", "setup", "--config=" + withTelegram, "--public-url", "https://x"}, 1, `channels.siq.plugin is "telegram", not salesiq`},
+		{"setup names no instance", []string{"setup", "--config", cfgPath}, 2, "--instance is required"},
+		{"setup of an unknown instance", []string{"setup", "--config", cfgPath, "--instance", "tg"}, 1, "there is no [channels.tg]"},
+		{"setup of a plugin not installed", []string{"setup", "--config", withTelegram, "--instance", "siq"}, 1, "telegram"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(tt.args, &out, &errOut)
+			if code != tt.code || !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
+
+func TestCutFlags(t *testing.T) {
+	tests := []struct {
+		args   []string
+		values map[string]string
+		rest   []string
+	}{
+		{[]string{"--config", "a.toml", "--public-url", "https://x"}, map[string]string{"config": "a.toml"}, []string{"--public-url", "https://x"}},
+		{[]string{"-config=a.toml", "--dry-run", "-instance", "siq2"}, map[string]string{"config": "a.toml", "instance": "siq2"}, []string{"--dry-run"}},
+		{[]string{"--public-url=https://x", "--instance=siq"}, map[string]string{"instance": "siq"}, []string{"--public-url=https://x"}},
+		{nil, map[string]string{}, nil},
+	}
+	for _, tt := range tests {
+		values, rest, err := cutFlags(tt.args, "config", "instance")
+		if err != nil || !reflect.DeepEqual(values, tt.values) || !reflect.DeepEqual(rest, tt.rest) {
+			t.Errorf("cutFlags(%q) = %v, %q, %v; want %v, %q", tt.args, values, rest, err, tt.values, tt.rest)
+		}
 	}
 }
