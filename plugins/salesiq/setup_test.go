@@ -6,13 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/switchboard-chat/switchboard/core/config"
+	gotoml "github.com/pelletier/go-toml/v2"
+
 	"github.com/switchboard-chat/switchboard/plugins/salesiq/siqtest"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -21,21 +20,19 @@ func TestSetupRegistersTheDataWebhook(t *testing.T) {
 	f := siqtest.New(t)
 	daemon := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer daemon.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	toml := strings.Replace(f.TOML("siq"), `client_secret = "`+siqtest.ClientSecret+`"`, `client_secret = "from-env-instead"`, 1)
-	toml = strings.Replace(toml, "public_keys = [", "# no keys yet\n# public_keys = [", 1)
-	if err := os.WriteFile(cfg, []byte("[server]\nlisten = \":8080\"\n"+toml), 0o600); err != nil {
+	// The instance's options as the daemon hands them over (the daemon's
+	// reading of its config, environment overrides included, is tested in
+	// core/integration's setup test).
+	toml := strings.Replace(f.TOML("siq"), "public_keys = [", "# no keys yet\n# public_keys = [", 1)
+	var file struct {
+		Channels map[string]struct {
+			Options map[string]any `toml:"options"`
+		} `toml:"channels"`
+	}
+	if err := gotoml.Unmarshal([]byte(toml), &file); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"PATH=/bin", "SWITCHBOARD_CHANNELS__SIQ__OPTIONS__CLIENT_SECRET=" + siqtest.ClientSecret}
-	// The options as `switchboard salesiq setup` hands them over: loaded
-	// by the daemon's own config.Load, environment overrides included.
-	loaded, err := config.Load(cfg, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := sdk.NewOptions(loaded.Channels["siq"].Options)
+	opts, err := sdk.NewOptions(file.Channels["siq"].Options)
 	if err != nil {
 		t.Fatal(err)
 	}
