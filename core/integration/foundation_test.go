@@ -65,9 +65,16 @@ func TestEchoWebhookStoredAndSentThroughHost(t *testing.T) {
 	if _, err := ch.Send(context.Background(), sdk.Outbound{ID: "o1", Kind: sdk.OutText, Conversation: "room-1", Text: msgs.Messages[0].Text}); err != nil {
 		t.Fatal(err)
 	}
-	got := target.received()
-	if len(got) != 1 || got[0]["chat"] != "room-1" || got[0]["text"] != "echo: hello" {
-		t.Fatalf("target received %v", got)
+	// The daemon's own answer to the webhook (the fallback: no model, no
+	// desk) may reach the target too; the direct send must be there once.
+	var direct int
+	for _, m := range target.received() {
+		if m["chat"] == "room-1" && m["text"] == "echo: hello" {
+			direct++
+		}
+	}
+	if direct != 1 {
+		t.Fatalf("target received %v; want the direct send once", target.received())
 	}
 }
 
