@@ -76,8 +76,12 @@ func (p Plugins) PluginSet() plugin.PluginSet {
 }
 
 // Serve serves the plugins to the daemon and returns when the daemon stops
-// the process. It is the whole of a plugin's main function.
+// the process. It is the whole of a plugin's main function. Run for its
+// setup step (see [Setup]), the binary runs that instead and exits.
 func Serve(p Plugins) {
+	if os.Getenv(SetupEnv) != "" {
+		serveSetup(p) // exits
+	}
 	if p.Desk != nil && p.Channel == nil {
 		fmt.Fprintln(os.Stderr, "sdk.Serve: a Desk needs a Channel beside it for the operators' events")
 		os.Exit(1)

@@ -222,7 +222,7 @@ func (o Options) Decode(v any) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):
-			return fmt.Errorf("option %q: expected %s, got %s", typeErr.Field, typeErr.Type, typeErr.Value)
+			return &OptionError{Key: typeErr.Field, Err: fmt.Errorf("expected %s, got %s", typeErr.Type, typeErr.Value)}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return fmt.Errorf("unknown option %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -327,7 +326,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		d.release(e, true)
 		return
 	}
-	delay := backoff(e.Attempts, d.cfg.BaseBackoff, d.cfg.MaxBackoff)
+	delay := sdk.Backoff{Base: d.cfg.BaseBackoff, Max: d.cfg.MaxBackoff, Jitter: true}.Delay(e.Attempts)
 	if ra := sdk.RetryAfterOf(err); ra > 0 {
 		delay = ra
 	}
@@ -391,7 +390,7 @@ func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, erro
 	switch p := e.Payload.(type) {
 	case store.SendText:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
-			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: p.Role, Context: p.Context,
+			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: string(p.Role), Context: p.Context,
 		})
 	case store.NativeHandoff:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
@@ -455,17 +454,4 @@ func (d *deliverer) desk(instance string) (sdk.Desk, error) {
 func (d *deliverer) deskRef(e store.OutboxEntry) (string, bool) {
 	desk, ref, ok := d.st.DeskRef(e.ConversationID)
 	return ref, ok && desk == e.Instance
-}
-
-// backoff is the delay before retry number attempt: exponential from base,
-// capped, with "equal jitter" (half fixed, half random) so retries of many
-// entries spread out.
-func backoff(attempt int, base, max time.Duration) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
 }

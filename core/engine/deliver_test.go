@@ -20,36 +20,9 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
-)
 
-func TestBackoffSchedule(t *testing.T) {
-	base, maxDelay := time.Second, 5*time.Minute
-	tests := []struct {
-		attempt  int
-		min, max time.Duration
-	}{
-		{1, 500 * time.Millisecond, time.Second},
-		{2, time.Second, 2 * time.Second},
-		{3, 2 * time.Second, 4 * time.Second},
-		{6, 16 * time.Second, 32 * time.Second},
-		{9, 128 * time.Second, 256 * time.Second},
-		{10, 150 * time.Second, 5 * time.Minute}, // capped
-		{40, 150 * time.Second, 5 * time.Minute},
-	}
-	for _, tt := range tests {
-		seen := map[time.Duration]bool{}
-		for i := 0; i < 200; i++ {
-			d := backoff(tt.attempt, base, maxDelay)
-			if d < tt.min || d > tt.max {
-				t.Fatalf("attempt %d: %v outside [%v, %v]", tt.attempt, d, tt.min, tt.max)
-			}
-			seen[d] = true
-		}
-		if len(seen) < 10 {
-			t.Errorf("attempt %d: only %d distinct delays in 200; want jitter", tt.attempt, len(seen))
-		}
-	}
-}
+	"github.com/switchboard-chat/switchboard/core/conversation"
+)
 
 // A database written before the outbox had typed payloads (schema 1) is
 // upgraded on open, and each of its pending entries reaches the same
@@ -61,7 +34,7 @@ func TestSchema1OutboxIsDeliveredAfterTheUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	h := &harness{t: t, path: filepath.Join(t.TempDir(), "switchboard.db"), cfg: cfg, ch: channels{
 		"tg":   {caps: sdk.Capabilities{Typing: true}},
 		"line": {caps: sdk.Capabilities{Typing: true}},
@@ -87,10 +60,10 @@ func TestSchema1OutboxIsDeliveredAfterTheUpgrade(t *testing.T) {
 
 	sent := map[string][]sdk.Outbound{
 		"tg": {
-			{ID: "o3", Kind: sdk.OutText, Conversation: "1001", User: ann, Text: "Hi Ann, Bob here.", Role: store.RoleOperator, Context: private},
-			{ID: "o7", Kind: sdk.OutText, Conversation: "1003", User: sdk.User{ID: "1003", Name: "Di"}, Text: "back to bot", Role: store.RoleBot},
+			{ID: "o3", Kind: sdk.OutText, Conversation: "1001", User: ann, Text: "Hi Ann, Bob here.", Role: "operator", Context: private},
+			{ID: "o7", Kind: sdk.OutText, Conversation: "1003", User: sdk.User{ID: "1003", Name: "Di"}, Text: "back to bot", Role: "bot"},
 		},
-		"line": {{ID: "o4", Kind: sdk.OutText, Conversation: "U77", User: cy, Text: "connecting you", Role: store.RoleBot,
+		"line": {{ID: "o4", Kind: sdk.OutText, Conversation: "U77", User: cy, Text: "connecting you", Role: "bot",
 			Context: map[string]string{"once.reply_token": "rt-1", "reply_token_at": "1748856600000", "source_type": "user"}}},
 		"siq": {{ID: "o8", Kind: sdk.OutHandoff, Conversation: "v5", User: sdk.User{ID: "v5", Name: "Ed"}, Text: "connecting you",
 			Reason: "the visitor asked for a human", Context: map[string]string{"request_id": "req-5", "conversation_id": "11209000000003001"}}},
@@ -303,7 +276,7 @@ func TestAFailingChannelDoesNotHoldTheDeskBack(t *testing.T) {
 	queue(t, st,
 		store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "connecting you"}},
 		store.OutboxEntry{ConversationID: c.ID, Instance: "desk", Payload: store.OpenHandoff{User: user, Channel: "tg"}},
-		store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "Hi Ann, Bob here.", Role: store.RoleOperator}},
+		store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "Hi Ann, Bob here.", Role: conversation.RoleOperator}},
 		store.OutboxEntry{ConversationID: c.ID, Instance: "desk", Payload: store.RelayToDesk{User: user, Text: "thanks"}},
 	)
 	// Quick retries, and never a dead letter that would unblock a lane.

@@ -87,7 +87,9 @@ func (i *Instance) log() *logrus.Entry {
 // first launch's outcome is sent to started.
 func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 	first := true
-	backoff := 200 * time.Millisecond
+	// Waits between restarts: 200ms, doubling up to 10s, from the first
+	// crash after a successful launch.
+	backoff, failures := sdk.Backoff{Base: 200 * time.Millisecond, Max: 10 * time.Second}, 0
 	for {
 		err := i.launch(ctx)
 		if first {
@@ -99,7 +101,7 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 			}
 		}
 		if err == nil {
-			backoff = 200 * time.Millisecond
+			failures = 0
 			err = i.watch(ctx)
 		}
 		i.kill()
@@ -120,13 +122,13 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 		}
 		i.setState(StateRestarting, err)
 		i.host.cfg.Metrics.PluginRestart(i.spec.Instance)
+		failures++
 		select {
-		case <-time.After(backoff):
+		case <-time.After(backoff.Delay(failures)):
 		case <-ctx.Done():
 			i.setState(StateStopped, nil)
 			return
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 }
 
@@ -269,20 +271,25 @@ func (i *Instance) launch(ctx context.Context) error {
 // (go-plugin's health service; the plugin does no work of its own).
 func (i *Instance) Ping() error {
 	i.mu.RLock()
-	client := i.client
+	client, state := i.client, i.state
 	i.mu.RUnlock()
 	if client == nil {
-		return fmt.Errorf("plugin %s is not running", i.spec.Instance)
+		return fmt.Errorf("plugin %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, state)
 	}
 	return ping(client)
 }
 
+// ping fails with an error wrapping sdk.ErrPluginUnavailable when the
+// plugin process does not answer.
 func ping(client *plugin.Client) error {
 	rpc, err := client.Client()
-	if err != nil {
-		return err
+	if err == nil {
+		err = rpc.Ping()
 	}
-	return rpc.Ping()
+	if err != nil {
+		return fmt.Errorf("%w: %w", sdk.ErrPluginUnavailable, err)
+	}
+	return nil
 }
 
 func (i *Instance) watch(ctx context.Context) error {
@@ -311,7 +318,7 @@ func (i *Instance) watch(ctx context.Context) error {
 			if client.Exited() {
 				return errors.New("plugin process exited")
 			}
-			return fmt.Errorf("polling stopped: %v", err)
+			return fmt.Errorf("polling stopped: %w", err)
 		case <-exitTick.C:
 			if client.Exited() {
 				return errors.New("plugin process exited")

@@ -8,6 +8,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // migrations[v] upgrades a database of schema v to v+1, inside the
@@ -62,7 +64,7 @@ func (v outboxEntryV1) upgrade() (OutboxEntry, error) {
 	var p Payload
 	switch op {
 	case OpSendText:
-		p = SendText{Ref: v.Ref, User: v.User, Text: v.Text, Role: v.Role, Context: v.Context}
+		p = SendText{Ref: v.Ref, User: v.User, Text: v.Text, Role: conversation.Role(v.Role), Context: v.Context}
 	case OpNativeHandoff:
 		p = NativeHandoff{Ref: v.Ref, User: v.User, Text: v.Text, Reason: v.Reason, Context: v.Context}
 	case OpOpenHandoff:

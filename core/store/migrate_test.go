@@ -11,6 +11,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // schema1 copies the database written by the schema 1 code (see the
@@ -66,15 +68,15 @@ func TestSchema1DatabaseUpgrades(t *testing.T) {
 	private := map[string]string{"chat_type": "private"}
 	want := []OutboxEntry{
 		{Seq: 2, ConversationID: waiting, Instance: "desk", Payload: RelayToDesk{User: ann, Text: "are you there?"}},
-		{Seq: 3, ConversationID: waiting, Instance: "tg", Payload: SendText{Ref: "1001", User: ann, Text: "Hi Ann, Bob here.", Role: RoleOperator, Context: private}},
+		{Seq: 3, ConversationID: waiting, Instance: "tg", Payload: SendText{Ref: "1001", User: ann, Text: "Hi Ann, Bob here.", Role: conversation.RoleOperator, Context: private}},
 		{Seq: 4, ConversationID: fresh, Instance: "line", Attempts: 2, LastError: "line reply: LINE answered 500", NextAttempt: at(13), CreatedAt: at(10),
-			Payload: SendText{Ref: "U77", User: cy, Text: "connecting you", Role: RoleBot,
+			Payload: SendText{Ref: "U77", User: cy, Text: "connecting you", Role: conversation.RoleBot,
 				Context: map[string]string{"once.reply_token": "rt-1", "reply_token_at": "1748856600000", "source_type": "user"}}},
 		{Seq: 5, ConversationID: fresh, Instance: "desk", Payload: OpenHandoff{User: cy, Channel: "line", Reason: "refund over limit",
 			Summary:    "Cy on line needs a human (refund over limit). Last message: refund please",
-			Transcript: []sdk.TranscriptEntry{{Role: RoleVisitor, Text: "refund please", Time: at(9)}, {Role: RoleBot, Text: "connecting you", Time: at(10)}}}},
+			Transcript: []sdk.TranscriptEntry{{Role: "visitor", Text: "refund please", Time: at(9)}, {Role: "bot", Text: "connecting you", Time: at(10)}}}},
 		{Seq: 6, ConversationID: back, Instance: "desk", Payload: CloseHandoff{Reason: "the visitor went back to the bot"}},
-		{Seq: 7, ConversationID: back, Instance: "tg", Payload: SendText{Ref: "1003", User: sdk.User{ID: "1003", Name: "Di"}, Text: "back to bot", Role: RoleBot}},
+		{Seq: 7, ConversationID: back, Instance: "tg", Payload: SendText{Ref: "1003", User: sdk.User{ID: "1003", Name: "Di"}, Text: "back to bot", Role: conversation.RoleBot}},
 		{Seq: 8, ConversationID: native, Instance: "siq", Payload: NativeHandoff{Ref: "v5", User: sdk.User{ID: "v5", Name: "Ed"}, Text: "connecting you",
 			Reason: "the visitor asked for a human", Context: map[string]string{"request_id": "req-5", "conversation_id": "11209000000003001"}}},
 	}
@@ -100,7 +102,7 @@ func TestSchema1DatabaseUpgrades(t *testing.T) {
 		if err != nil || len(dl) != 1 {
 			t.Fatalf("dead letters %+v (%v)", dl, err)
 		}
-		wantText := SendText{Ref: "1000", User: sdk.User{ID: "1000", Name: "Bo"}, Text: "It ships today.", Role: RoleBot, Context: private}
+		wantText := SendText{Ref: "1000", User: sdk.User{ID: "1000", Name: "Bo"}, Text: "It ships today.", Role: conversation.RoleBot, Context: private}
 		if e := dl[0].Entry; e.ID() != "o1" || e.ConversationID != plain || e.Instance != "tg" || e.Attempts != 1 ||
 			!reflect.DeepEqual(e.Payload, wantText) || !strings.Contains(dl[0].Error, "chat not found") {
 			t.Errorf("dead letter %+v", dl[0])
@@ -124,7 +126,7 @@ func TestSchema1DatabaseUpgrades(t *testing.T) {
 			}
 		}
 		c, err := s.Conversation(waiting)
-		if err != nil || c.State != StateWaitingHuman || c.Handoff == nil || c.Handoff.Desk != "desk" ||
+		if err != nil || c.State != conversation.WaitingHuman || c.Handoff == nil || c.Handoff.Desk != "desk" ||
 			!c.Handoff.Deadline.Equal(time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("handoff in progress %+v (%v)", c, err)
 		}
@@ -177,10 +179,10 @@ func TestFailedUpgradeChangesNothing(t *testing.T) {
 func TestOutboxEntriesKeepTheirPayload(t *testing.T) {
 	user := sdk.User{ID: "42", Name: "Ann"}
 	tests := []Payload{
-		SendText{Ref: "42", User: user, Text: "hi", Role: RoleBot, Context: map[string]string{"once.reply_token": "r"}},
+		SendText{Ref: "42", User: user, Text: "hi", Role: conversation.RoleBot, Context: map[string]string{"once.reply_token": "r"}},
 		NativeHandoff{Ref: "42", User: user, Text: "connecting you", Reason: "refund"},
 		OpenHandoff{User: user, Channel: "tg", Reason: "refund", Summary: "Ann needs a human",
-			Transcript: []sdk.TranscriptEntry{{Role: RoleVisitor, Text: "help", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}},
+			Transcript: []sdk.TranscriptEntry{{Role: "visitor", Text: "help", Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}},
 		RelayToDesk{User: user, Text: "still there?"},
 		CloseHandoff{Reason: "back to the bot"},
 	}

@@ -10,6 +10,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // Operation is what an outbox entry asks its destination to do.
@@ -91,7 +93,7 @@ type SendText struct {
 	User sdk.User `json:"user"`
 	Text string   `json:"text"`
 	// Role says who wrote it: RoleBot or RoleOperator.
-	Role string `json:"role,omitempty"`
+	Role conversation.Role `json:"role,omitempty"`
 	// Context is the conversation's channel context when it was queued.
 	Context map[string]string `json:"context,omitempty"`
 }

@@ -62,6 +62,10 @@ var ErrClosed = errors.New("store is closed")
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrLocked is returned by Open when another process (normally a running
+// daemon) holds the database file.
+var ErrLocked = errors.New("the database is in use by another process")
+
 // maxBatch bounds how many queued writes share one transaction, so one
 // commit never grows without limit under a flood.
 const maxBatch = 512
@@ -100,7 +104,8 @@ type writeOp struct {
 // OnCommit run after the transaction is durable.
 type Tx struct {
 	*bolt.Tx
-	hooks []func()
+	hooks    []func()
+	watchers *watchers
 }
 
 // OnCommit runs f after the transaction has been committed to disk.
@@ -127,7 +132,7 @@ func Open(path string, opts Options) (*Store, error) {
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: the database is in use by another process (is another switchboard running?)", path)
+		return nil, fmt.Errorf("open %s: %w (is another switchboard running?)", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -254,7 +259,7 @@ func (s *Store) commit(batch []*writeOp) {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			hooks = hooks[:0]
 			for i, op := range batch {
-				tx := &Tx{Tx: btx}
+				tx := &Tx{Tx: btx, watchers: s.watchers}
 				if err := op.fn(tx); err != nil {
 					failed = i
 					return err

@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -40,9 +38,9 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	if err := req.Options.Decode(&opts); err != nil {
 		return sdk.Capabilities{}, err
 	}
-	u, err := url.Parse(opts.DeskURL)
-	if opts.DeskURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return sdk.Capabilities{}, fmt.Errorf("option \"desk_url\": want an http(s) URL, got %q", opts.DeskURL)
+	deskURL, err := sdk.BaseURLOption("desk_url", opts.DeskURL)
+	if err != nil {
+		return sdk.Capabilities{}, err
 	}
 	if opts.Secret == "" {
 		return sdk.Capabilities{}, errors.New("option \"secret\" is required: the desk's webhooks are verified with it")
@@ -50,7 +48,7 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	if opts.Timeout == 0 {
 		opts.Timeout = sdk.Duration(10 * time.Second)
 	}
-	opts.DeskURL = strings.TrimRight(opts.DeskURL, "/")
+	opts.DeskURL = deskURL
 	d.opts = opts
 	d.client = sdk.NewHTTPClient(time.Duration(opts.Timeout))
 	// The desk side of the contract (README) drops repeats of an
@@ -168,20 +166,15 @@ func (d *Desk) call(ctx context.Context, path, id string, body, out any) error {
 	req.Header.Set("Idempotency-Key", id)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		// Refused connections are retried; a lost answer is an unknown
-		// outcome, retried too since the desk drops repeats.
+		// A call that went out unanswered may have been carried out; the
+		// Idempotency-Key lets the desk drop the retry.
 		return sdk.TransportError(fmt.Errorf("desk %s: %w", path, err))
 	}
 	defer resp.Body.Close()
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return sdk.RetryAfter(time.Duration(secs)*time.Second, fmt.Errorf("desk %s: rate limited", path))
-	case resp.StatusCode >= 500:
-		return sdk.Errorf(sdk.Temporary, "desk %s answered %d: %s", path, resp.StatusCode, payload)
-	case resp.StatusCode >= 300:
-		return sdk.Errorf(sdk.Permanent, "desk %s answered %d: %s", path, resp.StatusCode, payload)
+	if resp.StatusCode >= 300 {
+		wait := sdk.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return sdk.StatusError(resp.StatusCode, wait, fmt.Errorf("desk %s answered %d: %s", path, resp.StatusCode, payload))
 	}
 	if out != nil {
 		if err := json.Unmarshal(payload, out); err != nil {
