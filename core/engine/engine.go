@@ -166,7 +166,7 @@ func (e *Engine) Stop(ctx context.Context) {
 		e.lanes.drain(ctx)
 		e.cancel()
 		e.wg.Wait()
-		e.deliver.wait()
+		e.deliver.wait(ctx)
 	})
 }
 

@@ -222,7 +222,7 @@ func testConfig() Config {
 			},
 		},
 		SystemPrompt: "You are a test.", HistoryMessages: 10, Concurrency: 4,
-		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Delivery: DeliveryConfig{MaxAttempts: 12, MaxAge: 24 * time.Hour, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	}
 }
 
