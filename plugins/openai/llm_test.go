@@ -329,7 +329,7 @@ func TestChatErrors(t *testing.T) {
 		fakeKey    string   // the key the fake wants
 		reply      openaitest.Response
 		options    map[string]any
-		path       string // appended to the base URL; default none
+		noPrefix   bool // base_url without the /v1 the API lives under
 		kind       sdk.ErrorKind
 		retryAfter time.Duration
 		contains   []string
@@ -365,7 +365,7 @@ func TestChatErrors(t *testing.T) {
 			options: map[string]any{"timeout": "200ms"}, kind: sdk.Timeout, contains: []string{"200ms"}},
 		{name: "turn timeout mid-stream", reply: openaitest.Response{Chunks: []string{"a", "b", "c"}, ChunkDelay: 150 * time.Millisecond},
 			options: map[string]any{"timeout": "200ms"}, kind: sdk.Timeout},
-		{name: "base_url without /v1", path: "/..", kind: sdk.Permanent, contains: []string{"404", "check base_url"}},
+		{name: "base_url without /v1", noPrefix: true, kind: sdk.Permanent, contains: []string{"404", "check base_url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,7 +373,7 @@ func TestChatErrors(t *testing.T) {
 			fake.APIKey = tt.fakeKey
 			fake.Reply = func(openaitest.ChatRequest) openaitest.Response { return tt.reply }
 			base := fake.Start(t)
-			if tt.path != "" {
+			if tt.noPrefix {
 				base = strings.TrimSuffix(base, "/v1")
 			}
 			c := client(t, &LLM{Now: func() time.Time { return clock }}, base, tt.options)
