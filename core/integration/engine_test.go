@@ -27,24 +27,39 @@ gather_window = "0s"
 `, host, model)
 }
 
-// fakeDesk is a help desk behind the webhook-desk plugin.
+// fakeDesk is a help desk behind the webhook-desk plugin. As the plugin's
+// contract asks, it answers a repeated Idempotency-Key as it answered the
+// first call, without acting twice.
 type fakeDesk struct {
 	mu      sync.Mutex
 	opened  []map[string]any
 	relayed []map[string]any
 	closed  []string
+	seen    map[string]string // Idempotency-Key → ref answered
 	URL     string
 }
 
+// repeat reports whether key was seen and the ref answered then; f.mu
+// is held.
+func (f *fakeDesk) repeat(key string) (string, bool) {
+	ref, ok := f.seen[key]
+	return ref, ok && key != ""
+}
+
 func newFakeDesk(t *testing.T) *fakeDesk {
-	f := &fakeDesk{}
+	f := &fakeDesk{seen: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /handoffs", func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
+		key := r.Header.Get("Idempotency-Key")
 		f.mu.Lock()
-		f.opened = append(f.opened, body)
-		ref := fmt.Sprintf("T-%d", len(f.opened))
+		ref, again := f.repeat(key)
+		if !again {
+			f.opened = append(f.opened, body)
+			ref = fmt.Sprintf("T-%d", len(f.opened))
+			f.seen[key] = ref
+		}
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(map[string]string{"ref": ref})
@@ -52,14 +67,22 @@ func newFakeDesk(t *testing.T) *fakeDesk {
 	mux.HandleFunc("POST /handoffs/{ref}/messages", func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
+		key := r.Header.Get("Idempotency-Key")
 		f.mu.Lock()
-		f.relayed = append(f.relayed, body)
+		if _, again := f.repeat(key); !again {
+			f.relayed = append(f.relayed, body)
+			f.seen[key] = ""
+		}
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /handoffs/{ref}/close", func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
 		f.mu.Lock()
-		f.closed = append(f.closed, r.PathValue("ref"))
+		if _, again := f.repeat(key); !again {
+			f.closed = append(f.closed, r.PathValue("ref"))
+			f.seen[key] = ""
+		}
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
