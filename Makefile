@@ -63,7 +63,7 @@ vet:
 OLLAMA_PORT ?= 11500
 E2E_DIR     ?= $(CURDIR)/.e2e
 # package:test-pattern; the other tests of these packages run in make test.
-E2E_SUITES  := ./plugins/ollama/e2e/:. ./plugins/ollama/:Real ./core/integration/:RealOllama
+E2E_SUITES  := ./plugins/ollama/e2e/:. ./plugins/ollama/:Real ./plugins/openai/:Real ./core/integration/:RealOllama
 
 e2e: build
 	plugins/ollama/e2e/install-ollama.sh >/dev/null
