@@ -202,6 +202,7 @@ type Handoff struct {
 	// ReturnToBot gives the conversation back to the bot after the handoff.
 	ReturnToBot bool `toml:"return_to_bot"`
 	// CancelKeywords, typed while waiting for a human, return to the bot.
+	// An explicitly empty list is kept as it is: no word cancels.
 	CancelKeywords []string `toml:"cancel_keywords"`
 	// CancelMessage confirms the return to the bot.
 	CancelMessage string `toml:"cancel_message"`
@@ -215,6 +216,10 @@ type Handoff struct {
 
 // Default returns the configuration used for every key the file and the
 // environment leave unset. Each call returns a fresh value.
+//
+// It is the only place a config key's default is written down: the
+// packages handed a loaded Config take its values as they are, so an
+// explicit zero or empty list in the file means what it says.
 func Default() *Config {
 	return &Config{
 		Server: Server{

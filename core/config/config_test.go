@@ -789,3 +789,32 @@ func TestKBSection(t *testing.T) {
 		t.Errorf("env overrides: %+v", cfg.KB)
 	}
 }
+
+// An explicit empty list is a choice (no cancel words) and must survive
+// Load, distinct from a list left unset, which takes the default.
+func TestExplicitEmptyListStaysEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		toml    string
+		environ []string
+		want    []string
+	}{
+		{name: "unset takes the default", toml: "[handoff]\ndesk = \"\"\n", want: Default().Handoff.CancelKeywords},
+		{name: "empty in the file", toml: "[handoff]\ncancel_keywords = []\n", want: []string{}},
+		{name: "empty from the environment", environ: []string{"SWITCHBOARD_HANDOFF__CANCEL_KEYWORDS="}, want: []string{}},
+		{name: "the environment empties the file's list", toml: "[handoff]\ncancel_keywords = [\"stop\"]\n",
+			environ: []string{"SWITCHBOARD_HANDOFF__CANCEL_KEYWORDS= "}, want: []string{}},
+		{name: "a list in the file", toml: "[handoff]\ncancel_keywords = [\"stop\"]\n", want: []string{"stop"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := loadString(t, tc.toml, tc.environ...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Handoff.CancelKeywords
+			if !reflect.DeepEqual(got, tc.want) || (got == nil) != (tc.want == nil) {
+				t.Errorf("cancel_keywords = %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/alerts"
 	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/metrics"
@@ -157,32 +158,40 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.WithError(err).Warn("http shutdown did not finish in time")
 	}
 	// Turns still running finish and commit; what does not finish in time
-	// stays in the inbox and runs again on the next start.
-	eng.Stop(sctx)
+	// stays in the inbox and runs again on the next start. The engine gets
+	// a deadline of its own: slow HTTP clients may have used up the
+	// server's.
+	ectx, ecancel := context.WithTimeout(context.Background(), d.cfg.Server.ShutdownTimeout)
+	defer ecancel()
+	eng.Stop(ectx)
 	return nil
 }
 
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
-		SystemPrompt:       b.SystemPrompt,
-		HandoffMessage:     b.HandoffMessage,
-		FallbackMessage:    b.FallbackMessage,
-		GreetingMessage:    b.Greeting,
-		UnsupportedMessage: b.UnsupportedMessage,
-		HistoryMessages:    b.HistoryMessages,
-		Concurrency:        b.Concurrency,
-		GatherWindow:       b.GatherWindow,
-		Desk:               h.Desk,
-		Keywords:           h.Keywords,
-		CancelKeywords:     h.CancelKeywords,
-		MaxBotFailures:     h.MaxBotFailures,
-		QueueTimeout:       h.QueueTimeout,
-		ReturnToBot:        h.ReturnToBot,
-		CancelMessage:      h.CancelMessage,
-		TimeoutMessage:     h.TimeoutMessage,
-		ClosedMessage:      h.ClosedMessage,
-		MissedMessage:      h.MissedMessage,
+		Rules: conversation.Policy{
+			Desk:           h.Desk,
+			Keywords:       h.Keywords,
+			CancelKeywords: h.CancelKeywords,
+			MaxBotFailures: h.MaxBotFailures,
+			QueueTimeout:   h.QueueTimeout,
+			ReturnToBot:    h.ReturnToBot,
+			Messages: conversation.Messages{
+				Handoff:     b.HandoffMessage,
+				Fallback:    b.FallbackMessage,
+				Greeting:    b.Greeting,
+				Unsupported: b.UnsupportedMessage,
+				Cancel:      h.CancelMessage,
+				Timeout:     h.TimeoutMessage,
+				Closed:      h.ClosedMessage,
+				Missed:      h.MissedMessage,
+			},
+		},
+		SystemPrompt:    b.SystemPrompt,
+		HistoryMessages: b.HistoryMessages,
+		Concurrency:     b.Concurrency,
+		GatherWindow:    b.GatherWindow,
 		Delivery: engine.DeliveryConfig{
 			MaxAttempts: d.cfg.Delivery.MaxAttempts,
 			MaxAge:      d.cfg.Delivery.MaxAge,

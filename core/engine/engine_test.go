@@ -6,16 +6,20 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // recorder is a channel (and desk) that records what it is asked to do.
@@ -26,9 +30,24 @@ type recorder struct {
 	opened  []sdk.Handoff
 	relayed []string
 	closed  []string
-	// fail returns an error for the n-th Send (1-based), if set.
+	// relays and closes are the desk calls in full.
+	relays []relayCall
+	closes []closeCall
+	// fail returns an error for the n-th call of Send or the desk (1-based,
+	// typing not counted), if set.
 	fail func(n int) error
+	// hang makes every Send wait until its context ends.
+	hang bool
 	n    int
+}
+
+// try counts a call and returns the error fail has for it; r.mu is held.
+func (r *recorder) try() error {
+	r.n++
+	if r.fail != nil {
+		return r.fail(r.n)
+	}
+	return nil
 }
 
 func (r *recorder) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
@@ -39,17 +58,21 @@ func (r *recorder) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.Webho
 	return sdk.WebhookResponse{}, nil
 }
 
-func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+func (r *recorder) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+	if out.Kind != sdk.OutTyping && r.hang {
+		r.mu.Lock()
+		r.n++
+		r.mu.Unlock()
+		<-ctx.Done() // as a plugin whose platform never answers
+		return sdk.SendResult{}, sdk.NewError(sdk.Timeout, ctx.Err())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if out.Kind == sdk.OutTyping {
 		return sdk.SendResult{}, nil
 	}
-	r.n++
-	if r.fail != nil {
-		if err := r.fail(r.n); err != nil {
-			return sdk.SendResult{}, err
-		}
+	if err := r.try(); err != nil {
+		return sdk.SendResult{}, err
 	}
 	r.sent = append(r.sent, out)
 	return sdk.SendResult{}, nil
@@ -58,6 +81,9 @@ func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, er
 func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return "", err
+	}
 	r.opened = append(r.opened, h)
 	return "ticket-" + h.ConversationID, nil
 }
@@ -65,15 +91,33 @@ func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error)
 func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.relayed = append(r.relayed, m.Text)
+	r.relays = append(r.relays, relayCall{ref, m})
 	return nil
 }
 
-func (r *recorder) CloseHandoff(_ context.Context, ref, _ string) error {
+func (r *recorder) CloseHandoff(_ context.Context, ref string, c sdk.DeskClose) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.closed = append(r.closed, ref)
+	r.closes = append(r.closes, closeCall{ref, c})
 	return nil
+}
+
+type relayCall struct {
+	Ref string
+	Msg sdk.DeskMessage
+}
+
+type closeCall struct {
+	Ref   string
+	Close sdk.DeskClose
 }
 
 func (r *recorder) texts() []string {
@@ -91,6 +135,14 @@ type channels map[string]*recorder
 func (c channels) Channel(name string) (sdk.Channel, bool, error) {
 	r, ok := c[name]
 	return r, ok, nil
+}
+
+func (c channels) Desk(name string) (sdk.Desk, bool, error) {
+	r, ok := c[name]
+	if !ok || !r.caps.Desk {
+		return nil, false, nil
+	}
+	return r, true, nil
 }
 
 func (c channels) Capabilities(name string) (sdk.Capabilities, bool) {
@@ -161,12 +213,16 @@ func answer(text string) func(int, sdk.ChatRequest) (string, []sdk.ToolCall, err
 
 func testConfig() Config {
 	return Config{
-		SystemPrompt: "You are a test.", HandoffMessage: "connecting you", FallbackMessage: "sorry",
-		GreetingMessage: "hello!", UnsupportedMessage: "text only", HistoryMessages: 10,
-		Keywords: []string{"human", "人工"}, MaxBotFailures: 2, QueueTimeout: time.Hour,
-		ReturnToBot: true, CancelMessage: "back to bot", TimeoutMessage: "nobody came",
-		ClosedMessage: "operator left", MissedMessage: "missed you",
-		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Rules: conversation.Policy{
+			Keywords: []string{"human", "人工"}, CancelKeywords: []string{"bot", "cancel"},
+			MaxBotFailures: 2, QueueTimeout: time.Hour, ReturnToBot: true,
+			Messages: conversation.Messages{
+				Handoff: "connecting you", Fallback: "sorry", Greeting: "hello!", Unsupported: "text only",
+				Cancel: "back to bot", Timeout: "nobody came", Closed: "operator left", Missed: "missed you",
+			},
+		},
+		SystemPrompt: "You are a test.", HistoryMessages: 10, Concurrency: 4,
+		Delivery: DeliveryConfig{MaxAttempts: 12, MaxAge: 24 * time.Hour, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	}
 }
 
@@ -267,7 +323,7 @@ func (h *harness) transcript(id string) []string {
 	msgs, _ := h.st.Messages(id, 0, 0)
 	var out []string
 	for _, m := range msgs {
-		out = append(out, m.Role+": "+m.Text)
+		out = append(out, string(m.Role)+": "+m.Text)
 	}
 	return out
 }
@@ -306,7 +362,7 @@ func TestHandoffCauses(t *testing.T) {
 		name      string
 		turn      func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error)
 		messages  []string
-		wantCause string
+		wantCause conversation.Cause
 		wantCalls int
 		wantSent  []string
 	}{
@@ -315,29 +371,29 @@ func TestHandoffCauses(t *testing.T) {
 			turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
 				return "", []sdk.ToolCall{{Name: "transfer_to_human", Arguments: json.RawMessage(`{"reason":"refund over limit"}`)}}, nil
 			},
-			messages: []string{"I want a refund of 5000"}, wantCause: CauseTool, wantCalls: 1, wantSent: []string{"connecting you"},
+			messages: []string{"I want a refund of 5000"}, wantCause: conversation.CauseTool, wantCalls: 1, wantSent: []string{"connecting you"},
 		},
 		{
 			name: "keyword", turn: answer("never asked"), messages: []string{"人工"},
-			wantCause: CauseKeyword, wantCalls: 0, wantSent: []string{"connecting you"},
+			wantCause: conversation.CauseKeyword, wantCalls: 0, wantSent: []string{"connecting you"},
 		},
 		{
 			name: "two failed turns", turn: answer("   "), messages: []string{"a", "b"},
-			wantCause: CauseFailures, wantCalls: 2, wantSent: []string{"sorry", "connecting you"},
+			wantCause: conversation.CauseFailures, wantCalls: 2, wantSent: []string{"sorry", "connecting you"},
 		},
 		{
 			name: "model down",
 			turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
 				return "", nil, sdk.Errorf(sdk.Unavailable, "ollama at 127.0.0.1:11434 is unreachable")
 			},
-			messages: []string{"hi"}, wantCause: CauseLLMDown, wantCalls: 1, wantSent: []string{"connecting you"},
+			messages: []string{"hi"}, wantCause: conversation.CauseModelDown, wantCalls: 1, wantSent: []string{"connecting you"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			llm := &model{turn: tt.turn}
 			cfg := testConfig()
-			cfg.Desk = "desk"
+			cfg.Rules.Desk = "desk"
 			h := newHarness(t, cfg, llm)
 			var id string
 			for i, m := range tt.messages {
@@ -352,7 +408,7 @@ func TestHandoffCauses(t *testing.T) {
 				return len(h.ch["desk"].opened) == 1
 			})
 			c := h.conv(id)
-			if c.State != store.StateWaitingHuman || c.Handoff == nil || c.Handoff.Cause != tt.wantCause {
+			if c.State != conversation.WaitingHuman || c.Handoff == nil || c.Handoff.Cause != tt.wantCause {
 				t.Fatalf("conversation %+v handoff %+v", c, c.Handoff)
 			}
 			if llm.count() != tt.wantCalls {
@@ -367,7 +423,7 @@ func TestHandoffCauses(t *testing.T) {
 				t.Errorf("desk got %+v", open)
 			}
 			ts, _ := h.st.Transitions(id)
-			if len(ts) != 1 || ts[0].From != store.StateBot || ts[0].To != store.StateWaitingHuman || ts[0].Cause != tt.wantCause {
+			if len(ts) != 1 || ts[0].From != conversation.Bot || ts[0].To != conversation.WaitingHuman || ts[0].Cause != tt.wantCause {
 				t.Errorf("transitions %+v", ts)
 			}
 		})
@@ -375,58 +431,64 @@ func TestHandoffCauses(t *testing.T) {
 }
 
 func TestQuickMessagesGetOneAnswer(t *testing.T) {
-	llm := &model{turn: answer("one answer")}
-	cfg := testConfig()
-	cfg.GatherWindow = 200 * time.Millisecond
-	h := newHarness(t, cfg, llm)
-	h.visitor("1", "hi")
-	h.visitor("2", "my order")
-	id := h.visitor("3", "is late")
-	h.eventually("an answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
-	time.Sleep(300 * time.Millisecond)
-	if llm.count() != 1 {
-		t.Fatalf("%d model calls for three quick messages, want 1", llm.count())
-	}
-	var users []string
-	for _, m := range llm.calls[0].Messages {
-		if m.Role == sdk.RoleUser {
-			users = append(users, m.Content)
+	// Fake time: the pauses below wait until every goroutine is idle.
+	synctest.Test(t, func(t *testing.T) {
+		llm := &model{turn: answer("one answer")}
+		cfg := testConfig()
+		cfg.GatherWindow = 200 * time.Millisecond
+		h := newHarness(t, cfg, llm)
+		h.visitor("1", "hi")
+		h.visitor("2", "my order")
+		id := h.visitor("3", "is late")
+		h.eventually("an answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+		time.Sleep(300 * time.Millisecond)
+		if llm.count() != 1 {
+			t.Fatalf("%d model calls for three quick messages, want 1", llm.count())
 		}
-	}
-	if !equal(users, []string{"hi", "my order", "is late"}) {
-		t.Errorf("model saw %q", users)
-	}
-	if got := h.transcript(id); len(got) != 4 {
-		t.Errorf("transcript %q", got)
-	}
+		var users []string
+		for _, m := range llm.calls[0].Messages {
+			if m.Role == sdk.RoleUser {
+				users = append(users, m.Content)
+			}
+		}
+		if !equal(users, []string{"hi", "my order", "is late"}) {
+			t.Errorf("model saw %q", users)
+		}
+		if got := h.transcript(id); len(got) != 4 {
+			t.Errorf("transcript %q", got)
+		}
+	})
 }
 
 func TestMessagesDuringATurnAreFoldedIntoTheNext(t *testing.T) {
-	release := make(chan struct{})
-	llm := &model{turn: func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
-		if n == 1 {
-			<-release
+	// Fake time: the pauses below wait until every goroutine is idle.
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		llm := &model{turn: func(n int, req sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+			if n == 1 {
+				<-release
+			}
+			return "answer " + string(rune('0'+n)), nil, nil
+		}}
+		h := newHarness(t, testConfig(), llm)
+		h.visitor("1", "first")
+		h.eventually("the first turn to start", func() bool { return llm.count() == 1 })
+		h.visitor("2", "second")
+		h.visitor("3", "third")
+		time.Sleep(50 * time.Millisecond)
+		close(release)
+		h.eventually("two answers", func() bool { return len(h.ch["tg"].texts()) == 2 })
+		time.Sleep(100 * time.Millisecond)
+		if llm.count() != 2 {
+			t.Fatalf("%d model calls, want 2 (the two later messages folded into one turn)", llm.count())
 		}
-		return "answer " + string(rune('0'+n)), nil, nil
-	}}
-	h := newHarness(t, testConfig(), llm)
-	h.visitor("1", "first")
-	h.eventually("the first turn to start", func() bool { return llm.count() == 1 })
-	h.visitor("2", "second")
-	h.visitor("3", "third")
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	h.eventually("two answers", func() bool { return len(h.ch["tg"].texts()) == 2 })
-	time.Sleep(100 * time.Millisecond)
-	if llm.count() != 2 {
-		t.Fatalf("%d model calls, want 2 (the two later messages folded into one turn)", llm.count())
-	}
+	})
 }
 
 func TestDeskRoundTrip(t *testing.T) {
 	llm := &model{turn: answer("bot answer")}
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	h := newHarness(t, cfg, llm)
 	id := h.visitor("1", "human please")
 	ref := "ticket-" + id
@@ -444,12 +506,12 @@ func TestDeskRoundTrip(t *testing.T) {
 	h.desk("d1", sdk.KindOperatorJoined, ref, "")
 	h.desk("d2", sdk.KindOperatorMessage, ref, "Hi Ann, Bob here.")
 	h.eventually("the operator's message", func() bool { return len(h.ch["tg"].texts()) == 2 })
-	if c := h.conv(id); c.State != store.StateHuman || c.Handoff.Operator != "Bob" {
+	if c := h.conv(id); c.State != conversation.Human || c.Handoff.Operator != "Bob" {
 		t.Fatalf("after operator joined: %+v", c)
 	}
 	h.desk("d3", sdk.KindClosed, ref, "")
 	h.eventually("the closed message", func() bool { return len(h.ch["tg"].texts()) == 3 })
-	if c := h.conv(id); c.State != store.StateBot {
+	if c := h.conv(id); c.State != conversation.Bot {
 		t.Fatalf("after close: state %s", c.State)
 	}
 	if _, _, ok := h.st.DeskRef(id); ok {
@@ -472,14 +534,14 @@ func TestDeskRoundTrip(t *testing.T) {
 
 func TestCancelAndTimeoutReturnToTheBot(t *testing.T) {
 	cfg := testConfig()
-	cfg.Desk = "desk"
-	cfg.QueueTimeout = 300 * time.Millisecond
+	cfg.Rules.Desk = "desk"
+	cfg.Rules.QueueTimeout = 300 * time.Millisecond
 	h := newHarness(t, cfg, &model{turn: answer("ok")})
 
 	id := h.visitor("1", "human")
 	h.eventually("handoff", func() bool { return len(h.ch["tg"].texts()) == 1 })
 	h.visitor("2", "cancel")
-	h.eventually("back to the bot", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == conversation.Bot })
 	h.eventually("the desk close", func() bool {
 		h.ch["desk"].mu.Lock()
 		defer h.ch["desk"].mu.Unlock()
@@ -487,20 +549,38 @@ func TestCancelAndTimeoutReturnToTheBot(t *testing.T) {
 	})
 
 	h.visitor("3", "human again")
-	h.eventually("second handoff", func() bool { return h.conv(id).State == store.StateWaitingHuman })
-	h.eventually("queue timeout", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("second handoff", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+	h.eventually("queue timeout", func() bool { return h.conv(id).State == conversation.Bot })
 	ts, _ := h.st.Transitions(id)
-	var causes []string
+	var causes []conversation.Cause
 	for _, tr := range ts {
 		causes = append(causes, tr.Cause)
 	}
-	if !equal(causes, []string{CauseKeyword, CauseVisitor, CauseKeyword, CauseTimeout}) {
+	if !slices.Equal(causes, []conversation.Cause{conversation.CauseKeyword, conversation.CauseVisitor, conversation.CauseKeyword, conversation.CauseQueueTimeout}) {
 		t.Errorf("causes %q", causes)
 	}
 	h.eventually("timeout message", func() bool {
 		texts := h.ch["tg"].texts()
 		return len(texts) > 0 && texts[len(texts)-1] == "nobody came"
 	})
+}
+
+func TestNoCancelKeywordsMeansNoCancel(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	cfg.Rules.CancelKeywords = []string{} // handoff.cancel_keywords = []
+	h := newHarness(t, cfg, &model{turn: answer("ok")})
+	id := h.visitor("1", "human")
+	h.eventually("handoff", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	h.visitor("2", "cancel")
+	h.eventually("the line relayed to the desk", func() bool {
+		h.ch["desk"].mu.Lock()
+		defer h.ch["desk"].mu.Unlock()
+		return len(h.ch["desk"].relayed) == 1
+	})
+	if c := h.conv(id); c.State != conversation.WaitingHuman {
+		t.Errorf("state %s after \"cancel\" with no cancel keywords, want %s", c.State, conversation.WaitingHuman)
+	}
 }
 
 func TestNoModelNoDeskSendsFallback(t *testing.T) {
@@ -511,7 +591,7 @@ func TestNoModelNoDeskSendsFallback(t *testing.T) {
 		t.Errorf("sent %q", got)
 	}
 	c := h.conv(id)
-	if c.State != store.StateWaitingHuman || c.Handoff.Cause != CauseBridge {
+	if c.State != conversation.WaitingHuman || c.Handoff.Cause != conversation.CauseNoModel {
 		t.Errorf("conversation %+v", c)
 	}
 }
@@ -553,42 +633,45 @@ func TestPermanentFailureBecomesDeadLetter(t *testing.T) {
 }
 
 func TestTurnInterruptedByShutdownRunsAgain(t *testing.T) {
-	block := make(chan struct{})
-	llm := &model{turn: func(n int, _ sdk.ChatRequest) (string, []sdk.ToolCall, error) {
-		if n == 1 {
-			<-block // the first turn never finishes before the stop
+	// Fake time: the pauses below wait until every goroutine is idle.
+	synctest.Test(t, func(t *testing.T) {
+		block := make(chan struct{})
+		llm := &model{turn: func(n int, _ sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+			if n == 1 {
+				<-block // the first turn never finishes before the stop
+			}
+			return "the one answer", nil, nil
+		}}
+		cfg := testConfig()
+		h := newHarness(t, cfg, llm)
+		id := h.visitor("1", "question")
+		h.eventually("the turn to start", func() bool { return llm.count() == 1 })
+
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		h.eng.Stop(ctx) // gives up on the running turn
+		cancel()
+		close(block)
+		h.st.Close()
+		h.eng = nil
+		if len(h.ch["tg"].texts()) != 0 {
+			t.Fatal("an answer was sent by the interrupted turn")
 		}
-		return "the one answer", nil, nil
-	}}
-	cfg := testConfig()
-	h := newHarness(t, cfg, llm)
-	id := h.visitor("1", "question")
-	h.eventually("the turn to start", func() bool { return llm.count() == 1 })
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	h.eng.Stop(ctx) // gives up on the running turn
-	cancel()
-	close(block)
-	h.st.Close()
-	h.eng = nil
-	if len(h.ch["tg"].texts()) != 0 {
-		t.Fatal("an answer was sent by the interrupted turn")
-	}
-
-	h.start()
-	h.eventually("the answer after restart", func() bool { return len(h.ch["tg"].texts()) == 1 })
-	time.Sleep(100 * time.Millisecond)
-	if got := h.ch["tg"].texts(); len(got) != 1 {
-		t.Fatalf("visitor got %q, want one answer", got)
-	}
-	if got := h.transcript(id); !equal(got, []string{"visitor: question", "bot: the one answer"}) {
-		t.Errorf("transcript %q", got)
-	}
+		h.start()
+		h.eventually("the answer after restart", func() bool { return len(h.ch["tg"].texts()) == 1 })
+		time.Sleep(100 * time.Millisecond)
+		if got := h.ch["tg"].texts(); len(got) != 1 {
+			t.Fatalf("visitor got %q, want one answer", got)
+		}
+		if got := h.transcript(id); !equal(got, []string{"visitor: question", "bot: the one answer"}) {
+			t.Errorf("transcript %q", got)
+		}
+	})
 }
 
 func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	h := newHarness(t, cfg, &model{turn: answer("bot")})
 	h.ch["tg"].caps.NativeHandoff = true
 	id := h.visitor("1", "human")
@@ -619,7 +702,7 @@ func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 		return strings.Contains(strings.Join(h.transcript(id), "\n"), "operator: hello from Bob")
 	})
 	commit("miss", sdk.KindMissed, map[string]string{"request_id": "r-9"})
-	h.eventually("back to the bot", func() bool { return h.conv(id).State == store.StateBot })
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == conversation.Bot })
 	h.eventually("the missed message", func() bool { return len(h.ch["tg"].texts()) == 2 })
 	h.ch["tg"].mu.Lock()
 	defer h.ch["tg"].mu.Unlock()
@@ -632,27 +715,29 @@ func TestNativeHandoffStaysInsideTheChannel(t *testing.T) {
 func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
 	for _, idempotent := range []bool{false, true} {
 		t.Run(map[bool]string{false: "no dedup", true: "dedup"}[idempotent], func(t *testing.T) {
-			h := newHarness(t, testConfig(), &model{turn: answer("hi")})
-			h.ch["tg"].caps.Idempotent = idempotent
-			h.ch["tg"].fail = func(n int) error {
-				if n == 1 {
-					return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t, testConfig(), &model{turn: answer("hi")})
+				h.ch["tg"].caps.Idempotent.SendText = idempotent
+				h.ch["tg"].fail = func(n int) error {
+					if n == 1 {
+						return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
+					}
+					return nil
 				}
-				return nil
-			}
-			h.visitor("1", "hello")
-			if idempotent {
-				h.eventually("the retry", func() bool { return len(h.ch["tg"].texts()) == 1 })
-				return
-			}
-			h.eventually("the record", func() bool { n, _ := h.st.PossiblyDelivered(); return n == 1 })
-			time.Sleep(100 * time.Millisecond)
-			if got := h.ch["tg"].texts(); len(got) != 0 {
-				t.Fatalf("resent a possibly delivered message: %q", got)
-			}
-			if out, _ := h.st.Outbox(); len(out) != 0 {
-				t.Fatal("the entry is still in the outbox")
-			}
+				h.visitor("1", "hello")
+				if idempotent {
+					h.eventually("the retry", func() bool { return len(h.ch["tg"].texts()) == 1 })
+					return
+				}
+				h.eventually("the record", func() bool { n, _ := h.st.PossiblyDelivered(); return n == 1 })
+				time.Sleep(100 * time.Millisecond)
+				if got := h.ch["tg"].texts(); len(got) != 0 {
+					t.Fatalf("resent a possibly delivered message: %q", got)
+				}
+				if out, _ := h.st.Outbox(); len(out) != 0 {
+					t.Fatal("the entry is still in the outbox")
+				}
+			})
 		})
 	}
 }
@@ -730,40 +815,42 @@ func TestTemporaryFailuresEndInADeadLetterAfterMaxAttempts(t *testing.T) {
 }
 
 func TestAFloodIsHeldOnDiskNotInMemory(t *testing.T) {
-	release := make(chan struct{})
-	llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
-		<-release
-		return "ok", nil, nil
-	}}
-	cfg := testConfig()
-	cfg.MaxInflight = 20
-	cfg.Concurrency = 2
-	h := newHarness(t, cfg, llm)
-	ctx := context.Background()
-	for i := 0; i < 300; i++ {
-		if _, err := h.st.CommitEvents(ctx, "tg", []sdk.Event{{
-			ID: strconv.Itoa(i), Kind: sdk.KindMessage, Conversation: strconv.Itoa(i % 100), Text: "flood",
-		}}); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+			<-release
+			return "ok", nil, nil
+		}}
+		cfg := testConfig()
+		cfg.MaxInflight = 20
+		cfg.Concurrency = 2
+		h := newHarness(t, cfg, llm)
+		ctx := context.Background()
+		for i := 0; i < 300; i++ {
+			if _, err := h.st.CommitEvents(ctx, "tg", []sdk.Event{{
+				ID: strconv.Itoa(i), Kind: sdk.KindMessage, Conversation: strconv.Itoa(i % 100), Text: "flood",
+			}}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	peak := 0
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for time.Now().Before(deadline) {
-		peak = max(peak, h.eng.Inflight())
-		time.Sleep(5 * time.Millisecond)
-	}
-	if peak > 20 {
-		t.Fatalf("%d events in memory, bound is 20", peak)
-	}
-	close(release)
-	h.eventually("the flood to drain", func() bool {
-		items, _ := h.st.Inbox(0, 0)
-		return len(items) == 0
+		peak := 0
+		deadline := time.Now().Add(300 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			peak = max(peak, h.eng.Inflight())
+			time.Sleep(5 * time.Millisecond)
+		}
+		if peak > 20 {
+			t.Fatalf("%d events in memory, bound is 20", peak)
+		}
+		close(release)
+		h.eventually("the flood to drain", func() bool {
+			items, _ := h.st.Inbox(0, 0)
+			return len(items) == 0
+		})
+		if got := len(h.ch["tg"].texts()); got < 100 {
+			t.Errorf("%d answers for 100 conversations", got)
+		}
 	})
-	if got := len(h.ch["tg"].texts()); got < 100 {
-		t.Errorf("%d answers for 100 conversations", got)
-	}
 }
 
 func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
@@ -785,7 +872,7 @@ func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
 		return "ok", nil, nil
 	}}
 	cfg := testConfig()
-	cfg.Desk = "desk"
+	cfg.Rules.Desk = "desk"
 	cfg.Concurrency = 50 // the model would take them all: the lanes bound them
 	cfg.MaxLanes = 3
 	h := newHarness(t, cfg, llm)
@@ -853,5 +940,110 @@ func TestAnswersCarryTheirMessagesContext(t *testing.T) {
 	conv, _ := h.st.ConversationByRef("tg", "42")
 	if _, ok := conv.Context["once.reply_token"]; ok || conv.Context["message_id"] != "2" {
 		t.Errorf("conversation context %v, want message_id 2 and no used token", conv.Context)
+	}
+}
+
+func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = conversation.ConsoleDesk
+	h := newHarness(t, cfg, nil) // no model: every conversation goes to a person
+	ctx := context.Background()
+	ann := conversation.Operator{ID: "op-ann", Name: "Ann"}
+	bob := conversation.Operator{ID: "op-bob", Name: "Bob"}
+
+	id := h.visitor("1", "my parcel is lost")
+	h.eventually("the wait", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+
+	// Two operators claim at once: exactly one gets it.
+	errs := make(chan error, 2)
+	for _, op := range []conversation.Operator{ann, bob} {
+		go func() {
+			_, err := h.eng.Do(ctx, id, conversation.Claimed{Operator: op})
+			errs <- err
+		}()
+	}
+	var conflicts int
+	for range 2 {
+		if err := <-errs; errors.Is(err, ErrConflict) {
+			conflicts++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := h.conv(id)
+	if conflicts != 1 || c.State != conversation.Human || c.Handoff.Assignee == "" {
+		t.Fatalf("%d conflicts, conversation %s held by %q; want one conflict and one holder", conflicts, c.State, c.Handoff.Assignee)
+	}
+	holder, other := ann, bob
+	if c.Handoff.Assignee == bob.ID {
+		holder, other = bob, ann
+	}
+
+	if _, err := h.eng.Do(ctx, id, conversation.OperatorMessage{Operator: holder, Text: "VIP customer", Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Do(ctx, id, conversation.OperatorMessage{Operator: holder, Text: "Let me check that for you."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Do(ctx, id, conversation.OperatorMessage{Operator: other, Text: "me too"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a line from an operator not holding the conversation: %v, want a conflict", err)
+	}
+	h.eventually("the operator's line", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	if got := h.ch["tg"].texts(); !equal(got, []string{"connecting you", "Let me check that for you."}) {
+		t.Errorf("visitor got %q: the private note must not be sent", got)
+	}
+	if c, err := h.eng.Do(ctx, id, conversation.OperatorClosed{Operator: holder}); err != nil || c.State != conversation.Bot {
+		t.Fatalf("close: %v, state %s", err, c.State)
+	}
+	msgs, _ := h.st.Messages(id, 0, 0)
+	var private int
+	for _, m := range msgs {
+		if m.Private {
+			private++
+		}
+	}
+	if private != 1 {
+		t.Errorf("%d private notes in the transcript, want 1", private)
+	}
+	h.ch["desk"].mu.Lock()
+	defer h.ch["desk"].mu.Unlock()
+	if len(h.ch["desk"].opened)+len(h.ch["desk"].relayed)+len(h.ch["desk"].closed) != 0 {
+		t.Error("the console desk made calls to a desk plugin")
+	}
+}
+
+func TestTheVisitorIsToldWhatBecameOfTheHandoff(t *testing.T) {
+	for _, deskUp := range []bool{true, false} {
+		t.Run(map[bool]string{true: "the desk has it", false: "the desk refuses it"}[deskUp], func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Rules.Desk = "desk"
+			h := newHarness(t, cfg, &model{turn: answer("ok")})
+			if !deskUp {
+				h.ch["desk"].fail = func(int) error { return sdk.Errorf(sdk.Permanent, "400 unknown department") }
+			}
+			id := h.visitor("1", "human please")
+			if deskUp {
+				h.eventually("the announcement", func() bool { return len(h.ch["tg"].texts()) == 1 })
+				if got := h.ch["tg"].texts(); got[0] != "connecting you" {
+					t.Fatalf("visitor got %q", got)
+				}
+				h.ch["desk"].mu.Lock()
+				opened := len(h.ch["desk"].opened)
+				h.ch["desk"].mu.Unlock()
+				if opened != 1 {
+					t.Fatal("the visitor was told before the desk had the handoff")
+				}
+				return
+			}
+			h.eventually("the failure", func() bool { return h.conv(id).State == conversation.Bot })
+			h.eventually("the visitor told", func() bool { return len(h.ch["tg"].texts()) == 1 })
+			if got := h.ch["tg"].texts(); !equal(got, []string{"missed you"}) {
+				t.Errorf("visitor got %q, want only the missed message", got)
+			}
+			ts, _ := h.st.Transitions(id)
+			if last := ts[len(ts)-1]; last.Cause != conversation.CauseDeskFailed {
+				t.Errorf("last transition %+v", last)
+			}
+		})
 	}
 }

@@ -11,10 +11,12 @@ import (
 // timeouts). They live in memory only: the deadlines themselves are stored
 // with the conversations and re-armed on start.
 type timers struct {
+	now  func() time.Time
+	fire func(convID string)
+
 	mu   sync.Mutex
 	h    deadlineHeap
 	wake chan struct{}
-	fire func(convID string)
 }
 
 type deadline struct {
@@ -35,8 +37,11 @@ func (h *deadlineHeap) Pop() any {
 	return x
 }
 
-func newTimers(fire func(convID string)) *timers {
-	return &timers{wake: make(chan struct{}, 1), fire: fire}
+// idleWait is how long run sleeps with no deadline pending.
+const idleWait = time.Hour
+
+func newTimers(now func() time.Time, fire func(convID string)) *timers {
+	return &timers{now: now, fire: fire, wake: make(chan struct{}, 1)}
 }
 
 func (t *timers) add(convID string, at time.Time) {
@@ -49,17 +54,19 @@ func (t *timers) add(convID string, at time.Time) {
 	}
 }
 
+// run fires deadlines as they fall due, by the clock's reading, until ctx
+// ends.
 func (t *timers) run(ctx context.Context) {
 	for {
 		t.mu.Lock()
 		var due []string
-		now := time.Now()
+		now := t.now()
 		for len(t.h) > 0 && !t.h[0].at.After(now) {
 			due = append(due, heap.Pop(&t.h).(deadline).convID)
 		}
-		wait := time.Hour
+		wait := idleWait
 		if len(t.h) > 0 {
-			wait = time.Until(t.h[0].at)
+			wait = t.h[0].at.Sub(now)
 		}
 		t.mu.Unlock()
 		for _, id := range due {

@@ -10,16 +10,18 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // conversationView is a conversation as the API shows it.
 type conversationView struct {
-	ID        string    `json:"id"`
-	Channel   string    `json:"channel"`
-	User      sdk.User  `json:"user"`
-	State     string    `json:"state"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        string             `json:"id"`
+	Channel   string             `json:"channel"`
+	User      sdk.User           `json:"user"`
+	State     conversation.State `json:"state"`
+	CreatedAt time.Time          `json:"created_at"`
+	UpdatedAt time.Time          `json:"updated_at"`
 	// Handoff describes the current or last handoff to humans.
 	Handoff *handoffView `json:"handoff,omitempty"`
 	// Unreachable is true when the visitor blocked the bot.
@@ -27,12 +29,12 @@ type conversationView struct {
 }
 
 type handoffView struct {
-	Cause       string     `json:"cause"`
-	Reason      string     `json:"reason,omitempty"`
-	RequestedAt time.Time  `json:"requested_at"`
-	Desk        string     `json:"desk,omitempty"`
-	Operator    string     `json:"operator,omitempty"`
-	JoinedAt    *time.Time `json:"joined_at,omitempty"`
+	Cause       conversation.Cause `json:"cause"`
+	Reason      string             `json:"reason,omitempty"`
+	RequestedAt time.Time          `json:"requested_at"`
+	Desk        string             `json:"desk,omitempty"`
+	Operator    string             `json:"operator,omitempty"`
+	JoinedAt    *time.Time         `json:"joined_at,omitempty"`
 }
 
 func viewConversation(c store.Conversation) conversationView {
@@ -48,19 +50,17 @@ func viewConversation(c store.Conversation) conversationView {
 
 // messageView is a transcript message as the API shows it.
 type messageView struct {
-	ID          string           `json:"id"`
-	Role        string           `json:"role"`
-	Text        string           `json:"text"`
-	Attachments []sdk.Attachment `json:"attachments,omitempty"`
-	CreatedAt   time.Time        `json:"created_at"`
+	ID          string            `json:"id"`
+	Role        conversation.Role `json:"role"`
+	Text        string            `json:"text"`
+	Attachments []sdk.Attachment  `json:"attachments,omitempty"`
+	// Private marks an operator's note, which the visitor never sees.
+	Private   bool      `json:"private,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func viewMessage(m store.Message) messageView {
-	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, CreatedAt: m.CreatedAt}
-}
-
-var states = map[string]bool{
-	store.StateBot: true, store.StateWaitingHuman: true, store.StateHuman: true, store.StateClosed: true,
+	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, Private: m.Private, CreatedAt: m.CreatedAt}
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
@@ -84,9 +84,9 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
-	state := r.URL.Query().Get("state")
-	if state != "" && !states[state] {
-		writeError(w, http.StatusBadRequest, "bad_request", "unknown state "+strconv.Quote(state)+"; one of bot, waiting_human, human, closed")
+	state := conversation.State(r.URL.Query().Get("state"))
+	if state != "" && !state.Valid() {
+		writeError(w, http.StatusBadRequest, "bad_request", "unknown state "+strconv.Quote(string(state))+"; one of bot, waiting_human, human, closed")
 		return
 	}
 	limit, ok := intParam(w, r, "limit", 100, 1000)
@@ -275,11 +275,11 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 
 // transitionView is a state change as the API shows it.
 type transitionView struct {
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Cause  string    `json:"cause"`
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
+	From   conversation.State `json:"from"`
+	To     conversation.State `json:"to"`
+	Cause  conversation.Cause `json:"cause"`
+	Reason string             `json:"reason,omitempty"`
+	At     time.Time          `json:"at"`
 }
 
 func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // APIChannel is the name of the built-in channel of conversations opened
@@ -30,10 +32,10 @@ type Store interface {
 	CommitEvents(ctx context.Context, channel string, events []sdk.Event) (store.CommitResult, error)
 	CreateConversation(ctx context.Context, c store.Conversation) (store.Conversation, error)
 	Conversation(id string) (store.Conversation, error)
-	ListConversations(state string, limit int) ([]store.Conversation, error)
+	ListConversations(state conversation.State, limit int) ([]store.Conversation, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
-	Transitions(convID string) ([]store.Transition, error)
+	Transitions(convID string) ([]conversation.Transition, error)
 	KeyLookup
 	APIKeys() ([]store.APIKey, error)
 	Update(ctx context.Context, fn func(tx *store.Tx) error) error
@@ -235,18 +237,20 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// errorBody is every error response's shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
+// ErrorBody is the shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
 }
 
-type errorDetail struct {
+// ErrorDetail says what went wrong: a stable code such as "not_found" and
+// a message for people.
+type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

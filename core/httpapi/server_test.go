@@ -15,6 +15,8 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // stubChannel answers webhooks as told.
@@ -194,7 +196,7 @@ func TestConversationsAPI(t *testing.T) {
 	// A long poll wakes when the next message is written.
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		st.AppendMessage(context.Background(), store.Message{ConversationID: id, Role: store.RoleBot, Text: "on its way"})
+		st.AppendMessage(context.Background(), store.Message{ConversationID: id, Role: conversation.RoleBot, Text: "on its way"})
 	}()
 	start := time.Now()
 	code, list = call(t, srv, "GET", "/v1/conversations/"+id+"/messages?after="+first["id"].(string)+"&wait=10s", "k1", "")

@@ -65,9 +65,16 @@ func TestEchoWebhookStoredAndSentThroughHost(t *testing.T) {
 	if _, err := ch.Send(context.Background(), sdk.Outbound{ID: "o1", Kind: sdk.OutText, Conversation: "room-1", Text: msgs.Messages[0].Text}); err != nil {
 		t.Fatal(err)
 	}
-	got := target.received()
-	if len(got) != 1 || got[0]["chat"] != "room-1" || got[0]["text"] != "echo: hello" {
-		t.Fatalf("target received %v", got)
+	// The daemon's own answer to the webhook (the fallback: no model, no
+	// desk) may reach the target too; the direct send must be there once.
+	var direct int
+	for _, m := range target.received() {
+		if m["chat"] == "room-1" && m["text"] == "echo: hello" {
+			direct++
+		}
+	}
+	if direct != 1 {
+		t.Fatalf("target received %v; want the direct send once", target.received())
 	}
 }
 
@@ -87,7 +94,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	for d.pluginPID("demo") == pid && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := d.waitReady(15 * time.Second); err != nil {
+	if err := d.WaitReady(15 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, d.logs)
 	}
 	var r readyz
@@ -204,10 +211,10 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	target := newFakeTarget(t)
 	d := startDaemon(t, echoChannel(target.URL))
 	pid := d.pluginPID("demo")
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.exited:
-		if err != nil {
+	case <-d.Done():
+		if err := d.Err(); err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, d.logs)
 		}
 	case <-time.After(15 * time.Second):

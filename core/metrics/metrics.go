@@ -34,7 +34,6 @@ package metrics
 import (
 	"net/http"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -42,7 +41,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // Inbound outcomes: what became of an event (or a whole webhook request the
@@ -106,7 +105,7 @@ type Options struct {
 	// ConversationsByState counts conversations per state, e.g.
 	// (*store.Store).CountConversationsByState. The four known states are
 	// always exported (0 when absent). An error fails only this series.
-	ConversationsByState func() (map[string]int, error)
+	ConversationsByState func() (map[conversation.State]int, error)
 	// EngineInflight is the number of inbox events the engine holds in
 	// memory (queued in lanes or being processed).
 	EngineInflight func() int
@@ -366,14 +365,14 @@ func (m *Metrics) Handoff(cause string) {
 // Call site: engine.Engine.commit after st.Update returned nil, as
 // e.metrics.Transitions(ef.transitions). Counting after the commit (not in
 // engine.handoff) keeps a retried or failed commit from counting twice.
-func (m *Metrics) Transitions(ts []store.Transition) {
+func (m *Metrics) Transitions(ts []conversation.Transition) {
 	if m == nil {
 		return
 	}
 	for _, t := range ts {
-		m.transitions.WithLabelValues(t.From, t.To, t.Cause).Inc()
-		if t.To == store.StateWaitingHuman {
-			m.handoffs.WithLabelValues(t.Cause).Inc()
+		m.transitions.WithLabelValues(string(t.From), string(t.To), string(t.Cause)).Inc()
+		if t.To == conversation.WaitingHuman {
+			m.handoffs.WithLabelValues(string(t.Cause)).Inc()
 		}
 	}
 }
@@ -449,15 +448,10 @@ func (m *Metrics) PluginRestart(instance string) {
 	m.pluginRestarts.WithLabelValues(instance).Inc()
 }
 
-// knownStates are always exported by the conversations gauge.
-func knownStates() []string {
-	return []string{store.StateBot, store.StateWaitingHuman, store.StateHuman, store.StateClosed}
-}
-
 // stateCollector exports switchboard_conversations{state} from a count
 // computed on each scrape.
 type stateCollector struct {
-	count func() (map[string]int, error)
+	count func() (map[conversation.State]int, error)
 	desc  *prometheus.Desc
 }
 
@@ -471,13 +465,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
-	known := knownStates()
-	for _, s := range known {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), s)
-	}
-	for s, n := range counts {
-		if !slices.Contains(known, s) {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), s)
-		}
+	for _, s := range conversation.States { // every state, zeros included
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), string(s))
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // scrape fetches the handler's text exposition.
@@ -35,8 +35,8 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 	m := New(Options{
 		Version:  "1.2.3",
 		Channels: []string{"tg"},
-		ConversationsByState: func() (map[string]int, error) {
-			return map[string]int{store.StateBot: 4, store.StateHuman: 1}, nil
+		ConversationsByState: func() (map[conversation.State]int, error) {
+			return map[conversation.State]int{conversation.Bot: 4, conversation.Human: 1}, nil
 		},
 		EngineInflight: func() int { return int(inflight.Load()) },
 		OutboxPending:  func() int { return 3 },
@@ -54,9 +54,9 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 	m.OutboundSend("tg", OutboundRetry)
 	m.OutboundSend("desk", OutboundDeadLetter)
 	m.OutboundSend("tg", OutboundPossiblyDelivered)
-	m.Transitions([]store.Transition{
-		{From: store.StateBot, To: store.StateWaitingHuman, Cause: "tool"},
-		{From: store.StateWaitingHuman, To: store.StateHuman, Cause: "operator"},
+	m.Transitions([]conversation.Transition{
+		{From: conversation.Bot, To: conversation.WaitingHuman, Cause: "tool"},
+		{From: conversation.WaitingHuman, To: conversation.Human, Cause: "operator"},
 	})
 	m.Handoff("keyword")
 	turn := m.StartLLMTurn()
@@ -127,7 +127,7 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 
 func TestStateCountErrorKeepsTheRestOfTheScrape(t *testing.T) {
 	m := New(Options{
-		ConversationsByState: func() (map[string]int, error) { return nil, errors.New("disk on fire") },
+		ConversationsByState: func() (map[conversation.State]int, error) { return nil, errors.New("disk on fire") },
 	})
 	m.Handoff("api")
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
@@ -172,7 +172,7 @@ func TestNilMetricsIsSafe(t *testing.T) {
 		{"ObserveWebhook", func() { m.ObserveWebhook("tg", time.Now()) }},
 		{"OutboundSend", func() { m.OutboundSend("tg", OutboundSent) }},
 		{"Handoff", func() { m.Handoff("tool") }},
-		{"Transitions", func() { m.Transitions([]store.Transition{{To: store.StateWaitingHuman}}) }},
+		{"Transitions", func() { m.Transitions([]conversation.Transition{{To: conversation.WaitingHuman}}) }},
 		{"ObserveLLMTurn", func() { m.ObserveLLMTurn(time.Second) }},
 		{"ObserveLLMFirstToken", func() { m.ObserveLLMFirstToken(time.Second) }},
 		{"StartLLMTurn", func() { turn := m.StartLLMTurn(); turn.FirstToken(); turn.Done() }},

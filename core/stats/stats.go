@@ -87,17 +87,13 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/core/store"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // DefaultWindow is the window when the request names neither from nor to:
 // the last 7 days up to now.
 const DefaultWindow = 7 * 24 * time.Hour
-
-// Transition causes the report treats as missed handoffs.
-const (
-	causeMissed       = "missed"
-	causeQueueTimeout = "queue_timeout"
-)
 
 // ErrBadWindow marks a from/to the client got wrong; answer it with 400.
 var ErrBadWindow = errors.New("bad stats window")
@@ -136,7 +132,7 @@ type Handoffs struct {
 	// Rate is Total / Report.Conversations (0 when there are none).
 	Rate float64 `json:"rate"`
 	// ByCause counts handoffs per cause; never nil.
-	ByCause map[string]int `json:"by_cause"`
+	ByCause map[conversation.Cause]int `json:"by_cause"`
 }
 
 // Durations summarises a set of durations in seconds.
@@ -166,28 +162,28 @@ func Compute(st *store.Store, from, to time.Time) (Report, error) {
 			from.Format(time.RFC3339), to.Format(time.RFC3339), ErrBadWindow)
 	}
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	r := Report{From: from, To: to, Handoffs: Handoffs{ByCause: map[string]int{}}}
+	r := Report{From: from, To: to, Handoffs: Handoffs{ByCause: map[conversation.Cause]int{}}}
 	var firstResponse, join []float64
 
 	err := st.ScanConversations(func(sc *store.ScannedConversation) error {
 		ts := sc.Transitions
 		handedOff := false
 		for i, t := range ts {
-			if t.To == store.StateWaitingHuman {
+			if t.To == conversation.WaitingHuman {
 				handedOff = true
 			}
 			if !in(t.At) {
 				continue
 			}
-			if t.Cause == causeMissed || t.Cause == causeQueueTimeout {
+			if t.Cause == conversation.CauseMissed || t.Cause == conversation.CauseQueueTimeout {
 				r.MissedHandoffs++
 			}
-			if t.To != store.StateWaitingHuman {
+			if t.To != conversation.WaitingHuman {
 				continue
 			}
 			r.Handoffs.Total++
 			r.Handoffs.ByCause[t.Cause]++
-			if i+1 < len(ts) && ts[i+1].From == store.StateWaitingHuman && ts[i+1].To == store.StateHuman {
+			if i+1 < len(ts) && ts[i+1].From == conversation.WaitingHuman && ts[i+1].To == conversation.Human {
 				join = append(join, seconds(ts[i+1].At.Sub(t.At)))
 			}
 		}
@@ -230,10 +226,10 @@ func firstResponseTime(sc *store.ScannedConversation) (time.Duration, bool, erro
 	err := sc.EachMessage(func(m store.Message) bool {
 		switch {
 		case asked.IsZero():
-			if m.Role == store.RoleVisitor {
+			if m.Role == conversation.RoleVisitor {
 				asked = m.CreatedAt
 			}
-		case m.Role == store.RoleBot || m.Role == store.RoleOperator:
+		case m.Role == conversation.RoleBot || m.Role == conversation.RoleOperator:
 			answered = m.CreatedAt
 			return false
 		}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // at is a time in March 2025, UTC.
@@ -33,23 +35,23 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 // and its transcript.
 type script struct {
 	conv  store.Conversation
-	trans []store.Transition
+	trans []conversation.Transition
 	msgs  []store.Message
 }
 
-func msg(role string, t time.Time) store.Message {
-	return store.Message{Role: role, Text: role + " says something", CreatedAt: t}
+func msg(role conversation.Role, t time.Time) store.Message {
+	return store.Message{Role: role, Text: string(role) + " says something", CreatedAt: t}
 }
 
-func tr(from, to, cause string, t time.Time) store.Transition {
-	return store.Transition{From: from, To: to, Cause: cause, At: t}
+func tr(from, to conversation.State, cause conversation.Cause, t time.Time) conversation.Transition {
+	return conversation.Transition{From: from, To: to, Cause: cause, At: t}
 }
 
 const (
-	bot     = store.StateBot
-	waiting = store.StateWaitingHuman
-	human   = store.StateHuman
-	closed  = store.StateClosed
+	bot     = conversation.Bot
+	waiting = conversation.WaitingHuman
+	human   = conversation.Human
+	closed  = conversation.Closed
 )
 
 // scriptedStore builds the scenario every test reads. The main window is
@@ -87,7 +89,7 @@ func scriptedStore(t *testing.T) *store.Store {
 	}
 	c1 := res.Accepted[0].ConversationID
 	err = st.Update(ctx, func(tx *store.Tx) error {
-		m := msg(store.RoleBot, at(2, 10, 0, 2))
+		m := msg(conversation.RoleBot, at(2, 10, 0, 2))
 		m.ConversationID = c1
 		return st.AppendMessageTx(tx, &m)
 	})
@@ -97,52 +99,52 @@ func scriptedStore(t *testing.T) *store.Store {
 
 	scripts := []script{
 		{
-			conv: store.Conversation{Channel: "tg", State: bot, CreatedAt: at(3, 9, 0, 0)},
-			msgs: []store.Message{msg(store.RoleVisitor, at(3, 9, 0, 0)), msg(store.RoleBot, at(3, 9, 0, 4)), msg(store.RoleVisitor, at(3, 9, 0, 30))},
-			trans: []store.Transition{
+			conv: store.Conversation{Channel: "tg", Status: conversation.Status{State: bot}, CreatedAt: at(3, 9, 0, 0)},
+			msgs: []store.Message{msg(conversation.RoleVisitor, at(3, 9, 0, 0)), msg(conversation.RoleBot, at(3, 9, 0, 4)), msg(conversation.RoleVisitor, at(3, 9, 0, 30))},
+			trans: []conversation.Transition{
 				tr(bot, waiting, "tool", at(3, 9, 1, 0)),
 				tr(waiting, human, "operator", at(3, 9, 1, 30)),
 				tr(human, bot, "closed", at(3, 9, 10, 0)),
 			},
 		},
 		{
-			conv: store.Conversation{Channel: "tg", State: bot, CreatedAt: at(4, 12, 0, 0)},
-			msgs: []store.Message{msg(store.RoleVisitor, at(4, 12, 0, 0)), msg(store.RoleBot, at(4, 12, 0, 1))},
-			trans: []store.Transition{
+			conv: store.Conversation{Channel: "tg", Status: conversation.Status{State: bot}, CreatedAt: at(4, 12, 0, 0)},
+			msgs: []store.Message{msg(conversation.RoleVisitor, at(4, 12, 0, 0)), msg(conversation.RoleBot, at(4, 12, 0, 1))},
+			trans: []conversation.Transition{
 				tr(bot, waiting, "keyword", at(4, 12, 0, 0.5)),
 				tr(waiting, bot, "queue_timeout", at(4, 12, 10, 0)),
 			},
 		},
 		{
-			conv: store.Conversation{Channel: "line", State: bot, CreatedAt: at(5, 8, 0, 0)},
-			msgs: []store.Message{msg(store.RoleBot, at(5, 8, 0, 0)), msg(store.RoleSystem, at(5, 8, 5, 0))},
+			conv: store.Conversation{Channel: "line", Status: conversation.Status{State: bot}, CreatedAt: at(5, 8, 0, 0)},
+			msgs: []store.Message{msg(conversation.RoleBot, at(5, 8, 0, 0)), msg(conversation.RoleSystem, at(5, 8, 5, 0))},
 		},
 		{
-			conv: store.Conversation{Channel: "tg", State: human, CreatedAt: time.Date(2025, 2, 27, 15, 0, 0, 0, time.UTC)},
-			trans: []store.Transition{
+			conv: store.Conversation{Channel: "tg", Status: conversation.Status{State: human}, CreatedAt: time.Date(2025, 2, 27, 15, 0, 0, 0, time.UTC)},
+			trans: []conversation.Transition{
 				tr(bot, waiting, "api", at(1, 0, 0, 0)),
 				tr(waiting, human, "operator", at(1, 0, 2, 0)),
 			},
 		},
 		{
-			conv: store.Conversation{Channel: "tg", State: waiting, CreatedAt: at(7, 23, 59, 59)},
-			msgs: []store.Message{msg(store.RoleVisitor, at(7, 23, 59, 59)), msg(store.RoleBot, at(8, 0, 0, 3))},
-			trans: []store.Transition{
+			conv: store.Conversation{Channel: "tg", Status: conversation.Status{State: waiting}, CreatedAt: at(7, 23, 59, 59)},
+			msgs: []store.Message{msg(conversation.RoleVisitor, at(7, 23, 59, 59)), msg(conversation.RoleBot, at(8, 0, 0, 3))},
+			trans: []conversation.Transition{
 				tr(bot, waiting, "llm_down", at(8, 0, 0, 0)),
 			},
 		},
 		{
-			conv:  store.Conversation{Channel: "tg", State: waiting, CreatedAt: at(8, 0, 0, 0)},
-			msgs:  []store.Message{msg(store.RoleVisitor, at(8, 0, 0, 0)), msg(store.RoleBot, at(8, 0, 0, 1))},
-			trans: []store.Transition{tr(bot, waiting, "keyword", at(8, 1, 0, 0))},
+			conv:  store.Conversation{Channel: "tg", Status: conversation.Status{State: waiting}, CreatedAt: at(8, 0, 0, 0)},
+			msgs:  []store.Message{msg(conversation.RoleVisitor, at(8, 0, 0, 0)), msg(conversation.RoleBot, at(8, 0, 0, 1))},
+			trans: []conversation.Transition{tr(bot, waiting, "keyword", at(8, 1, 0, 0))},
 		},
 		{
-			conv: store.Conversation{Channel: "tg", State: bot, CreatedAt: at(6, 10, 0, 0)},
+			conv: store.Conversation{Channel: "tg", Status: conversation.Status{State: bot}, CreatedAt: at(6, 10, 0, 0)},
 			msgs: []store.Message{
-				msg(store.RoleVisitor, at(6, 10, 0, 0)), msg(store.RoleSystem, at(6, 10, 0, 10)),
-				msg(store.RoleOperator, at(6, 10, 0, 20)), msg(store.RoleBot, at(6, 11, 0, 0)),
+				msg(conversation.RoleVisitor, at(6, 10, 0, 0)), msg(conversation.RoleSystem, at(6, 10, 0, 10)),
+				msg(conversation.RoleOperator, at(6, 10, 0, 20)), msg(conversation.RoleBot, at(6, 11, 0, 0)),
 			},
-			trans: []store.Transition{
+			trans: []conversation.Transition{
 				tr(bot, waiting, "keyword", at(6, 10, 0, 0)),
 				tr(waiting, human, "operator", at(6, 10, 0, 10)),
 				tr(human, bot, "closed", at(6, 10, 5, 0)),
@@ -151,8 +153,8 @@ func scriptedStore(t *testing.T) *store.Store {
 			},
 		},
 		{
-			conv:  store.Conversation{Channel: "api", State: closed, CreatedAt: at(2, 12, 0, 0)},
-			trans: []store.Transition{tr(bot, closed, "api", at(2, 12, 30, 0))},
+			conv:  store.Conversation{Channel: "api", Status: conversation.Status{State: closed}, CreatedAt: at(2, 12, 0, 0)},
+			trans: []conversation.Transition{tr(bot, closed, "api", at(2, 12, 30, 0))},
 		},
 	}
 	for i, s := range scripts {
@@ -215,7 +217,7 @@ func TestCompute(t *testing.T) {
 			from: at(1, 0, 0, 0), to: at(8, 0, 0, 0),
 			want: Report{
 				Conversations: 7, AIResolved: 3, AIResolvedShare: 0.4286,
-				Handoffs: Handoffs{Total: 5, Rate: 0.7143, ByCause: map[string]int{"tool": 2, "keyword": 2, "api": 1}},
+				Handoffs: Handoffs{Total: 5, Rate: 0.7143, ByCause: map[conversation.Cause]int{"tool": 2, "keyword": 2, "api": 1}},
 				// samples 2, 4, 1, 4, 20
 				FirstResponse: Durations{Median: f(4), P90: f(13.6), Count: 5},
 				// samples 30, 120, 10
@@ -229,7 +231,7 @@ func TestCompute(t *testing.T) {
 			from: at(6, 0, 0, 0), to: at(7, 0, 0, 0),
 			want: Report{
 				Conversations: 1, AIResolved: 0, AIResolvedShare: 0,
-				Handoffs:       Handoffs{Total: 2, Rate: 2, ByCause: map[string]int{"keyword": 1, "tool": 1}},
+				Handoffs:       Handoffs{Total: 2, Rate: 2, ByCause: map[conversation.Cause]int{"keyword": 1, "tool": 1}},
 				FirstResponse:  Durations{Median: f(20), P90: f(20), Count: 1},
 				OperatorJoin:   Durations{Median: f(10), P90: f(10), Count: 1},
 				MissedHandoffs: 1,
@@ -240,7 +242,7 @@ func TestCompute(t *testing.T) {
 			name: "one second holding only an older conversation's handoff",
 			from: at(1, 0, 0, 0), to: at(1, 0, 0, 1),
 			want: Report{
-				Handoffs:     Handoffs{Total: 1, Rate: 0, ByCause: map[string]int{"api": 1}},
+				Handoffs:     Handoffs{Total: 1, Rate: 0, ByCause: map[conversation.Cause]int{"api": 1}},
 				OperatorJoin: Durations{Median: f(120), P90: f(120), Count: 1},
 				Deliveries:   Deliveries{Delivered: 10},
 			},
@@ -250,7 +252,7 @@ func TestCompute(t *testing.T) {
 			from: at(8, 0, 0, 0), to: at(9, 0, 0, 0),
 			want: Report{
 				Conversations: 1, AIResolved: 0,
-				Handoffs:      Handoffs{Total: 2, Rate: 2, ByCause: map[string]int{"llm_down": 1, "keyword": 1}},
+				Handoffs:      Handoffs{Total: 2, Rate: 2, ByCause: map[conversation.Cause]int{"llm_down": 1, "keyword": 1}},
 				FirstResponse: Durations{Median: f(1), P90: f(1), Count: 1},
 				Deliveries:    Deliveries{Delivered: 100, DeadLetters: 2, ErrorRate: 0.0196},
 			},
@@ -258,7 +260,7 @@ func TestCompute(t *testing.T) {
 		{
 			name: "nothing happened",
 			from: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), to: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC),
-			want: Report{Handoffs: Handoffs{ByCause: map[string]int{}}},
+			want: Report{Handoffs: Handoffs{ByCause: map[conversation.Cause]int{}}},
 		},
 	}
 	for _, tt := range tests {
@@ -382,12 +384,12 @@ func BenchmarkCompute(b *testing.B) {
 		err := st.Update(ctx, func(tx *store.Tx) error {
 			for j := i; j < i+500; j++ {
 				t0 := at(1+j%7, 0, 0, float64(j))
-				c := store.Conversation{ID: store.NewID("c_"), Channel: "tg", State: bot, CreatedAt: t0}
+				c := store.Conversation{ID: store.NewID("c_"), Channel: "tg", Status: conversation.Status{State: bot}, CreatedAt: t0}
 				c.Ref = c.ID
 				if err := store.PutConversationTx(tx, &c); err != nil {
 					return err
 				}
-				for k, role := range []string{store.RoleVisitor, store.RoleBot, store.RoleVisitor, store.RoleBot} {
+				for k, role := range []conversation.Role{conversation.RoleVisitor, conversation.RoleBot, conversation.RoleVisitor, conversation.RoleBot} {
 					m := msg(role, t0.Add(time.Duration(k)*time.Second))
 					m.ConversationID = c.ID
 					if err := st.AppendMessageTx(tx, &m); err != nil {

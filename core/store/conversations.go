@@ -12,15 +12,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/switchboard-chat/switchboard/sdk"
-)
+	"github.com/switchboard-chat/switchboard/core/conversation"
 
-// Conversation states.
-const (
-	StateBot          = "bot"
-	StateWaitingHuman = "waiting_human"
-	StateHuman        = "human"
-	StateClosed       = "closed"
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 // Conversation is one visitor's chat on one channel instance.
@@ -29,37 +23,30 @@ type Conversation struct {
 	Channel string   `json:"channel"`
 	Ref     string   `json:"ref"` // the channel's native conversation reference
 	User    sdk.User `json:"user"`
-	State   string   `json:"state"`
+	// Status is the state, the failed-turn count and the handoff, as the
+	// conversation rules see them; its fields are stored inline.
+	conversation.Status
 	// Context is the latest per-channel context of the visitor's events
 	// (reply tokens and the like), handed back to the channel on sends.
 	Context map[string]string `json:"context,omitempty"`
-	// Failures counts consecutive failed or empty bot turns.
-	Failures int `json:"failures,omitempty"`
-	// Handoff is the current or last handoff; nil if there never was one.
-	Handoff *Handoff `json:"handoff,omitempty"`
 	// Unreachable is set when the channel said the visitor blocked the bot.
 	Unreachable bool      `json:"unreachable,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
-// Message roles in a transcript.
-const (
-	RoleVisitor  = "visitor"
-	RoleBot      = "bot"
-	RoleOperator = "operator"
-	RoleSystem   = "system"
-)
-
 // Message is one transcript entry.
 type Message struct {
-	ID             uint64           `json:"id"`
-	ConversationID string           `json:"conversation_id"`
-	Role           string           `json:"role"`
-	Text           string           `json:"text"`
-	Attachments    []sdk.Attachment `json:"attachments,omitempty"`
-	EventID        string           `json:"event_id,omitempty"`
-	CreatedAt      time.Time        `json:"created_at"`
+	ID             uint64            `json:"id"`
+	ConversationID string            `json:"conversation_id"`
+	Role           conversation.Role `json:"role"`
+	Text           string            `json:"text"`
+	Attachments    []sdk.Attachment  `json:"attachments,omitempty"`
+	EventID        string            `json:"event_id,omitempty"`
+	// Private marks an operator's note for the other operators: never
+	// shown to the visitor, a desk or the model.
+	Private   bool      `json:"private,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // NewID returns an identifier with the given prefix, e.g. "c_0193a4…": 24
@@ -107,7 +94,7 @@ func (s *Store) CreateConversation(ctx context.Context, c Conversation) (Convers
 		c.Ref = c.ID
 	}
 	if c.State == "" {
-		c.State = StateBot
+		c.State = conversation.Bot
 	}
 	c.CreatedAt, c.UpdatedAt = now, now
 	err := s.Update(ctx, func(tx *Tx) error {
@@ -186,7 +173,7 @@ func (s *Store) ConversationByRef(channel, ref string) (Conversation, error) {
 // limit (0: no limit).
 // With a state it reads only that state's conversations, through the state
 // index.
-func (s *Store) ListConversations(state string, limit int) ([]Conversation, error) {
+func (s *Store) ListConversations(state conversation.State, limit int) ([]Conversation, error) {
 	var out []Conversation
 	full := func() bool { return limit > 0 && len(out) >= limit }
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -4,48 +4,27 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
-
-// Transition is one stored change of a conversation's state.
-type Transition struct {
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Cause  string    `json:"cause"`
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
-}
-
-// Handoff is the state of a conversation's current or last handoff.
-type Handoff struct {
-	// Cause is why it was handed off (tool, keyword, failures, llm_down,
-	// api, …) and Reason the free-text explanation, if any.
-	Cause  string `json:"cause"`
-	Reason string `json:"reason,omitempty"`
-	// RequestedAt is when the conversation left the bot.
-	RequestedAt time.Time `json:"requested_at"`
-	// Desk is the desk channel instance ("" when handled natively by the
-	// visitor's channel or when no desk is configured).
-	Desk string `json:"desk,omitempty"`
-	// Native says the visitor's own channel transferred the conversation.
-	Native bool `json:"native,omitempty"`
-	// Deadline is when the visitor stops waiting for an operator.
-	Deadline time.Time `json:"deadline,omitempty"`
-	// JoinedAt is when an operator took the conversation.
-	JoinedAt time.Time `json:"joined_at,omitempty"`
-	// Operator names the operator who took it.
-	Operator string `json:"operator,omitempty"`
-}
 
 func transitionKey(convID string, seq uint64) []byte { return messageKey(convID, seq) }
 
 // GetConversationTx reads a conversation inside a write transaction.
 func GetConversationTx(tx *Tx, id string) (Conversation, error) { return getConversation(tx.Tx, id) }
 
-// PutConversationTx writes a conversation inside a write transaction.
-func PutConversationTx(tx *Tx, c *Conversation) error { return putConversation(tx.Tx, c) }
+// PutConversationTx writes a conversation inside a write transaction;
+// watchers of it are woken after the commit.
+func PutConversationTx(tx *Tx, c *Conversation) error {
+	if err := putConversation(tx.Tx, c); err != nil {
+		return err
+	}
+	id, w := c.ID, tx.watchers
+	tx.OnCommit(func() { w.notify(id) })
+	return nil
+}
 
 // AppendMessageTx adds a transcript message inside a write transaction;
 // readers waiting on the conversation are woken after the commit.
@@ -62,7 +41,7 @@ func (s *Store) AppendMessageTx(tx *Tx, m *Message) error {
 }
 
 // AddTransitionTx records a state change inside a write transaction.
-func AddTransitionTx(tx *Tx, convID string, t Transition) error {
+func AddTransitionTx(tx *Tx, convID string, t conversation.Transition) error {
 	b := appending(tx.Tx, bucketTransitions)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -76,8 +55,8 @@ func AddTransitionTx(tx *Tx, convID string, t Transition) error {
 }
 
 // Transitions returns a conversation's state changes, oldest first.
-func (s *Store) Transitions(convID string) ([]Transition, error) {
-	var out []Transition
+func (s *Store) Transitions(convID string) ([]conversation.Transition, error) {
+	var out []conversation.Transition
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if _, err := getConversation(tx, convID); err != nil {
 			return err
@@ -85,7 +64,7 @@ func (s *Store) Transitions(convID string) ([]Transition, error) {
 		prefix := messagePrefix(convID)
 		c := tx.Bucket(bucketTransitions).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var t Transition
+			var t conversation.Transition
 			if err := json.Unmarshal(v, &t); err != nil {
 				return fmt.Errorf("decode transition of %s: %w", convID, err)
 			}

@@ -9,6 +9,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/switchboard-chat/switchboard/core/conversation"
+
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -84,7 +86,7 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 				item.ConversationID = conv.ID
 				if e.Kind == sdk.KindMessage || e.Kind == sdk.KindUnsupported {
 					m := Message{
-						ConversationID: conv.ID, Role: RoleVisitor, Text: e.Text,
+						ConversationID: conv.ID, Role: conversation.RoleVisitor, Text: e.Text,
 						Attachments: e.Attachments, EventID: e.ID, CreatedAt: e.Time,
 					}
 					if err := appendMessage(tx, &m); err != nil {
@@ -151,7 +153,7 @@ func (s *Store) visitorConversation(tx *bolt.Tx, channel string, e sdk.Event, no
 	}
 	c := Conversation{
 		ID: NewID("c_"), Channel: channel, Ref: e.Conversation, User: e.User,
-		State: StateBot, CreatedAt: now, UpdatedAt: now,
+		Status: conversation.Status{State: conversation.Bot}, CreatedAt: now, UpdatedAt: now,
 	}
 	if len(e.Context) > 0 {
 		c.Context = maps.Clone(e.Context)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // The state index lets the daemon find the conversations in one state, and
@@ -12,22 +14,19 @@ import (
 // one empty key state\0id per conversation, and the meta bucket one counter
 // per state. putConversation keeps both in step with the records.
 
-// states are the conversation states the index knows.
-var states = []string{StateBot, StateWaitingHuman, StateHuman, StateClosed}
-
 // keyStatesIndexed marks a database whose state index is complete.
 var keyStatesIndexed = []byte("conv_states_indexed")
 
-func stateKey(state, id string) []byte {
+func stateKey(state conversation.State, id string) []byte {
 	k := make([]byte, 0, len(state)+1+len(id))
 	k = append(k, state...)
 	k = append(k, 0)
 	return append(k, id...)
 }
 
-func stateCountKey(state string) []byte { return []byte("conv_count\x00" + state) }
+func stateCountKey(state conversation.State) []byte { return []byte("conv_count\x00" + string(state)) }
 
-func addStateCount(meta *bolt.Bucket, state string, delta int64) error {
+func addStateCount(meta *bolt.Bucket, state conversation.State, delta int64) error {
 	k := stateCountKey(state)
 	var n int64
 	if v := meta.Get(k); v != nil {
@@ -38,12 +37,12 @@ func addStateCount(meta *bolt.Bucket, state string, delta int64) error {
 
 // indexState records that conversation id is now in state, moving it out
 // of the state it was in.
-func indexState(tx *bolt.Tx, id, state string) error {
+func indexState(tx *bolt.Tx, id string, state conversation.State) error {
 	idx, meta := appending(tx, bucketConvStates), tx.Bucket(bucketMeta)
 	if idx.Get(stateKey(state, id)) != nil {
 		return nil
 	}
-	for _, old := range states {
+	for _, old := range conversation.States {
 		if old == state || idx.Get(stateKey(old, id)) == nil {
 			continue
 		}
@@ -69,7 +68,7 @@ func buildStateIndex(tx *bolt.Tx) error {
 	}
 	err := tx.Bucket(bucketConversations).ForEach(func(k, v []byte) error {
 		var c struct {
-			State string `json:"state"`
+			State conversation.State `json:"state"`
 		}
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("decode conversation %s: %w", k, err)

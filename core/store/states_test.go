@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // listIDs returns the IDs ListConversations gives for state.
-func listIDs(t *testing.T, s *Store, state string, limit int) []string {
+func listIDs(t *testing.T, s *Store, state conversation.State, limit int) []string {
 	t.Helper()
 	convs, err := s.ListConversations(state, limit)
 	if err != nil {
@@ -24,7 +26,7 @@ func listIDs(t *testing.T, s *Store, state string, limit int) []string {
 	return ids
 }
 
-func checkCounts(t *testing.T, s *Store, want map[string]int) {
+func checkCounts(t *testing.T, s *Store, want map[conversation.State]int) {
 	t.Helper()
 	got, err := s.CountConversationsByState()
 	if err != nil {
@@ -41,19 +43,19 @@ func TestStateIndexFollowsConversations(t *testing.T) {
 	a, _ := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: "a"})
 	b, _ := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: "b"})
 	c, _ := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: "c"})
-	checkCounts(t, s, map[string]int{StateBot: 3})
+	checkCounts(t, s, map[conversation.State]int{conversation.Bot: 3})
 
 	steps := []struct {
 		conv  Conversation
-		state string
-		want  map[string][]string // state → IDs listed (any order here)
+		state conversation.State
+		want  map[conversation.State][]string // state → IDs listed (any order here)
 	}{
-		{b, StateWaitingHuman, map[string][]string{StateBot: {a.ID, c.ID}, StateWaitingHuman: {b.ID}}},
-		{b, StateHuman, map[string][]string{StateBot: {a.ID, c.ID}, StateWaitingHuman: {}, StateHuman: {b.ID}}},
-		{a, StateWaitingHuman, map[string][]string{StateBot: {c.ID}, StateWaitingHuman: {a.ID}, StateHuman: {b.ID}}},
-		{b, StateClosed, map[string][]string{StateBot: {c.ID}, StateWaitingHuman: {a.ID}, StateHuman: {}, StateClosed: {b.ID}}},
-		{b, StateClosed, map[string][]string{StateClosed: {b.ID}}}, // unchanged: counted once
-		{b, StateBot, map[string][]string{StateBot: {b.ID, c.ID}, StateClosed: {}}},
+		{b, conversation.WaitingHuman, map[conversation.State][]string{conversation.Bot: {a.ID, c.ID}, conversation.WaitingHuman: {b.ID}}},
+		{b, conversation.Human, map[conversation.State][]string{conversation.Bot: {a.ID, c.ID}, conversation.WaitingHuman: {}, conversation.Human: {b.ID}}},
+		{a, conversation.WaitingHuman, map[conversation.State][]string{conversation.Bot: {c.ID}, conversation.WaitingHuman: {a.ID}, conversation.Human: {b.ID}}},
+		{b, conversation.Closed, map[conversation.State][]string{conversation.Bot: {c.ID}, conversation.WaitingHuman: {a.ID}, conversation.Human: {}, conversation.Closed: {b.ID}}},
+		{b, conversation.Closed, map[conversation.State][]string{conversation.Closed: {b.ID}}}, // unchanged: counted once
+		{b, conversation.Bot, map[conversation.State][]string{conversation.Bot: {b.ID, c.ID}, conversation.Closed: {}}},
 	}
 	for _, st := range steps {
 		conv := st.conv
@@ -61,13 +63,13 @@ func TestStateIndexFollowsConversations(t *testing.T) {
 		if err := s.Update(ctx, func(tx *Tx) error { return PutConversationTx(tx, &conv) }); err != nil {
 			t.Fatal(err)
 		}
-		counts := map[string]int{}
+		counts := map[conversation.State]int{}
 		for state, want := range st.want {
 			if got := listIDs(t, s, state, 0); !equalIDs(got, want) {
 				t.Errorf("after %s → %s: %s lists %v, want %v", conv.Ref, st.state, state, got, want)
 			}
 		}
-		for _, state := range states {
+		for _, state := range conversation.States {
 			if n := len(listIDs(t, s, state, 0)); n > 0 {
 				counts[state] = n
 			}
@@ -79,7 +81,7 @@ func TestStateIndexFollowsConversations(t *testing.T) {
 		t.Errorf("first two of all: %v, want %v", got, all[:2])
 	}
 	bots := slices.Sorted(slices.Values([]string{b.ID, c.ID}))
-	if got := listIDs(t, s, StateBot, 1); !slices.Equal(got, bots[:1]) {
+	if got := listIDs(t, s, conversation.Bot, 1); !slices.Equal(got, bots[:1]) {
 		t.Errorf("first bot conversation: %v, want %v", got, bots[:1])
 	}
 }
@@ -99,12 +101,12 @@ func TestStateIndexIsBuiltForAnOlderDatabase(t *testing.T) {
 	}
 	ctx := context.Background()
 	var waiting string
-	for i, state := range []string{StateBot, StateWaitingHuman, StateBot, StateClosed} {
-		c, err := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: string(rune('a' + i)), State: state})
+	for i, state := range []conversation.State{conversation.Bot, conversation.WaitingHuman, conversation.Bot, conversation.Closed} {
+		c, err := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: string(rune('a' + i)), Status: conversation.Status{State: state}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if state == StateWaitingHuman {
+		if state == conversation.WaitingHuman {
 			waiting = c.ID
 		}
 	}
@@ -116,7 +118,7 @@ func TestStateIndexIsBuiltForAnOlderDatabase(t *testing.T) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		for _, st := range states {
+		for _, st := range conversation.States {
 			if err := meta.Delete(stateCountKey(st)); err != nil {
 				return err
 			}
@@ -136,8 +138,32 @@ func TestStateIndexIsBuiltForAnOlderDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	checkCounts(t, s, map[string]int{StateBot: 2, StateWaitingHuman: 1, StateClosed: 1})
-	if got := listIDs(t, s, StateWaitingHuman, 0); !equalIDs(got, []string{waiting}) {
+	checkCounts(t, s, map[conversation.State]int{conversation.Bot: 2, conversation.WaitingHuman: 1, conversation.Closed: 1})
+	if got := listIDs(t, s, conversation.WaitingHuman, 0); !equalIDs(got, []string{waiting}) {
 		t.Errorf("waiting: %v, want %v", got, []string{waiting})
+	}
+}
+
+func TestWatchWakesOnAnyChange(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	c, err := s.CreateConversation(ctx, Conversation{Channel: "tg", Ref: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, stopOne := s.Watch(c.ID)
+	defer stopOne()
+	all, stopAll := s.Watch("")
+	defer stopAll()
+	c.State = conversation.WaitingHuman
+	if err := s.Update(ctx, func(tx *Tx) error { return PutConversationTx(tx, &c) }); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]<-chan struct{}{"the conversation's watch": one, "the watch of all": all} {
+		select {
+		case <-ch:
+		default:
+			t.Errorf("%s was not woken by a state change", name)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // This file holds read-only queries for reporting (core/stats) and metrics
@@ -19,7 +21,7 @@ import (
 type ScannedConversation struct {
 	Conversation Conversation
 	// Transitions are the conversation's state changes, oldest first.
-	Transitions []Transition
+	Transitions []conversation.Transition
 
 	tx *bolt.Tx
 }
@@ -60,10 +62,10 @@ func (s *Store) ScanConversations(fn func(sc *ScannedConversation) error) error 
 			if err := json.Unmarshal(v, &c); err != nil {
 				return fmt.Errorf("decode conversation %s: %w", k, err)
 			}
-			var ts []Transition // fresh per conversation: fn may keep it
+			var ts []conversation.Transition // fresh per conversation: fn may keep it
 			prefix := messagePrefix(c.ID)
 			for tk, tv := trans.Seek(prefix); tk != nil && bytes.HasPrefix(tk, prefix); tk, tv = trans.Next() {
-				var t Transition
+				var t conversation.Transition
 				if err := json.Unmarshal(tv, &t); err != nil {
 					return fmt.Errorf("decode transition of %s: %w", c.ID, err)
 				}
@@ -79,11 +81,11 @@ func (s *Store) ScanConversations(fn func(sc *ScannedConversation) error) error 
 // CountConversationsByState returns how many conversations are in each
 // state, from the counters the state index keeps (no scan). It is what the
 // conversations gauge of core/metrics calls on each scrape.
-func (s *Store) CountConversationsByState() (map[string]int, error) {
-	counts := map[string]int{}
+func (s *Store) CountConversationsByState() (map[conversation.State]int, error) {
+	counts := map[conversation.State]int{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		for _, st := range states {
+		for _, st := range conversation.States {
 			if v := meta.Get(stateCountKey(st)); v != nil && readU64(v) > 0 {
 				counts[st] = int(readU64(v))
 			}

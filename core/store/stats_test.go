@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 func openStatsStore(t *testing.T) *Store {
@@ -18,7 +20,7 @@ func openStatsStore(t *testing.T) *Store {
 }
 
 // putScripted writes a conversation with its transitions and messages.
-func putScripted(t *testing.T, s *Store, c Conversation, ts []Transition, msgs []Message) {
+func putScripted(t *testing.T, s *Store, c Conversation, ts []conversation.Transition, msgs []Message) {
 	t.Helper()
 	err := s.Update(context.Background(), func(tx *Tx) error {
 		if err := PutConversationTx(tx, &c); err != nil {
@@ -47,16 +49,16 @@ func TestScanConversations(t *testing.T) {
 	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	// "c_a" is a prefix of "c_ab": their transitions and messages must not
 	// mix.
-	putScripted(t, s, Conversation{ID: "c_a", Channel: "tg", Ref: "a", State: StateHuman, CreatedAt: t0},
-		[]Transition{
-			{From: StateBot, To: StateWaitingHuman, Cause: "tool", At: t0.Add(time.Minute)},
-			{From: StateWaitingHuman, To: StateHuman, Cause: "operator", At: t0.Add(2 * time.Minute)},
+	putScripted(t, s, Conversation{ID: "c_a", Channel: "tg", Ref: "a", Status: conversation.Status{State: conversation.Human}, CreatedAt: t0},
+		[]conversation.Transition{
+			{From: conversation.Bot, To: conversation.WaitingHuman, Cause: "tool", At: t0.Add(time.Minute)},
+			{From: conversation.WaitingHuman, To: conversation.Human, Cause: "operator", At: t0.Add(2 * time.Minute)},
 		},
-		[]Message{{Role: RoleVisitor, Text: "a1", CreatedAt: t0}, {Role: RoleBot, Text: "a2", CreatedAt: t0}, {Role: RoleVisitor, Text: "a3", CreatedAt: t0}})
-	putScripted(t, s, Conversation{ID: "c_ab", Channel: "tg", Ref: "ab", State: StateBot, CreatedAt: t0}, nil,
-		[]Message{{Role: RoleVisitor, Text: "ab1", CreatedAt: t0}})
-	putScripted(t, s, Conversation{ID: "c_b", Channel: "tg", Ref: "b", State: StateClosed, CreatedAt: t0},
-		[]Transition{{From: StateBot, To: StateClosed, Cause: "api", At: t0}}, nil)
+		[]Message{{Role: conversation.RoleVisitor, Text: "a1", CreatedAt: t0}, {Role: conversation.RoleBot, Text: "a2", CreatedAt: t0}, {Role: conversation.RoleVisitor, Text: "a3", CreatedAt: t0}})
+	putScripted(t, s, Conversation{ID: "c_ab", Channel: "tg", Ref: "ab", Status: conversation.Status{State: conversation.Bot}, CreatedAt: t0}, nil,
+		[]Message{{Role: conversation.RoleVisitor, Text: "ab1", CreatedAt: t0}})
+	putScripted(t, s, Conversation{ID: "c_b", Channel: "tg", Ref: "b", Status: conversation.Status{State: conversation.Closed}, CreatedAt: t0},
+		[]conversation.Transition{{From: conversation.Bot, To: conversation.Closed, Cause: "api", At: t0}}, nil)
 
 	type seen struct {
 		id    string
@@ -64,7 +66,7 @@ func TestScanConversations(t *testing.T) {
 		first []string // up to two messages
 	}
 	var got []seen
-	var kept [][]Transition
+	var kept [][]conversation.Transition
 	err := s.ScanConversations(func(sc *ScannedConversation) error {
 		g := seen{id: sc.Conversation.ID, trans: len(sc.Transitions)}
 		err := sc.EachMessage(func(m Message) bool {
@@ -110,14 +112,14 @@ func equalStrings(a, b []string) bool {
 
 func TestCountConversationsByStateAndOutbox(t *testing.T) {
 	s := openStatsStore(t)
-	for i, state := range []string{StateBot, StateBot, StateWaitingHuman, StateClosed} {
-		putScripted(t, s, Conversation{ID: NewID("c_"), Channel: "tg", Ref: string(rune('a' + i)), State: state}, nil, nil)
+	for i, state := range []conversation.State{conversation.Bot, conversation.Bot, conversation.WaitingHuman, conversation.Closed} {
+		putScripted(t, s, Conversation{ID: NewID("c_"), Channel: "tg", Ref: string(rune('a' + i)), Status: conversation.Status{State: state}}, nil, nil)
 	}
 	counts, err := s.CountConversationsByState()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{StateBot: 2, StateWaitingHuman: 1, StateClosed: 1}
+	want := map[conversation.State]int{conversation.Bot: 2, conversation.WaitingHuman: 1, conversation.Closed: 1}
 	if len(counts) != len(want) {
 		t.Fatalf("counts %v, want %v", counts, want)
 	}
@@ -132,7 +134,7 @@ func TestCountConversationsByStateAndOutbox(t *testing.T) {
 	}
 	err = s.Update(context.Background(), func(tx *Tx) error {
 		for range 3 {
-			if err := PutOutboxTx(tx, &OutboxEntry{ConversationID: "c_x", Instance: "tg", Kind: "text"}); err != nil {
+			if err := PutOutboxTx(tx, &OutboxEntry{ConversationID: "c_x", Instance: "tg", Payload: SendText{Ref: "x", Text: "x"}}); err != nil {
 				return err
 			}
 		}

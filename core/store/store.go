@@ -22,8 +22,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// SchemaVersion is the layout version this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout version this code reads and writes. Opening
+// a database of an older version upgrades it (see migrations).
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -60,6 +61,10 @@ var ErrClosed = errors.New("store is closed")
 
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned by Open when another process (normally a running
+// daemon) holds the database file.
+var ErrLocked = errors.New("the database is in use by another process")
 
 // maxBatch bounds how many queued writes share one transaction, so one
 // commit never grows without limit under a flood.
@@ -99,7 +104,8 @@ type writeOp struct {
 // OnCommit run after the transaction is durable.
 type Tx struct {
 	*bolt.Tx
-	hooks []func()
+	hooks    []func()
+	watchers *watchers
 }
 
 // OnCommit runs f after the transaction has been committed to disk.
@@ -126,7 +132,7 @@ func Open(path string, opts Options) (*Store, error) {
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: the database is in use by another process (is another switchboard running?)", path)
+		return nil, fmt.Errorf("open %s: %w (is another switchboard running?)", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -167,6 +173,18 @@ func initSchema(tx *bolt.Tx) error {
 		}
 		if have > SchemaVersion {
 			return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
+		}
+		if have < SchemaVersion {
+			// Upgrades may look conversations up by state.
+			if err := buildStateIndex(tx); err != nil {
+				return err
+			}
+			if err := migrate(tx, have); err != nil {
+				return err
+			}
+			if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+				return err
+			}
 		}
 	}
 	return buildStateIndex(tx)
@@ -245,7 +263,7 @@ func (s *Store) commit(batch []*writeOp) {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			hooks = hooks[:0]
 			for i, op := range batch {
-				tx := &Tx{Tx: btx}
+				tx := &Tx{Tx: btx, watchers: s.watchers}
 				if err := op.fn(tx); err != nil {
 					failed = i
 					return err

@@ -12,6 +12,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/sdk"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 func openTest(t *testing.T, opts Options) *Store {
@@ -56,14 +58,14 @@ func TestCommitEventsDedupAndTranscript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if conv.State != StateBot || conv.User.ID != "u-chat1" {
+	if conv.State != conversation.Bot || conv.User.ID != "u-chat1" {
 		t.Fatalf("conversation %+v", conv)
 	}
 	msgs, err := s.Messages(conv.ID, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 2 || msgs[0].Text != "hi" || msgs[1].Text != "there" || msgs[0].Role != RoleVisitor {
+	if len(msgs) != 2 || msgs[0].Text != "hi" || msgs[1].Text != "there" || msgs[0].Role != conversation.RoleVisitor {
 		t.Fatalf("transcript %+v", msgs)
 	}
 	after, _ := s.Messages(conv.ID, msgs[0].ID, 0)
@@ -190,7 +192,7 @@ func TestWaitMessagesWakesOnAppend(t *testing.T) {
 		got <- msgs
 	}()
 	time.Sleep(50 * time.Millisecond)
-	if _, err := s.AppendMessage(ctx, Message{ConversationID: conv.ID, Role: RoleBot, Text: "hello"}); err != nil {
+	if _, err := s.AppendMessage(ctx, Message{ConversationID: conv.ID, Role: conversation.RoleBot, Text: "hello"}); err != nil {
 		t.Fatal(err)
 	}
 	select {

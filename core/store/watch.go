@@ -2,7 +2,8 @@ package store
 
 import "sync"
 
-// watchers wakes long-polling readers when a conversation gets a message.
+// watchers wakes readers waiting for a conversation to change (a message,
+// a new state). A watch of the empty key is woken by every change.
 type watchers struct {
 	mu   sync.Mutex
 	subs map[string]map[chan struct{}]struct{}
@@ -35,11 +36,20 @@ func (w *watchers) watch(key string) (<-chan struct{}, func()) {
 
 func (w *watchers) notify(key string) {
 	w.mu.Lock()
-	for ch := range w.subs[key] {
-		select {
-		case ch <- struct{}{}:
-		default:
+	for _, k := range [2]string{key, ""} {
+		for ch := range w.subs[k] {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
 		}
 	}
 	w.mu.Unlock()
 }
+
+// Watch returns a channel that receives after the next change of the
+// conversation (a message, a new state, a new handoff), or of any
+// conversation for the empty id, and a func to stop watching. Read the
+// store after subscribing: a change between the read and the subscription
+// is then not missed.
+func (s *Store) Watch(convID string) (<-chan struct{}, func()) { return s.watchers.watch(convID) }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -111,14 +110,7 @@ func parseHost(s string) (string, error) {
 	if s == "" {
 		return DefaultHost, nil
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("option \"host\": %q is not an http(s) URL such as %q", s, DefaultHost)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("option \"host\": %q must not have a query or fragment", s)
-	}
-	return strings.TrimRight(u.String(), "/"), nil
+	return sdk.BaseURLOption("host", s)
 }
 
 // parseDuration decodes an optional duration ("60s", or a number of

@@ -20,6 +20,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// defaultConfigPath is the config file of every command run without
+// --config.
+const defaultConfigPath = "config.toml"
+
 const usage = `usage: switchboard <command> [flags]
 
 commands:
@@ -34,6 +38,8 @@ commands:
   backup --out FILE         write a consistent copy of the database
   kb add PATH… | kb list | kb remove ID | kb search "text" | kb gaps
                             manage and search the knowledge base
+  setup --instance NAME [--config F] [flags]
+                            run the setup step of the instance's plugin
   salesiq setup --config F --public-url URL [--instance siq]
                             register the SalesIQ data webhook
 
@@ -66,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return backupCommand(rest, stdout, stderr)
 	case "kb":
 		return kbCommand(rest, stdout, stderr)
+	case "setup":
+		return setupCommand(rest, stdout, stderr)
 	case "salesiq":
 		return salesiqCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
@@ -85,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "config.toml", "path to the config file")
+	path := fs.String("config", defaultConfigPath, "path to the config file")
 	if err := fs.Parse(args); err != nil {
 		return nil, 2
 	}

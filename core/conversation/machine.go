@@ -1,0 +1,504 @@
+package conversation
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Policy is the configured behaviour the rules follow (the [bot] and
+// [handoff] sections of the config).
+type Policy struct {
+	// Model says a model is configured; without one every conversation
+	// goes to a person.
+	Model bool
+	// Desk is the desk instance handoffs go to; "" means none.
+	Desk string
+	// Keywords hand a conversation off when a visitor line contains one.
+	Keywords []string
+	// CancelKeywords, typed alone while waiting for a person, return the
+	// conversation to the bot.
+	CancelKeywords []string
+	// MaxBotFailures is how many failed or empty turns in a row hand off.
+	MaxBotFailures int
+	// QueueTimeout is how long a handoff waits for an operator; 0 waits
+	// for ever.
+	QueueTimeout time.Duration
+	// ReturnToBot gives the conversation back to the bot when the operator
+	// closes it, instead of closing it.
+	ReturnToBot bool
+	// Messages are what the visitor is told.
+	Messages Messages
+}
+
+// Messages are the texts the rules send to visitors. An empty text is not
+// sent.
+type Messages struct {
+	Handoff     string // a person is on the way
+	Fallback    string // the bot failed, or there is nobody to hand off to
+	Greeting    string // the visitor started the chat
+	Unsupported string // the visitor sent something that is not text
+	Cancel      string // back to the bot at the visitor's request
+	Timeout     string // nobody joined in time
+	Closed      string // the operator closed the conversation
+	Missed      string // the desk says nobody took it
+}
+
+// ConsoleDesk is the name of the built-in desk: the operator console.
+const ConsoleDesk = "console"
+
+// Machine applies the rules of a Policy.
+type Machine struct {
+	p        Policy
+	keywords *matcher
+	cancels  *matcher
+}
+
+// NewMachine returns the rules for p.
+func NewMachine(p Policy) *Machine {
+	return &Machine{p: p, keywords: newMatcher(p.Keywords), cancels: newMatcher(p.CancelKeywords)}
+}
+
+// Notes written to the transcript or sent to the desk by the rules.
+const (
+	noteUnshowable = "(the visitor sent something that cannot be shown as text)"
+	noteLeft       = "The visitor left the chat."
+)
+
+// Step applies ev to c at time now and returns the conversation after it
+// and what has to happen, in order. Events that do not apply in c's state
+// change nothing and return no actions.
+func (m *Machine) Step(c Conversation, ev Event, now time.Time) (Conversation, []Action) {
+	s := step{m: m, c: c, now: now}
+	if c.Handoff != nil {
+		h := *c.Handoff // the caller's copy stays as it was
+		s.c.Handoff = &h
+	}
+	s.apply(ev)
+	return s.c, s.out
+}
+
+// step is one application of the rules.
+type step struct {
+	m   *Machine
+	c   Conversation
+	now time.Time
+	out []Action
+}
+
+func (s *step) apply(ev Event) {
+	switch ev := ev.(type) {
+	case VisitorMessages:
+		s.visitorMessages(ev.Lines)
+	case ModelAnswered:
+		if s.c.State != Bot {
+			return
+		}
+		if text := strings.TrimSpace(ev.Text); text != "" {
+			s.c.Failures = 0
+			s.say(RoleBot, text)
+			return
+		}
+		s.botFailed()
+	case ModelTransferred:
+		if s.c.State == Bot {
+			s.handoff(CauseTool, ev.Reason)
+		}
+	case ModelFailed:
+		switch {
+		case s.c.State != Bot:
+		case ev.Down:
+			s.handoff(CauseModelDown, ev.Err)
+		default:
+			s.botFailed()
+		}
+	case Unsupported:
+		if s.c.State == Bot || s.c.State == Closed {
+			s.say(RoleBot, s.m.p.Messages.Unsupported)
+		} else {
+			s.relay(noteUnshowable)
+		}
+	case Followed:
+		if s.c.State == Bot {
+			s.say(RoleBot, s.m.p.Messages.Greeting)
+		}
+	case Unfollowed:
+		s.note(RoleSystem, noteLeft)
+	case OperatorJoined:
+		if !s.withHuman() {
+			return // a late report about a handoff that is over
+		}
+		s.join(ev.Operator, ev.At)
+		s.note(RoleSystem, joinedText(ev.Operator.Name))
+	case OperatorMessage:
+		if ev.Private {
+			s.emit(Note{Role: RoleOperator, Text: ev.Text, Private: true})
+			return
+		}
+		if h := s.c.Handoff; ev.Operator.ID != "" && s.c.State == Human && h != nil &&
+			h.Desk == ConsoleDesk && h.Assignee != "" && h.Assignee != ev.Operator.ID {
+			s.refuse(name(Operator{ID: h.Assignee, Name: h.Operator}) + " holds the conversation")
+			return
+		}
+		// An operator's line reaches the visitor whatever the state: one
+		// written just before the handoff ended is not dropped.
+		s.join(ev.Operator, ev.At)
+		if h := s.c.Handoff; h != nil && h.Native {
+			// The channel showed the operator's line to the visitor itself.
+			s.note(RoleOperator, ev.Text)
+		} else {
+			s.say(RoleOperator, ev.Text)
+		}
+	case DeskOpened:
+		if s.c.State == WaitingHuman && s.withHuman() && s.c.Handoff.Desk != "" && !s.c.Handoff.Announced {
+			s.announce()
+		}
+	case DeskFailed:
+		if s.c.State != WaitingHuman || !s.withHuman() || s.c.Handoff.Desk == "" {
+			return // an operator joined after all, or the handoff is over
+		}
+		s.transition(Bot, CauseDeskFailed, ev.Reason)
+		s.say(RoleBot, s.m.p.Messages.Missed)
+	case DeskClosed:
+		if s.withHuman() {
+			s.closed(ev.Reason)
+		}
+	case OperatorClosed:
+		if !s.refuseUnlessConsole(ev.Operator, ev.Force) {
+			s.closed("closed by " + name(ev.Operator))
+		}
+	case DeskMissed:
+		if !s.withHuman() {
+			return
+		}
+		s.forgetDesk()
+		s.transition(Bot, CauseMissed, ev.Reason)
+		s.say(RoleBot, s.m.p.Messages.Missed)
+	case QueueTimeoutFired:
+		h := s.c.Handoff
+		if s.c.State != WaitingHuman || h == nil || h.Deadline.IsZero() || s.now.Before(h.Deadline) {
+			return // stale: an operator joined, or a newer handoff started
+		}
+		s.closeDesk("no operator joined in time")
+		s.transition(Bot, CauseQueueTimeout, "")
+		s.say(RoleBot, s.m.p.Messages.Timeout)
+	case HandoffRequested:
+		if s.c.State == Bot || s.c.State == Closed {
+			s.handoff(ev.Cause, ev.Reason)
+		}
+	case CloseRequested:
+		if s.c.State == Closed {
+			return
+		}
+		if s.withHuman() {
+			s.closeDesk("closed through the API")
+		}
+		s.transition(Closed, CauseAPI, "")
+	case Claimed:
+		if s.refuseUnlessConsole(ev.Operator, false) {
+			return
+		}
+		if s.c.State == Human {
+			return // already theirs
+		}
+		s.assign(ev.Operator, ev.At)
+	case Released:
+		if s.refuseUnlessConsole(ev.Operator, ev.Force) {
+			return
+		}
+		if s.c.State != Human {
+			s.refuse("nobody holds the conversation")
+			return
+		}
+		h := s.c.Handoff
+		s.transition(WaitingHuman, CauseReleased, ev.Operator.Name)
+		h.Assignee, h.Operator, h.JoinedAt = "", "", time.Time{}
+		s.note(RoleSystem, name(ev.Operator)+" put the conversation back in the queue.")
+		s.emit(Assigned{From: ev.Operator})
+		s.restartQueueTimer()
+	case Transferred:
+		if s.refuseUnlessConsole(ev.From, ev.Force) {
+			return
+		}
+		if ev.To.ID == "" || ev.To.ID == s.c.Handoff.Assignee {
+			s.refuse("the conversation is already with " + name(ev.To))
+			return
+		}
+		if s.c.State == Human {
+			h := s.c.Handoff
+			h.Assignee, h.Operator = ev.To.ID, ev.To.Name
+			s.note(RoleSystem, name(ev.From)+" transferred the conversation to "+name(ev.To)+".")
+			s.emit(Assigned{From: ev.From, To: ev.To})
+			return
+		}
+		s.assign(ev.To, ev.At)
+	case TakenOver:
+		switch s.c.State {
+		case Bot:
+			s.transition(Human, CauseTakeover, ev.Operator.Name)
+			s.c.Failures = 0
+			s.c.Handoff = &Handoff{Cause: CauseTakeover, Reason: "taken over by " + name(ev.Operator), RequestedAt: s.now}
+			if s.m.p.Desk == ConsoleDesk {
+				s.c.Handoff.Desk = ConsoleDesk
+			}
+			h := s.c.Handoff
+			h.Assignee, h.Operator, h.JoinedAt = ev.Operator.ID, ev.Operator.Name, ev.At
+			s.note(RoleSystem, joinedText(ev.Operator.Name))
+			s.emit(Assigned{To: ev.Operator})
+		case WaitingHuman, Human:
+			if s.refuseUnlessConsole(ev.Operator, false) || s.c.State == Human {
+				return
+			}
+			s.assign(ev.Operator, ev.At)
+		default:
+			s.refuse("the conversation is closed")
+		}
+	case ReturnedToBot:
+		if s.c.State == Bot {
+			return
+		}
+		if s.refuseUnlessConsole(ev.Operator, ev.Force) {
+			return
+		}
+		s.closeDesk("returned to the bot by " + name(ev.Operator))
+		s.transition(Bot, CauseOperator, "returned to the bot by "+name(ev.Operator))
+		s.say(RoleBot, s.m.p.Messages.Cancel)
+	default:
+		panic(fmt.Sprintf("conversation: unknown event %T", ev))
+	}
+}
+
+// visitorMessages: while a person has the conversation the lines go to the
+// desk (a lone cancel keyword while waiting returns to the bot); otherwise
+// a handoff keyword goes to a person at once, and anything else is for the
+// model.
+func (s *step) visitorMessages(lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	if s.withHuman() {
+		last := lines[len(lines)-1]
+		cancel := s.c.State == WaitingHuman && s.m.cancels.exact(last)
+		if cancel {
+			lines = lines[:len(lines)-1]
+		}
+		for _, l := range lines {
+			s.relay(l)
+		}
+		if cancel {
+			s.closeDesk("the visitor went back to the bot")
+			s.transition(Bot, CauseVisitor, "")
+			s.say(RoleBot, s.m.p.Messages.Cancel)
+		}
+		return
+	}
+	if s.c.State == Closed {
+		s.transition(Bot, CauseVisitor, "reopened by a new message")
+	}
+	for _, l := range lines {
+		if s.m.keywords.match(l) {
+			s.handoff(CauseKeyword, "the visitor asked for a human")
+			return
+		}
+	}
+	if !s.m.p.Model {
+		s.handoff(CauseNoModel, "")
+		return
+	}
+	s.emit(AskModel{})
+}
+
+// botFailed counts a failed or empty bot turn: the visitor gets the
+// fallback message, or a person after too many in a row.
+func (s *step) botFailed() {
+	s.c.Failures++
+	if s.c.Failures >= s.m.p.MaxBotFailures {
+		s.handoff(CauseFailures, fmt.Sprintf("%d failed bot turns in a row", s.c.Failures))
+		return
+	}
+	s.say(RoleBot, s.m.p.Messages.Fallback)
+}
+
+// handoff moves the conversation to the people: inside its own channel when
+// the channel can, else on the desk, else (no desk) it waits for staff to
+// pick it up over the API and the visitor gets the fallback message.
+func (s *step) handoff(cause Cause, reason string) {
+	s.transition(WaitingHuman, cause, reason)
+	s.c.Failures = 0
+	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now}
+	if s.m.p.QueueTimeout > 0 {
+		h.Deadline = s.now.Add(s.m.p.QueueTimeout)
+	}
+	s.c.Handoff = h
+	note := reason
+	if note == "" {
+		note = "handoff (" + string(cause) + ")"
+	}
+	switch {
+	case s.c.NativeHandoff:
+		h.Native, h.Announced = true, true
+		s.emit(HandOffNatively{Text: s.m.p.Messages.Handoff, Reason: note})
+	case s.m.p.Desk == ConsoleDesk:
+		h.Desk = ConsoleDesk // the console has it as soon as it is stored
+		s.announce()
+	case s.m.p.Desk != "":
+		// The visitor is told a person is coming once the desk has the
+		// handoff (DeskOpened), or that none could be reached.
+		h.Desk = s.m.p.Desk
+		s.emit(OpenDesk{Desk: h.Desk, Reason: note})
+	default:
+		s.say(RoleBot, s.m.p.Messages.Fallback)
+	}
+	if !h.Deadline.IsZero() {
+		s.emit(StartQueueTimer{At: h.Deadline})
+	}
+}
+
+// closed ends the people's part of the conversation: back to the bot, or
+// closed.
+func (s *step) closed(reason string) {
+	s.forgetDesk()
+	to := Closed
+	if s.m.p.ReturnToBot {
+		to = Bot
+	}
+	s.transition(to, CauseClosed, reason)
+	if !s.c.Handoff.Native { // a native chat was ended inside the channel
+		s.say(RoleBot, s.m.p.Messages.Closed)
+	}
+}
+
+// assign gives a waiting conversation to a console operator.
+func (s *step) assign(op Operator, at time.Time) {
+	h := s.c.Handoff
+	h.Assignee, h.Operator, h.JoinedAt = op.ID, op.Name, at
+	s.transition(Human, CauseOperator, op.Name)
+	s.note(RoleSystem, joinedText(op.Name))
+	s.emit(Assigned{To: op})
+}
+
+// refuseUnlessConsole refuses a console operator's request about a
+// conversation that is not with the console's people, or that another
+// operator holds (unless force), and reports whether it did.
+func (s *step) refuseUnlessConsole(op Operator, force bool) bool {
+	h := s.c.Handoff
+	switch {
+	case s.c.State != WaitingHuman && s.c.State != Human:
+		s.refuse("the conversation is not with a person")
+	case h == nil || h.Native || (h.Desk != "" && h.Desk != ConsoleDesk):
+		s.refuse("the conversation is served on another desk")
+	case s.c.State == Human && h.Assignee != "" && h.Assignee != op.ID && !force:
+		s.refuse(name(Operator{Name: h.Operator, ID: h.Assignee}) + " holds the conversation")
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *step) refuse(reason string) { s.emit(Refused{Reason: reason}) }
+
+// restartQueueTimer gives a conversation back in the queue a fresh queue
+// timeout.
+func (s *step) restartQueueTimer() {
+	h := s.c.Handoff
+	h.Deadline = time.Time{}
+	if s.m.p.QueueTimeout > 0 {
+		h.Deadline = s.now.Add(s.m.p.QueueTimeout)
+		s.emit(StartQueueTimer{At: h.Deadline})
+	}
+}
+
+// announce tells the visitor a person is on the way.
+func (s *step) announce() {
+	s.c.Handoff.Announced = true
+	s.say(RoleBot, s.m.p.Messages.Handoff)
+}
+
+// join records the operator who took a waiting conversation (on the
+// console, as the one holding it).
+func (s *step) join(op Operator, at time.Time) {
+	if s.c.State != WaitingHuman || s.c.Handoff == nil {
+		return
+	}
+	if h := s.c.Handoff; h.JoinedAt.IsZero() {
+		h.JoinedAt, h.Operator = at, op.Name
+		if h.Desk == ConsoleDesk {
+			h.Assignee = op.ID
+		}
+	}
+	s.transition(Human, CauseOperator, op.Name)
+	if s.c.Handoff.Desk == ConsoleDesk {
+		s.emit(Assigned{To: op})
+	}
+}
+
+// withHuman reports whether the conversation is with the people (waiting
+// or served) and has a handoff.
+func (s *step) withHuman() bool {
+	return (s.c.State == WaitingHuman || s.c.State == Human) && s.c.Handoff != nil
+}
+
+// transition moves the conversation to state to; moving to the state it is
+// in changes nothing.
+func (s *step) transition(to State, cause Cause, reason string) {
+	if s.c.State == to {
+		return
+	}
+	s.emit(Changed{Transition{From: s.c.State, To: to, Cause: cause, Reason: reason, At: s.now}})
+	s.c.State = to
+	if to == Bot {
+		s.c.Failures = 0
+	}
+}
+
+func (s *step) say(role Role, text string) {
+	if text != "" {
+		s.emit(Say{Role: role, Text: text})
+	}
+}
+
+func (s *step) note(role Role, text string) {
+	if text != "" {
+		s.emit(Note{Role: role, Text: text})
+	}
+}
+
+// relay passes a line to the desk; a native handoff sees the visitor
+// directly, and without a desk there is nowhere to pass it.
+func (s *step) relay(text string) {
+	if h := s.c.Handoff; h != nil && h.Desk != "" && text != "" {
+		s.emit(RelayToDesk{Text: text})
+	}
+}
+
+func (s *step) closeDesk(reason string) {
+	if h := s.c.Handoff; h != nil && h.Desk != "" {
+		s.emit(CloseDesk{Reason: reason})
+	}
+}
+
+func (s *step) forgetDesk() {
+	if h := s.c.Handoff; h != nil && h.Desk != "" && h.Desk != ConsoleDesk {
+		s.emit(ForgetDesk{})
+	}
+}
+
+func (s *step) emit(a Action) { s.out = append(s.out, a) }
+
+// name is how an operator is called in notes.
+func name(op Operator) string {
+	if op.Name != "" {
+		return op.Name
+	}
+	if op.ID != "" {
+		return op.ID
+	}
+	return "An operator"
+}
+
+func joinedText(name string) string {
+	if name == "" {
+		return "An operator joined the conversation."
+	}
+	return name + " joined the conversation."
+}

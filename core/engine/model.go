@@ -1,0 +1,166 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// transferTool is the tool every model turn gets.
+var transferTool = sdk.Tool{
+	Name:        "transfer_to_human",
+	Description: "Hand the conversation to a human colleague. Use it when the customer asks for a person, when you cannot help, or when the request needs a human decision.",
+	Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string",` +
+		`"description":"Why a human is needed, in one sentence for the colleague."}},"required":["reason"]}`),
+}
+
+// typingEvery is how often the typing indicator is renewed during a model
+// turn (platforms show it for about five seconds).
+const typingEvery = 4 * time.Second
+
+// botTurn asks the model to answer the visitor messages in ef.asked and
+// returns the outcome as the event the conversation rules take, or nil when
+// ctx ended first.
+func (e *Engine) botTurn(ctx context.Context, ef *effects) conversation.Event {
+	text, reason, err := e.askModel(ctx, ef.conv, ef.asked)
+	if ctx.Err() != nil {
+		return nil // shutting down: the turn runs again after the restart
+	}
+	log := e.logFor(ef.conv)
+	switch {
+	case err != nil && isModelDown(err):
+		log.WithError(err).Warn("model unavailable; handing off")
+		return conversation.ModelFailed{Down: true, Err: err.Error()}
+	case err != nil:
+		log.WithError(err).WithField("failures", ef.conv.Failures+1).Warn("model turn failed")
+		return conversation.ModelFailed{Err: err.Error()}
+	case reason != "":
+		return conversation.ModelTransferred{Reason: reason}
+	case strings.TrimSpace(text) == "":
+		log.WithField("failures", ef.conv.Failures+1).Warn("model gave an empty answer")
+	}
+	return conversation.ModelAnswered{Text: text}
+}
+
+// isModelDown reports whether a model error means the backend cannot
+// answer at all (down, or without the model), as opposed to one bad turn.
+func isModelDown(err error) bool {
+	switch sdk.KindOf(err) {
+	case sdk.Unavailable, sdk.ModelMissing:
+		return true
+	}
+	return errors.Is(err, sdk.ErrPluginUnavailable)
+}
+
+// askModel runs one model turn over the conversation's recent transcript.
+// The visitor messages being answered (asked) come last, after any answer
+// the bot wrote while they were arriving, so the model sees the exchange
+// in the order it must reply to. It returns the answer text, or the reason
+// of a transfer_to_human call.
+func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked map[uint64]bool) (text, transferReason string, err error) {
+	llm, err := e.models.LLM()
+	if err != nil {
+		return "", "", err
+	}
+	history, err := e.st.LastMessages(conv.ID, e.cfg.HistoryMessages)
+	if err != nil {
+		return "", "", err
+	}
+	req := sdk.ChatRequest{Tools: []sdk.Tool{transferTool}}
+	if e.cfg.SystemPrompt != "" {
+		req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleSystem, Content: e.cfg.SystemPrompt})
+	}
+	ordered := make([]store.Message, 0, len(history))
+	var pending []store.Message
+	for _, m := range history {
+		if m.Private {
+			continue
+		}
+		if asked[m.ID] {
+			pending = append(pending, m)
+		} else {
+			ordered = append(ordered, m)
+		}
+	}
+	for _, m := range append(ordered, pending...) {
+		switch m.Role {
+		case conversation.RoleVisitor:
+			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleUser, Content: messageText(m.Text, m.Attachments)})
+		case conversation.RoleBot, conversation.RoleOperator:
+			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleAssistant, Content: m.Text})
+		}
+	}
+
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+	defer func() { <-e.sem }()
+
+	stopTyping := e.showTyping(ctx, conv)
+	defer stopTyping()
+
+	turn := e.cfg.Metrics.StartLLMTurn()
+	defer turn.Done()
+	var b strings.Builder
+	var calls []sdk.ToolCall
+	err = llm.Chat(ctx, req, sdk.ChatStreamFunc(func(c sdk.ChatChunk) error {
+		if c.Text != "" || len(c.ToolCalls) > 0 {
+			turn.FirstToken()
+		}
+		b.WriteString(c.Text)
+		calls = append(calls, c.ToolCalls...)
+		return nil
+	}))
+	if err != nil {
+		return "", "", err
+	}
+	for _, c := range calls {
+		if c.Name != transferTool.Name {
+			continue
+		}
+		var args struct {
+			Reason string `json:"reason"`
+		}
+		_ = json.Unmarshal(c.Arguments, &args)
+		if args.Reason == "" {
+			args.Reason = "the assistant asked for a human"
+		}
+		return "", args.Reason, nil
+	}
+	return b.String(), "", nil
+}
+
+// showTyping keeps a typing indicator up while the model works, where the
+// channel has one. It is best effort and never retried.
+func (e *Engine) showTyping(ctx context.Context, conv store.Conversation) (stop func()) {
+	caps, ok := e.channels.Capabilities(conv.Channel)
+	if !ok || !caps.Typing {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(typingEvery)
+		defer tick.Stop()
+		for {
+			if ch, ok, err := e.channels.Channel(conv.Channel); ok && err == nil {
+				sctx, scancel := context.WithTimeout(ctx, typingEvery-time.Second)
+				_, _ = ch.Send(sctx, sdk.Outbound{Kind: sdk.OutTyping, Conversation: conv.Ref, User: conv.User, Context: conv.Context})
+				scancel()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return cancel
+}

@@ -1,0 +1,113 @@
+// Package sse writes server-sent event streams (the text/event-stream
+// format of the HTML standard) for the daemon's push connections: the web
+// chat, the operator console and the integrators' event stream.
+//
+// A stream is long-lived: Start clears the server's write deadline for the
+// response (http.ResponseController), so ordinary routes keep theirs.
+// Clients resume with the Last-Event-ID header; LastEventID reads it.
+package sse
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Heartbeat is how often an idle stream sends a comment line, so proxies
+// and browsers keep the connection open and a dead client is noticed.
+const Heartbeat = 25 * time.Second
+
+// Stream is one open event stream.
+type Stream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+	bw *bufio.Writer
+}
+
+// ErrNoFlush is returned by Start when the response cannot be flushed, so
+// events would never reach the client.
+var ErrNoFlush = errors.New("sse: the response writer cannot flush")
+
+// Start answers the request with an event stream. retry, if positive, tells
+// the browser how long to wait before reconnecting.
+func Start(w http.ResponseWriter, retry time.Duration) (*Stream, error) {
+	rc := http.NewResponseController(w)
+	// No write deadline for a stream; errors mean the server set none.
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	s := &Stream{w: w, rc: rc, bw: bufio.NewWriter(w)}
+	if retry > 0 {
+		fmt.Fprintf(s.bw, "retry: %d\n\n", retry.Milliseconds())
+	}
+	if err := s.Flush(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoFlush, err)
+	}
+	return s, nil
+}
+
+// Send writes one event: id may be empty (the client's last id then stays
+// what it was), typ empty means "message", data is encoded as JSON. Call
+// Flush to push what was sent.
+func (s *Stream) Send(id, typ string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("sse: encode %s event: %w", typ, err)
+	}
+	if id != "" {
+		if strings.ContainsAny(id, "\r\n\x00") {
+			return fmt.Errorf("sse: event id %q has a line break or NUL", id)
+		}
+		fmt.Fprintf(s.bw, "id: %s\n", id)
+	}
+	if typ != "" {
+		fmt.Fprintf(s.bw, "event: %s\n", typ)
+	}
+	// JSON has no raw line breaks, so the data is one line.
+	s.bw.WriteString("data: ")
+	s.bw.Write(b)
+	s.bw.WriteString("\n\n")
+	return nil
+}
+
+// Comment writes a comment line, which clients ignore (a heartbeat).
+func (s *Stream) Comment(text string) error {
+	_, err := fmt.Fprintf(s.bw, ": %s\n\n", strings.ReplaceAll(text, "\n", " "))
+	return err
+}
+
+// Flush pushes what was written to the client.
+func (s *Stream) Flush() error {
+	if err := s.bw.Flush(); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// LastEventID is the id the client saw last: the Last-Event-ID header a
+// browser sends when it reconnects, or the named query parameter (for a
+// first connection that resumes, which cannot set headers from
+// EventSource). ok is false when neither is present; a present value that
+// is not a decimal number is an error.
+func LastEventID(r *http.Request, param string) (id uint64, ok bool, err error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" && param != "" {
+		v = r.URL.Query().Get(param)
+	}
+	if v == "" {
+		return 0, false, nil
+	}
+	id, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("the last event id %q is not a decimal number below 2^64", v)
+	}
+	return id, true, nil
+}
