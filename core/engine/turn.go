@@ -163,9 +163,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 				e.logFor(ef.conv).WithField("cause", a.Cause).Info("handing off to a human")
 			}
 		case conversation.Say:
-			e.say(ef, a.Role, a.Text)
+			e.say(ef, a.Role, a.Text, a.Author)
 		case conversation.Note:
-			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private})
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private, Author: authorOf(a.Author)})
 		case conversation.HandOffNatively:
 			if a.Text != "" {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
@@ -217,8 +217,8 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 
 // say writes a message from the bot or an operator and queues it for the
 // visitor's channel.
-func (e *Engine) say(ef *effects, role conversation.Role, text string) {
-	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text})
+func (e *Engine) say(ef *effects, role conversation.Role, text string, author conversation.Operator) {
+	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text, Author: authorOf(author)})
 	if transcriptOnly(ef.conv.Channel) {
 		return
 	}
@@ -226,6 +226,14 @@ func (e *Engine) say(ef *effects, role conversation.Role, text string) {
 		ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutText),
 		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: string(role), Context: e.takeContext(ef),
 	})
+}
+
+// authorOf is a message's author as stored: nil when nobody is named.
+func authorOf(op conversation.Operator) *conversation.Operator {
+	if op == (conversation.Operator{}) {
+		return nil
+	}
+	return &op
 }
 
 // adoptContext takes the context of a channel's own events about its
