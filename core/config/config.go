@@ -70,6 +70,22 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// Console is the [console] section: the operators' web console.
+	Console Console `toml:"console"`
+}
+
+// Console is the [console] section: the operators' web console (/console/)
+// and its API (/op/v1), the built-in desk named "console".
+type Console struct {
+	// Enabled serves the console.
+	Enabled bool `toml:"enabled"`
+	// PublicURL is the address operators open the daemon at, such as
+	// "https://support.example.com"; it makes the first-start setup link
+	// and is trusted as the origin of console requests. Empty: made from
+	// server.listen.
+	PublicURL string `toml:"public_url"`
+	// SessionLifetime is how long an operator stays signed in.
+	SessionLifetime time.Duration `toml:"session_lifetime"`
 }
 
 // Delivery is the [delivery] section.
@@ -240,6 +256,7 @@ func Default() *Config {
 		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
+		Console:   Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,
