@@ -26,7 +26,9 @@
 package config
 
 import (
+	"net"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -269,6 +271,24 @@ func Default() *Config {
 			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
 		},
 	}
+}
+
+// BaseURL is the address the daemon is reached at: console.public_url
+// when set (without a trailing slash), else made from server.listen
+// (https with TLS; a wildcard host becomes 127.0.0.1).
+func (c *Config) BaseURL() string {
+	if u := strings.TrimRight(c.Console.PublicURL, "/"); u != "" {
+		return u
+	}
+	scheme := "http"
+	if c.Server.TLSCert != "" {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(c.Server.Listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // DBPath is the path of the bbolt database file: <server.data_dir>/switchboard.db.

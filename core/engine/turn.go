@@ -309,15 +309,21 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 			lastVisitor = m.Text
 		}
 	}
-	name := ef.conv.User.Name
+	return out, HandoffSummary(ef.conv.User, ef.conv.Channel, reason, lastVisitor)
+}
+
+// HandoffSummary is the one-line summary a person gets with a handoff:
+// who, on which channel, why, and the visitor's last words.
+func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
+	name := user.Name
 	if name == "" {
-		name = ef.conv.User.ID
+		name = user.ID
 	}
-	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, ef.conv.Channel, reason)
+	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, reason)
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)
 	}
-	return out, summary
+	return summary
 }
 
 func truncate(s string, n int) string {

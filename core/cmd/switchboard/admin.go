@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -73,15 +72,10 @@ func openAdmin(f adminFlags) (*admin, error) {
 	// The daemon is running: ask it.
 	a := &admin{url: *f.url, token: *f.key, client: &http.Client{Timeout: 30 * time.Second}}
 	if a.url == "" {
-		scheme := "http"
-		if cfg.Server.TLSCert != "" {
-			scheme = "https"
-		}
-		host, port, _ := net.SplitHostPort(cfg.Server.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		a.url = scheme + "://" + net.JoinHostPort(host, port)
+		// The listener itself: console.public_url may be a proxy in front.
+		local := *cfg
+		local.Console.PublicURL = ""
+		a.url = local.BaseURL()
 	}
 	if a.token == "" {
 		a.token = os.Getenv("SWITCHBOARD_ADMIN_KEY")
