@@ -27,8 +27,9 @@ import (
 
 // channel is a visitor channel that records what it is asked to send.
 type channel struct {
-	mu   sync.Mutex
-	sent []string
+	mu     sync.Mutex
+	sent   []string
+	byChat map[string][]string
 }
 
 func (c *channel) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
@@ -44,6 +45,10 @@ func (c *channel) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, err
 	defer c.mu.Unlock()
 	if out.Kind == sdk.OutText {
 		c.sent = append(c.sent, out.Text)
+		if c.byChat == nil {
+			c.byChat = map[string][]string{}
+		}
+		c.byChat[out.Conversation] = append(c.byChat[out.Conversation], out.Text)
 	}
 	return sdk.SendResult{}, nil
 }
@@ -52,6 +57,13 @@ func (c *channel) texts() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.sent...)
+}
+
+// chat is what one chat was sent.
+func (c *channel) chat(ref string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.byChat[ref]...)
 }
 
 type channels map[string]*channel
