@@ -110,6 +110,18 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	p.Do(chromedp.Click(chromedp.CSS(`.nav-item[data-view="bot"]`)))
 	p.WaitText("#conv-list", "Visitor 700")
 	p.Screenshot("console-bot-live")
+
+	// Saved replies are managed in a dialog.
+	p.Do(chromedp.Click(chromedp.CSS("#open-canned")))
+	p.WaitText("#dialog", "/thanks")
+	p.Do(chromedp.SendKeys(chromedp.CSS("#canned-shortcut"), "refund"),
+		chromedp.SendKeys(chromedp.CSS("#canned-text"), "Refunds reach your account within 3 working days."),
+		chromedp.Click(chromedp.CSS("#canned-save")))
+	p.WaitText("#dialog .canned-list", "/refund")
+	p.Screenshot("console-canned-dialog")
+	if list, err := e.st.CannedReplies(); err != nil || len(list) != 2 {
+		t.Errorf("saved replies %+v %v, want the new one stored", list, err)
+	}
 }
 
 // A colleague in Chinese on a phone: the queue, then the conversation.
@@ -166,5 +178,16 @@ func TestConsoleSetupLink(t *testing.T) {
 	p.WaitText("#me-name", "Root Admin")
 	if hash := browsertest.Eval[string](p, "location.hash"); hash != "" {
 		t.Errorf("the setup token stays in the address bar: %q", hash)
+	}
+
+	// A disabled account's next request gets 401: back to the sign-in.
+	b.Allow("status of 401")
+	if _, err := e.acc.Disable(context.Background(), "root@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Eval[bool](p, `(() => { const s = document.getElementById("me-status"); s.value = "away"; s.dispatchEvent(new Event("change")); return true })()`)
+	p.WaitText("#auth-error", "Your session ended")
+	if !browsertest.Eval[bool](p, `document.getElementById("app").hidden`) {
+		t.Error("the console stays visible after the session ended")
 	}
 }
