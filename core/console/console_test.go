@@ -778,3 +778,31 @@ func TestEventStream(t *testing.T) {
 		t.Error("resync without an id")
 	}
 }
+
+// With no console open for a while the hub stops reading changes; a
+// console resuming across that gap is told to reload.
+func TestEventsPauseWithoutConsoles(t *testing.T) {
+	e := newEnv(t)
+	ann := e.operator("ann@example.com", "Ann", accounts.RoleAgent)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := next(t, ann.stream(ctx, ""), EventReady, nil)
+	cancel()
+	e.eventually("the stream to close", func() bool {
+		e.con.hub.mu.Lock()
+		defer e.con.hub.mu.Unlock()
+		return len(e.con.hub.subs) == 0
+	})
+	e.clock.add(reconnectGrace)
+	e.waiting("900", "anyone there?")
+	e.eventually("the hub to drop the change", func() bool {
+		e.con.hub.mu.Lock()
+		defer e.con.hub.mu.Unlock()
+		return e.con.hub.idle
+	})
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	events := ann.stream(ctx2, ready.id)
+	next(t, events, EventResync, nil)
+	e.waiting("901", "hello?")
+	next(t, events, EventConversation, func(d string) bool { return strings.Contains(d, `"id":"901"`) })
+}

@@ -64,6 +64,10 @@ type hub struct {
 	// run's goroutine); floor is the newest message when the hub started.
 	sent  map[string]sentState
 	floor uint64
+	// idle is set while no stream is open and changes are dropped;
+	// lastLeft is when the last stream closed.
+	idle     bool
+	lastLeft time.Time
 }
 
 type hubEvent struct {
@@ -102,11 +106,41 @@ func (h *hub) run(ctx context.Context) {
 		case <-sweep.C:
 			h.forgetIdle()
 		case <-feed.Ready():
-			for _, id := range feed.Take() {
+			ids := feed.Take()
+			if !h.watched() {
+				continue
+			}
+			for _, id := range ids {
 				h.changed(id)
 			}
 		}
 	}
+}
+
+// reconnectGrace is how long the hub keeps recording events after the
+// last stream closed, so a console that reconnects gets exactly what it
+// missed.
+const reconnectGrace = time.Minute
+
+// watched reports whether a stream is open or closed within
+// reconnectGrace. Otherwise changes are not read at all: the events are
+// dropped, and a stream that resumes across the gap gets a resync (its id
+// is older than the kept events).
+func (h *hub) watched() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) > 0 || (!h.lastLeft.IsZero() && h.now().Sub(h.lastLeft) < reconnectGrace) {
+		return true
+	}
+	if len(h.ring) > 0 || !h.idle {
+		h.seq++
+		h.ring = h.ring[:0]
+		h.idle = true
+		// What was not streamed is read by the next console over the API.
+		clear(h.sent)
+		h.floor = h.st.LastMessageID()
+	}
+	return false
 }
 
 // changed publishes the new messages and the current view of a
@@ -212,11 +246,15 @@ func (h *hub) subscribe() (<-chan struct{}, uint64, func()) {
 	ch := make(chan struct{}, 1)
 	h.mu.Lock()
 	h.subs[ch] = struct{}{}
+	h.idle = false
 	seq := h.seq
 	h.mu.Unlock()
 	return ch, seq, func() {
 		h.mu.Lock()
 		delete(h.subs, ch)
+		if len(h.subs) == 0 {
+			h.lastLeft = h.now()
+		}
 		h.mu.Unlock()
 	}
 }
