@@ -90,10 +90,28 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	p.Do(chromedp.SendKeys(chromedp.CSS("#composer-text"), "\r"))
 	p.WaitText("#transcript", "Thanks for waiting, I'm on it.")
 	e.eventually("the replies on Telegram", func() bool { return len(e.tg.chat("700")) == 3 })
-	e.waiting("701", "Can I still change the delivery address of order 5521?")
+	second := e.waiting("701", "Can I still change the delivery address of order 5521?")
 	p.Do(chromedp.Click(chromedp.CSS(`.nav-item[data-view="open"]`)))
 	p.WaitText("#conv-list", "Visitor 701")
+	if !browsertest.Eval[bool](p, `document.querySelector('.conv[data-id="`+second+`"]').classList.contains("unread")`) {
+		t.Error("a new visitor line in another conversation is not marked unread")
+	}
 	p.Screenshot("console-desktop-en")
+
+	// A smaller laptop: the details fold away behind a button.
+	b2 := browsertest.New(t) // a browser runs one page
+	b2.Allow("status of 401")
+	small := b2.Page(browsertest.Options{Width: 1024, Height: 720})
+	small.Do(chromedp.Navigate(e.srv.URL + "/console/"))
+	signIn(small, "ann@example.com", "password of Ann Lee")
+	small.Do(chromedp.Click(chromedp.CSS(`.nav-item[data-view="open"]`)))
+	small.WaitText("#conv-list", "Visitor 701")
+	small.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + id + `"]`)))
+	small.WaitText("#transcript", "Thanks for waiting")
+	small.Screenshot("console-laptop-en")
+	if w := browsertest.Eval[int](small, `document.documentElement.scrollWidth`); w > 1024 {
+		t.Errorf("the console is %d px wide at 1024 px", w)
+	}
 	p.Do(chromedp.Click(chromedp.CSS(`.nav-item[data-view="mine"]`)))
 
 	p.Do(chromedp.Click(chromedp.CSS(`#chat-actions [data-action="close"]`)))

@@ -138,6 +138,7 @@ const state = {
   operators: [],
   mode: 'reply',
   typing: new Map(), // conversation id → {from, name, until}
+  unread: new Set(), // conversations with visitor lines not seen yet
   events: null,
   cannedIndex: 0,
 };
@@ -299,6 +300,8 @@ function onConversation(c) {
   const old = state.convs.get(c.id);
   if (old && !newer(old, c)) return;
   state.convs.set(c.id, c);
+  const lm = c.last_message;
+  if (lm && lm.role === 'visitor' && c.id !== state.openId && (!old || !old.last_message || old.last_message.id < lm.id)) state.unread.add(c.id);
   const startedWaiting = c.console && c.state === 'waiting_human' && (!old || old.state !== 'waiting_human');
   if (startedWaiting) alertWaiting(c);
   renderList();
@@ -402,7 +405,7 @@ function listItem(c) {
   const waiting = c.state === 'waiting_human';
   const holder = c.state === 'human' && c.handoff && c.handoff.assignee ? (c.handoff.assignee === state.me.id ? t('held_by_you') : t('held_by', { name: c.handoff.operator })) : '';
   const li = h('li', null,
-    h('button.conv' + (c.id === state.openId ? '.active' : '') + (waiting ? '.waiting' : ''), { dataset: { id: c.id }, onclick: () => openConversation(c.id) },
+    h('button.conv' + (c.id === state.openId ? '.active' : '') + (waiting ? '.waiting' : '') + (state.unread.has(c.id) ? '.unread' : ''), { dataset: { id: c.id }, onclick: () => openConversation(c.id) },
       h('div.avatar.' + hue(name), { text: initials(name) }),
       h('div.conv-body', null,
         h('div.conv-top', null,
@@ -428,6 +431,7 @@ setInterval(() => {
 async function openConversation(id, refresh) {
   const switching = id !== state.openId;
   state.openId = id;
+  if (state.unread.delete(id)) renderList();
   document.body.classList.add('chat-open');
   if (switching) {
     state.messages = [];
@@ -529,11 +533,29 @@ function appendMessages(msgs) {
   if (atBottom || msgs.some((m) => m.role === 'operator')) box.scrollTop = box.scrollHeight;
 }
 
+// systemText shows the daemon's notes (written in English) in the
+// console's language when it knows them.
+const SYSTEM_NOTES = [
+  [/^(.+) joined the conversation\.$/, (m) => t('note_joined', { name: m[1] })],
+  [/^An operator joined the conversation\.$/, () => t('note_joined', { name: t('state_human') })],
+  [/^(.+) put the conversation back in the queue\.$/, (m) => t('note_released', { name: m[1] })],
+  [/^(.+) transferred the conversation to (.+)\.$/, (m) => t('note_transferred', { from: m[1], to: m[2] })],
+  [/^The visitor left the chat\.$/, () => t('note_left')],
+];
+
+function systemText(text) {
+  for (const [re, f] of SYSTEM_NOTES) {
+    const m = re.exec(text);
+    if (m) return f(m);
+  }
+  return text;
+}
+
 function messageRow(m, d) {
   const day = dayKey(d);
   const time = timeFmt.format(d);
   if (m.role === 'system') {
-    return h('div.msg.msg-system', { dataset: { day, id: m.id } }, h('span', { text: m.text }), h('time', { text: time }));
+    return h('div.msg.msg-system', { dataset: { day, id: m.id } }, h('span', { text: systemText(m.text) }), h('time', { text: time }));
   }
   const mine = m.author && m.author.id === state.me.id;
   let who;

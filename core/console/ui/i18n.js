@@ -34,6 +34,8 @@ const en = {
   canned_empty: 'No saved replies yet.', canned_none_match: 'No saved reply starts with that.',
   new_waiting_title: 'A visitor is waiting', new_waiting_body: '{name} on {channel}',
   conflict: 'Someone else changed this conversation first.', offline: 'Reconnecting…', unreachable: 'The visitor blocked the bot.',
+  note_joined: '{name} joined the conversation.', note_released: '{name} put the conversation back in the queue.',
+  note_transferred: '{from} transferred the conversation to {to}.', note_left: 'The visitor left the chat.',
   just_now: 'now', min: '{n}m', hour: '{n}h', day: '{n}d', status_offline: 'Offline',
 };
 
@@ -70,6 +72,8 @@ const zh = {
   canned_empty: '还没有快捷回复。', canned_none_match: '没有以此开头的快捷回复。',
   new_waiting_title: '有访客在等待', new_waiting_body: '{name} · {channel}',
   conflict: '此会话已被他人先行处理。', offline: '正在重新连接…', unreachable: '访客已屏蔽机器人。',
+  note_joined: '{name} 加入了会话。', note_released: '{name} 将会话放回了队列。',
+  note_transferred: '{from} 将会话转接给了 {to}。', note_left: '访客已离开会话。',
   just_now: '刚刚', min: '{n} 分钟', hour: '{n} 小时', day: '{n} 天', status_offline: '离线',
 };
 
