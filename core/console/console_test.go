@@ -806,3 +806,38 @@ func TestEventsPauseWithoutConsoles(t *testing.T) {
 	e.waiting("901", "hello?")
 	next(t, events, EventConversation, func(d string) bool { return strings.Contains(d, `"id":"901"`) })
 }
+
+func TestHubKeepsTheLatestEvents(t *testing.T) {
+	h := newHub(nil, time.Now, logrus.New())
+	_, start, stop := h.subscribe()
+	defer stop()
+	total := 2*ringSize + 10
+	for range total {
+		h.publish([]hubEvent{{typ: EventMessage, data: json.RawMessage(`{}`)}})
+	}
+	last := start + uint64(total)
+	for _, tc := range []struct {
+		name  string
+		after uint64
+		n     int
+		ok    bool
+	}{
+		{"up to date", last, 0, true},
+		{"a few behind", last - 3, 3, true},
+		{"ringSize behind", last - ringSize, ringSize, true},
+		{"too far behind", start, 0, false},
+		{"from the future (another run)", last + 1, 0, false},
+	} {
+		events, latest, ok := h.since(tc.after)
+		if ok != tc.ok || len(events) != tc.n || latest != last {
+			t.Errorf("%s: %d events, latest %d, ok %v; want %d, %d, %v", tc.name, len(events), latest, ok, tc.n, last, tc.ok)
+			continue
+		}
+		for i, e := range events {
+			if e.id != tc.after+uint64(i)+1 {
+				t.Errorf("%s: event %d has id %d, want %d", tc.name, i, e.id, tc.after+uint64(i)+1)
+				break
+			}
+		}
+	}
+}

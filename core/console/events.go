@@ -42,8 +42,8 @@ const (
 	EventSignedOut = "signed_out"
 )
 
-// ringSize is how many events the hub keeps for streams that reconnect
-// with Last-Event-ID; one that missed more gets a resync.
+// ringSize is how many events (at least) the hub keeps for streams that
+// reconnect with Last-Event-ID; one that missed more gets a resync.
 const ringSize = 4096
 
 // hub turns the store's changes into the events of the operators'
@@ -225,9 +225,10 @@ func (h *hub) publish(events []hubEvent) {
 	for _, e := range events {
 		h.seq++
 		e.id = h.seq
-		if len(h.ring) == ringSize {
-			copy(h.ring, h.ring[1:])
-			h.ring = h.ring[:ringSize-1]
+		if len(h.ring) == 2*ringSize {
+			// Drop the older half at once: at least ringSize stay, and
+			// events are not moved one by one.
+			h.ring = append(h.ring[:0], h.ring[ringSize:]...)
 		}
 		h.ring = append(h.ring, e)
 	}

@@ -139,6 +139,8 @@ const state = {
   mode: 'reply',
   typing: new Map(), // conversation id → {from, name, until}
   unread: new Set(), // conversations with visitor lines not seen yet
+  loading: null, // the conversation whose transcript is loading
+  pending: [], // its lines that arrived meanwhile
   events: null,
   cannedIndex: 0,
 };
@@ -246,16 +248,15 @@ async function start(me) {
 }
 
 async function reloadLists() {
+  const started = Date.now();
   const [open, bot] = await Promise.all([api('GET', '/conversations'), api('GET', '/conversations?state=bot&limit=100')]);
   const fresh = new Map();
   for (const c of [...open.conversations, ...bot.conversations]) fresh.set(c.id, c);
+  // What events brought while the lists loaded is kept when it is newer.
   for (const [id, c] of state.convs) {
     const f = fresh.get(id);
-    if (!f && c.state !== 'bot' && c.console) continue; // left the queue meanwhile
-    if (f && !newer(f, c)) fresh.set(id, c);
+    if (f ? !newer(c, f) : new Date(c.activity_at).getTime() > started - 5000) fresh.set(id, c);
   }
-  // Conversations known only from events stay if still relevant.
-  for (const [id, c] of state.convs) if (!fresh.has(id) && (c.console || c.state === 'bot')) fresh.set(id, c);
   state.convs = fresh;
   renderList();
   if (state.openId) await openConversation(state.openId, true);
@@ -310,6 +311,7 @@ function onConversation(c) {
 
 function onMessage(ev) {
   if (ev.conversation_id !== state.openId) return;
+  if (state.loading === ev.conversation_id) { state.pending.push(ev.message); return; }
   const m = ev.message;
   if (m.id <= state.lastMsgId) return;
   state.messages.push(m);
@@ -443,13 +445,19 @@ async function openConversation(id, refresh) {
   for (const b of document.querySelectorAll('.conv')) b.classList.toggle('active', b.dataset.id === id);
   $('chat-empty').hidden = true;
   $('chat').hidden = false;
+  // Lines that arrive while the transcript loads wait, then join it in
+  // order, once each.
+  state.loading = id;
+  state.pending = [];
   try {
     const [detail, msgs] = await Promise.all([api('GET', '/conversations/' + id), api('GET', '/conversations/' + id + '/messages?after=' + state.lastMsgId)]);
     if (state.openId !== id) return;
     const known = state.convs.get(id);
     if (!known || newer(known, detail)) state.convs.set(id, detail);
-    state.detail = detail;
-    const fresh = msgs.messages.filter((m) => m.id > state.lastMsgId);
+    const seen = new Set();
+    const fresh = [...msgs.messages, ...state.pending]
+      .filter((m) => m.id > state.lastMsgId && !seen.has(m.id) && seen.add(m.id))
+      .sort((a, b) => a.id - b.id);
     state.messages.push(...fresh);
     if (fresh.length) state.lastMsgId = fresh[fresh.length - 1].id;
     appendMessages(fresh);
@@ -459,6 +467,11 @@ async function openConversation(id, refresh) {
     if (!refresh) $('composer-text').focus();
   } catch (err) {
     if (err.status !== 401) toast(err.message);
+  } finally {
+    if (state.loading === id) {
+      state.loading = null;
+      state.pending = [];
+    }
   }
 }
 
