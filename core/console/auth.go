@@ -125,11 +125,12 @@ func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
 
 // operatorView is an operator as the console shows them.
 type operatorView struct {
-	ID     string `json:"id"`
-	Email  string `json:"email,omitempty"`
-	Name   string `json:"name"`
-	Role   string `json:"role"`
-	Status string `json:"status,omitempty"`
+	ID       string `json:"id"`
+	Email    string `json:"email,omitempty"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	Status   string `json:"status,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
 }
 
 func viewOperator(op store.Operator) operatorView {

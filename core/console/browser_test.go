@@ -194,6 +194,20 @@ func TestConsoleSetupLink(t *testing.T) {
 	p.Screenshot("console-setup")
 	p.Do(chromedp.Click(chromedp.CSS("#auth-submit")), chromedp.WaitVisible(chromedp.CSS("#app")))
 	p.WaitText("#me-name", "Root Admin")
+
+	// The admin adds a colleague from the Team dialog.
+	p.Do(chromedp.Click(chromedp.CSS("#open-team")))
+	p.WaitText("#dialog", "root@example.com")
+	p.Do(chromedp.SendKeys(chromedp.CSS("#team-name"), "Bea Chen"),
+		chromedp.SendKeys(chromedp.CSS("#team-email"), "bea@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#team-password"), "bea's first password"),
+		chromedp.Click(chromedp.CSS("#team-add")))
+	p.WaitText("#dialog .team-list", "bea@example.com")
+	p.Screenshot("console-team")
+	if _, err := e.acc.Authenticate("bea@example.com", "bea's first password"); err != nil {
+		t.Errorf("the colleague added in the console cannot sign in: %v", err)
+	}
+	p.Do(chromedp.KeyEvent("\x1b")) // Escape closes the dialog
 	if hash := browsertest.Eval[string](p, "location.hash"); hash != "" {
 		t.Errorf("the setup token stays in the address bar: %q", hash)
 	}

@@ -841,3 +841,49 @@ func TestHubKeepsTheLatestEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminsManageTheTeam(t *testing.T) {
+	e := newEnv(t)
+	boss := e.operator("boss@example.com", "Boss", accounts.RoleAdmin)
+	ann := e.operator("ann@example.com", "Ann", accounts.RoleAgent)
+	newbie := map[string]string{"email": "new@example.com", "name": "New", "role": "agent", "password": "first password"}
+	if code := ann.do("POST", "/op/v1/operators", newbie, nil); code != 403 {
+		t.Errorf("an agent adding a colleague: %d, want 403", code)
+	}
+	var added operatorView
+	if code := boss.do("POST", "/op/v1/operators", newbie, &added); code != 201 || added.Email != "new@example.com" {
+		t.Fatalf("add: %d %+v", code, added)
+	}
+	if code := boss.do("POST", "/op/v1/operators", newbie, nil); code != 409 {
+		t.Errorf("the same email again: %d", code)
+	}
+	if code := boss.do("POST", "/op/v1/operators", map[string]string{"email": "x@example.com", "name": "X", "role": "agent", "password": "short"}, nil); code != 400 {
+		t.Errorf("a short password: %d", code)
+	}
+	if code := boss.do("POST", "/op/v1/operators/"+boss.id+"/disable", nil, nil); code != 409 {
+		t.Errorf("disabling oneself: %d, want 409", code)
+	}
+	if code := ann.do("POST", "/op/v1/operators/"+boss.id+"/disable", nil, nil); code != 403 {
+		t.Errorf("an agent disabling an admin: %d, want 403", code)
+	}
+	if code := boss.do("POST", "/op/v1/operators/"+ann.id+"/disable", nil, nil); code != 200 {
+		t.Fatalf("disable: %d", code)
+	}
+	if code := ann.do("GET", "/op/v1/me", nil, nil); code != 401 {
+		t.Errorf("a disabled colleague's session: %d, want 401", code)
+	}
+	var list struct {
+		Operators []operatorView `json:"operators"`
+	}
+	boss.do("GET", "/op/v1/operators?all=1", nil, &list)
+	if len(list.Operators) != 3 {
+		t.Errorf("all operators for an admin: %+v", list.Operators)
+	}
+	boss.do("GET", "/op/v1/operators", nil, &list)
+	if len(list.Operators) != 2 {
+		t.Errorf("active operators: %+v", list.Operators)
+	}
+	if code := boss.do("POST", "/op/v1/operators/"+ann.id+"/enable", nil, nil); code != 200 {
+		t.Errorf("enable: %d", code)
+	}
+}

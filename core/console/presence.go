@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/live"
 )
@@ -108,20 +109,23 @@ func (s *Server) setPresence(w http.ResponseWriter, r *http.Request) {
 }
 
 // listOperators lists the active operators with their status, for
-// transfers and the team's presence.
+// transfers and the team's presence; ?all=1 adds the disabled ones for an
+// admin.
 func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	ops, err := s.accounts.List()
 	if err != nil {
 		s.internalError(w, "list operators", err)
 		return
 	}
+	all := r.URL.Query().Get("all") == "1" && operatorOf(r.Context()).op.Role == accounts.RoleAdmin
 	out := []operatorView{}
 	for _, op := range ops {
-		if op.Disabled {
+		if op.Disabled && !all {
 			continue
 		}
 		v := viewOperator(op)
 		v.Status = s.presence.status(op.ID)
+		v.Disabled = op.Disabled
 		out = append(out, v)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"operators": out})

@@ -44,6 +44,7 @@ const ICONS = {
   eye: 'M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12ZM12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6Z',
   x: 'M18 6 6 18M6 6l12 12',
   plus: 'M12 5v14M5 12h14',
+  users: 'M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8ZM22 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8',
 };
 
 function icon(name) {
@@ -242,6 +243,7 @@ async function start(me) {
   $('me-status').value = me.status === 'away' ? 'away' : 'online';
   $('me-dot').className = 'dot ' + ($('me-status').value);
   $('enable-notify').hidden = !('Notification' in window) || Notification.permission !== 'default';
+  $('open-team').hidden = me.role !== 'admin';
   startEvents();
   await Promise.all([reloadLists(), loadCanned(), loadOperators()]);
   setView(state.view);
@@ -824,6 +826,39 @@ function cannedDialog(editing) {
   (editing ? text : shortcut).focus();
 }
 
+async function teamDialog() {
+  let list;
+  try { list = (await api('GET', '/operators?all=1')).operators; } catch (err) { if (err.status !== 401) toast(err.message); return; }
+  const rows = list.map((o) => h('li.team-row' + (o.disabled ? '.disabled' : ''), null,
+    h('div.avatar.avatar-sm.' + hue(o.name), { text: initials(o.name) }),
+    h('div.team-who', null, h('div.team-name', null, o.name, o.role === 'admin' ? h('span.tag.tag-soft', { text: t('role_admin') }) : null),
+      h('div.muted.team-email', { text: o.email })),
+    h('span.team-status', null, h('span.dot.' + (o.disabled ? 'offline' : o.status || 'offline')), h('span.muted', { text: o.disabled ? t('disabled') : t('status_' + (o.status || 'offline')) })),
+    o.id === state.me.id ? h('span.team-you.muted', { text: t('you') }) : h('button.btn.btn-ghost.btn-sm' + (o.disabled ? '' : '.danger'), { type: 'button', onclick: async () => {
+      try { await api('POST', '/operators/' + o.id + '/' + (o.disabled ? 'enable' : 'disable')); } catch (err) { toast(err.message); }
+      teamDialog();
+    } }, o.disabled ? t('enable') : t('disable'))));
+  const name = h('input', { id: 'team-name', maxlength: '100', autocomplete: 'off' });
+  const email = h('input', { id: 'team-email', type: 'email', autocomplete: 'off' });
+  const password = h('input', { id: 'team-password', type: 'text', autocomplete: 'off', placeholder: t('password_rule') });
+  const role = h('select', { id: 'team-role' }, h('option', { value: 'agent', text: t('role_agent') }), h('option', { value: 'admin', text: t('role_admin') }));
+  const error = h('p.form-error', { hidden: true });
+  const add = h('button.btn.btn-primary', { type: 'button', id: 'team-add', onclick: async () => {
+    try {
+      await api('POST', '/operators', { name: name.value.trim(), email: email.value.trim(), role: role.value, password: password.value });
+      teamDialog();
+    } catch (err) { error.hidden = false; error.textContent = err.message; }
+  } }, t('add_colleague'));
+  const form = h('div.canned-form', null,
+    h('div.form-grid', null,
+      h('label.field', null, h('span', { text: t('name') }), name),
+      h('label.field', null, h('span', { text: t('email') }), email),
+      h('label.field', null, h('span', { text: t('first_password') }), password),
+      h('label.field', null, h('span', { text: t('role') }), role)),
+    error, h('div.form-actions', null, add));
+  openDialog(t('team_title'), t('team_sub'), [h('ul.team-list', null, rows), form]);
+}
+
 function toast(msg) {
   const el = h('div.toast', { role: 'status', text: msg });
   $('toasts').append(el);
@@ -848,6 +883,7 @@ function wire() {
   $('back').addEventListener('click', closeChat);
   $('toggle-details').addEventListener('click', () => document.body.classList.toggle('details-open'));
   $('open-canned').addEventListener('click', () => cannedDialog());
+  $('open-team').addEventListener('click', () => teamDialog());
   $('logout').addEventListener('click', async () => {
     await api('POST', '/logout').catch(() => {});
     state.me = null;

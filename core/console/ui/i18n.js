@@ -36,6 +36,9 @@ const en = {
   conflict: 'Someone else changed this conversation first.', offline: 'Reconnecting…', unreachable: 'The visitor blocked the bot.',
   note_joined: '{name} joined the conversation.', note_released: '{name} put the conversation back in the queue.',
   note_transferred: '{from} transferred the conversation to {to}.', note_left: 'The visitor left the chat.',
+  nav_team: 'Team', team_title: 'Team', team_sub: 'Colleagues who can sign in to the console. Give a new colleague their first password yourself.',
+  role: 'Role', role_agent: 'Agent', role_admin: 'Admin', disabled: 'Disabled', disable: 'Disable', enable: 'Enable',
+  add_colleague: 'Add colleague', first_password: 'First password',
   just_now: 'now', min: '{n}m', hour: '{n}h', day: '{n}d', status_offline: 'Offline',
 };
 
@@ -74,6 +77,9 @@ const zh = {
   conflict: '此会话已被他人先行处理。', offline: '正在重新连接…', unreachable: '访客已屏蔽机器人。',
   note_joined: '{name} 加入了会话。', note_released: '{name} 将会话放回了队列。',
   note_transferred: '{from} 将会话转接给了 {to}。', note_left: '访客已离开会话。',
+  nav_team: '团队', team_title: '团队', team_sub: '可以登录控制台的同事。新同事的初始密码请由你亲自告知。',
+  role: '角色', role_agent: '客服', role_admin: '管理员', disabled: '已停用', disable: '停用', enable: '启用',
+  add_colleague: '添加同事', first_password: '初始密码',
   just_now: '刚刚', min: '{n} 分钟', hour: '{n} 小时', day: '{n} 天', status_offline: '离线',
 };
 
