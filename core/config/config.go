@@ -74,6 +74,8 @@ type Config struct {
 	Retention Retention `toml:"retention"`
 	// Console is the [console] section: the operators' web console.
 	Console Console `toml:"console"`
+	// KB is the [kb] section: the knowledge base (kb.go).
+	KB KB `toml:"kb"`
 }
 
 // Console is the [console] section: the operators' web console (/console/)
@@ -218,6 +220,7 @@ type Handoff struct {
 	// ReturnToBot gives the conversation back to the bot after the handoff.
 	ReturnToBot bool `toml:"return_to_bot"`
 	// CancelKeywords, typed while waiting for a human, return to the bot.
+	// An explicitly empty list is kept as it is: no word cancels.
 	CancelKeywords []string `toml:"cancel_keywords"`
 	// CancelMessage confirms the return to the bot.
 	CancelMessage string `toml:"cancel_message"`
@@ -231,6 +234,10 @@ type Handoff struct {
 
 // Default returns the configuration used for every key the file and the
 // environment leave unset. Each call returns a fresh value.
+//
+// It is the only place a config key's default is written down: the
+// packages handed a loaded Config take its values as they are, so an
+// explicit zero or empty list in the file means what it says.
 func Default() *Config {
 	return &Config{
 		Server: Server{
@@ -259,6 +266,7 @@ func Default() *Config {
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
 		Console:   Console{Enabled: true, SessionLifetime: 12 * time.Hour},
+		KB:        defaultKB(),
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

@@ -78,6 +78,8 @@ func (cs channels) Capabilities(name string) (sdk.Capabilities, bool) {
 	return sdk.Capabilities{}, ok
 }
 
+func (cs channels) Desk(string) (sdk.Desk, bool, error) { return nil, false, nil }
+
 // clock is the test's clock: real time plus what the test skipped.
 type clock struct {
 	mu   sync.Mutex

@@ -59,6 +59,9 @@ const (
 // Channels is what the engine needs from the plugin host.
 type Channels interface {
 	Channel(instance string) (sdk.Channel, bool, error)
+	// Desk is the desk served beside a channel instance; ok is false when
+	// its plugin serves none.
+	Desk(instance string) (desk sdk.Desk, ok bool, err error)
 	Capabilities(instance string) (sdk.Capabilities, bool)
 }
 
@@ -111,7 +114,9 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 		MaxInflight: cfg.MaxInflight, MaxLanes: cfg.MaxLanes, GatherWindow: cfg.GatherWindow,
 		Now: st.Now, Log: log,
 	}, st, e.process, e.finished)
-	e.deliver = newDeliverer(cfg.Delivery, st, channels, cfg.Metrics, log)
+	dcfg := cfg.Delivery
+	dcfg.Hooks = e.deskOutcomes()
+	e.deliver = newDeliverer(dcfg, st, channels, cfg.Metrics, log)
 	e.timers = newTimers(st.Now, e.fireTimeout)
 	return e
 }
@@ -163,7 +168,7 @@ func (e *Engine) Stop(ctx context.Context) {
 		e.lanes.drain(ctx)
 		e.cancel()
 		e.wg.Wait()
-		e.deliver.wait()
+		e.deliver.wait(ctx)
 	})
 }
 

@@ -30,9 +30,24 @@ type recorder struct {
 	opened  []sdk.Handoff
 	relayed []string
 	closed  []string
-	// fail returns an error for the n-th Send (1-based), if set.
+	// relays and closes are the desk calls in full.
+	relays []relayCall
+	closes []closeCall
+	// fail returns an error for the n-th call of Send or the desk (1-based,
+	// typing not counted), if set.
 	fail func(n int) error
+	// hang makes every Send wait until its context ends.
+	hang bool
 	n    int
+}
+
+// try counts a call and returns the error fail has for it; r.mu is held.
+func (r *recorder) try() error {
+	r.n++
+	if r.fail != nil {
+		return r.fail(r.n)
+	}
+	return nil
 }
 
 func (r *recorder) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
@@ -43,17 +58,21 @@ func (r *recorder) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.Webho
 	return sdk.WebhookResponse{}, nil
 }
 
-func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+func (r *recorder) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+	if out.Kind != sdk.OutTyping && r.hang {
+		r.mu.Lock()
+		r.n++
+		r.mu.Unlock()
+		<-ctx.Done() // as a plugin whose platform never answers
+		return sdk.SendResult{}, sdk.NewError(sdk.Timeout, ctx.Err())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if out.Kind == sdk.OutTyping {
 		return sdk.SendResult{}, nil
 	}
-	r.n++
-	if r.fail != nil {
-		if err := r.fail(r.n); err != nil {
-			return sdk.SendResult{}, err
-		}
+	if err := r.try(); err != nil {
+		return sdk.SendResult{}, err
 	}
 	r.sent = append(r.sent, out)
 	return sdk.SendResult{}, nil
@@ -62,6 +81,9 @@ func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, er
 func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return "", err
+	}
 	r.opened = append(r.opened, h)
 	return "ticket-" + h.ConversationID, nil
 }
@@ -69,15 +91,33 @@ func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error)
 func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.relayed = append(r.relayed, m.Text)
+	r.relays = append(r.relays, relayCall{ref, m})
 	return nil
 }
 
-func (r *recorder) CloseHandoff(_ context.Context, ref, _ string) error {
+func (r *recorder) CloseHandoff(_ context.Context, ref string, c sdk.DeskClose) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.closed = append(r.closed, ref)
+	r.closes = append(r.closes, closeCall{ref, c})
 	return nil
+}
+
+type relayCall struct {
+	Ref string
+	Msg sdk.DeskMessage
+}
+
+type closeCall struct {
+	Ref   string
+	Close sdk.DeskClose
 }
 
 func (r *recorder) texts() []string {
@@ -95,6 +135,14 @@ type channels map[string]*recorder
 func (c channels) Channel(name string) (sdk.Channel, bool, error) {
 	r, ok := c[name]
 	return r, ok, nil
+}
+
+func (c channels) Desk(name string) (sdk.Desk, bool, error) {
+	r, ok := c[name]
+	if !ok || !r.caps.Desk {
+		return nil, false, nil
+	}
+	return r, true, nil
 }
 
 func (c channels) Capabilities(name string) (sdk.Capabilities, bool) {
@@ -174,7 +222,7 @@ func testConfig() Config {
 			},
 		},
 		SystemPrompt: "You are a test.", HistoryMessages: 10, Concurrency: 4,
-		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Delivery: DeliveryConfig{MaxAttempts: 12, MaxAge: 24 * time.Hour, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	}
 }
 
@@ -669,7 +717,7 @@ func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
 		t.Run(map[bool]string{false: "no dedup", true: "dedup"}[idempotent], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := newHarness(t, testConfig(), &model{turn: answer("hi")})
-				h.ch["tg"].caps.Idempotent = idempotent
+				h.ch["tg"].caps.Idempotent.SendText = idempotent
 				h.ch["tg"].fail = func(n int) error {
 					if n == 1 {
 						return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
@@ -967,5 +1015,41 @@ func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
 	defer h.ch["desk"].mu.Unlock()
 	if len(h.ch["desk"].opened)+len(h.ch["desk"].relayed)+len(h.ch["desk"].closed) != 0 {
 		t.Error("the console desk made calls to a desk plugin")
+	}
+}
+
+func TestTheVisitorIsToldWhatBecameOfTheHandoff(t *testing.T) {
+	for _, deskUp := range []bool{true, false} {
+		t.Run(map[bool]string{true: "the desk has it", false: "the desk refuses it"}[deskUp], func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Rules.Desk = "desk"
+			h := newHarness(t, cfg, &model{turn: answer("ok")})
+			if !deskUp {
+				h.ch["desk"].fail = func(int) error { return sdk.Errorf(sdk.Permanent, "400 unknown department") }
+			}
+			id := h.visitor("1", "human please")
+			if deskUp {
+				h.eventually("the announcement", func() bool { return len(h.ch["tg"].texts()) == 1 })
+				if got := h.ch["tg"].texts(); got[0] != "connecting you" {
+					t.Fatalf("visitor got %q", got)
+				}
+				h.ch["desk"].mu.Lock()
+				opened := len(h.ch["desk"].opened)
+				h.ch["desk"].mu.Unlock()
+				if opened != 1 {
+					t.Fatal("the visitor was told before the desk had the handoff")
+				}
+				return
+			}
+			h.eventually("the failure", func() bool { return h.conv(id).State == conversation.Bot })
+			h.eventually("the visitor told", func() bool { return len(h.ch["tg"].texts()) == 1 })
+			if got := h.ch["tg"].texts(); !equal(got, []string{"missed you"}) {
+				t.Errorf("visitor got %q, want only the missed message", got)
+			}
+			ts, _ := h.st.Transitions(id)
+			if last := ts[len(ts)-1]; last.Cause != conversation.CauseDeskFailed {
+				t.Errorf("last transition %+v", last)
+			}
+		})
 	}
 }

@@ -55,7 +55,7 @@ func isModelDown(err error) bool {
 	case sdk.Unavailable, sdk.ModelMissing:
 		return true
 	}
-	return errors.Is(err, sdk.ErrPluginUnavailable) || strings.Contains(err.Error(), sdk.ErrPluginUnavailable.Error())
+	return errors.Is(err, sdk.ErrPluginUnavailable)
 }
 
 // askModel runs one model turn over the conversation's recent transcript.

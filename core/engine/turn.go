@@ -171,8 +171,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
 			}
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutHandoff),
-				Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
+				ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Payload: store.NativeHandoff{
+					Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
+				},
 			})
 		case conversation.OpenDesk:
 			if a.Desk == conversation.ConsoleDesk {
@@ -180,16 +181,16 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			}
 			transcript, summary := e.handoffTranscript(ef, a.Reason)
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: a.Desk, Kind: store.OutDeskOpen,
-				User: ef.conv.User, Channel: ef.conv.Channel, Reason: a.Reason,
-				Summary: summary, Transcript: transcript,
+				ConversationID: ef.conv.ID, Instance: a.Desk, Payload: store.OpenHandoff{
+					User: ef.conv.User, Channel: ef.conv.Channel, Reason: a.Reason, Summary: summary, Transcript: transcript,
+				},
 			})
 		case conversation.RelayToDesk:
 			if ef.conv.Handoff.Desk == conversation.ConsoleDesk {
 				continue // the console shows the transcript itself
 			}
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Kind: store.OutDeskRelay, User: ef.conv.User, Text: a.Text,
+				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Payload: store.RelayToDesk{User: ef.conv.User, Text: a.Text},
 			})
 		case conversation.CloseDesk:
 			if ef.conv.Handoff.Desk == conversation.ConsoleDesk {
@@ -199,7 +200,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			// confirmed the close; until then late desk events still find
 			// the conversation.
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Kind: store.OutDeskClose, Reason: a.Reason,
+				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Payload: store.CloseHandoff{Reason: a.Reason},
 			})
 		case conversation.ForgetDesk:
 			ef.unmapDesk = true
@@ -223,8 +224,8 @@ func (e *Engine) say(ef *effects, role conversation.Role, text string, author co
 		return
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
-		ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutText),
-		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: string(role), Context: e.takeContext(ef),
+		ConversationID: ef.conv.ID, Instance: ef.conv.Channel,
+		Payload: store.SendText{Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: e.takeContext(ef)},
 	})
 }
 

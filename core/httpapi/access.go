@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
@@ -104,7 +106,7 @@ type access struct {
 	allow    []netip.Prefix
 	trusted  []netip.Prefix
 	keys     KeyLookup
-	limiters sync.Map // key id → *limiter
+	limiters sync.Map // key id → *rate.Limiter
 }
 
 type staticKey struct {
@@ -218,30 +220,25 @@ func (a *access) take(p *principal, now time.Time) (time.Duration, bool) {
 	if p.Rate <= 0 {
 		return 0, true
 	}
-	v, _ := a.limiters.LoadOrStore(p.ID, &limiter{})
-	return v.(*limiter).take(p.Rate, now)
+	v, ok := a.limiters.Load(p.ID)
+	if !ok {
+		v, _ = a.limiters.LoadOrStore(p.ID, newLimiter(p.Rate))
+	}
+	r := v.(*rate.Limiter).ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		// Refused: give the token back, the request is not served.
+		r.CancelAt(now)
+		return wait, false
+	}
+	return 0, true
 }
 
-// limiter is a token bucket holding up to one second of requests.
-type limiter struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-}
-
-func (l *limiter) take(rate float64, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	burst := math.Max(1, rate)
-	if l.last.IsZero() {
-		l.tokens = burst
-	} else {
-		l.tokens = math.Min(burst, l.tokens+now.Sub(l.last).Seconds()*rate)
+// newLimiter is a token bucket filling at perSecond and holding up to one
+// second of requests (at least one).
+func newLimiter(perSecond float64) *rate.Limiter {
+	burst := 1
+	if perSecond > 1 {
+		burst = int(min(perSecond, math.MaxInt32))
 	}
-	l.last = now
-	if l.tokens >= 1 {
-		l.tokens--
-		return 0, true
-	}
-	return time.Duration((1 - l.tokens) / rate * float64(time.Second)), false
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
 }

@@ -43,6 +43,7 @@ type Store interface {
 	VerifyAudit() (int, error)
 	DeadLetters() ([]store.DeadLetter, error)
 	Backup(w io.Writer) (int64, error)
+	KBGaps(limit int) ([]store.KBGap, error)
 }
 
 // Channels finds the plugin serving a channel instance.
@@ -90,6 +91,8 @@ type Config struct {
 	// Operators manages the console's accounts (/v1/admin/operators); nil:
 	// those routes are not served.
 	Operators Operators
+	// KB serves /v1/kb; nil answers its document and search routes 404.
+	KB KnowledgeBase
 }
 
 // Server serves the HTTP API.
@@ -153,6 +156,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 		s.route("POST /v1/admin/operators/{id}/enable", admin, s.changeOperator("operator.enable"))
 		s.route("POST /v1/admin/operators/{id}/password", admin, s.changeOperator("operator.password"))
 	}
+	s.routeKB()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
@@ -243,18 +247,20 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// errorBody is every error response's shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
+// ErrorBody is the shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
 }
 
-type errorDetail struct {
+// ErrorDetail says what went wrong: a stable code such as "not_found" and
+// a message for people.
+type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg}})
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -90,7 +90,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	for d.pluginPID("demo") == pid && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := d.waitReady(15 * time.Second); err != nil {
+	if err := d.WaitReady(15 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, d.logs)
 	}
 	var r readyz
@@ -207,10 +207,10 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	target := newFakeTarget(t)
 	d := startDaemon(t, echoChannel(target.URL))
 	pid := d.pluginPID("demo")
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.exited:
-		if err != nil {
+	case <-d.Done():
+		if err := d.Err(); err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, d.logs)
 		}
 	case <-time.After(15 * time.Second):

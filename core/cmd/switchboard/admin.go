@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,8 +12,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -19,7 +24,10 @@ import (
 	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/kb"
+	"github.com/switchboard-chat/switchboard/core/pluginhost"
 	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 // admin runs requests against the admin API: in-process on the database
@@ -42,7 +50,7 @@ type adminFlags struct {
 
 func addAdminFlags(fs *flag.FlagSet) adminFlags {
 	return adminFlags{
-		config: fs.String("config", "config.toml", "path to the config file"),
+		config: fs.String("config", defaultConfigPath, "path to the config file"),
 		url:    fs.String("url", "", "daemon URL when it is running (default: from server.listen)"),
 		key:    fs.String("key", "", "admin API key for a running daemon (default: $SWITCHBOARD_ADMIN_KEY, else the first api.keys entry)"),
 	}
@@ -58,7 +66,12 @@ func openAdmin(f adminFlags) (*admin, error) {
 		token := store.NewKeySecret()
 		log := logrus.New()
 		log.SetOutput(io.Discard)
-		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, Operators: accounts.New(st, time.Now)}, st, nil, nil,
+		knowledge, err := kb.Open(context.Background(), st, kb.Options{})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge, Operators: accounts.New(st, time.Now)}, st, nil, nil,
 			func() (bool, any) { return true, nil }, log)
 		if err != nil {
 			st.Close()
@@ -66,7 +79,7 @@ func openAdmin(f adminFlags) (*admin, error) {
 		}
 		return &admin{handler: h, st: st, token: token}, nil
 	}
-	if !strings.Contains(err.Error(), "in use by another process") {
+	if !errors.Is(err, store.ErrLocked) {
 		return nil, err
 	}
 	// The daemon is running: ask it.
@@ -159,9 +172,7 @@ func (a *admin) stream(method, path string, body any, w io.Writer) error {
 	}
 	if status >= 300 {
 		data, _ := io.ReadAll(io.LimitReader(payload, 1<<20))
-		var e struct {
-			Error struct{ Message string } `json:"error"`
-		}
+		var e httpapi.ErrorBody
 		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
 			return errors.New(e.Error.Message)
 		}
@@ -192,7 +203,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	af := addAdminFlags(fs)
 	name := fs.String("name", "", "name of the key (create)")
-	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin (create)")
+	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin, kb:read, kb:write (create)")
 	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
 	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
 	a, code := parseAdmin(fs, af, args, stderr)
@@ -203,14 +214,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "create":
-		var out struct {
-			ID       string   `json:"id"`
-			Name     string   `json:"name"`
-			Scopes   []string `json:"scopes"`
-			AllowIPs []string `json:"allow_ips"`
-			Rate     float64  `json:"rate_per_second"`
-			Key      string   `json:"key"`
-		}
+		var out httpapi.CreatedAPIKey
 		err = a.do("POST", "/v1/admin/apikeys", httpapi.CreateKeyRequest{
 			Name: *name, Scopes: splitList(*scopes), AllowIPs: splitList(*allow), Rate: *rate,
 		}, &out)
@@ -226,17 +230,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, "\nThe key is shown only now; only its SHA-256 is stored.")
 	case "list":
-		var out struct {
-			Keys []struct {
-				ID        string     `json:"id"`
-				Name      string     `json:"name"`
-				Scopes    []string   `json:"scopes"`
-				AllowIPs  []string   `json:"allow_ips"`
-				Rate      float64    `json:"rate_per_second"`
-				CreatedAt time.Time  `json:"created_at"`
-				RevokedAt *time.Time `json:"revoked_at"`
-			} `json:"keys"`
-		}
+		var out httpapi.APIKeyList
 		if err = a.do("GET", "/v1/admin/apikeys", nil, &out); err != nil {
 			break
 		}
@@ -290,9 +284,7 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	} else {
 		var a *admin
 		if a, err = openAdmin(af); err == nil {
-			var out struct {
-				Entries int `json:"entries"`
-			}
+			var out httpapi.AuditVerification
 			err = a.do("GET", "/v1/admin/audit/verify", nil, &out)
 			n = out.Entries
 			a.close()
@@ -340,13 +332,7 @@ func deadletterCommand(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "list":
-		var out struct {
-			DeadLetters []struct {
-				ID, ConversationID, Channel, Kind, Text, Error string
-				Attempts                                       int
-				FailedAt                                       time.Time `json:"failed_at"`
-			} `json:"deadletters"`
-		}
+		var out httpapi.DeadLetterList
 		if err = a.do("GET", "/v1/admin/deadletters", nil, &out); err != nil {
 			break
 		}
@@ -424,34 +410,84 @@ func writeBackup(af adminFlags, out string) error {
 	return os.Rename(tmp.Name(), out)
 }
 
-// salesiqCommand runs the SalesIQ plugin's own setup mode (it registers the
+// salesiqCommand runs the SalesIQ plugin's setup step (it registers the
 // data webhook with Zoho), so the plugin keeps all SalesIQ knowledge.
 func salesiqCommand(args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: switchboard salesiq setup --config F [--instance siq] --public-url https://… [--dry-run]\n"
 	if len(args) == 0 || args[0] != "setup" {
-		fmt.Fprintln(stderr, "usage: switchboard salesiq setup --config F [--instance siq] --public-url https://…")
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	configPath := "config.toml"
-	for i, a := range args {
-		if (a == "--config" || a == "-config") && i+1 < len(args) {
-			configPath = args[i+1]
-		} else if v, ok := strings.CutPrefix(a, "--config="); ok {
-			configPath = v
-		}
+	return pluginSetup("salesiq", "siq", usage, args[1:], stdout, stderr)
+}
+
+// setupCommand runs `switchboard setup --instance NAME [--config F] [flags]`:
+// the setup step of whichever plugin serves the instance.
+func setupCommand(args []string, stdout, stderr io.Writer) int {
+	return pluginSetup("", "", "usage: switchboard setup --instance NAME [--config F] [flags of the plugin's setup]\n", args, stdout, stderr)
+}
+
+// pluginSetup loads the config as the daemon does and runs the setup step
+// (see sdk.Setup) of the instance's plugin binary with the instance's
+// options. args hold --config and --instance, and the plugin's own flags;
+// plugin, when set, is the plugin the instance must use.
+func pluginSetup(plugin, defaultInstance, usage string, args []string, stdout, stderr io.Writer) int {
+	own, rest, err := cutFlags(args, "config", "instance")
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n%s", err, usage)
+		return 2
 	}
-	dir := "bin/plugins"
-	if cfg, err := config.Load(configPath, os.Environ()); err == nil {
-		dir = cfg.Plugins.Dir
+	path, instance := cmp.Or(own["config"], defaultConfigPath), cmp.Or(own["instance"], defaultInstance)
+	if instance == "" {
+		fmt.Fprint(stderr, "switchboard: --instance is required\n"+usage)
+		return 2
 	}
-	cmd := exec.Command(filepath.Join(dir, "salesiq"), args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
-	if err := cmd.Run(); err != nil {
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return 1
+	}
+	ch, ok := cfg.Channels[instance]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: there is no [channels.%s] (name the instance with --instance)\n", path, instance)
+		return 1
+	}
+	if plugin != "" && ch.Plugin != plugin {
+		fmt.Fprintf(stderr, "%s: channels.%s.plugin is %q, not %s\n", path, instance, ch.Plugin, plugin)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	spec := pluginhost.Spec{Instance: instance, Plugin: ch.Plugin, Kind: sdk.KindChannel, Options: ch.Options, SHA256: cfg.Plugins.SHA256[ch.Plugin]}
+	if err := pluginhost.RunSetup(ctx, cfg.Plugins.Dir, spec, rest, stdout, stderr); err != nil {
 		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		if errors.As(err, &exit) && exit.ExitCode() > 0 {
 			return exit.ExitCode()
 		}
-		fmt.Fprintln(stderr, "switchboard salesiq:", err)
+		fmt.Fprintf(stderr, "switchboard: setup of %s: %v\n", instance, err)
 		return 1
 	}
 	return 0
+}
+
+// cutFlags takes the named flags (-name V, --name V, -name=V, --name=V) out
+// of args and returns their values and the other arguments, in order.
+func cutFlags(args []string, names ...string) (values map[string]string, rest []string, err error) {
+	values = map[string]string{}
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || !slices.Contains(names, name) {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return nil, nil, fmt.Errorf("flag needs an argument: %s", args[i])
+			}
+			i++
+			value = args[i]
+		}
+		values[name] = value
+	}
+	return values, rest, nil
 }

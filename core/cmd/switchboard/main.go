@@ -20,6 +20,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// defaultConfigPath is the config file of every command run without
+// --config.
+const defaultConfigPath = "config.toml"
+
 const usage = `usage: switchboard <command> [flags]
 
 commands:
@@ -36,6 +40,10 @@ commands:
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
+  kb add PATH… | kb list | kb remove ID | kb search "text" | kb gaps
+                            manage and search the knowledge base
+  setup --instance NAME [--config F] [flags]
+                            run the setup step of the instance's plugin
   salesiq setup --config F --public-url URL [--instance siq]
                             register the SalesIQ data webhook
 
@@ -68,6 +76,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return deadletterCommand(rest, stdout, stderr)
 	case "backup":
 		return backupCommand(rest, stdout, stderr)
+	case "kb":
+		return kbCommand(rest, stdout, stderr)
+	case "setup":
+		return setupCommand(rest, stdout, stderr)
 	case "salesiq":
 		return salesiqCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
@@ -87,7 +99,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "config.toml", "path to the config file")
+	path := fs.String("config", defaultConfigPath, "path to the config file")
 	if err := fs.Parse(args); err != nil {
 		return nil, 2
 	}
