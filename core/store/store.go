@@ -45,12 +45,19 @@ var (
 	bucketAudit             = []byte("audit")
 	bucketPossiblyDelivered = []byte("possibly_delivered")
 	bucketConvStates        = []byte("conv_states")
+	// Console accounts, their sessions and saved replies.
+	bucketOperators          = []byte("operators")
+	bucketOperatorEmails     = []byte("operator_emails")
+	bucketOperatorSessions   = []byte("operator_sessions")
+	bucketOperatorSessionsBy = []byte("operator_sessions_by")
+	bucketCanned             = []byte("canned_replies")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates,
+		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
 	}
 
 	keySchemaVersion = []byte("schema_version")
