@@ -200,6 +200,9 @@ type Bot struct {
 	// UnsupportedMessage answers what the channel cannot show as text
 	// (stickers, voice notes).
 	UnsupportedMessage string `toml:"unsupported_message"`
+	// SuggestMessage heads the knowledge base's "did you mean" questions,
+	// which follow it numbered.
+	SuggestMessage string `toml:"suggest_message"`
 	// Concurrency bounds simultaneous model calls.
 	Concurrency int `toml:"concurrency"`
 	// GatherWindow is how long the bot waits after a visitor message for
@@ -259,6 +262,7 @@ func Default() *Config {
 			HistoryMessages:    20,
 			Greeting:           "Hello! How can I help you today?",
 			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			SuggestMessage:     "Did you mean one of these? Reply with its number.",
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},

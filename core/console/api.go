@@ -96,11 +96,14 @@ type MessageView struct {
 	Attachments []sdk.Attachment       `json:"attachments,omitempty"`
 	Private     bool                   `json:"private,omitempty"`
 	Author      *conversation.Operator `json:"author,omitempty"`
-	CreatedAt   time.Time              `json:"created_at"`
+	// Sources are the knowledge-base entries a bot answer was drawn from.
+	Sources   []conversation.Source `json:"sources,omitempty"`
+	CreatedAt time.Time             `json:"created_at"`
 }
 
 func viewMessage(m store.Message) MessageView {
-	return MessageView{ID: m.ID, Role: m.Role, Text: m.Text, Attachments: m.Attachments, Private: m.Private, Author: m.Author, CreatedAt: m.CreatedAt}
+	return MessageView{ID: m.ID, Role: m.Role, Text: m.Text, Attachments: m.Attachments, Private: m.Private, Author: m.Author,
+		Sources: m.Sources, CreatedAt: m.CreatedAt}
 }
 
 // servedHere says whether the console's operators serve c.

@@ -93,9 +93,9 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	second := e.waiting("701", "Can I still change the delivery address of order 5521?")
 	p.Do(chromedp.Click(chromedp.CSS(`.nav-item[data-view="open"]`)))
 	p.WaitText("#conv-list", "Visitor 701")
-	if !browsertest.Eval[bool](p, `document.querySelector('.conv[data-id="`+second+`"]').classList.contains("unread")`) {
-		t.Error("a new visitor line in another conversation is not marked unread")
-	}
+	// The mark follows the line's event, which may come just after the
+	// conversation's: wait for it (the step fails after its time limit).
+	p.Do(chromedp.WaitVisible(chromedp.CSS(`.conv[data-id="` + second + `"].unread`)))
 	p.Screenshot("console-desktop-en")
 
 	// A smaller laptop: the details fold away behind a button.

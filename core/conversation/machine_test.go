@@ -136,6 +136,8 @@ func heldBy(c Conversation, op Operator) Conversation {
 	return c
 }
 
+var offers = []Offer{{ID: "k7", Question: "Where is my parcel?"}, {ID: "k9", Question: "How do returns work?"}}
+
 func notWithAPerson() []Action { return []Action{Refused{"the conversation is not with a person"}} }
 
 // The table: every state with every event, then the policy variants. A row
@@ -156,9 +158,9 @@ var rows = []struct {
 	{"bot: a CJK keyword matches inside a word", policy(), bot(), VisitorMessages{[]string{"我要人工服务"}},
 		handedOff(bot(), CauseKeyword, "the visitor asked for a human"),
 		deskHandoff(Bot, CauseKeyword, "the visitor asked for a human", "the visitor asked for a human")},
-	{"bot: an answer is said, trimmed", policy(), failures(bot(), 1), ModelAnswered{"  Tomorrow.\n"}, bot(), []Action{Say{Role: RoleBot, Text: "Tomorrow."}}},
-	{"bot: an empty answer counts as a failure", policy(), bot(), ModelAnswered{"  "}, failures(bot(), 1), []Action{Say{Role: RoleBot, Text: "sorry"}}},
-	{"bot: the last allowed failure hands off", policy(), failures(bot(), 1), ModelAnswered{""},
+	{"bot: an answer is said, trimmed", policy(), failures(bot(), 1), ModelAnswered{Text: "  Tomorrow.\n"}, bot(), []Action{Say{Role: RoleBot, Text: "Tomorrow."}}},
+	{"bot: an empty answer counts as a failure", policy(), bot(), ModelAnswered{Text: "  "}, failures(bot(), 1), []Action{Say{Role: RoleBot, Text: "sorry"}}},
+	{"bot: the last allowed failure hands off", policy(), failures(bot(), 1), ModelAnswered{Text: ""},
 		handedOff(bot(), CauseFailures, "2 failed bot turns in a row"),
 		deskHandoff(Bot, CauseFailures, "2 failed bot turns in a row", "2 failed bot turns in a row")},
 	{"bot: the model transfers", policy(), bot(), ModelTransferred{"wants a refund"},
@@ -190,7 +192,7 @@ var rows = []struct {
 		waiting(), []Action{RelayToDesk{"cancel my order"}}},
 	{"waiting: a handoff keyword is only relayed", policy(), waiting(), VisitorMessages{[]string{"human please"}},
 		waiting(), []Action{RelayToDesk{"human please"}}},
-	{"waiting: model answered is refused", policy(), waiting(), ModelAnswered{"late"}, waiting(), nil},
+	{"waiting: model answered is refused", policy(), waiting(), ModelAnswered{Text: "late"}, waiting(), nil},
 	{"waiting: model transferred is refused", policy(), waiting(), ModelTransferred{"again"}, waiting(), nil},
 	{"waiting: model failed is refused", policy(), waiting(), ModelFailed{Down: true}, waiting(), nil},
 	{"waiting: unsupported content is described to the desk", policy(), waiting(), Unsupported{}, waiting(), []Action{RelayToDesk{noteUnshowable}}},
@@ -217,7 +219,7 @@ var rows = []struct {
 	// human (desk)
 	{"human: lines are relayed, a cancel keyword too", policy(), human(), VisitorMessages{[]string{"thanks", "cancel"}}, human(),
 		[]Action{RelayToDesk{"thanks"}, RelayToDesk{"cancel"}}},
-	{"human: model answered is refused", policy(), human(), ModelAnswered{"late"}, human(), nil},
+	{"human: model answered is refused", policy(), human(), ModelAnswered{Text: "late"}, human(), nil},
 	{"human: model transferred is refused", policy(), human(), ModelTransferred{"again"}, human(), nil},
 	{"human: model failed is refused", policy(), human(), ModelFailed{}, human(), nil},
 	{"human: unsupported content is described to the desk", policy(), human(), Unsupported{}, human(), []Action{RelayToDesk{noteUnshowable}}},
@@ -244,7 +246,7 @@ var rows = []struct {
 		handedOff(closed(), CauseKeyword, "the visitor asked for a human"), append([]Action{
 			changed(Closed, Bot, CauseVisitor, "reopened by a new message"),
 		}, deskHandoff(Bot, CauseKeyword, "the visitor asked for a human", "the visitor asked for a human")...)},
-	{"closed: model answered is refused", policy(), closed(), ModelAnswered{"late"}, closed(), nil},
+	{"closed: model answered is refused", policy(), closed(), ModelAnswered{Text: "late"}, closed(), nil},
 	{"closed: model transferred is refused", policy(), closed(), ModelTransferred{""}, closed(), nil},
 	{"closed: model failed is refused", policy(), closed(), ModelFailed{}, closed(), nil},
 	{"closed: unsupported content is answered", policy(), closed(), Unsupported{}, closed(), []Action{Say{Role: RoleBot, Text: "text only"}}},
@@ -396,6 +398,33 @@ var rows = []struct {
 	{"closed: a late desk failure is refused", policy(), closed(), DeskFailed{"500"}, closed(), nil},
 	{"no desk: nothing to confirm", policy(), with(waiting(), func(c *Conversation) { c.Handoff.Desk = "" }), DeskOpened{},
 		with(waiting(), func(c *Conversation) { c.Handoff.Desk = "" }), nil},
+
+	// the knowledge base, without a model
+	{"no model: the knowledge base is asked", policy(func(p *Policy) { p.Model, p.Knowledge = false, true }), bot(),
+		VisitorMessages{[]string{"how long is shipping?"}}, bot(), []Action{AskKnowledge{Cause: CauseNoModel}}},
+	{"model down: the knowledge base is asked", policy(func(p *Policy) { p.Knowledge = true }), bot(),
+		ModelFailed{Down: true, Err: "connection refused"}, bot(), []Action{AskKnowledge{Cause: CauseModelDown, Reason: "connection refused"}}},
+	{"bot: the knowledge base answers", policy(), with(failures(bot(), 1), func(c *Conversation) { c.Offered = offers }),
+		KnowledgeAnswered{Text: "Three to five days.", Sources: []Source{{ID: "k1", Title: "Shipping times"}}}, bot(),
+		[]Action{Say{Role: RoleBot, Text: "Three to five days.", Sources: []Source{{ID: "k1", Title: "Shipping times"}}}}},
+	{"bot: the knowledge base offers questions", policy(), bot(), KnowledgeSuggested{Text: "Did you mean:\n1. Where is my parcel?\n2. How do returns work?", Offers: offers},
+		with(bot(), func(c *Conversation) { c.Offered = offers }),
+		[]Action{Say{Role: RoleBot, Text: "Did you mean:\n1. Where is my parcel?\n2. How do returns work?", Choices: []Choice{
+			{Label: "Where is my parcel?", Text: "Where is my parcel?"}, {Label: "How do returns work?", Text: "How do returns work?"}}}}},
+	{"bot: nothing in the knowledge base: a person", policy(), with(bot(), func(c *Conversation) { c.Offered = offers }),
+		KnowledgeNoMatch{Cause: CauseModelDown, Reason: "connection refused"},
+		handedOff(bot(), CauseModelDown, "connection refused"), deskHandoff(Bot, CauseModelDown, "connection refused", "connection refused")},
+	{"bot: a model answer forgets the offers", policy(), with(bot(), func(c *Conversation) { c.Offered = offers }), ModelAnswered{Text: "Sure."},
+		bot(), []Action{Say{Role: RoleBot, Text: "Sure."}}},
+	{"waiting: a late knowledge answer is refused", policy(), waiting(), KnowledgeAnswered{Text: "x"}, waiting(), nil},
+	{"waiting: late suggestions are refused", policy(), waiting(), KnowledgeSuggested{Text: "x", Offers: offers}, waiting(), nil},
+	{"waiting: a late no-match is refused", policy(), waiting(), KnowledgeNoMatch{Cause: CauseNoModel}, waiting(), nil},
+	{"human: a late knowledge answer is refused", policy(), human(), KnowledgeAnswered{Text: "x"}, human(), nil},
+	{"human: late suggestions are refused", policy(), human(), KnowledgeSuggested{Text: "x", Offers: offers}, human(), nil},
+	{"human: a late no-match is refused", policy(), human(), KnowledgeNoMatch{Cause: CauseNoModel}, human(), nil},
+	{"closed: a late knowledge answer is refused", policy(), closed(), KnowledgeAnswered{Text: "x"}, closed(), nil},
+	{"closed: late suggestions are refused", policy(), closed(), KnowledgeSuggested{Text: "x", Offers: offers}, closed(), nil},
+	{"closed: a late no-match is refused", policy(), closed(), KnowledgeNoMatch{Cause: CauseNoModel}, closed(), nil},
 }
 
 func TestStep(t *testing.T) {

@@ -99,6 +99,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		models = host
 	}
 	ecfg := d.engineConfig()
+	ecfg.Knowledge = newKnowledge(knowledge, d.cfg.KB)
 	ecfg.Delivery.Alerts = alerter
 	ecfg.Metrics = m
 	eng = engine.New(ecfg, st, host, models, d.log)
@@ -123,7 +124,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return stats.Compute(st, from, to)
 		},
 		Operators: operators,
-		KB: knowledge,
+		KB:        knowledge,
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
@@ -242,6 +243,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,
+		SuggestMessage:  b.SuggestMessage,
 		HistoryMessages: b.HistoryMessages,
 		Concurrency:     b.Concurrency,
 		GatherWindow:    b.GatherWindow,

@@ -586,7 +586,9 @@ function messageRow(m, d) {
       h('span.msg-who', { text: who }),
       h('time', { text: time, title: dateTimeFmt.format(d) })),
     h('div.bubble', { text: m.text }),
-    att);
+    att,
+    (m.sources || []).length ? h('div.sources', null, h('span.sources-label', { text: t('sources') }),
+      ...m.sources.map((src) => h('span.source', { text: src.title || src.id, title: src.id }))) : null);
 }
 
 function renderTyping() {
