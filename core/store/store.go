@@ -45,12 +45,16 @@ var (
 	bucketAudit             = []byte("audit")
 	bucketPossiblyDelivered = []byte("possibly_delivered")
 	bucketConvStates        = []byte("conv_states")
+	bucketOAuthClients      = []byte("oauth_clients")
+	bucketOAuthTokens       = []byte("oauth_tokens")
+	bucketOAuthTokenExpiry  = []byte("oauth_token_expiry")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates,
+		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
 	}
 
 	keySchemaVersion = []byte("schema_version")
