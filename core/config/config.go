@@ -70,6 +70,15 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// OAuth is the [oauth] section: the OAuth 2.0 token endpoint.
+	OAuth OAuth `toml:"oauth"`
+}
+
+// OAuth is the [oauth] section.
+type OAuth struct {
+	// TokenTTL is how long an access token from POST /oauth/token is
+	// valid.
+	TokenTTL time.Duration `toml:"token_ttl"`
 }
 
 // Delivery is the [delivery] section.
@@ -245,6 +254,7 @@ func Default() *Config {
 		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
+		OAuth:     OAuth{TokenTTL: time.Hour},
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

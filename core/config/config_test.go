@@ -103,6 +103,7 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		OAuth:    OAuth{TokenTTL: 30 * time.Minute},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -149,6 +150,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		OAuth:    OAuth{TokenTTL: time.Hour},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -376,6 +378,9 @@ plugin = "echo"
 		{"bad max attempts", base + "[delivery]\nmax_attempts = 0\n", "delivery.max_attempts", "at least 1"},
 		{"bad alert url", base + "[alerts]\nwebhook_url = \"mailto:x\"\n", "alerts.webhook_url", "not an http(s) URL"},
 		{"short retention", base + "[retention]\ntranscripts = \"10m\"\n", "retention.transcripts", "at least 1h"},
+		{"short token ttl", base + "[oauth]\ntoken_ttl = \"30s\"\n", "oauth.token_ttl", "between 1m and 24h, got 30s"},
+		{"long token ttl", base + "[oauth]\ntoken_ttl = \"2d\"\n", "oauth.token_ttl", "between 1m and 24h, got 48h0m0s"},
+		{"unknown oauth key", base + "[oauth]\nttl = \"1h\"\n", "oauth.ttl", "unknown key"},
 		{"unknown section typo", base + "[sever]\nlisten = \":1\"\n", "sever", `did you mean "server"`},
 		{"unknown server key", "[server]\nlistne = \":8080\"\n", "server.listne", `unknown key (did you mean "listen"?)`},
 		{"unknown log key", "[log]\nlvl = \"info\"\n", "log.lvl", "unknown key"},
