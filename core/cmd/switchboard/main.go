@@ -33,6 +33,9 @@ commands:
   apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
                             create an API key; it is printed once
   apikey list | apikey revoke ID|NAME
+  oauth-client create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
+                            create an OAuth client; its secret is printed once
+  oauth-client list | oauth-client revoke ID|NAME
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
@@ -62,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(rest, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(rest, stdout, stderr)
+	case "oauth-client":
+		return oauthClientCommand(rest, stdout, stderr)
 	case "audit":
 		return auditCommand(rest, stdout, stderr)
 	case "deadletter":
