@@ -24,7 +24,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
-// OAuthStore keeps OAuth clients and their access tokens.
+// OAuthStore finds OAuth clients (their tokens are found through
+// KeyLookup, like API keys).
 type OAuthStore interface {
 	OAuthClient(id string) (store.OAuthClient, error)
 	OAuthClients() ([]store.OAuthClient, error)
