@@ -72,6 +72,8 @@ type Config struct {
 	Retention Retention `toml:"retention"`
 	// OAuth is the [oauth] section: the OAuth 2.0 token endpoint.
 	OAuth OAuth `toml:"oauth"`
+	// KB is the [kb] section: the knowledge base (kb.go).
+	KB KB `toml:"kb"`
 }
 
 // OAuth is the [oauth] section.
@@ -255,6 +257,7 @@ func Default() *Config {
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
 		OAuth:     OAuth{TokenTTL: time.Hour},
+		KB:        defaultKB(),
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

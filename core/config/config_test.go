@@ -104,6 +104,7 @@ func TestLoadFullExample(t *testing.T) {
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		OAuth:    OAuth{TokenTTL: 30 * time.Minute},
+		KB:       Default().KB,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -151,6 +152,10 @@ func TestDefaults(t *testing.T) {
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		OAuth:    OAuth{TokenTTL: time.Hour},
+		// The thresholds are calibrated by make eval; they are checked
+		// for range below.
+		KB: KB{Sources: []string{}, TopK: 4, AnswerThreshold: Default().KB.AnswerThreshold,
+			AnswerMargin: Default().KB.AnswerMargin, SuggestThreshold: Default().KB.SuggestThreshold},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -733,6 +738,60 @@ func TestParseDuration(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestKBSection(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		content string
+		env     []string
+		want    map[string]string // key → part of the message; nil: valid
+	}{
+		{"defaults", "", nil, nil},
+		{"all keys", "[kb]\nsources = [\"" + dir + "\"]\ntop_k = 6\nanswer_threshold = 0.5\nanswer_margin = 0.1\nsuggest_threshold = 0.3\n", nil, nil},
+		{"integer threshold", "[kb]\nanswer_threshold = 1\n", nil, nil},
+		{"env floats", "", []string{"SWITCHBOARD_KB__ANSWER_THRESHOLD=0.7", "SWITCHBOARD_KB__SOURCES=" + dir}, nil},
+		{"missing source", "[kb]\nsources = [\"" + filepath.Join(dir, "nope") + "\"]\n", nil, map[string]string{"kb.sources[0]": "cannot read"}},
+		{"empty source", "[kb]\nsources = [\" \"]\n", nil, map[string]string{"kb.sources[0]": "must not be empty"}},
+		{"out of range", "[kb]\nanswer_threshold = 1.5\nanswer_margin = -0.1\ntop_k = 0\n", nil, map[string]string{
+			"kb.answer_threshold": "between 0 and 1", "kb.answer_margin": "between 0 and 1", "kb.top_k": "between 1 and 50"}},
+		{"suggest above answer", "[kb]\nanswer_threshold = 0.4\nsuggest_threshold = 0.5\n", nil, map[string]string{"kb.suggest_threshold": "must not be above"}},
+		{"embed model without llm", "[kb]\nembed_model = \"nomic-embed-text\"\n", nil, map[string]string{"kb.embed_model": "[llm]"}},
+		{"wrong type", "[kb]\nanswer_threshold = \"high\"\n", nil, map[string]string{"kb.answer_threshold": "expected a number"}},
+		{"bad env float", "", []string{"SWITCHBOARD_KB__ANSWER_MARGIN=lots"}, map[string]string{"kb.answer_margin": "invalid number"}},
+		{"unknown key", "[kb]\nthreshold = 0.5\n", nil, map[string]string{"kb.threshold": "unknown key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadString(t, tc.content, tc.env...)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("want a ValidationError, got %v", err)
+			}
+			got := map[string]string{}
+			for _, p := range ve.Problems {
+				got[p.Key] = p.Message
+			}
+			for key, part := range tc.want {
+				if !strings.Contains(got[key], part) {
+					t.Errorf("%s: got %q, want a message containing %q (all: %v)", key, got[key], part, ve)
+				}
+			}
+		})
+	}
+	cfg, err := loadString(t, "", "SWITCHBOARD_KB__ANSWER_THRESHOLD=0.7", "SWITCHBOARD_KB__SOURCES="+dir+", "+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KB.AnswerThreshold != 0.7 || len(cfg.KB.Sources) != 2 {
+		t.Errorf("env overrides: %+v", cfg.KB)
 	}
 }
 

@@ -240,6 +240,9 @@ func (c *Config) validate() []Problem {
 	if c.Handoff.QueueTimeout <= 0 {
 		add("handoff.queue_timeout", "must be greater than 0, got %s", c.Handoff.QueueTimeout)
 	}
+
+	// [kb]
+	ps = append(ps, c.validateKB()...)
 	return ps
 }
 

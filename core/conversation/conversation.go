@@ -74,6 +74,8 @@ const (
 	CauseReleased Cause = "released"
 	// CauseTakeover: an operator took a conversation from the bot.
 	CauseTakeover Cause = "takeover"
+	// CauseDeskFailed: the handoff could not be opened on the desk.
+	CauseDeskFailed Cause = "desk_failed"
 )
 
 // Operator is a person answering visitors: a console account (ID set) or
@@ -137,6 +139,9 @@ type Handoff struct {
 	// Assignee is the console account holding the conversation ("" when
 	// nobody holds it, or the desk is not the console).
 	Assignee string `json:"assignee,omitempty"`
+	// Announced says the visitor was told a person is on the way (for a
+	// desk, once it confirmed it has the handoff).
+	Announced bool `json:"announced,omitempty"`
 }
 
 // Transition is one change of state, as stored in a conversation's history.

@@ -56,6 +56,14 @@ type OperatorMessage struct {
 	Private  bool
 }
 
+// DeskOpened is the desk confirming it has the handoff (its open call
+// succeeded).
+type DeskOpened struct{}
+
+// DeskFailed is the handoff that could not reach the desk: its open call
+// failed for good.
+type DeskFailed struct{ Reason string }
+
 // DeskClosed is the operator completing the conversation on the desk.
 type DeskClosed struct{ Reason string }
 
@@ -130,6 +138,8 @@ func (Followed) isEvent()          {}
 func (Unfollowed) isEvent()        {}
 func (OperatorJoined) isEvent()    {}
 func (OperatorMessage) isEvent()   {}
+func (DeskOpened) isEvent()        {}
+func (DeskFailed) isEvent()        {}
 func (DeskClosed) isEvent()        {}
 func (DeskMissed) isEvent()        {}
 func (QueueTimeoutFired) isEvent() {}

@@ -149,6 +149,16 @@ func (s *step) apply(ev Event) {
 		} else {
 			s.say(RoleOperator, ev.Text)
 		}
+	case DeskOpened:
+		if s.c.State == WaitingHuman && s.withHuman() && s.c.Handoff.Desk != "" && !s.c.Handoff.Announced {
+			s.announce()
+		}
+	case DeskFailed:
+		if s.c.State != WaitingHuman || !s.withHuman() || s.c.Handoff.Desk == "" {
+			return // an operator joined after all, or the handoff is over
+		}
+		s.transition(Bot, CauseDeskFailed, ev.Reason)
+		s.say(RoleBot, s.m.p.Messages.Missed)
 	case DeskClosed:
 		if s.withHuman() {
 			s.closed(ev.Reason)
@@ -326,11 +336,15 @@ func (s *step) handoff(cause Cause, reason string) {
 	}
 	switch {
 	case s.c.NativeHandoff:
-		h.Native = true
+		h.Native, h.Announced = true, true
 		s.emit(HandOffNatively{Text: s.m.p.Messages.Handoff, Reason: note})
+	case s.m.p.Desk == ConsoleDesk:
+		h.Desk = ConsoleDesk // the console has it as soon as it is stored
+		s.announce()
 	case s.m.p.Desk != "":
+		// The visitor is told a person is coming once the desk has the
+		// handoff (DeskOpened), or that none could be reached.
 		h.Desk = s.m.p.Desk
-		s.say(RoleBot, s.m.p.Messages.Handoff)
 		s.emit(OpenDesk{Desk: h.Desk, Reason: note})
 	default:
 		s.say(RoleBot, s.m.p.Messages.Fallback)
@@ -392,6 +406,12 @@ func (s *step) restartQueueTimer() {
 		h.Deadline = s.now.Add(s.m.p.QueueTimeout)
 		s.emit(StartQueueTimer{At: h.Deadline})
 	}
+}
+
+// announce tells the visitor a person is on the way.
+func (s *step) announce() {
+	s.c.Handoff.Announced = true
+	s.say(RoleBot, s.m.p.Messages.Handoff)
 }
 
 // join records the operator who took a waiting conversation (on the

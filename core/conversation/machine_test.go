@@ -90,11 +90,11 @@ func changed(from, to State, cause Cause, reason string) Action {
 	return Changed{Transition{From: from, To: to, Cause: cause, Reason: reason, At: now}}
 }
 
-// deskHandoff is what a desk handoff from state from does.
+// deskHandoff is what a desk handoff from state from does: the visitor is
+// told once the desk confirms (DeskOpened).
 func deskHandoff(from State, cause Cause, reason, note string) []Action {
 	return []Action{
 		changed(from, WaitingHuman, cause, reason),
-		Say{RoleBot, "connecting you"},
 		OpenDesk{Desk: "desk", Reason: note},
 		StartQueueTimer{At: now.Add(10 * time.Minute)},
 	}
@@ -265,7 +265,7 @@ var rows = []struct {
 		VisitorMessages{[]string{"human"}},
 		with(bot(), func(c *Conversation) {
 			c.NativeHandoff, c.State = true, WaitingHuman
-			c.Handoff = &Handoff{Cause: CauseKeyword, Reason: "the visitor asked for a human", RequestedAt: now, Native: true, Deadline: now.Add(10 * time.Minute)}
+			c.Handoff = &Handoff{Cause: CauseKeyword, Reason: "the visitor asked for a human", RequestedAt: now, Native: true, Deadline: now.Add(10 * time.Minute), Announced: true}
 		}),
 		[]Action{
 			changed(Bot, WaitingHuman, CauseKeyword, "the visitor asked for a human"),
@@ -289,7 +289,7 @@ var rows = []struct {
 		handedOff(bot(), CauseNoModel, ""), deskHandoff(Bot, CauseNoModel, "", "handoff (no_model)")},
 	{"no queue timeout: the handoff waits for ever", policy(func(p *Policy) { p.QueueTimeout = 0 }), bot(), HandoffRequested{Cause: CauseAPI, Reason: "x"},
 		with(handedOff(bot(), CauseAPI, "x"), func(c *Conversation) { c.Handoff.Deadline = time.Time{} }),
-		deskHandoff(Bot, CauseAPI, "x", "x")[:3]},
+		deskHandoff(Bot, CauseAPI, "x", "x")[:2]},
 	{"no cancel keywords: cancel is relayed", policy(func(p *Policy) { p.CancelKeywords = nil }), waiting(), VisitorMessages{[]string{"cancel"}},
 		waiting(), []Action{RelayToDesk{"cancel"}}},
 	{"no return to the bot: the desk's close closes", policy(func(p *Policy) { p.ReturnToBot = false }), human(), DeskClosed{"solved"},
@@ -375,11 +375,27 @@ var rows = []struct {
 	{"bot: closing as an operator is refused", policy(console), bot(), OperatorClosed{Operator: ann}, bot(), notWithAPerson()},
 	{"closed: closing as an operator is refused", policy(console), closed(), OperatorClosed{Operator: ann}, closed(), notWithAPerson()},
 	{"visitor button: the visitor asks for a person", policy(console), bot(), HandoffRequested{Cause: CauseVisitor, Reason: "the visitor asked for a person"},
-		with(handedOff(bot(), CauseVisitor, "the visitor asked for a person"), func(c *Conversation) { c.Handoff.Desk = ConsoleDesk }),
+		with(handedOff(bot(), CauseVisitor, "the visitor asked for a person"), func(c *Conversation) { c.Handoff.Desk, c.Handoff.Announced = ConsoleDesk, true }),
 		[]Action{
 			changed(Bot, WaitingHuman, CauseVisitor, "the visitor asked for a person"), Say{RoleBot, "connecting you"},
-			OpenDesk{Desk: ConsoleDesk, Reason: "the visitor asked for a person"}, StartQueueTimer{At: now.Add(10 * time.Minute)},
+			StartQueueTimer{At: now.Add(10 * time.Minute)},
 		}},
+
+	// the desk's answer to the open call
+	{"bot: a late desk confirmation is refused", policy(), bot(), DeskOpened{}, bot(), nil},
+	{"bot: a late desk failure is refused", policy(), bot(), DeskFailed{"500"}, bot(), nil},
+	{"waiting: the desk has it: the visitor is told", policy(), waiting(), DeskOpened{},
+		with(waiting(), func(c *Conversation) { c.Handoff.Announced = true }), []Action{Say{RoleBot, "connecting you"}}},
+	{"waiting: told once only", policy(), with(waiting(), func(c *Conversation) { c.Handoff.Announced = true }), DeskOpened{},
+		with(waiting(), func(c *Conversation) { c.Handoff.Announced = true }), nil},
+	{"waiting: the desk could not be reached", policy(), waiting(), DeskFailed{"gave up after 12 attempts"}, toState(waiting(), Bot),
+		[]Action{changed(WaitingHuman, Bot, CauseDeskFailed, "gave up after 12 attempts"), Say{RoleBot, "missed you"}}},
+	{"human: an operator is already there: no announcement", policy(), human(), DeskOpened{}, human(), nil},
+	{"human: an operator is already there: a failure changes nothing", policy(), human(), DeskFailed{"500"}, human(), nil},
+	{"closed: a late desk confirmation is refused", policy(), closed(), DeskOpened{}, closed(), nil},
+	{"closed: a late desk failure is refused", policy(), closed(), DeskFailed{"500"}, closed(), nil},
+	{"no desk: nothing to confirm", policy(), with(waiting(), func(c *Conversation) { c.Handoff.Desk = "" }), DeskOpened{},
+		with(waiting(), func(c *Conversation) { c.Handoff.Desk = "" }), nil},
 }
 
 func TestStep(t *testing.T) {

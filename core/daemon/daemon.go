@@ -86,6 +86,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer host.Stop()
 
+	knowledge, err := d.openKB(ctx, st, host)
+	if err != nil {
+		return err
+	}
+
 	var models engine.Models
 	if d.cfg.LLM != nil {
 		models = host
@@ -114,6 +119,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Stats: func(from, to time.Time) (any, error) {
 			return stats.Compute(st, from, to)
 		},
+		KB: knowledge,
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
@@ -268,7 +274,7 @@ func (d *Daemon) pluginSpecs() []pluginhost.Spec {
 	if d.cfg.LLM != nil {
 		specs = append(specs, pluginhost.Spec{
 			Instance: pluginhost.LLMInstance, Plugin: d.cfg.LLM.Plugin, Kind: sdk.KindLLM,
-			Options: d.cfg.LLM.Options, SHA256: d.cfg.Plugins.SHA256[d.cfg.LLM.Plugin],
+			Options: d.llmOptions(), SHA256: d.cfg.Plugins.SHA256[d.cfg.LLM.Plugin],
 		})
 	}
 	return specs

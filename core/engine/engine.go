@@ -114,7 +114,9 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 		MaxInflight: cfg.MaxInflight, MaxLanes: cfg.MaxLanes, GatherWindow: cfg.GatherWindow,
 		Now: st.Now, Log: log,
 	}, st, e.process, e.finished)
-	e.deliver = newDeliverer(cfg.Delivery, st, channels, cfg.Metrics, log)
+	dcfg := cfg.Delivery
+	dcfg.Hooks = e.deskOutcomes()
+	e.deliver = newDeliverer(dcfg, st, channels, cfg.Metrics, log)
 	e.timers = newTimers(st.Now, e.fireTimeout)
 	return e
 }
@@ -166,7 +168,7 @@ func (e *Engine) Stop(ctx context.Context) {
 		e.lanes.drain(ctx)
 		e.cancel()
 		e.wg.Wait()
-		e.deliver.wait()
+		e.deliver.wait(ctx)
 	})
 }
 

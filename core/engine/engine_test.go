@@ -222,7 +222,7 @@ func testConfig() Config {
 			},
 		},
 		SystemPrompt: "You are a test.", HistoryMessages: 10, Concurrency: 4,
-		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Delivery: DeliveryConfig{MaxAttempts: 12, MaxAge: 24 * time.Hour, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	}
 }
 
@@ -1009,5 +1009,41 @@ func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
 	defer h.ch["desk"].mu.Unlock()
 	if len(h.ch["desk"].opened)+len(h.ch["desk"].relayed)+len(h.ch["desk"].closed) != 0 {
 		t.Error("the console desk made calls to a desk plugin")
+	}
+}
+
+func TestTheVisitorIsToldWhatBecameOfTheHandoff(t *testing.T) {
+	for _, deskUp := range []bool{true, false} {
+		t.Run(map[bool]string{true: "the desk has it", false: "the desk refuses it"}[deskUp], func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Rules.Desk = "desk"
+			h := newHarness(t, cfg, &model{turn: answer("ok")})
+			if !deskUp {
+				h.ch["desk"].fail = func(int) error { return sdk.Errorf(sdk.Permanent, "400 unknown department") }
+			}
+			id := h.visitor("1", "human please")
+			if deskUp {
+				h.eventually("the announcement", func() bool { return len(h.ch["tg"].texts()) == 1 })
+				if got := h.ch["tg"].texts(); got[0] != "connecting you" {
+					t.Fatalf("visitor got %q", got)
+				}
+				h.ch["desk"].mu.Lock()
+				opened := len(h.ch["desk"].opened)
+				h.ch["desk"].mu.Unlock()
+				if opened != 1 {
+					t.Fatal("the visitor was told before the desk had the handoff")
+				}
+				return
+			}
+			h.eventually("the failure", func() bool { return h.conv(id).State == conversation.Bot })
+			h.eventually("the visitor told", func() bool { return len(h.ch["tg"].texts()) == 1 })
+			if got := h.ch["tg"].texts(); !equal(got, []string{"missed you"}) {
+				t.Errorf("visitor got %q, want only the missed message", got)
+			}
+			ts, _ := h.st.Transitions(id)
+			if last := ts[len(ts)-1]; last.Cause != conversation.CauseDeskFailed {
+				t.Errorf("last transition %+v", last)
+			}
+		})
 	}
 }

@@ -46,6 +46,7 @@ type Store interface {
 	OAuthStore
 	// Now is the clock of token lifetimes, rate limits and audit times.
 	Now() time.Time
+	KBGaps(limit int) ([]store.KBGap, error)
 }
 
 // Channels finds the plugin serving a channel instance.
@@ -94,6 +95,8 @@ type Config struct {
 	// /oauth/token; 0 serves no token endpoint (the admin commands'
 	// in-process server has none).
 	OAuthTokenTTL time.Duration
+	// KB serves /v1/kb; nil answers its document and search routes 404.
+	KB KnowledgeBase
 }
 
 // Server serves the HTTP API.
@@ -151,6 +154,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
 	s.route("GET /v1/admin/backup", admin, s.backup)
 	s.oauthRoutes()
+	s.routeKB()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))

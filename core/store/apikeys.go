@@ -19,10 +19,14 @@ const (
 	ScopeRead  = "conversations:read"
 	ScopeWrite = "conversations:write"
 	ScopeAdmin = "admin"
+	// ScopeKBRead lists and searches the knowledge base and its gaps.
+	ScopeKBRead = "kb:read"
+	// ScopeKBWrite imports and removes knowledge-base documents.
+	ScopeKBWrite = "kb:write"
 )
 
 // Scopes lists the valid scopes.
-var Scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin}
+var Scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin, ScopeKBRead, ScopeKBWrite}
 
 // APIKey is a stored API key. Only the SHA-256 of the secret is kept.
 type APIKey struct {

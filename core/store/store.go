@@ -179,6 +179,10 @@ func initSchema(tx *bolt.Tx) error {
 			return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
 		}
 		if have < SchemaVersion {
+			// Upgrades may look conversations up by state.
+			if err := buildStateIndex(tx); err != nil {
+				return err
+			}
 			if err := migrate(tx, have); err != nil {
 				return err
 			}

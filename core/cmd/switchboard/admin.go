@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -65,7 +66,12 @@ func openAdmin(f adminFlags) (*admin, error) {
 		token := store.NewKeySecret()
 		log := logrus.New()
 		log.SetOutput(io.Discard)
-		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token}, st, nil, nil,
+		knowledge, err := kb.Open(context.Background(), st, kb.Options{})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge}, st, nil, nil,
 			func() (bool, any) { return true, nil }, log)
 		if err != nil {
 			st.Close()
@@ -202,7 +208,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	af := addAdminFlags(fs)
 	name := fs.String("name", "", "name of the key (create)")
-	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin (create)")
+	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin, kb:read, kb:write (create)")
 	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
 	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
 	a, code := parseAdmin(fs, af, args, stderr)

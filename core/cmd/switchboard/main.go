@@ -39,6 +39,8 @@ commands:
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
+  kb add PATH… | kb list | kb remove ID | kb search "text" | kb gaps
+                            manage and search the knowledge base
   setup --instance NAME [--config F] [flags]
                             run the setup step of the instance's plugin
   salesiq setup --config F --public-url URL [--instance siq]
@@ -73,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return deadletterCommand(rest, stdout, stderr)
 	case "backup":
 		return backupCommand(rest, stdout, stderr)
+	case "kb":
+		return kbCommand(rest, stdout, stderr)
 	case "setup":
 		return setupCommand(rest, stdout, stderr)
 	case "salesiq":
