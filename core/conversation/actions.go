@@ -17,6 +17,8 @@ type Changed struct{ Transition }
 type Say struct {
 	Role Role
 	Text string
+	// Author is the operator who wrote an operator's line.
+	Author Operator
 }
 
 // Note writes a line to the transcript only: a system note, an operator's
@@ -26,6 +28,8 @@ type Note struct {
 	Role    Role
 	Text    string
 	Private bool
+	// Author is the operator who wrote an operator's line or note.
+	Author Operator
 }
 
 // Assigned records that the operator holding the conversation changed

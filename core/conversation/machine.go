@@ -131,8 +131,9 @@ func (s *step) apply(ev Event) {
 		s.join(ev.Operator, ev.At)
 		s.note(RoleSystem, joinedText(ev.Operator.Name))
 	case OperatorMessage:
+		author := ev.Operator
 		if ev.Private {
-			s.emit(Note{Role: RoleOperator, Text: ev.Text, Private: true})
+			s.emit(Note{Role: RoleOperator, Text: ev.Text, Private: true, Author: author})
 			return
 		}
 		if h := s.c.Handoff; ev.Operator.ID != "" && s.c.State == Human && h != nil &&
@@ -143,11 +144,14 @@ func (s *step) apply(ev Event) {
 		// An operator's line reaches the visitor whatever the state: one
 		// written just before the handoff ended is not dropped.
 		s.join(ev.Operator, ev.At)
+		if ev.Text == "" {
+			return
+		}
 		if h := s.c.Handoff; h != nil && h.Native {
 			// The channel showed the operator's line to the visitor itself.
-			s.note(RoleOperator, ev.Text)
+			s.emit(Note{Role: RoleOperator, Text: ev.Text, Author: author})
 		} else {
-			s.say(RoleOperator, ev.Text)
+			s.emit(Say{Role: RoleOperator, Text: ev.Text, Author: author})
 		}
 	case DeskOpened:
 		if s.c.State == WaitingHuman && s.withHuman() && s.c.Handoff.Desk != "" && !s.c.Handoff.Announced {

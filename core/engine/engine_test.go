@@ -1001,6 +1001,12 @@ func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
 		if m.Private {
 			private++
 		}
+		if m.Role == conversation.RoleOperator && (m.Author == nil || *m.Author != holder) {
+			t.Errorf("operator line %q stored with author %v, want %v", m.Text, m.Author, holder)
+		}
+		if m.Role != conversation.RoleOperator && m.Author != nil {
+			t.Errorf("%s line %q has an author %v", m.Role, m.Text, m.Author)
+		}
 	}
 	if private != 1 {
 		t.Errorf("%d private notes in the transcript, want 1", private)

@@ -163,9 +163,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 				e.logFor(ef.conv).WithField("cause", a.Cause).Info("handing off to a human")
 			}
 		case conversation.Say:
-			e.say(ef, a.Role, a.Text)
+			e.say(ef, a.Role, a.Text, a.Author)
 		case conversation.Note:
-			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private})
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private, Author: authorOf(a.Author)})
 		case conversation.HandOffNatively:
 			if a.Text != "" {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
@@ -218,8 +218,8 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 
 // say writes a message from the bot or an operator and queues it for the
 // visitor's channel.
-func (e *Engine) say(ef *effects, role conversation.Role, text string) {
-	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text})
+func (e *Engine) say(ef *effects, role conversation.Role, text string, author conversation.Operator) {
+	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text, Author: authorOf(author)})
 	if transcriptOnly(ef.conv.Channel) {
 		return
 	}
@@ -227,6 +227,14 @@ func (e *Engine) say(ef *effects, role conversation.Role, text string) {
 		ConversationID: ef.conv.ID, Instance: ef.conv.Channel,
 		Payload: store.SendText{Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: e.takeContext(ef)},
 	})
+}
+
+// authorOf is a message's author as stored: nil when nobody is named.
+func authorOf(op conversation.Operator) *conversation.Operator {
+	if op == (conversation.Operator{}) {
+		return nil
+	}
+	return &op
 }
 
 // adoptContext takes the context of a channel's own events about its
@@ -302,15 +310,21 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 			lastVisitor = m.Text
 		}
 	}
-	name := ef.conv.User.Name
+	return out, HandoffSummary(ef.conv.User, ef.conv.Channel, reason, lastVisitor)
+}
+
+// HandoffSummary is the one-line summary a person gets with a handoff:
+// who, on which channel, why, and the visitor's last words.
+func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
+	name := user.Name
 	if name == "" {
-		name = ef.conv.User.ID
+		name = user.ID
 	}
-	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, ef.conv.Channel, reason)
+	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, reason)
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)
 	}
-	return out, summary
+	return summary
 }
 
 func truncate(s string, n int) string {

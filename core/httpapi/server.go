@@ -95,6 +95,9 @@ type Config struct {
 	// /oauth/token; 0 serves no token endpoint (the admin commands'
 	// in-process server has none).
 	OAuthTokenTTL time.Duration
+	// Operators manages the console's accounts (/v1/admin/operators); nil:
+	// those routes are not served.
+	Operators Operators
 	// KB serves /v1/kb; nil answers its document and search routes 404.
 	KB KnowledgeBase
 }
@@ -154,6 +157,13 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
 	s.route("GET /v1/admin/backup", admin, s.backup)
 	s.oauthRoutes()
+	if cfg.Operators != nil {
+		s.route("GET /v1/admin/operators", admin, s.listOperators)
+		s.route("POST /v1/admin/operators", admin, s.createOperator)
+		s.route("POST /v1/admin/operators/{id}/disable", admin, s.changeOperator("operator.disable"))
+		s.route("POST /v1/admin/operators/{id}/enable", admin, s.changeOperator("operator.enable"))
+		s.route("POST /v1/admin/operators/{id}/password", admin, s.changeOperator("operator.password"))
+	}
 	s.routeKB()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/kb"
@@ -71,7 +71,7 @@ func openAdmin(f adminFlags) (*admin, error) {
 			st.Close()
 			return nil, err
 		}
-		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge}, st, nil, nil,
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge, Operators: accounts.New(st, time.Now)}, st, nil, nil,
 			func() (bool, any) { return true, nil }, log)
 		if err != nil {
 			st.Close()
@@ -85,15 +85,10 @@ func openAdmin(f adminFlags) (*admin, error) {
 	// The daemon is running: ask it.
 	a := &admin{url: *f.url, token: *f.key, client: &http.Client{Timeout: 30 * time.Second}}
 	if a.url == "" {
-		scheme := "http"
-		if cfg.Server.TLSCert != "" {
-			scheme = "https"
-		}
-		host, port, _ := net.SplitHostPort(cfg.Server.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		a.url = scheme + "://" + net.JoinHostPort(host, port)
+		// The listener itself: console.public_url may be a proxy in front.
+		local := *cfg
+		local.Console.PublicURL = ""
+		a.url = local.BaseURL()
 	}
 	if a.token == "" {
 		a.token = os.Getenv("SWITCHBOARD_ADMIN_KEY")

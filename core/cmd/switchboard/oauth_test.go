@@ -14,7 +14,7 @@ func TestOAuthClientCommands(t *testing.T) {
 	run1 := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if code := run(append(args[:2:2], append([]string{"--config", cfgPath}, args[2:]...)...), &out, &errOut); code != 0 {
+		if code := run(append(args[:2:2], append([]string{"--config", cfgPath}, args[2:]...)...), strings.NewReader(""), &out, &errOut); code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
 		}
 		return out.String()
@@ -53,7 +53,7 @@ func TestOAuthClientCommands(t *testing.T) {
 		{[]string{"oauth-client", "create", "--config", cfgPath, "--name", "x", "--scopes", "root"}, 1, `unknown scope "root"`},
 	} {
 		var out, errOut bytes.Buffer
-		if code := run(tt.args, &out, &errOut); code != tt.code || !strings.Contains(errOut.String(), tt.want) {
+		if code := run(tt.args, strings.NewReader(""), &out, &errOut); code != tt.code || !strings.Contains(errOut.String(), tt.want) {
 			t.Errorf("%v: exit %d %q, want %d and %q", tt.args, code, errOut.String(), tt.code, tt.want)
 		}
 	}
