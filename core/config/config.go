@@ -72,10 +72,19 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// OAuth is the [oauth] section: the OAuth 2.0 token endpoint.
+	OAuth OAuth `toml:"oauth"`
 	// Console is the [console] section: the operators' web console.
 	Console Console `toml:"console"`
 	// KB is the [kb] section: the knowledge base (kb.go).
 	KB KB `toml:"kb"`
+}
+
+// OAuth is the [oauth] section.
+type OAuth struct {
+	// TokenTTL is how long an access token from POST /oauth/token is
+	// valid.
+	TokenTTL time.Duration `toml:"token_ttl"`
 }
 
 // Console is the [console] section: the operators' web console (/console/)
@@ -269,6 +278,7 @@ func Default() *Config {
 		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
+		OAuth:     OAuth{TokenTTL: time.Hour},
 		Console:   Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		KB:        defaultKB(),
 		Handoff: Handoff{

@@ -104,6 +104,7 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		OAuth:    OAuth{TokenTTL: 30 * time.Minute},
 		Console:  Console{Enabled: true, PublicURL: "https://support.example.com", SessionLifetime: 8 * time.Hour},
 		KB:       Default().KB,
 	}
@@ -153,6 +154,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		OAuth:    OAuth{TokenTTL: time.Hour},
 		Console:  Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		// The thresholds are calibrated by make eval; they are checked
 		// for range below.
@@ -385,6 +387,9 @@ plugin = "echo"
 		{"bad max attempts", base + "[delivery]\nmax_attempts = 0\n", "delivery.max_attempts", "at least 1"},
 		{"bad alert url", base + "[alerts]\nwebhook_url = \"mailto:x\"\n", "alerts.webhook_url", "not an http(s) URL"},
 		{"short retention", base + "[retention]\ntranscripts = \"10m\"\n", "retention.transcripts", "at least 1h"},
+		{"short token ttl", base + "[oauth]\ntoken_ttl = \"30s\"\n", "oauth.token_ttl", "between 1m and 24h, got 30s"},
+		{"long token ttl", base + "[oauth]\ntoken_ttl = \"2d\"\n", "oauth.token_ttl", "between 1m and 24h, got 48h0m0s"},
+		{"unknown oauth key", base + "[oauth]\nttl = \"1h\"\n", "oauth.ttl", "unknown key"},
 		{"unknown section typo", base + "[sever]\nlisten = \":1\"\n", "sever", `did you mean "server"`},
 		{"unknown server key", "[server]\nlistne = \":8080\"\n", "server.listne", `unknown key (did you mean "listen"?)`},
 		{"unknown log key", "[log]\nlvl = \"info\"\n", "log.lvl", "unknown key"},

@@ -199,6 +199,10 @@ func (c *Config) validate() []Problem {
 		add("retention.transcripts", "must be at least 1h (or 0 to keep forever), got %s", c.Retention.Transcripts)
 	}
 
+	// [oauth]
+	if c.OAuth.TokenTTL < time.Minute || c.OAuth.TokenTTL > 24*time.Hour {
+		add("oauth.token_ttl", "must be between 1m and 24h, got %s", c.OAuth.TokenTTL)
+	}
 	// [console]
 	if u := c.Console.PublicURL; u != "" {
 		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" ||

@@ -119,6 +119,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		APIKeys:        d.cfg.API.Keys,
 		AllowIPs:       d.cfg.API.AllowIPs,
 		TrustedProxies: d.cfg.API.TrustedProxies,
+		OAuthTokenTTL:  d.cfg.OAuth.TokenTTL,
 		Metrics:        m,
 		Stats: func(from, to time.Time) (any, error) {
 			return stats.Compute(st, from, to)

@@ -43,6 +43,9 @@ type Store interface {
 	VerifyAudit() (int, error)
 	DeadLetters() ([]store.DeadLetter, error)
 	Backup(w io.Writer) (int64, error)
+	OAuthStore
+	// Now is the clock of token lifetimes, rate limits and audit times.
+	Now() time.Time
 	KBGaps(limit int) ([]store.KBGap, error)
 }
 
@@ -88,6 +91,10 @@ type Config struct {
 	WebhookTimeout time.Duration
 	// MaxWait caps the long-poll ?wait of the messages endpoint. Default 60s.
 	MaxWait time.Duration
+	// OAuthTokenTTL is the lifetime of the access tokens of POST
+	// /oauth/token; 0 serves no token endpoint (the admin commands'
+	// in-process server has none).
+	OAuthTokenTTL time.Duration
 	// Operators manages the console's accounts (/v1/admin/operators); nil:
 	// those routes are not served.
 	Operators Operators
@@ -149,6 +156,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/deadletters/{id}/retry", admin, s.retryDeadLetter)
 	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
 	s.route("GET /v1/admin/backup", admin, s.backup)
+	s.oauthRoutes()
 	if cfg.Operators != nil {
 		s.route("GET /v1/admin/operators", admin, s.listOperators)
 		s.route("POST /v1/admin/operators", admin, s.createOperator)
@@ -221,7 +229,8 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
 			return
 		}
-		p, err := s.access.authenticate(token)
+		now := s.store.Now()
+		p, err := s.access.authenticate(token, now)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
@@ -237,7 +246,7 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "forbidden", "this key lacks the "+scope+" scope")
 			return
 		}
-		if wait, ok := s.access.take(p, time.Now()); !ok {
+		if wait, ok := s.access.take(p, now); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			writeError(w, http.StatusTooManyRequests, "rate_limited", "rate limit of this key exceeded")
 			return

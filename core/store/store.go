@@ -45,6 +45,9 @@ var (
 	bucketAudit             = []byte("audit")
 	bucketPossiblyDelivered = []byte("possibly_delivered")
 	bucketConvStates        = []byte("conv_states")
+	bucketOAuthClients      = []byte("oauth_clients")
+	bucketOAuthTokens       = []byte("oauth_tokens")
+	bucketOAuthTokenExpiry  = []byte("oauth_token_expiry")
 	// Console accounts, their sessions and saved replies.
 	bucketOperators          = []byte("operators")
 	bucketOperatorEmails     = []byte("operator_emails")
@@ -57,6 +60,7 @@ var (
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates,
+		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
 		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
 	}
 

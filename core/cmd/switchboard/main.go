@@ -33,6 +33,9 @@ commands:
   apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
                             create an API key; it is printed once
   apikey list | apikey revoke ID|NAME
+  oauth-client create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
+                            create an OAuth client; its secret is printed once
+  oauth-client list | oauth-client revoke ID|NAME
   operator add --email E --name N --role agent|admin --password-stdin
                             create a console account (password on stdin)
   operator list | operator disable|enable ID|EMAIL
@@ -68,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return checkConfig(rest, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(rest, stdout, stderr)
+	case "oauth-client":
+		return oauthClientCommand(rest, stdout, stderr)
 	case "operator":
 		return operatorCommand(rest, stdin, stdout, stderr)
 	case "audit":
