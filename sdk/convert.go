@@ -3,11 +3,14 @@ package sdk
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/switchboard-chat/switchboard/sdk/internal/pb"
 )
@@ -113,7 +116,30 @@ func outboundToPB(o Outbound) *pb.Outbound {
 		Role:         o.Role,
 		Reason:       o.Reason,
 		Context:      o.Context,
+		Choices:      choicesToPB(o.Choices),
 	}
+}
+
+func choicesToPB(cs []Choice) []*pb.Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]*pb.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = &pb.Choice{Label: c.Label, Text: c.Text}
+	}
+	return out
+}
+
+func choicesFromPB(cs []*pb.Choice) []Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]Choice, len(cs))
+	for i, c := range cs {
+		out[i] = Choice{Label: c.GetLabel(), Text: c.GetText()}
+	}
+	return out
 }
 
 func outboundFromPB(o *pb.Outbound) Outbound {
@@ -126,22 +152,14 @@ func outboundFromPB(o *pb.Outbound) Outbound {
 		Role:         o.GetRole(),
 		Reason:       o.GetReason(),
 		Context:      o.GetContext(),
+		Choices:      choicesFromPB(o.GetChoices()),
 	}
 }
 
-// deskOutbound is an Outbound plus the fields only desk calls carry.
-type deskOutbound struct {
-	Outbound
-	Channel    string
-	Summary    string
-	Transcript []TranscriptEntry
-}
-
-func deskOutboundToPB(d deskOutbound) *pb.Outbound {
-	out := outboundToPB(d.Outbound)
-	out.Channel, out.Summary = d.Channel, d.Summary
-	for _, e := range d.Transcript {
-		out.Transcript = append(out.Transcript, &pb.TranscriptEntry{Role: e.Role, Text: e.Text, TimeUnixMs: timeToMillis(e.Time)})
+func transcriptToPB(entries []TranscriptEntry) []*pb.TranscriptEntry {
+	out := make([]*pb.TranscriptEntry, len(entries))
+	for i, e := range entries {
+		out[i] = &pb.TranscriptEntry{Role: e.Role, Text: e.Text, TimeUnixMs: timeToMillis(e.Time)}
 	}
 	return out
 }
@@ -152,6 +170,20 @@ func transcriptFromPB(entries []*pb.TranscriptEntry) []TranscriptEntry {
 		out[i] = TranscriptEntry{Role: e.GetRole(), Text: e.GetText(), Time: timeFromMillis(e.GetTimeUnixMs())}
 	}
 	return out
+}
+
+func idempotencyToPB(i Idempotency) *pb.Idempotency {
+	return &pb.Idempotency{
+		SendText: i.SendText, NativeHandoff: i.NativeHandoff,
+		OpenHandoff: i.OpenHandoff, RelayToDesk: i.RelayToDesk, CloseHandoff: i.CloseHandoff,
+	}
+}
+
+func idempotencyFromPB(i *pb.Idempotency) Idempotency {
+	return Idempotency{
+		SendText: i.GetSendText(), NativeHandoff: i.GetNativeHandoff(),
+		OpenHandoff: i.GetOpenHandoff(), RelayToDesk: i.GetRelayToDesk(), CloseHandoff: i.GetCloseHandoff(),
+	}
 }
 
 func toolCallsToPB(calls []ToolCall) []*pb.ToolCall {
@@ -215,18 +247,37 @@ func errorToStatus(err error) error {
 		code = codes.DeadlineExceeded
 	}
 	st := status.New(code, err.Error())
-	if withDetail, derr := st.WithDetails(&pb.ErrorDetail{
+	details := []protoadapt.MessageV1{&pb.ErrorDetail{
 		Kind:         string(kind),
 		RetryAfterMs: RetryAfterOf(err).Milliseconds(),
-	}); derr == nil {
+	}}
+	if errors.Is(err, ErrPluginUnavailable) {
+		details = append(details, &errdetails.ErrorInfo{Domain: errorDomain, Reason: reasonPluginUnavailable})
+	}
+	if withDetail, derr := st.WithDetails(details...); derr == nil {
 		st = withDetail
 	}
 	return st.Err()
 }
 
 // ErrPluginUnavailable is returned by calls to a plugin process that is not
-// running (it crashed, or the daemon is restarting it).
+// running (it crashed, or the daemon is restarting it). It survives the
+// gRPC hop: errors.Is finds it in an error that came back from a plugin.
 var ErrPluginUnavailable = errors.New("plugin unavailable")
+
+// errorDomain and reasonPluginUnavailable mark, in a status's details (a
+// google.rpc.ErrorInfo), an error that wraps ErrPluginUnavailable.
+const (
+	errorDomain             = "switchboard"
+	reasonPluginUnavailable = "PLUGIN_UNAVAILABLE"
+)
+
+// unavailableError is an error that wrapped ErrPluginUnavailable on the
+// other side of the wire, with its message as it was.
+type unavailableError struct{ msg string }
+
+func (e unavailableError) Error() string { return e.msg }
+func (e unavailableError) Unwrap() error { return ErrPluginUnavailable }
 
 // errorFromStatus turns a gRPC error from a plugin back into an [*Error].
 // Errors without a kind are transport failures: the plugin process died or
@@ -239,22 +290,41 @@ func errorFromStatus(err error) error {
 	if !ok {
 		return &Error{Kind: Temporary, Err: err}
 	}
+	var (
+		detail      *pb.ErrorDetail
+		unavailable bool
+	)
 	for _, d := range st.Details() {
-		if detail, ok := d.(*pb.ErrorDetail); ok {
-			return &Error{
-				Kind:       ErrorKind(detail.GetKind()),
-				RetryAfter: time.Duration(detail.GetRetryAfterMs()) * time.Millisecond,
-				Err:        errors.New(st.Message()),
-			}
+		switch d := d.(type) {
+		case *pb.ErrorDetail:
+			detail = d
+		case *errdetails.ErrorInfo:
+			unavailable = unavailable || (d.GetDomain() == errorDomain && d.GetReason() == reasonPluginUnavailable)
+		}
+	}
+	if detail != nil {
+		var inner error = errors.New(st.Message())
+		if unavailable {
+			inner = unavailableError{msg: st.Message()}
+		}
+		return &Error{
+			Kind:       ErrorKind(detail.GetKind()),
+			RetryAfter: time.Duration(detail.GetRetryAfterMs()) * time.Millisecond,
+			Err:        inner,
 		}
 	}
 	switch st.Code() {
+	case codes.Unimplemented:
+		// The plugin does not serve the service or call (built with an
+		// SDK that lacks it): retrying cannot help.
+		return &Error{Kind: Permanent, Err: errors.New(st.Message())}
 	case codes.Canceled:
 		return &Error{Kind: Temporary, Err: errors.New(st.Message())}
 	case codes.DeadlineExceeded:
 		return &Error{Kind: Timeout, Err: errors.New(st.Message())}
 	case codes.Unavailable:
-		return &Error{Kind: Temporary, Err: errors.Join(ErrPluginUnavailable, errors.New(st.Message()))}
+		// No detail: the plugin process itself could not be reached.
+		return &Error{Kind: Temporary, Err: fmt.Errorf("%w: %s", ErrPluginUnavailable, st.Message())}
 	}
 	return &Error{Kind: Temporary, Err: errors.New(st.Message())}
 }

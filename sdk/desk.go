@@ -5,17 +5,21 @@ import (
 	"time"
 )
 
-// Desk is an optional hook for channels that can serve as the human desk
-// (a help-desk product where operators work). When the daemon hands a
-// conversation from any channel to humans, it opens a handoff on the desk,
-// relays the visitor's further messages into it, and closes it when the
-// conversation goes back to the bot. The desk reports what operators do as
-// events whose Conversation is the desk reference returned by OpenHandoff:
-// [KindOperatorJoined], [KindOperatorMessage], [KindClosed], [KindMissed].
+// Desk is the human desk: a help-desk product where operators work. A
+// plugin serves it beside its [Channel] ([Plugins].Desk), as its own
+// service. When the daemon hands a conversation from any channel to humans,
+// it opens a handoff on the desk, relays the visitor's further messages
+// into it, and closes it when the conversation goes back to the bot. The
+// plugin reports what operators do as events of its Channel (webhook or
+// [Poller]) whose Conversation is the desk reference returned by
+// OpenHandoff: [KindOperatorJoined], [KindOperatorMessage], [KindClosed],
+// [KindMissed].
 //
-// Calls come from the daemon's durable outbox and are retried on temporary
-// errors, each with the same ID, so implementations should use Handoff.ID
-// (or DeskMessage.ID) as an idempotency key where the desk supports one.
+// Calls come from the daemon's durable outbox and are retried after
+// temporary errors. Each carries the id of its delivery, the same on every
+// attempt ([Handoff].ID, [DeskMessage].ID, [DeskClose].ID): pass it as the
+// idempotency key where the desk takes one, and declare the calls whose
+// repeats the desk drops in [Capabilities].Idempotent.
 type Desk interface {
 	// OpenHandoff opens a desk conversation on the visitor's behalf,
 	// carrying the transcript, and returns its desk reference.
@@ -24,7 +28,7 @@ type Desk interface {
 	RelayToDesk(ctx context.Context, ref string, msg DeskMessage) error
 	// CloseHandoff ends a handoff from the daemon's side (the visitor went
 	// back to the bot, or the conversation was closed through the API).
-	CloseHandoff(ctx context.Context, ref string, reason string) error
+	CloseHandoff(ctx context.Context, ref string, c DeskClose) error
 }
 
 // Handoff is a conversation handed to humans.
@@ -58,4 +62,12 @@ type DeskMessage struct {
 	ID   string
 	User User
 	Text string
+}
+
+// DeskClose ends a handoff.
+type DeskClose struct {
+	// ID is the daemon's delivery id, stable across retries.
+	ID string
+	// Reason says why, for the operator.
+	Reason string
 }

@@ -6,8 +6,12 @@
 //   - a channel (Telegram, LINE, a chat widget, a help desk) implements
 //     [Channel]: it turns the platform's webhooks into normalized [Event]s and
 //     sends [Outbound] messages back. Optional hooks add more: [Poller] for
-//     platforms that are read by polling, [Desk] for a human help desk,
-//     [HealthChecker] for reporting the platform's reachability.
+//     platforms that are read by polling, [HealthChecker] for reporting the
+//     platform's reachability, [Setup] for a one-off step run by hand
+//     (`switchboard setup`). A help desk where human operators work also
+//     serves a [Desk] beside its channel ([Plugins].Desk): the daemon opens,
+//     feeds and closes handoffs on it, and the operators' actions come back
+//     as the channel's events.
 //   - an LLM backend implements [LLM]: streamed chat with tools, embeddings.
 //
 // A plugin's main function is a few lines:

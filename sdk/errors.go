@@ -3,7 +3,11 @@ package sdk
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -66,16 +70,79 @@ func RetryAfter(d time.Duration, err error) error {
 }
 
 // TransportError classifies an error returned by an HTTP client call to a
-// platform: a failure to connect never reached it and is Temporary;
-// anything later (a timeout, a reset) may have been delivered and is
-// OutcomeUnknown.
+// platform, one that got no answer. A request that never left — the
+// connection or the name lookup failed, or (with a client from
+// [NewHTTPClient]) it was not completely written — is Temporary: retrying
+// cannot duplicate it. Anything else (a timeout or a reset after the
+// request went out) may have been carried out by the platform and is
+// OutcomeUnknown: the daemon retries it only where the platform drops
+// repeats, and otherwise records it as possibly delivered.
 func TransportError(err error) error {
 	var op *net.OpError
 	var dns *net.DNSError
-	if (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) {
+	var unsent *notSentError
+	if errors.As(err, &unsent) || errors.Is(err, http.ErrSchemeMismatch) ||
+		(errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) {
 		return &Error{Kind: Temporary, Err: err}
 	}
 	return &Error{Kind: OutcomeUnknown, Err: err}
+}
+
+// StatusKind is the kind of error an HTTP error status calls for, when the
+// platform documents nothing more specific: 408 Request Timeout, 425 Too
+// Early, 429 Too Many Requests and every 5xx are Temporary; every other
+// status is Permanent, since the same request would get the same answer
+// (400, 401, 403, 404, 409, 413, 422…, and a 1xx–3xx the client did not
+// follow).
+func StatusKind(status int) ErrorKind {
+	switch {
+	case status == http.StatusRequestTimeout, status == http.StatusTooEarly,
+		status == http.StatusTooManyRequests, status >= 500 && status < 600:
+		return Temporary
+	default:
+		return Permanent
+	}
+}
+
+// StatusError is err, the failure of a call the platform answered with an
+// error status, as an [*Error] of kind [StatusKind](status). retryAfter is
+// the wait the platform asked for (see [ParseRetryAfter]); it is kept when
+// the kind is Temporary. A plugin handles the statuses its platform gives
+// its own meaning first (Telegram's 403 is a blocked visitor) and passes
+// the rest here.
+func StatusError(status int, retryAfter time.Duration, err error) error {
+	kind := StatusKind(status)
+	if kind != Temporary {
+		retryAfter = 0
+	}
+	return &Error{Kind: kind, RetryAfter: max(retryAfter, 0), Err: err}
+}
+
+// ParseRetryAfter reads a Retry-After header value (RFC 9110, section
+// 10.2.3): a number of seconds, or an HTTP date, which is turned into the
+// wait from now. An empty or malformed value, a date that has passed and a
+// wait too long for a time.Duration all give 0: no advice.
+func ParseRetryAfter(value string, now time.Time) time.Duration {
+	value = strings.Trim(value, " \t")
+	if value == "" {
+		return 0
+	}
+	if strings.Trim(value, "0123456789") == "" {
+		secs, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || secs > int64(math.MaxInt64/time.Second) {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	t, err := http.ParseTime(value)
+	if err != nil {
+		return 0
+	}
+	d := t.Sub(now)
+	if d <= 0 || d == math.MaxInt64 { // passed, or saturated
+		return 0
+	}
+	return d
 }
 
 // KindOf returns the kind of err: the kind of the first [*Error] in its

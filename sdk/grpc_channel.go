@@ -19,11 +19,13 @@ type ChannelPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	// Impl is the served channel (plugin side only).
 	Impl Channel
+	// servesDesk says the same plugin serves a [Desk] (plugin side only).
+	servesDesk bool
 }
 
 // GRPCServer registers the channel's gRPC service.
 func (p *ChannelPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pb.RegisterChannelServer(s, &channelServer{impl: p.Impl})
+	pb.RegisterChannelServer(s, &channelServer{impl: p.Impl, servesDesk: p.servesDesk})
 	return nil
 }
 
@@ -34,7 +36,8 @@ func (p *ChannelPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *g
 
 type channelServer struct {
 	pb.UnimplementedChannelServer
-	impl Channel
+	impl       Channel
+	servesDesk bool
 }
 
 func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.Capabilities, error) {
@@ -47,14 +50,13 @@ func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		return nil, errorToStatus(NewError(Permanent, err))
 	}
 	_, polls := s.impl.(Poller)
-	_, desk := s.impl.(Desk)
 	return &pb.Capabilities{
 		TextLimit:     int32(caps.TextLimit),
 		Typing:        caps.Typing,
 		NativeHandoff: caps.NativeHandoff,
-		Desk:          caps.Desk && desk,
+		Desk:          s.servesDesk,
 		Polling:       caps.Polling && polls,
-		Idempotent:    caps.Idempotent,
+		Idempotency:   idempotencyToPB(caps.Idempotent),
 	}, nil
 }
 
@@ -79,45 +81,11 @@ func (s *channelServer) HandleWebhook(ctx context.Context, req *pb.WebhookReques
 }
 
 func (s *channelServer) Send(ctx context.Context, out *pb.Outbound) (*pb.SendResult, error) {
-	kind := OutboundKind(out.GetKind())
-	if kind == outDeskOpen || kind == outDeskRelay || kind == outDeskClose {
-		return s.deskCall(ctx, kind, out)
-	}
 	res, err := s.impl.Send(ctx, outboundFromPB(out))
 	if err != nil {
 		return nil, errorToStatus(err)
 	}
 	return &pb.SendResult{NativeId: res.NativeID}, nil
-}
-
-// deskCall dispatches a desk call carried by the Send RPC.
-func (s *channelServer) deskCall(ctx context.Context, kind OutboundKind, out *pb.Outbound) (*pb.SendResult, error) {
-	desk, ok := s.impl.(Desk)
-	if !ok {
-		return nil, errorToStatus(Errorf(Permanent, "channel is not a desk"))
-	}
-	var (
-		ref string
-		err error
-	)
-	switch kind {
-	case outDeskOpen:
-		ref, err = desk.OpenHandoff(ctx, Handoff{
-			ID: out.GetId(), ConversationID: out.GetConversation(), Channel: out.GetChannel(),
-			User: userFromPB(out.GetUser()), Transcript: transcriptFromPB(out.GetTranscript()),
-			Summary: out.GetSummary(), Reason: out.GetReason(),
-		})
-	case outDeskRelay:
-		ref = out.GetConversation()
-		err = desk.RelayToDesk(ctx, ref, DeskMessage{ID: out.GetId(), User: userFromPB(out.GetUser()), Text: out.GetText()})
-	case outDeskClose:
-		ref = out.GetConversation()
-		err = desk.CloseHandoff(ctx, ref, out.GetReason())
-	}
-	if err != nil {
-		return nil, errorToStatus(err)
-	}
-	return &pb.SendResult{NativeId: ref}, nil
 }
 
 func (s *channelServer) Health(ctx context.Context, _ *pb.Empty) (*pb.HealthStatus, error) {
@@ -177,7 +145,7 @@ func (s *streamSink) Deliver(_ context.Context, events []Event) error {
 }
 
 // ChannelClient is the daemon's side of a channel plugin. It implements
-// [Channel], [Desk] and [HealthChecker], and [ChannelClient.Poll] reads a polling
+// [Channel] and [HealthChecker], and [ChannelClient.Poll] reads a polling
 // channel.
 type ChannelClient struct {
 	client pb.ChannelClient
@@ -199,7 +167,7 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 		NativeHandoff: caps.GetNativeHandoff(),
 		Desk:          caps.GetDesk(),
 		Polling:       caps.GetPolling(),
-		Idempotent:    caps.GetIdempotent(),
+		Idempotent:    idempotencyFromPB(caps.GetIdempotency()),
 	}, nil
 }
 
@@ -231,30 +199,6 @@ func (c *ChannelClient) Send(ctx context.Context, out Outbound) (SendResult, err
 		return SendResult{}, errorFromStatus(err)
 	}
 	return SendResult{NativeID: res.GetNativeId()}, nil
-}
-
-// OpenHandoff implements [Desk].
-func (c *ChannelClient) OpenHandoff(ctx context.Context, h Handoff) (string, error) {
-	res, err := c.client.Send(ctx, deskOutboundToPB(deskOutbound{
-		Outbound: Outbound{ID: h.ID, Kind: outDeskOpen, Conversation: h.ConversationID, User: h.User, Reason: h.Reason},
-		Channel:  h.Channel, Summary: h.Summary, Transcript: h.Transcript,
-	}))
-	if err != nil {
-		return "", errorFromStatus(err)
-	}
-	return res.GetNativeId(), nil
-}
-
-// RelayToDesk implements [Desk].
-func (c *ChannelClient) RelayToDesk(ctx context.Context, ref string, msg DeskMessage) error {
-	_, err := c.client.Send(ctx, outboundToPB(Outbound{ID: msg.ID, Kind: outDeskRelay, Conversation: ref, User: msg.User, Text: msg.Text}))
-	return errorFromStatus(err)
-}
-
-// CloseHandoff implements [Desk].
-func (c *ChannelClient) CloseHandoff(ctx context.Context, ref string, reason string) error {
-	_, err := c.client.Send(ctx, outboundToPB(Outbound{ID: ref + ":close", Kind: outDeskClose, Conversation: ref, Reason: reason}))
-	return errorFromStatus(err)
 }
 
 // Health implements [HealthChecker].

@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -18,6 +19,7 @@ const ProtocolVersion = 1
 // Names under which plugins are dispensed.
 const (
 	KindChannel = "channel"
+	KindDesk    = "desk"
 	KindLLM     = "llm"
 )
 
@@ -39,32 +41,55 @@ func VersionedPlugins() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
 		ProtocolVersion: {
 			KindChannel: &ChannelPlugin{},
+			KindDesk:    &DeskPlugin{},
 			KindLLM:     &LLMPlugin{},
 		},
 	}
 }
 
-// Plugins is what one plugin binary serves: a channel, an LLM backend, or
-// both.
+// Plugins is what one plugin binary serves: a channel, optionally with a
+// human desk, and/or an LLM backend. A desk needs the channel beside it:
+// operators' events arrive through the channel's webhook or poll. Both are
+// usually the same value:
+//
+//	d := &Desk{}
+//	sdk.Serve(sdk.Plugins{Channel: d, Desk: d})
 type Plugins struct {
 	Channel Channel
+	Desk    Desk
 	LLM     LLM
 }
 
-// Serve serves the plugins to the daemon and returns when the daemon stops
-// the process. It is the whole of a plugin's main function.
-func Serve(p Plugins) {
+// PluginSet is the go-plugin set that serves p, one service per interface.
+func (p Plugins) PluginSet() plugin.PluginSet {
 	set := plugin.PluginSet{}
 	if p.Channel != nil {
-		set[KindChannel] = &ChannelPlugin{Impl: p.Channel}
+		set[KindChannel] = &ChannelPlugin{Impl: p.Channel, servesDesk: p.Desk != nil}
+	}
+	if p.Desk != nil {
+		set[KindDesk] = &DeskPlugin{Impl: p.Desk}
 	}
 	if p.LLM != nil {
 		set[KindLLM] = &LLMPlugin{Impl: p.LLM}
 	}
+	return set
+}
+
+// Serve serves the plugins to the daemon and returns when the daemon stops
+// the process. It is the whole of a plugin's main function. Run for its
+// setup step (see [Setup]), the binary runs that instead and exits.
+func Serve(p Plugins) {
+	if os.Getenv(SetupEnv) != "" {
+		serveSetup(p) // exits
+	}
+	if p.Desk != nil && p.Channel == nil {
+		fmt.Fprintln(os.Stderr, "sdk.Serve: a Desk needs a Channel beside it for the operators' events")
+		os.Exit(1)
+	}
 	go exitWithParent()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake(),
-		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: set},
+		VersionedPlugins: map[int]plugin.PluginSet{ProtocolVersion: p.PluginSet()},
 		GRPCServer:       newGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Level:      hclog.Info,
@@ -136,7 +161,7 @@ func levelName(l slog.Level) string {
 var (
 	_ Channel       = (*ChannelClient)(nil)
 	_ HealthChecker = (*ChannelClient)(nil)
-	_ Desk          = (*ChannelClient)(nil)
+	_ Desk          = (*DeskClient)(nil)
 	_ LLM           = (*LLMClient)(nil)
 	_ HealthChecker = (*LLMClient)(nil)
 )

@@ -102,14 +102,6 @@ const (
 	OutHandoff OutboundKind = "handoff"
 )
 
-// Wire kinds that carry [Desk] calls through the Send RPC, so desk calls
-// share the outbox's delivery and retry path. Plugin code never sees them.
-const (
-	outDeskOpen  OutboundKind = "desk.open"
-	outDeskRelay OutboundKind = "desk.relay"
-	outDeskClose OutboundKind = "desk.close"
-)
-
 // Outbound is one thing the daemon asks a channel to deliver.
 type Outbound struct {
 	// ID is the daemon's id of this delivery. It stays the same on every
@@ -131,6 +123,21 @@ type Outbound struct {
 	Reason string
 	// Context is the latest context map of the conversation's events.
 	Context map[string]string
+	// Choices are answers the visitor can pick with one tap, offered with
+	// Text ("did you mean…"). A channel whose platform has buttons or
+	// quick replies shows them, each sending its Choice.Text back as the
+	// visitor's message; any other channel ignores them (Text already
+	// lists them, numbered).
+	Choices []Choice
+}
+
+// Choice is one answer offered with an [Outbound].
+type Choice struct {
+	// Label is what the button shows; platforms cut long labels (LINE
+	// quick replies show 20 characters).
+	Label string
+	// Text is what picking it sends, as if the visitor typed it.
+	Text string
 }
 
 // SendResult is what a successful delivery returns.
@@ -150,15 +157,36 @@ type Capabilities struct {
 	// NativeHandoff says the channel transfers its own visitors to humans
 	// (an [OutHandoff] outbound) instead of opening a desk conversation.
 	NativeHandoff bool
-	// Desk says the channel implements [Desk] and can serve as the human desk.
+	// Desk says the plugin serves a [Desk] beside the channel and can be
+	// the human desk. [Serve] sets it when [Plugins].Desk is given; what
+	// Configure returns here is ignored.
 	Desk bool
 	// Polling says the channel implements [Poller] and must be polled.
 	Polling bool
-	// Idempotent says the platform drops repeated sends with the same
-	// [Outbound].ID (the channel passes it as an idempotency key), so a
-	// send whose outcome is unknown is safe to retry. Without it, such a
-	// send is recorded as possibly delivered instead of sent twice.
-	Idempotent bool
+	// Idempotent says, per operation, where the platform drops repeats.
+	Idempotent Idempotency
+}
+
+// Idempotency says, per operation, whether the platform drops repeats of a
+// call carrying the same delivery id ([Outbound].ID, [Handoff].ID,
+// [DeskMessage].ID, [DeskClose].ID), typically because the plugin passes
+// the id as the platform's idempotency key. Only for these operations does
+// the daemon retry a call that failed with [OutcomeUnknown]; for the
+// others it records the delivery as possibly delivered instead of risking
+// a duplicate.
+//
+// Declare only what the platform itself guarantees: a plugin keeps no
+// state across restarts, so a memory of ids it already handled does not
+// count. The zero value claims nothing.
+type Idempotency struct {
+	// SendText is Send of an [OutText].
+	SendText bool
+	// NativeHandoff is Send of an [OutHandoff].
+	NativeHandoff bool
+	// OpenHandoff, RelayToDesk and CloseHandoff are the [Desk] calls.
+	OpenHandoff  bool
+	RelayToDesk  bool
+	CloseHandoff bool
 }
 
 // ConfigureRequest is what a plugin gets when it is (re)started.
@@ -209,7 +237,7 @@ func (o Options) Decode(v any) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):
-			return fmt.Errorf("option %q: expected %s, got %s", typeErr.Field, typeErr.Type, typeErr.Value)
+			return &OptionError{Key: typeErr.Field, Err: fmt.Errorf("expected %s, got %s", typeErr.Type, typeErr.Value)}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return fmt.Errorf("unknown option %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		default:

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 // Alert kinds.
@@ -36,7 +38,8 @@ type Alerter struct {
 	url    string
 	log    logrus.FieldLogger
 	client *http.Client
-	// Attempts and Backoff tune webhook retries (defaults 5 and 2s).
+	// Attempts and Backoff tune webhook retries (defaults 5 and 2s):
+	// Backoff is the first wait, doubled for each further retry.
 	Attempts int
 	Backoff  time.Duration
 	wg       sync.WaitGroup
@@ -75,7 +78,7 @@ func (a *Alerter) Send(kind, message string, fields map[string]string) {
 }
 
 func (a *Alerter) post(body []byte) error {
-	delay := a.Backoff
+	backoff := sdk.Backoff{Base: a.Backoff}
 	var last error
 	for attempt := 1; attempt <= a.Attempts; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -100,8 +103,7 @@ func (a *Alerter) post(body []byte) error {
 			last = err
 		}
 		if attempt < a.Attempts {
-			time.Sleep(delay)
-			delay *= 2
+			time.Sleep(backoff.Delay(attempt))
 		}
 	}
 	return fmt.Errorf("after %d attempts: %w", a.Attempts, last)

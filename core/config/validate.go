@@ -202,6 +202,21 @@ func (c *Config) validate() []Problem {
 		add("retention.transcripts", "must be at least 1h (or 0 to keep forever), got %s", c.Retention.Transcripts)
 	}
 
+	// [oauth]
+	if c.OAuth.TokenTTL < time.Minute || c.OAuth.TokenTTL > 24*time.Hour {
+		add("oauth.token_ttl", "must be between 1m and 24h, got %s", c.OAuth.TokenTTL)
+	}
+	// [console]
+	if u := c.Console.PublicURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" ||
+			(parsed.Path != "" && parsed.Path != "/") || parsed.RawQuery != "" || parsed.Fragment != "" {
+			add("console.public_url", "%q is not an http(s) URL of a host, such as https://support.example.com", u)
+		}
+	}
+	if d := c.Console.SessionLifetime; d < 5*time.Minute || d > 90*24*time.Hour {
+		add("console.session_lifetime", "must be between 5m and 2160h (90 days), got %s", d)
+	}
+
 	// [bot]
 	if c.Bot.HandoffMessage == "" {
 		add("bot.handoff_message", "must not be empty")
@@ -220,10 +235,11 @@ func (c *Config) validate() []Problem {
 	}
 
 	// [handoff]
-	if c.Handoff.Desk != "" && c.Handoff.Desk != conversation.ConsoleDesk {
-		if _, ok := c.Channels[c.Handoff.Desk]; !ok {
-			add("handoff.desk", "no channel named %q is configured (or %q, the built-in console)", c.Handoff.Desk, conversation.ConsoleDesk)
-		}
+	switch _, ok := c.Channels[c.Handoff.Desk]; {
+	case c.Handoff.Desk == conversation.ConsoleDesk && !c.Console.Enabled:
+		add("handoff.desk", "the console desk needs console.enabled = true")
+	case c.Handoff.Desk != "" && c.Handoff.Desk != conversation.ConsoleDesk && !ok:
+		add("handoff.desk", "no channel named %q is configured (or use %q, the built-in console)", c.Handoff.Desk, conversation.ConsoleDesk)
 	}
 	for i, k := range c.Handoff.Keywords {
 		if strings.TrimSpace(k) == "" {
@@ -267,6 +283,8 @@ func (c *Config) validate() []Problem {
 	if w.RatePerAddress < 0 {
 		add("webchat.rate_per_address", "must not be negative (0 means no limit), got %d", w.RatePerAddress)
 	}
+	// [kb]
+	ps = append(ps, c.validateKB()...)
 	return ps
 }
 

@@ -15,8 +15,10 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/alerts"
 	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/console"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
@@ -89,6 +91,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer host.Stop()
 
+	knowledge, err := d.openKB(ctx, st, host)
+	if err != nil {
+		return err
+	}
+
 	var models engine.Models
 	if d.cfg.LLM != nil {
 		models = host
@@ -96,6 +103,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Typing and "the bot is thinking" for the push connections.
 	signals := live.NewHub()
 	ecfg := d.engineConfig()
+	ecfg.Knowledge = newKnowledge(knowledge, d.cfg.KB)
 	ecfg.Delivery.Alerts = alerter
 	ecfg.Metrics = m
 	ecfg.Thinking = func(convID string, on bool) {
@@ -112,20 +120,35 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if len(d.cfg.API.Keys) > 0 {
 		d.log.Warn("api.keys from the config are full-scope keys meant for quick starts; create scoped keys with `switchboard apikey create` and remove them")
 	}
+	operators := accounts.New(st, time.Now)
 	api, err := httpapi.New(httpapi.Config{
 		MaxBodyBytes:   d.cfg.Server.MaxBodyBytes,
 		APIKeys:        d.cfg.API.Keys,
 		AllowIPs:       d.cfg.API.AllowIPs,
 		TrustedProxies: d.cfg.API.TrustedProxies,
+		OAuthTokenTTL:  d.cfg.OAuth.TokenTTL,
 		Metrics:        m,
 		Stats: func(from, to time.Time) (any, error) {
 			return stats.Compute(st, from, to)
 		},
+		Operators: operators,
+		KB:        knowledge,
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
 	}
-	handler := http.Handler(api)
+	routes := http.NewServeMux()
+	routes.Handle("/", api)
+	var desk *console.Server
+	if d.cfg.Console.Enabled {
+		if desk, err = d.console(st, eng, signals, operators); err != nil {
+			return err
+		}
+		routes.Handle("/op/", desk)
+		routes.Handle("/console/", desk)
+		routes.Handle("/console", desk)
+		go desk.Run(ctx)
+	}
 	if d.cfg.WebChat.Enabled {
 		wc, err := d.webChat(st, eng, signals)
 		if err != nil {
@@ -134,16 +157,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// Its event streams end with ctx, before the server's shutdown
 		// waits for open connections.
 		go wc.Run(ctx)
-		mux := http.NewServeMux()
-		mux.Handle("/", api)
-		mux.Handle(webchat.Prefix, wc)
-		mux.Handle(strings.TrimSuffix(webchat.Prefix, "/"), wc)
-		handler = mux
+		routes.Handle(webchat.Prefix, wc)
+		routes.Handle(strings.TrimSuffix(webchat.Prefix, "/"), wc)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           routes,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}
+	if desk != nil {
+		srv.RegisterOnShutdown(desk.Close)
 	}
 	served := make(chan error, 1)
 	go func() {
@@ -154,6 +177,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		served <- srv.Serve(ln)
 	}()
 	d.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "version": d.version}).Info("switchboard is serving")
+	if desk != nil {
+		d.announceSetup(ctx, desk)
+	}
 
 	go d.purgeSeen(ctx, st)
 	if d.cfg.Retention.Transcripts > 0 {
@@ -203,6 +229,35 @@ func (d *Daemon) webChat(st *store.Store, eng *engine.Engine, signals *live.Hub)
 	}, st, eng, signals, d.log)
 }
 
+// console builds the operators' console.
+func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts) (*console.Server, error) {
+	trusted, err := httpapi.ParsePrefixes(d.cfg.API.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
+	}
+	return console.New(console.Config{
+		SessionLifetime: d.cfg.Console.SessionLifetime,
+		PublicURL:       d.cfg.BaseURL(),
+		TrustedProxies:  trusted,
+		MaxBodyBytes:    d.cfg.Server.MaxBodyBytes,
+	}, st, eng, signals, operators, d.log)
+}
+
+// announceSetup logs the one-time link that creates the first console
+// administrator, while there is no operator account.
+func (d *Daemon) announceSetup(ctx context.Context, desk *console.Server) {
+	link, expires, ok, err := desk.SetupLink(ctx)
+	if err != nil {
+		d.log.WithError(err).Error("make the console setup link")
+		return
+	}
+	if ok {
+		d.log.WithFields(logrus.Fields{"setup_url": link, "expires": expires.Format(time.RFC3339)}).
+			Warn("no console operator yet: open the setup_url once to create the first administrator " +
+				"(or run `switchboard operator add`); it works once and expires")
+	}
+}
+
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
@@ -225,6 +280,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,
+		SuggestMessage:  b.SuggestMessage,
 		HistoryMessages: b.HistoryMessages,
 		Concurrency:     b.Concurrency,
 		GatherWindow:    b.GatherWindow,
@@ -309,7 +365,7 @@ func (d *Daemon) pluginSpecs() []pluginhost.Spec {
 	if d.cfg.LLM != nil {
 		specs = append(specs, pluginhost.Spec{
 			Instance: pluginhost.LLMInstance, Plugin: d.cfg.LLM.Plugin, Kind: sdk.KindLLM,
-			Options: d.cfg.LLM.Options, SHA256: d.cfg.Plugins.SHA256[d.cfg.LLM.Plugin],
+			Options: d.llmOptions(), SHA256: d.cfg.Plugins.SHA256[d.cfg.LLM.Plugin],
 		})
 	}
 	return specs

@@ -2,13 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -16,9 +17,11 @@ import (
 
 // DeliveryConfig tunes retries of outbox entries.
 type DeliveryConfig struct {
-	// MaxAttempts before an entry becomes a dead letter. Default 12.
+	// MaxAttempts before an entry becomes a dead letter
+	// (delivery.max_attempts).
 	MaxAttempts int
-	// MaxAge of an entry before it becomes a dead letter. Default 24h.
+	// MaxAge of an entry before it becomes a dead letter
+	// (delivery.max_age).
 	MaxAge time.Duration
 	// BaseBackoff is the first retry delay, doubled per attempt up to
 	// MaxBackoff, with jitter. Defaults 1s and 5m.
@@ -30,6 +33,49 @@ type DeliveryConfig struct {
 	SendTimeout time.Duration
 	// Alerts is told about dead letters; nil: none.
 	Alerts Alerter
+	// Hooks are told the outcomes; the zero value tells no one.
+	Hooks DeliveryHooks
+}
+
+// DeliveryHooks let the engine act on a delivery's outcome (queue a
+// follow-up event for the conversation: the desk has the handoff, the
+// handoff failed) inside the store transaction that records the outcome,
+// so what they write commits together with it or not at all. Like any
+// store.Update function they may run more than once and must write only
+// through tx. An error fails that transaction: the outcome is not
+// recorded and the entry is attempted again.
+type DeliveryHooks struct {
+	// Delivered is called once an entry was delivered; deskRef is the
+	// desk's reference an OpenHandoff returned, "" for other operations.
+	Delivered func(tx *store.Tx, e store.OutboxEntry, deskRef string) error
+	// Undelivered is called when an entry leaves the outbox without a
+	// confirmed delivery: it became a dead letter, or its outcome is
+	// unknown where the platform does not drop repeats and it was recorded
+	// as possibly delivered.
+	Undelivered func(tx *store.Tx, e store.OutboxEntry, f DeliveryFailure) error
+}
+
+// DeliveryFailure says why an entry left the outbox undelivered.
+type DeliveryFailure struct {
+	// Reason is the error, as recorded with the entry.
+	Reason string
+	// PossiblyDelivered is set when the destination may have the entry
+	// after all (its outcome is unknown); otherwise it is a dead letter.
+	PossiblyDelivered bool
+}
+
+func (h DeliveryHooks) delivered(tx *store.Tx, e store.OutboxEntry, deskRef string) error {
+	if h.Delivered == nil {
+		return nil
+	}
+	return h.Delivered(tx, e, deskRef)
+}
+
+func (h DeliveryHooks) undelivered(tx *store.Tx, e store.OutboxEntry, f DeliveryFailure) error {
+	if h.Undelivered == nil {
+		return nil
+	}
+	return h.Undelivered(tx, e, f)
 }
 
 // Alerter raises operational alerts.
@@ -37,9 +83,11 @@ type Alerter interface {
 	Send(kind, message string, fields map[string]string)
 }
 
-// deliverer sends outbox entries: per conversation strictly in order (the
-// head entry blocks the ones behind it), different conversations in
-// parallel. An entry is removed only after its send succeeded.
+// deliverer sends outbox entries: per lane (a conversation's destination:
+// the visitor's channel or the desk) strictly in order, the head entry
+// blocking the ones behind it; different lanes in parallel, so a channel
+// that is down holds back neither the desk nor other conversations. An
+// entry is removed only after its send succeeded.
 type deliverer struct {
 	cfg      DeliveryConfig
 	st       *store.Store
@@ -48,20 +96,20 @@ type deliverer struct {
 	log      logrus.FieldLogger
 
 	mu     sync.Mutex
-	queues map[string][]store.OutboxEntry
-	busy   map[string]bool
+	queues map[store.Lane][]store.OutboxEntry
+	busy   map[store.Lane]bool
 	wake   chan struct{}
 	sem    chan struct{}
 	wg     sync.WaitGroup
+
+	// sends is the context of the calls to plugins: it outlives the stop
+	// of the deliverer, so a send in flight may finish and be recorded,
+	// until abort ends it.
+	sends context.Context
+	abort context.CancelFunc
 }
 
 func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *metrics.Metrics, log logrus.FieldLogger) *deliverer {
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 12
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = 24 * time.Hour
-	}
 	if cfg.BaseBackoff <= 0 {
 		cfg.BaseBackoff = time.Second
 	}
@@ -74,10 +122,11 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 30 * time.Second
 	}
+	sends, abort := context.WithCancel(context.Background())
 	return &deliverer{
-		cfg: cfg, st: st, channels: channels, metrics: m, log: log,
-		queues: map[string][]store.OutboxEntry{},
-		busy:   map[string]bool{},
+		cfg: cfg, st: st, channels: channels, metrics: m, log: log, sends: sends, abort: abort,
+		queues: map[store.Lane][]store.OutboxEntry{},
+		busy:   map[store.Lane]bool{},
 		wake:   make(chan struct{}, 1),
 		sem:    make(chan struct{}, cfg.Concurrency),
 	}
@@ -95,7 +144,20 @@ func (d *deliverer) start(ctx context.Context) error {
 	return nil
 }
 
-func (d *deliverer) wait() { d.wg.Wait() }
+// wait waits for the sends in flight to finish and be recorded, until ctx
+// ends; then it cuts them short (their outcome is unknown, recorded as
+// such) and waits for that to be recorded.
+func (d *deliverer) wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		d.abort()
+		<-done
+	}
+	d.abort()
+}
 
 // add queues entries that were just committed.
 func (d *deliverer) add(entries []store.OutboxEntry) {
@@ -104,7 +166,7 @@ func (d *deliverer) add(entries []store.OutboxEntry) {
 	}
 	d.mu.Lock()
 	for _, e := range entries {
-		d.queues[e.ConversationID] = append(d.queues[e.ConversationID], e)
+		d.queues[e.Lane()] = append(d.queues[e.Lane()], e)
 	}
 	d.mu.Unlock()
 	d.poke()
@@ -135,16 +197,16 @@ func (d *deliverer) loop(ctx context.Context) {
 // startDue starts an attempt for every due queue head and returns how long
 // until the next one is due.
 func (d *deliverer) startDue(ctx context.Context) time.Duration {
-	now := time.Now()
+	now := d.st.Now()
 	next := time.Minute
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for conv, q := range d.queues {
-		if d.busy[conv] {
+	for lane, q := range d.queues {
+		if d.busy[lane] {
 			continue
 		}
 		if len(q) == 0 {
-			delete(d.queues, conv)
+			delete(d.queues, lane)
 			continue
 		}
 		head := q[0]
@@ -157,7 +219,7 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 		default:
 			return 10 * time.Millisecond // all senders busy; look again soon
 		}
-		d.busy[conv] = true
+		d.busy[lane] = true
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
@@ -170,23 +232,32 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 
 // attempt sends one entry and records the outcome.
 func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
-	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Kind})
-	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
+	// The send does not end with ctx (the deliverer stopping): a call that
+	// completes during the stop is recorded, not sent again after a
+	// restart.
+	sctx, cancel := context.WithTimeout(d.sends, d.cfg.SendTimeout)
 	deskRef, err := d.send(sctx, e)
+	timedOut := errors.Is(sctx.Err(), context.DeadlineExceeded)
+	aborted := d.sends.Err() != nil
 	cancel()
-	if ctx.Err() != nil {
-		d.release(e, false)
-		return
+	switch {
+	case err != nil && timedOut:
+		// Cut short while the plugin was still at it: the call may have
+		// reached the platform.
+		err = sdk.NewError(sdk.OutcomeUnknown, fmt.Errorf("no answer within %v: %w", d.cfg.SendTimeout, err))
+	case err != nil && aborted:
+		err = sdk.NewError(sdk.OutcomeUnknown, fmt.Errorf("cut short by the shutdown: %w", err))
 	}
-	now := time.Now()
+	now := d.st.Now()
 	if err == nil {
 		err = d.st.Update(context.Background(), func(tx *store.Tx) error {
-			if e.Kind == store.OutDeskOpen && deskRef != "" {
+			if e.Op() == store.OpOpenHandoff && deskRef != "" {
 				if err := store.MapDeskRefTx(tx, e.Instance, deskRef, e.ConversationID); err != nil {
 					return err
 				}
 			}
-			if e.Kind == store.OutDeskClose {
+			if e.Op() == store.OpCloseHandoff {
 				if err := store.UnmapDeskTx(tx, e.ConversationID); err != nil {
 					return err
 				}
@@ -194,7 +265,10 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			if err := store.RecordDeliveryTx(tx, now, 1, 0); err != nil {
 				return err
 			}
-			return store.DeleteOutboxTx(tx, e.Seq)
+			if err := store.DeleteOutboxTx(tx, e.Seq); err != nil {
+				return err
+			}
+			return d.cfg.Hooks.delivered(tx, e, deskRef)
 		})
 		if err != nil {
 			log.WithError(err).Error("record delivery")
@@ -210,12 +284,16 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	kind := sdk.KindOf(err)
 	e.Attempts++
 	e.LastError = err.Error()
-	if kind == sdk.OutcomeUnknown && !d.idempotent(e.Instance) {
+	if kind == sdk.OutcomeUnknown && !d.idempotent(e) {
 		// The platform may have delivered it and would not notice a
 		// second copy: record it instead of risking a duplicate.
 		log.WithError(err).Warn("send outcome unknown; recorded as possibly delivered, not retried")
+		cause := err.Error()
 		if uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
-			return store.PossiblyDeliveredTx(tx, &e, err.Error(), now)
+			if err := store.PossiblyDeliveredTx(tx, &e, cause, now); err != nil {
+				return err
+			}
+			return d.cfg.Hooks.undelivered(tx, e, DeliveryFailure{Reason: cause, PossiblyDelivered: true})
 		}); uerr != nil {
 			log.WithError(uerr).Error("record possibly delivered")
 			d.release(e, false)
@@ -238,7 +316,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		log.WithError(err).Error("delivery failed for good; moved to dead letters")
 		if d.cfg.Alerts != nil {
 			d.cfg.Alerts.Send("dead_letter", "a message could not be delivered: "+dead, map[string]string{
-				"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Kind,
+				"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String(),
 			})
 		}
 		uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
@@ -254,7 +332,10 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			if err := store.RecordDeliveryTx(tx, now, 0, 1); err != nil {
 				return err
 			}
-			return store.DeadLetterTx(tx, &e, dead, now)
+			if err := store.DeadLetterTx(tx, &e, dead, now); err != nil {
+				return err
+			}
+			return d.cfg.Hooks.undelivered(tx, e, DeliveryFailure{Reason: dead})
 		})
 		if uerr != nil {
 			log.WithError(uerr).Error("record dead letter")
@@ -265,7 +346,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		d.release(e, true)
 		return
 	}
-	delay := backoff(e.Attempts, d.cfg.BaseBackoff, d.cfg.MaxBackoff)
+	delay := sdk.Backoff{Base: d.cfg.BaseBackoff, Max: d.cfg.MaxBackoff, Jitter: true}.Delay(e.Attempts)
 	if ra := sdk.RetryAfterOf(err); ra > 0 {
 		delay = ra
 	}
@@ -278,11 +359,12 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	d.release(e, false)
 }
 
-// release ends an attempt: done drops the head of the conversation's queue,
+// release ends an attempt: done drops the head of the lane's queue,
 // otherwise e replaces it (with its new attempt count and time).
 func (d *deliverer) release(e store.OutboxEntry, done bool) {
+	lane := e.Lane()
 	d.mu.Lock()
-	q := d.queues[e.ConversationID]
+	q := d.queues[lane]
 	if len(q) > 0 && q[0].Seq == e.Seq {
 		if done {
 			q = q[1:]
@@ -291,76 +373,118 @@ func (d *deliverer) release(e store.OutboxEntry, done bool) {
 		}
 	}
 	if len(q) == 0 {
-		delete(d.queues, e.ConversationID)
+		delete(d.queues, lane)
 	} else {
-		d.queues[e.ConversationID] = q
+		d.queues[lane] = q
 	}
-	delete(d.busy, e.ConversationID)
+	delete(d.busy, lane)
 	d.mu.Unlock()
 	d.poke()
 }
 
-// idempotent reports whether the channel's platform drops repeated sends of
-// one delivery id, which makes retrying an unknown outcome safe. Desk calls
-// carry the id as an idempotency key as well.
-func (d *deliverer) idempotent(instance string) bool {
-	caps, ok := d.channels.Capabilities(instance)
-	return ok && (caps.Idempotent || caps.Desk)
+// idempotent reports whether the destination's platform drops repeats of
+// the entry's operation with the same delivery id, as its plugin declared:
+// only then is retrying an unknown outcome safe.
+func (d *deliverer) idempotent(e store.OutboxEntry) bool {
+	caps, ok := d.channels.Capabilities(e.Instance)
+	if !ok {
+		return false
+	}
+	switch e.Op() {
+	case store.OpSendText:
+		return caps.Idempotent.SendText
+	case store.OpNativeHandoff:
+		return caps.Idempotent.NativeHandoff
+	case store.OpOpenHandoff:
+		return caps.Idempotent.OpenHandoff
+	case store.OpRelayToDesk:
+		return caps.Idempotent.RelayToDesk
+	case store.OpCloseHandoff:
+		return caps.Idempotent.CloseHandoff
+	}
+	return false
+}
+
+// choices are the conversation's choices as a channel takes them.
+func choices(cs []conversation.Choice) []sdk.Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]sdk.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = sdk.Choice{Label: c.Label, Text: c.Text}
+	}
+	return out
 }
 
 // send performs one delivery; for a desk open it returns the desk reference.
 func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, error) {
-	ch, ok, err := d.channels.Channel(e.Instance)
-	if !ok {
-		return "", sdk.Errorf(sdk.Permanent, "no channel instance named %q", e.Instance)
-	}
-	if err != nil {
-		return "", err
-	}
-	switch e.Kind {
-	case store.OutDeskOpen, store.OutDeskRelay, store.OutDeskClose:
-		desk, ok := ch.(sdk.Desk)
-		if !ok {
-			return "", sdk.Errorf(sdk.Permanent, "channel %q is not a desk", e.Instance)
-		}
-		return d.sendDesk(ctx, desk, e)
-	}
-	_, err = ch.Send(ctx, sdk.Outbound{
-		ID: e.ID(), Kind: sdk.OutboundKind(e.Kind), Conversation: e.Ref, User: e.User,
-		Text: e.Text, Role: e.Role, Reason: e.Reason, Context: e.Context,
-	})
-	return "", err
-}
-
-func (d *deliverer) sendDesk(ctx context.Context, desk sdk.Desk, e store.OutboxEntry) (string, error) {
-	if e.Kind == store.OutDeskOpen {
-		return desk.OpenHandoff(ctx, sdk.Handoff{
-			ID: e.ID(), ConversationID: e.ConversationID, Channel: e.Channel, User: e.User,
-			Transcript: e.Transcript, Summary: e.Summary, Reason: e.Reason,
+	switch p := e.Payload.(type) {
+	case store.SendText:
+		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
+			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: string(p.Role), Context: p.Context,
+			Choices: choices(p.Choices),
 		})
-	}
-	_, ref, ok := d.st.DeskRef(e.ConversationID)
-	if !ok {
-		if e.Kind == store.OutDeskClose {
+	case store.NativeHandoff:
+		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
+			ID: e.ID(), Kind: sdk.OutHandoff, Conversation: p.Ref, User: p.User, Text: p.Text, Reason: p.Reason, Context: p.Context,
+		})
+	case store.OpenHandoff:
+		desk, err := d.desk(e.Instance)
+		if err != nil {
+			return "", err
+		}
+		return desk.OpenHandoff(ctx, sdk.Handoff{
+			ID: e.ID(), ConversationID: e.ConversationID, Channel: p.Channel, User: p.User,
+			Transcript: p.Transcript, Summary: p.Summary, Reason: p.Reason,
+		})
+	case store.RelayToDesk:
+		ref, ok := d.deskRef(e)
+		if !ok {
+			return "", sdk.Errorf(sdk.Permanent, "conversation %s has no open handoff on desk %q", e.ConversationID, e.Instance)
+		}
+		desk, err := d.desk(e.Instance)
+		if err != nil {
+			return "", err
+		}
+		return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: p.User, Text: p.Text})
+	case store.CloseHandoff:
+		ref, ok := d.deskRef(e)
+		if !ok {
 			return "", nil // never opened, or already closed: nothing to do
 		}
-		return "", sdk.Errorf(sdk.Permanent, "conversation %s has no open desk handoff", e.ConversationID)
+		desk, err := d.desk(e.Instance)
+		if err != nil {
+			return "", err
+		}
+		return "", desk.CloseHandoff(ctx, ref, sdk.DeskClose{ID: e.ID(), Reason: p.Reason})
 	}
-	if e.Kind == store.OutDeskClose {
-		return "", desk.CloseHandoff(ctx, ref, e.Reason)
-	}
-	return "", desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: e.ID(), User: e.User, Text: e.Text})
+	return "", sdk.Errorf(sdk.Permanent, "outbox entry %s has no known operation (%s)", e.ID(), e.Op())
 }
 
-// backoff is the delay before retry number attempt: exponential from base,
-// capped, with "equal jitter" (half fixed, half random) so retries of many
-// entries spread out.
-func backoff(attempt int, base, max time.Duration) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
+func (d *deliverer) sendChannel(ctx context.Context, instance string, out sdk.Outbound) error {
+	ch, ok, err := d.channels.Channel(instance)
+	if !ok {
+		return sdk.Errorf(sdk.Permanent, "no channel instance named %q", instance)
 	}
-	d = min(d, max)
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
+	if err != nil {
+		return err
+	}
+	_, err = ch.Send(ctx, out)
+	return err
+}
+
+func (d *deliverer) desk(instance string) (sdk.Desk, error) {
+	desk, ok, err := d.channels.Desk(instance)
+	if !ok {
+		return nil, sdk.Errorf(sdk.Permanent, "channel instance %q serves no desk", instance)
+	}
+	return desk, err
+}
+
+// deskRef is the reference of the conversation's open handoff on the
+// entry's desk.
+func (d *deliverer) deskRef(e store.OutboxEntry) (string, bool) {
+	desk, ref, ok := d.st.DeskRef(e.ConversationID)
+	return ref, ok && desk == e.Instance
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 
@@ -30,9 +32,24 @@ type recorder struct {
 	opened  []sdk.Handoff
 	relayed []string
 	closed  []string
-	// fail returns an error for the n-th Send (1-based), if set.
+	// relays and closes are the desk calls in full.
+	relays []relayCall
+	closes []closeCall
+	// fail returns an error for the n-th call of Send or the desk (1-based,
+	// typing not counted), if set.
 	fail func(n int) error
+	// hang makes every Send wait until its context ends.
+	hang bool
 	n    int
+}
+
+// try counts a call and returns the error fail has for it; r.mu is held.
+func (r *recorder) try() error {
+	r.n++
+	if r.fail != nil {
+		return r.fail(r.n)
+	}
+	return nil
 }
 
 func (r *recorder) Configure(context.Context, sdk.ConfigureRequest) (sdk.Capabilities, error) {
@@ -43,17 +60,21 @@ func (r *recorder) HandleWebhook(context.Context, sdk.WebhookRequest) (sdk.Webho
 	return sdk.WebhookResponse{}, nil
 }
 
-func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+func (r *recorder) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+	if out.Kind != sdk.OutTyping && r.hang {
+		r.mu.Lock()
+		r.n++
+		r.mu.Unlock()
+		<-ctx.Done() // as a plugin whose platform never answers
+		return sdk.SendResult{}, sdk.NewError(sdk.Timeout, ctx.Err())
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if out.Kind == sdk.OutTyping {
 		return sdk.SendResult{}, nil
 	}
-	r.n++
-	if r.fail != nil {
-		if err := r.fail(r.n); err != nil {
-			return sdk.SendResult{}, err
-		}
+	if err := r.try(); err != nil {
+		return sdk.SendResult{}, err
 	}
 	r.sent = append(r.sent, out)
 	return sdk.SendResult{}, nil
@@ -62,6 +83,9 @@ func (r *recorder) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, er
 func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return "", err
+	}
 	r.opened = append(r.opened, h)
 	return "ticket-" + h.ConversationID, nil
 }
@@ -69,15 +93,33 @@ func (r *recorder) OpenHandoff(_ context.Context, h sdk.Handoff) (string, error)
 func (r *recorder) RelayToDesk(_ context.Context, ref string, m sdk.DeskMessage) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.relayed = append(r.relayed, m.Text)
+	r.relays = append(r.relays, relayCall{ref, m})
 	return nil
 }
 
-func (r *recorder) CloseHandoff(_ context.Context, ref, _ string) error {
+func (r *recorder) CloseHandoff(_ context.Context, ref string, c sdk.DeskClose) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.try(); err != nil {
+		return err
+	}
 	r.closed = append(r.closed, ref)
+	r.closes = append(r.closes, closeCall{ref, c})
 	return nil
+}
+
+type relayCall struct {
+	Ref string
+	Msg sdk.DeskMessage
+}
+
+type closeCall struct {
+	Ref   string
+	Close sdk.DeskClose
 }
 
 func (r *recorder) texts() []string {
@@ -95,6 +137,14 @@ type channels map[string]*recorder
 func (c channels) Channel(name string) (sdk.Channel, bool, error) {
 	r, ok := c[name]
 	return r, ok, nil
+}
+
+func (c channels) Desk(name string) (sdk.Desk, bool, error) {
+	r, ok := c[name]
+	if !ok || !r.caps.Desk {
+		return nil, false, nil
+	}
+	return r, true, nil
 }
 
 func (c channels) Capabilities(name string) (sdk.Capabilities, bool) {
@@ -174,7 +224,7 @@ func testConfig() Config {
 			},
 		},
 		SystemPrompt: "You are a test.", HistoryMessages: 10, Concurrency: 4,
-		Delivery: DeliveryConfig{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		Delivery: DeliveryConfig{MaxAttempts: 12, MaxAge: 24 * time.Hour, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
 	}
 }
 
@@ -669,7 +719,7 @@ func TestUnknownOutcomeIsRetriedOnlyWhereThePlatformDedups(t *testing.T) {
 		t.Run(map[bool]string{false: "no dedup", true: "dedup"}[idempotent], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := newHarness(t, testConfig(), &model{turn: answer("hi")})
-				h.ch["tg"].caps.Idempotent = idempotent
+				h.ch["tg"].caps.Idempotent.SendText = idempotent
 				h.ch["tg"].fail = func(n int) error {
 					if n == 1 {
 						return sdk.Errorf(sdk.OutcomeUnknown, "timeout after the request was sent")
@@ -953,6 +1003,12 @@ func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
 		if m.Private {
 			private++
 		}
+		if m.Role == conversation.RoleOperator && (m.Author == nil || *m.Author != holder) {
+			t.Errorf("operator line %q stored with author %v, want %v", m.Text, m.Author, holder)
+		}
+		if m.Role != conversation.RoleOperator && m.Author != nil {
+			t.Errorf("%s line %q has an author %v", m.Role, m.Text, m.Author)
+		}
 	}
 	if private != 1 {
 		t.Errorf("%d private notes in the transcript, want 1", private)
@@ -1011,12 +1067,152 @@ func TestOperatorLinesNameTheirAuthor(t *testing.T) {
 	h.eventually("the operator's line", func() bool { return len(h.transcript(id)) >= 3 })
 	msgs, _ := h.st.Messages(id, 0, 0)
 	for _, m := range msgs {
-		want := conversation.Operator{}
+		var want *conversation.Operator
 		if m.Role == conversation.RoleOperator {
-			want = conversation.Operator{ID: "op1", Name: "Bob"}
+			want = &conversation.Operator{ID: "op1", Name: "Bob"}
 		}
-		if m.Author != want {
+		if !reflect.DeepEqual(m.Author, want) {
 			t.Errorf("%s line %q: author %+v, want %+v", m.Role, m.Text, m.Author, want)
 		}
+	}
+}
+
+func TestTheVisitorIsToldWhatBecameOfTheHandoff(t *testing.T) {
+	for _, deskUp := range []bool{true, false} {
+		t.Run(map[bool]string{true: "the desk has it", false: "the desk refuses it"}[deskUp], func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Rules.Desk = "desk"
+			h := newHarness(t, cfg, &model{turn: answer("ok")})
+			if !deskUp {
+				h.ch["desk"].fail = func(int) error { return sdk.Errorf(sdk.Permanent, "400 unknown department") }
+			}
+			id := h.visitor("1", "human please")
+			if deskUp {
+				h.eventually("the announcement", func() bool { return len(h.ch["tg"].texts()) == 1 })
+				if got := h.ch["tg"].texts(); got[0] != "connecting you" {
+					t.Fatalf("visitor got %q", got)
+				}
+				h.ch["desk"].mu.Lock()
+				opened := len(h.ch["desk"].opened)
+				h.ch["desk"].mu.Unlock()
+				if opened != 1 {
+					t.Fatal("the visitor was told before the desk had the handoff")
+				}
+				return
+			}
+			h.eventually("the failure", func() bool { return h.conv(id).State == conversation.Bot })
+			h.eventually("the visitor told", func() bool { return len(h.ch["tg"].texts()) == 1 })
+			if got := h.ch["tg"].texts(); !equal(got, []string{"missed you"}) {
+				t.Errorf("visitor got %q, want only the missed message", got)
+			}
+			ts, _ := h.st.Transitions(id)
+			if last := ts[len(ts)-1]; last.Cause != conversation.CauseDeskFailed {
+				t.Errorf("last transition %+v", last)
+			}
+		})
+	}
+}
+
+// knowledge is a scripted knowledge base: questions it answers, questions
+// it is unsure about, and passages that ground model turns.
+type knowledge struct {
+	answers  map[string]kb.Hit
+	suggests map[string][]kb.Suggestion
+	passages []kb.Hit
+}
+
+func (k *knowledge) Decide(_ context.Context, q string) (kb.Decision, error) {
+	if h, ok := k.answers[q]; ok {
+		return kb.Decision{Outcome: kb.Answer, Entry: h, Score: 0.9}, nil
+	}
+	if s, ok := k.suggests[q]; ok {
+		return kb.Decision{Outcome: kb.Suggest, Suggestions: s, Score: 0.4}, nil
+	}
+	return kb.Decision{Outcome: kb.NoMatch, Score: 0.1}, nil
+}
+
+func (k *knowledge) Pick(_ context.Context, reply string, offered []kb.Suggestion) (kb.Decision, bool, error) {
+	n, err := strconv.Atoi(reply)
+	if err != nil || n < 1 || n > len(offered) {
+		return kb.Decision{}, false, nil
+	}
+	for _, h := range k.answers {
+		if h.ID == offered[n-1].ID {
+			return kb.Decision{Outcome: kb.Answer, Entry: h}, true, nil
+		}
+	}
+	return kb.Decision{}, false, nil
+}
+
+func (k *knowledge) Ground(context.Context, string) (kb.Grounding, error) {
+	return kb.Grounding{Passages: k.passages}, nil
+}
+
+func TestTheKnowledgeBaseAnswersWithoutAModel(t *testing.T) {
+	shipping := kb.Hit{ID: "k1", Title: "How long does shipping take?", Text: "Three to five working days."}
+	returns := kb.Hit{ID: "k2", Title: "How do I return an item?", Text: "Within 30 days, from your account page."}
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	cfg.SuggestMessage = "Did you mean:"
+	cfg.Knowledge = &knowledge{
+		answers:  map[string]kb.Hit{"how long is shipping": shipping, "returns?": returns},
+		suggests: map[string][]kb.Suggestion{"my parcel": {{ID: "k1", Question: shipping.Title}, {ID: "k2", Question: returns.Title}}},
+	}
+	h := newHarness(t, cfg, nil) // no model
+
+	id := h.visitor("1", "how long is shipping")
+	h.eventually("the FAQ answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	if got := h.ch["tg"].texts()[0]; got != shipping.Text {
+		t.Fatalf("visitor got %q", got)
+	}
+	msgs, _ := h.st.Messages(id, 0, 0)
+	if last := msgs[len(msgs)-1]; len(last.Sources) != 1 || last.Sources[0].ID != "k1" {
+		t.Errorf("the answer's sources %+v", last.Sources)
+	}
+
+	h.visitor("2", "my parcel")
+	h.eventually("the offer", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	h.ch["tg"].mu.Lock()
+	offer := h.ch["tg"].sent[1]
+	h.ch["tg"].mu.Unlock()
+	if offer.Text != "Did you mean:\n1. How long does shipping take?\n2. How do I return an item?" || len(offer.Choices) != 2 ||
+		offer.Choices[1].Text != returns.Title {
+		t.Fatalf("offer %q with choices %+v", offer.Text, offer.Choices)
+	}
+	h.visitor("3", "2")
+	h.eventually("the picked answer", func() bool { return len(h.ch["tg"].texts()) == 3 })
+	if got := h.ch["tg"].texts()[2]; got != returns.Text {
+		t.Fatalf("the pick answered %q", got)
+	}
+	if c := h.conv(id); c.State != conversation.Bot || len(c.Offered) != 0 {
+		t.Errorf("after the pick: %s, offers %+v", c.State, c.Offered)
+	}
+
+	h.visitor("4", "do you sell gift cards?")
+	h.eventually("the handoff", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+	if c := h.conv(id); c.Handoff.Cause != conversation.CauseNoModel {
+		t.Errorf("handoff cause %s", c.Handoff.Cause)
+	}
+	gaps, _ := h.st.KBGaps(10)
+	if len(gaps) != 1 || gaps[0].Question != "do you sell gift cards?" {
+		t.Errorf("knowledge gaps %+v", gaps)
+	}
+}
+
+func TestAModelTurnIsGroundedInTheKnowledgeBase(t *testing.T) {
+	llm := &model{turn: answer("Three to five days.")}
+	cfg := testConfig()
+	cfg.Knowledge = &knowledge{passages: []kb.Hit{{ID: "k1", Title: "Shipping times", Text: "Orders ship in three to five working days."}}}
+	h := newHarness(t, cfg, llm)
+	id := h.visitor("1", "how long does shipping take?")
+	h.eventually("the answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	system := llm.calls[0].Messages[0]
+	if system.Role != sdk.RoleSystem || !strings.Contains(system.Content, "You are a test.") ||
+		!strings.Contains(system.Content, "[k1] Shipping times") || !strings.Contains(system.Content, "three to five working days") {
+		t.Errorf("system message %q", system.Content)
+	}
+	msgs, _ := h.st.Messages(id, 0, 0)
+	if last := msgs[len(msgs)-1]; len(last.Sources) != 1 || last.Sources[0] != (conversation.Source{ID: "k1", Title: "Shipping times"}) {
+		t.Errorf("the answer's sources %+v", last.Sources)
 	}
 }

@@ -47,6 +47,10 @@ type effects struct {
 	consumed map[string]string
 	// refusal is why the rules refused a request ("" if they did not).
 	refusal string
+	// question is what the visitor asked: the lines of the group.
+	question string
+	// gaps are questions the knowledge base could not answer.
+	gaps []gap
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -117,6 +121,7 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 			lines[k] = messageText(g.Event.Text, g.Event.Attachments)
 			ef.asked[g.MessageID] = true
 		}
+		ef.question = strings.Join(lines, "\n")
 		return conversation.VisitorMessages{Lines: lines}
 	}
 	if it.Channel == "" {
@@ -157,23 +162,25 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			if outcome := e.botTurn(ctx, ef); outcome != nil {
 				e.step(ctx, ef, outcome)
 			}
+		case conversation.AskKnowledge:
+			e.step(ctx, ef, e.askKnowledge(ctx, ef, a))
 		case conversation.Changed:
 			ef.transitions = append(ef.transitions, a.Transition)
 			if a.To == conversation.WaitingHuman {
 				e.logFor(ef.conv).WithField("cause", a.Cause).Info("handing off to a human")
 			}
 		case conversation.Say:
-			e.say(ef, a.Role, a.Text)
-			ef.messages[len(ef.messages)-1].Author = authorOf(ev, a.Role)
+			e.say(ef, a)
 		case conversation.Note:
-			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private, Author: authorOf(ev, a.Role)})
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private, Author: authorOf(a.Author)})
 		case conversation.HandOffNatively:
 			if a.Text != "" {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
 			}
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutHandoff),
-				Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
+				ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Payload: store.NativeHandoff{
+					Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
+				},
 			})
 		case conversation.OpenDesk:
 			if a.Desk == conversation.ConsoleDesk {
@@ -181,16 +188,16 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			}
 			transcript, summary := e.handoffTranscript(ef, a.Reason)
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: a.Desk, Kind: store.OutDeskOpen,
-				User: ef.conv.User, Channel: ef.conv.Channel, Reason: a.Reason,
-				Summary: summary, Transcript: transcript,
+				ConversationID: ef.conv.ID, Instance: a.Desk, Payload: store.OpenHandoff{
+					User: ef.conv.User, Channel: ef.conv.Channel, Reason: a.Reason, Summary: summary, Transcript: transcript,
+				},
 			})
 		case conversation.RelayToDesk:
 			if ef.conv.Handoff.Desk == conversation.ConsoleDesk {
 				continue // the console shows the transcript itself
 			}
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Kind: store.OutDeskRelay, User: ef.conv.User, Text: a.Text,
+				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Payload: store.RelayToDesk{User: ef.conv.User, Text: a.Text},
 			})
 		case conversation.CloseDesk:
 			if ef.conv.Handoff.Desk == conversation.ConsoleDesk {
@@ -200,7 +207,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			// confirmed the close; until then late desk events still find
 			// the conversation.
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
-				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Kind: store.OutDeskClose, Reason: a.Reason,
+				ConversationID: ef.conv.ID, Instance: ef.conv.Handoff.Desk, Payload: store.CloseHandoff{Reason: a.Reason},
 			})
 		case conversation.ForgetDesk:
 			ef.unmapDesk = true
@@ -216,26 +223,27 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 	}
 }
 
-// authorOf is the operator who wrote an operator's line: the one of the
-// event being stepped.
-func authorOf(ev conversation.Event, role conversation.Role) conversation.Operator {
-	if m, ok := ev.(conversation.OperatorMessage); ok && role == conversation.RoleOperator {
-		return m.Operator
-	}
-	return conversation.Operator{}
-}
-
 // say writes a message from the bot or an operator and queues it for the
 // visitor's channel.
-func (e *Engine) say(ef *effects, role conversation.Role, text string) {
-	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text})
+func (e *Engine) say(ef *effects, a conversation.Say) {
+	ef.messages = append(ef.messages, store.Message{
+		ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Author: authorOf(a.Author), Sources: a.Sources,
+	})
 	if transcriptOnly(ef.conv.Channel) {
 		return
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
-		ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Kind: string(sdk.OutText),
-		Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: string(role), Context: e.takeContext(ef),
+		ConversationID: ef.conv.ID, Instance: ef.conv.Channel,
+		Payload: store.SendText{Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Role: a.Role, Context: e.takeContext(ef), Choices: a.Choices},
 	})
+}
+
+// authorOf is a message's author as stored: nil when nobody is named.
+func authorOf(op conversation.Operator) *conversation.Operator {
+	if op == (conversation.Operator{}) {
+		return nil
+	}
+	return &op
 }
 
 // adoptContext takes the context of a channel's own events about its
@@ -311,15 +319,21 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 			lastVisitor = m.Text
 		}
 	}
-	name := ef.conv.User.Name
+	return out, HandoffSummary(ef.conv.User, ef.conv.Channel, reason, lastVisitor)
+}
+
+// HandoffSummary is the one-line summary a person gets with a handoff:
+// who, on which channel, why, and the visitor's last words.
+func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
+	name := user.Name
 	if name == "" {
-		name = ef.conv.User.ID
+		name = user.ID
 	}
-	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, ef.conv.Channel, reason)
+	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, reason)
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)
 	}
-	return out, summary
+	return summary
 }
 
 func truncate(s string, n int) string {
@@ -410,6 +424,7 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
 	e.cfg.Metrics.Transitions(ef.transitions)
+	e.recordGaps(ctx, ef)
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
 	}

@@ -15,14 +15,7 @@ import (
 // audit appends an entry for a state-changing action by the request's
 // caller. A failure to audit is logged: the action itself already happened.
 func (s *Server) audit(r *http.Request, action, target string, result error) {
-	c := callerOf(r.Context())
-	e := store.AuditEntry{Time: time.Now(), Action: action, Target: target, Result: "ok"}
-	if c.principal != nil {
-		e.Actor = c.principal.Name
-	}
-	if c.ip.IsValid() {
-		e.SourceIP = c.ip.String()
-	}
+	e := s.auditEntry(r, action, target)
 	if result != nil {
 		e.Result = "error: " + result.Error()
 	}
@@ -35,8 +28,18 @@ func (s *Server) audit(r *http.Request, action, target string, result error) {
 	}
 }
 
-// keyView is an API key as the admin API shows it (never the hash).
-type keyView struct {
+// auditEntry is a successful action by the request's caller, now.
+func (s *Server) auditEntry(r *http.Request, action, target string) store.AuditEntry {
+	c := callerOf(r.Context())
+	e := store.AuditEntry{Time: s.store.Now(), Action: action, Target: target, SourceIP: ipString(c), Result: "ok"}
+	if c.principal != nil {
+		e.Actor = c.principal.Name
+	}
+	return e
+}
+
+// APIKeyInfo is an API key as the admin API shows it (never the hash).
+type APIKeyInfo struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
 	Scopes    []string   `json:"scopes"`
@@ -46,8 +49,27 @@ type keyView struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-func viewKey(k store.APIKey) keyView {
-	return keyView{ID: k.ID, Name: k.Name, Scopes: k.Scopes, AllowIPs: k.AllowIPs, Rate: k.Rate, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+// APIKeyList is the answer of GET /v1/admin/apikeys.
+type APIKeyList struct {
+	Keys []APIKeyInfo `json:"keys"`
+}
+
+// CreatedAPIKey is the answer of POST /v1/admin/apikeys: the new key and,
+// this once, its secret.
+type CreatedAPIKey struct {
+	APIKeyInfo
+	Key string `json:"key"`
+}
+
+// AuditVerification is the answer of GET /v1/admin/audit/verify when the
+// hash chain is intact.
+type AuditVerification struct {
+	OK      bool `json:"ok"`
+	Entries int  `json:"entries"`
+}
+
+func viewKey(k store.APIKey) APIKeyInfo {
+	return APIKeyInfo{ID: k.ID, Name: k.Name, Scopes: k.Scopes, AllowIPs: k.AllowIPs, Rate: k.Rate, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request) {
@@ -56,14 +78,15 @@ func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request) {
 		s.internalError(w, "list api keys", err)
 		return
 	}
-	out := make([]keyView, len(keys))
+	out := APIKeyList{Keys: make([]APIKeyInfo, len(keys))}
 	for i, k := range keys {
-		out[i] = viewKey(k)
+		out.Keys[i] = viewKey(k)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
-// CreateKeyRequest is the body of POST /v1/admin/apikeys.
+// CreateKeyRequest is the body of POST /v1/admin/apikeys and of POST
+// /v1/admin/oauth-clients.
 type CreateKeyRequest struct {
 	Name     string   `json:"name"`
 	Scopes   []string `json:"scopes"`
@@ -126,10 +149,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "create api key", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		keyView
-		Key string `json:"key"`
-	}{viewKey(k), secret})
+	writeJSON(w, http.StatusCreated, CreatedAPIKey{APIKeyInfo: viewKey(k), Key: secret})
 }
 
 func ipString(c caller) string {
@@ -192,5 +212,5 @@ func (s *Server) verifyAudit(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusConflict, "audit_broken", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "entries": n})
+	writeJSON(w, http.StatusOK, AuditVerification{OK: true, Entries: n})
 }

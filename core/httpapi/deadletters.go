@@ -9,8 +9,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
-// deadLetterView is a dead letter as the admin API shows it.
-type deadLetterView struct {
+// DeadLetter is a dead letter as the admin API shows it.
+type DeadLetter struct {
 	ID             string    `json:"id"`
 	ConversationID string    `json:"conversation_id"`
 	Channel        string    `json:"channel"`
@@ -22,20 +22,25 @@ type deadLetterView struct {
 	FailedAt       time.Time `json:"failed_at"`
 }
 
+// DeadLetterList is the answer of GET /v1/admin/deadletters.
+type DeadLetterList struct {
+	DeadLetters []DeadLetter `json:"deadletters"`
+}
+
 func (s *Server) listDeadLetters(w http.ResponseWriter, _ *http.Request) {
 	dls, err := s.store.DeadLetters()
 	if err != nil {
 		s.internalError(w, "list dead letters", err)
 		return
 	}
-	out := make([]deadLetterView, len(dls))
+	out := DeadLetterList{DeadLetters: make([]DeadLetter, len(dls))}
 	for i, d := range dls {
-		out[i] = deadLetterView{
-			ID: d.Entry.ID(), ConversationID: d.Entry.ConversationID, Channel: d.Entry.Instance, Kind: d.Entry.Kind,
-			Text: d.Entry.Text, Attempts: d.Entry.Attempts, Error: d.Error, CreatedAt: d.Entry.CreatedAt, FailedAt: d.FailedAt,
+		out.DeadLetters[i] = DeadLetter{
+			ID: d.Entry.ID(), ConversationID: d.Entry.ConversationID, Channel: d.Entry.Instance, Kind: d.Entry.Op().String(),
+			Text: d.Entry.Text(), Attempts: d.Entry.Attempts, Error: d.Error, CreatedAt: d.Entry.CreatedAt, FailedAt: d.FailedAt,
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deadletters": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {

@@ -391,7 +391,7 @@ max_age = "1h"
 			restartMu.Lock()
 			var r readyz
 			d.do("GET", "/readyz", nil, &r)
-			sum := rssKB(d.cmd.Process.Pid)
+			sum := rssKB(d.Pid())
 			for _, p := range r.Plugins {
 				sum += rssKB(p.PID)
 			}

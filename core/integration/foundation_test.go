@@ -46,10 +46,13 @@ func TestEchoWebhookStoredAndSentThroughHost(t *testing.T) {
 	}
 
 	// The same binary driven by the plugin host, as the daemon drives it.
+	// It sends to a platform of its own: the daemon's own answer to the
+	// visitor goes to target whenever its turn ends.
+	platform := newFakeTarget(t)
 	host := pluginhost.New(pluginhost.Config{Dir: filepath.Join(binDir, "plugins")}, logrus.New())
 	err := host.Start(context.Background(), []pluginhost.Spec{{
 		Instance: "demo", Plugin: "echo", Kind: sdk.KindChannel,
-		Options: map[string]any{"reply_url": target.URL},
+		Options: map[string]any{"reply_url": platform.URL},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -65,9 +68,9 @@ func TestEchoWebhookStoredAndSentThroughHost(t *testing.T) {
 	if _, err := ch.Send(context.Background(), sdk.Outbound{ID: "o1", Kind: sdk.OutText, Conversation: "room-1", Text: msgs.Messages[0].Text}); err != nil {
 		t.Fatal(err)
 	}
-	got := target.received()
+	got := platform.received()
 	if len(got) != 1 || got[0]["chat"] != "room-1" || got[0]["text"] != "echo: hello" {
-		t.Fatalf("target received %v", got)
+		t.Fatalf("platform received %v", got)
 	}
 }
 
@@ -87,7 +90,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	for d.pluginPID("demo") == pid && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err := d.waitReady(15 * time.Second); err != nil {
+	if err := d.WaitReady(15 * time.Second); err != nil {
 		t.Fatalf("%v\n%s", err, d.logs)
 	}
 	var r readyz
@@ -204,10 +207,10 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	target := newFakeTarget(t)
 	d := startDaemon(t, echoChannel(target.URL))
 	pid := d.pluginPID("demo")
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.exited:
-		if err != nil {
+	case <-d.Done():
+		if err := d.Err(); err != nil {
 			t.Fatalf("exit after SIGTERM: %v\n%s", err, d.logs)
 		}
 	case <-time.After(15 * time.Second):

@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/core/internal/daemonproc"
 )
 
 // binDir holds the daemon and plugin binaries built once for all tests.
@@ -78,15 +79,13 @@ func build(dir string) error {
 
 const apiKey = "test-key"
 
-// daemon is a running switchboard process.
+// daemon is a switchboard process started from binDir for one test.
 type daemon struct {
+	*daemonproc.Daemon
 	t       *testing.T
 	dir     string
 	cfgPath string
-	URL     string
-	cmd     *exec.Cmd
-	logs    *syncBuffer
-	exited  chan error
+	logs    *syncBuffer // everything the daemon wrote, over all starts
 }
 
 // syncBuffer collects a process's output safely across goroutines.
@@ -107,40 +106,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+// daemonOptions is the test daemon of dir, with extra config appended.
+func daemonOptions(dir, extra string) daemonproc.Options {
+	return daemonproc.Options{Bin: binDir, Dir: dir, LogLevel: "debug", APIKeys: []string{apiKey}, Sections: extra}
 }
 
 // writeConfig writes a config with the test's data dir, plugin dir and a
 // free port; extra is appended verbatim.
 func writeConfig(t *testing.T, dir, extra string) (path, url string) {
 	t.Helper()
-	addr := freeAddr(t)
-	cfg := fmt.Sprintf(`
-[server]
-listen = %q
-data_dir = %q
-
-[log]
-level = "debug"
-
-[plugins]
-dir = %q
-
-[api]
-keys = [%q]
-`, addr, filepath.Join(dir, "data"), filepath.Join(binDir, "plugins"), apiKey) + extra
-	path = filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	path, url, err := daemonproc.WriteConfig(daemonOptions(dir, extra))
+	if err != nil {
 		t.Fatal(err)
 	}
-	return path, "http://" + addr
+	return path, url
 }
 
 // startDaemon starts switchboard with the given extra config and waits until
@@ -148,97 +127,33 @@ keys = [%q]
 func startDaemon(t *testing.T, extra string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
-	path, url := writeConfig(t, dir, extra)
-	d := &daemon{t: t, dir: dir, cfgPath: path, URL: url}
+	logs := &syncBuffer{}
+	opts := daemonOptions(dir, extra)
+	opts.Output = logs
+	proc, err := daemonproc.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{Daemon: proc, t: t, dir: dir, cfgPath: proc.ConfigPath, logs: logs}
 	d.start()
 	t.Cleanup(d.stop)
 	return d
 }
 
+// start starts the daemon again (on the same config and database) and
+// waits until it is ready.
 func (d *daemon) start() {
 	d.t.Helper()
-	// A port found free may be taken by another process before the daemon
-	// binds it; then the daemon starts again on another one.
-	for attempt := 1; ; attempt++ {
-		d.logs = &syncBuffer{}
-		d.cmd = exec.Command(filepath.Join(binDir, "switchboard"), "serve", "--config", d.cfgPath)
-		d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
-		if err := d.cmd.Start(); err != nil {
-			d.t.Fatal(err)
-		}
-		d.exited = make(chan error, 1)
-		go func(cmd *exec.Cmd, ch chan error) { ch <- cmd.Wait() }(d.cmd, d.exited)
-		err := d.waitReady(20 * time.Second)
-		if err == nil {
-			return
-		}
-		if attempt < 5 && strings.Contains(d.logs.String(), "address already in use") {
-			d.movePort()
-			continue
-		}
-		d.t.Fatalf("%v\n%s", err, d.logs)
-	}
-}
-
-// movePort rewrites the config's server.listen to a new free port.
-func (d *daemon) movePort() {
-	d.t.Helper()
-	data, err := os.ReadFile(d.cfgPath)
-	if err != nil {
+	if err := d.Start(20 * time.Second); err != nil {
 		d.t.Fatal(err)
 	}
-	old := strings.TrimPrefix(d.URL, "http://")
-	addr := freeAddr(d.t)
-	cfg := strings.Replace(string(data), fmt.Sprintf("listen = %q", old), fmt.Sprintf("listen = %q", addr), 1)
-	if err := os.WriteFile(d.cfgPath, []byte(cfg), 0o600); err != nil {
-		d.t.Fatal(err)
-	}
-	d.URL = "http://" + addr
-}
-
-var readyClient = &http.Client{Timeout: 2 * time.Second}
-
-// waitReady polls /readyz until it answers 200; it fails if the daemon
-// exits first or limit passes.
-func (d *daemon) waitReady(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-d.exited:
-			return fmt.Errorf("daemon exited before it was ready: %v", err)
-		default:
-		}
-		// A bounded client: the port may belong to someone else that never
-		// answers.
-		resp, err := readyClient.Get(d.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("daemon not ready after %v", limit)
 }
 
 // kill SIGKILLs the daemon (its plugins notice their parent is gone).
-func (d *daemon) kill() {
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.exited
-}
+func (d *daemon) kill() { d.Kill() }
 
 func (d *daemon) stop() {
-	if d.cmd.ProcessState != nil {
-		return
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
-	}
+	d.Stop(15 * time.Second)
 	if d.t.Failed() {
 		d.t.Logf("daemon log:\n%s", d.logs)
 	}

@@ -86,7 +86,7 @@ func TestDeadLettersAlertsAndBackup(t *testing.T) {
 	if err != nil || len(data) == 0 {
 		t.Fatalf("backup file: %v", err)
 	}
-	os.WriteFile(filepath.Join(d.dir, "data", "switchboard.db"), data, 0o600)
+	os.WriteFile(d.DBPath(), data, 0o600)
 	d.start()
 	if !d.allTexts()["hello?"] {
 		t.Fatal("the restored database lacks the conversation")

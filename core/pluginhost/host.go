@@ -210,6 +210,18 @@ func (h *Host) Channel(instance string) (ch sdk.Channel, ok bool, err error) {
 	return ch, true, err
 }
 
+// Desk returns the current desk client of a channel instance whose plugin
+// serves a desk. ok is false when no channel instance has that name or its
+// plugin serves no desk; err is set while its plugin is not running.
+func (h *Host) Desk(instance string) (desk sdk.Desk, ok bool, err error) {
+	inst := h.Instance(instance)
+	if inst == nil || inst.spec.Kind != sdk.KindChannel || !inst.Capabilities().Desk {
+		return nil, false, nil
+	}
+	desk, err = inst.DeskClient()
+	return desk, true, err
+}
+
 // Capabilities returns what a channel instance said about itself when it was
 // last configured; ok is false for an unknown instance.
 func (h *Host) Capabilities(instance string) (caps sdk.Capabilities, ok bool) {

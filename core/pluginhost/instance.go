@@ -48,6 +48,7 @@ type Instance struct {
 	state    string
 	client   *plugin.Client
 	channel  *sdk.ChannelClient
+	desk     *sdk.DeskClient // set when the channel's plugin serves a desk
 	llm      *sdk.LLMClient
 	caps     sdk.Capabilities
 	info     sdk.LLMInfo
@@ -86,7 +87,9 @@ func (i *Instance) log() *logrus.Entry {
 // first launch's outcome is sent to started.
 func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 	first := true
-	backoff := 200 * time.Millisecond
+	// Waits between restarts: 200ms, doubling up to 10s, from the first
+	// crash after a successful launch.
+	backoff, failures := sdk.Backoff{Base: 200 * time.Millisecond, Max: 10 * time.Second}, 0
 	for {
 		err := i.launch(ctx)
 		if first {
@@ -98,7 +101,7 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 			}
 		}
 		if err == nil {
-			backoff = 200 * time.Millisecond
+			failures = 0
 			err = i.watch(ctx)
 		}
 		i.kill()
@@ -119,13 +122,13 @@ func (i *Instance) supervise(ctx context.Context, started chan<- error) {
 		}
 		i.setState(StateRestarting, err)
 		i.host.cfg.Metrics.PluginRestart(i.spec.Instance)
+		failures++
 		select {
-		case <-time.After(backoff):
+		case <-time.After(backoff.Delay(failures)):
 		case <-ctx.Done():
 			i.setState(StateStopped, nil)
 			return
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 }
 
@@ -217,6 +220,7 @@ func (i *Instance) launch(ctx context.Context) error {
 
 	var (
 		ch   *sdk.ChannelClient
+		desk *sdk.DeskClient
 		llm  *sdk.LLMClient
 		caps sdk.Capabilities
 		info sdk.LLMInfo
@@ -234,13 +238,25 @@ func (i *Instance) launch(ctx context.Context) error {
 	if err != nil {
 		return fail(fmt.Errorf("configure: %w", err))
 	}
+	if caps.Desk {
+		// The desk is a service of its own on the same connection.
+		raw, err := rpc.Dispense(sdk.KindDesk)
+		if err != nil {
+			return fail(fmt.Errorf("dispense %s: %w", sdk.KindDesk, err))
+		}
+		d, ok := raw.(*sdk.DeskClient)
+		if !ok {
+			return fail(fmt.Errorf("unexpected desk client %T", raw))
+		}
+		desk = d
+	}
 
 	pid := 0
 	if rc := client.ReattachConfig(); rc != nil {
 		pid = rc.Pid
 	}
 	i.mu.Lock()
-	i.client, i.channel, i.llm, i.caps, i.info, i.pid = client, ch, llm, caps, info, pid
+	i.client, i.channel, i.desk, i.llm, i.caps, i.info, i.pid = client, ch, desk, llm, caps, info, pid
 	i.state = StateUp
 	i.lastErr = ""
 	i.mu.Unlock()
@@ -255,20 +271,25 @@ func (i *Instance) launch(ctx context.Context) error {
 // (go-plugin's health service; the plugin does no work of its own).
 func (i *Instance) Ping() error {
 	i.mu.RLock()
-	client := i.client
+	client, state := i.client, i.state
 	i.mu.RUnlock()
 	if client == nil {
-		return fmt.Errorf("plugin %s is not running", i.spec.Instance)
+		return fmt.Errorf("plugin %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, state)
 	}
 	return ping(client)
 }
 
+// ping fails with an error wrapping sdk.ErrPluginUnavailable when the
+// plugin process does not answer.
 func ping(client *plugin.Client) error {
 	rpc, err := client.Client()
-	if err != nil {
-		return err
+	if err == nil {
+		err = rpc.Ping()
 	}
-	return rpc.Ping()
+	if err != nil {
+		return fmt.Errorf("%w: %w", sdk.ErrPluginUnavailable, err)
+	}
+	return nil
 }
 
 func (i *Instance) watch(ctx context.Context) error {
@@ -297,7 +318,7 @@ func (i *Instance) watch(ctx context.Context) error {
 			if client.Exited() {
 				return errors.New("plugin process exited")
 			}
-			return fmt.Errorf("polling stopped: %v", err)
+			return fmt.Errorf("polling stopped: %w", err)
 		case <-exitTick.C:
 			if client.Exited() {
 				return errors.New("plugin process exited")
@@ -350,7 +371,7 @@ func (i *Instance) BackendOK() bool {
 func (i *Instance) kill() {
 	i.mu.Lock()
 	client := i.client
-	i.client, i.channel, i.llm, i.pid = nil, nil, nil, 0
+	i.client, i.channel, i.desk, i.llm, i.pid = nil, nil, nil, nil, 0
 	i.mu.Unlock()
 	if client != nil {
 		client.Kill()
@@ -366,6 +387,18 @@ func (i *Instance) ChannelClient() (sdk.Channel, error) {
 		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("channel %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
 	}
 	return i.channel, nil
+}
+
+// DeskClient returns the current desk client, or an error of kind
+// Temporary when the plugin is not running. Only instances whose plugin
+// serves a desk (Capabilities().Desk) have one.
+func (i *Instance) DeskClient() (sdk.Desk, error) {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	if i.desk == nil {
+		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("desk %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
+	}
+	return i.desk, nil
 }
 
 // LLMClient returns the current LLM client, or an error of kind Unavailable

@@ -16,7 +16,7 @@ import (
 // that does not deduplicate: it is not retried (that could send it twice),
 // and it is removed from the outbox.
 func PossiblyDeliveredTx(tx *Tx, e *OutboxEntry, cause string, at time.Time) error {
-	data, err := json.Marshal(DeadLetter{Entry: *e, Error: cause, FailedAt: at})
+	data, err := encodeDeadLetter(DeadLetter{Entry: *e, Error: cause, FailedAt: at})
 	if err != nil {
 		return err
 	}
@@ -44,8 +44,8 @@ func RetryDeadLetterTx(tx *Tx, seq uint64, now time.Time) (OutboxEntry, error) {
 	if data == nil {
 		return OutboxEntry{}, fmt.Errorf("dead letter %d: %w", seq, ErrNotFound)
 	}
-	var d DeadLetter
-	if err := json.Unmarshal(data, &d); err != nil {
+	d, err := decodeDeadLetter(data)
+	if err != nil {
 		return OutboxEntry{}, fmt.Errorf("decode dead letter %d: %w", seq, err)
 	}
 	e := d.Entry

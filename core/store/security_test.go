@@ -167,7 +167,7 @@ func TestDeadLetterRetryAndDrop(t *testing.T) {
 	var seqs []uint64
 	for i := 0; i < 2; i++ {
 		s.Update(ctx, func(tx *Tx) error {
-			e := OutboxEntry{ConversationID: conv.ID, Instance: "tg", Kind: "text", Text: "x", Attempts: 12}
+			e := OutboxEntry{ConversationID: conv.ID, Instance: "tg", Payload: SendText{Ref: "1", Text: "x"}, Attempts: 12}
 			if err := PutOutboxTx(tx, &e); err != nil {
 				return err
 			}
@@ -212,7 +212,7 @@ func TestRetentionKeepsRecentMessagesAndDeliveries(t *testing.T) {
 	res, _ := s.CommitEvents(ctx, "tg", []sdk.Event{old, msg("new", "chat", "new text")})
 	convID := res.Accepted[0].ConversationID
 	s.Update(ctx, func(tx *Tx) error {
-		e := OutboxEntry{ConversationID: convID, Instance: "tg", Kind: "text", Text: "pending", CreatedAt: now.Add(-200 * 24 * time.Hour)}
+		e := OutboxEntry{ConversationID: convID, Instance: "tg", Payload: SendText{Ref: "chat", Text: "pending"}, CreatedAt: now.Add(-200 * 24 * time.Hour)}
 		return PutOutboxTx(tx, &e)
 	})
 	n, err := s.PurgeTranscripts(ctx, now.Add(-90*24*time.Hour))

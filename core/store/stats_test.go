@@ -134,7 +134,7 @@ func TestCountConversationsByStateAndOutbox(t *testing.T) {
 	}
 	err = s.Update(context.Background(), func(tx *Tx) error {
 		for range 3 {
-			if err := PutOutboxTx(tx, &OutboxEntry{ConversationID: "c_x", Instance: "tg", Kind: "text"}); err != nil {
+			if err := PutOutboxTx(tx, &OutboxEntry{ConversationID: "c_x", Instance: "tg", Payload: SendText{Ref: "x", Text: "x"}}); err != nil {
 				return err
 			}
 		}

@@ -22,8 +22,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// SchemaVersion is the layout version this code reads and writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout version this code reads and writes. Opening
+// a database of an older version upgrades it (see migrations).
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -46,12 +47,23 @@ var (
 	bucketConvStates        = []byte("conv_states")
 	bucketVisitorTokens     = []byte("visitor_tokens")
 	bucketRatings           = []byte("ratings")
+	bucketOAuthClients      = []byte("oauth_clients")
+	bucketOAuthTokens       = []byte("oauth_tokens")
+	bucketOAuthTokenExpiry  = []byte("oauth_token_expiry")
+	// Console accounts, their sessions and saved replies.
+	bucketOperators          = []byte("operators")
+	bucketOperatorEmails     = []byte("operator_emails")
+	bucketOperatorSessions   = []byte("operator_sessions")
+	bucketOperatorSessionsBy = []byte("operator_sessions_by")
+	bucketCanned             = []byte("canned_replies")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates, bucketVisitorTokens, bucketRatings,
+		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
+		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -62,6 +74,10 @@ var ErrClosed = errors.New("store is closed")
 
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned by Open when another process (normally a running
+// daemon) holds the database file.
+var ErrLocked = errors.New("the database is in use by another process")
 
 // maxBatch bounds how many queued writes share one transaction, so one
 // commit never grows without limit under a flood.
@@ -129,7 +145,7 @@ func Open(path string, opts Options) (*Store, error) {
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: the database is in use by another process (is another switchboard running?)", path)
+		return nil, fmt.Errorf("open %s: %w (is another switchboard running?)", path, ErrLocked)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -170,6 +186,18 @@ func initSchema(tx *bolt.Tx) error {
 		}
 		if have > SchemaVersion {
 			return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
+		}
+		if have < SchemaVersion {
+			// Upgrades may look conversations up by state.
+			if err := buildStateIndex(tx); err != nil {
+				return err
+			}
+			if err := migrate(tx, have); err != nil {
+				return err
+			}
+			if err := meta.Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+				return err
+			}
 		}
 	}
 	return buildStateIndex(tx)

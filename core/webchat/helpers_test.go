@@ -46,6 +46,7 @@ type noChannels struct{}
 
 func (noChannels) Channel(string) (sdk.Channel, bool, error)    { return nil, false, nil }
 func (noChannels) Capabilities(string) (sdk.Capabilities, bool) { return sdk.Capabilities{}, false }
+func (noChannels) Desk(string) (sdk.Desk, bool, error)          { return nil, false, nil }
 
 // fakeModel answers every turn with its text, after release is closed
 // (nil: at once).

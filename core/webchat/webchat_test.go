@@ -182,7 +182,7 @@ func TestResumeAfterADisconnectGetsExactlyWhatWasMissed(t *testing.T) {
 	if _, err := e.st.AppendMessage(context.Background(), store.Message{ConversationID: v.conv, Role: conversation.RoleOperator, Text: "VIP, be nice", Private: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.AppendMessage(context.Background(), store.Message{ConversationID: v.conv, Role: conversation.RoleOperator, Text: "Hi, Bob here", Author: conversation.Operator{ID: "op1", Name: "Bob"}}); err != nil {
+	if _, err := e.st.AppendMessage(context.Background(), store.Message{ConversationID: v.conv, Role: conversation.RoleOperator, Text: "Hi, Bob here", Author: &conversation.Operator{ID: "op1", Name: "Bob"}}); err != nil {
 		t.Fatal(err)
 	}
 	want = append(want, "Hi, Bob here")

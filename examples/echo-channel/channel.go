@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -42,9 +40,11 @@ func (c *Channel) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Ca
 	if opts.ReplyURL == "" {
 		return sdk.Capabilities{}, errors.New("option \"reply_url\" is required")
 	}
-	if u, err := url.Parse(opts.ReplyURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return sdk.Capabilities{}, fmt.Errorf("option \"reply_url\": %q is not an http(s) URL", opts.ReplyURL)
+	replyURL, err := sdk.URLOption("reply_url", opts.ReplyURL)
+	if err != nil {
+		return sdk.Capabilities{}, err
 	}
+	opts.ReplyURL = replyURL
 	if opts.Timeout == 0 {
 		opts.Timeout = sdk.Duration(10 * time.Second)
 	}
@@ -127,15 +127,11 @@ func (c *Channel) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, e
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	switch {
-	case resp.StatusCode < 300:
-		return sdk.SendResult{NativeID: out.ID}, nil
-	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return sdk.SendResult{}, sdk.RetryAfter(time.Duration(secs)*time.Second, fmt.Errorf("reply target rate-limited: %s", body))
-	case resp.StatusCode >= 500:
-		return sdk.SendResult{}, sdk.Errorf(sdk.Temporary, "reply target answered %d: %s", resp.StatusCode, body)
-	default:
-		return sdk.SendResult{}, sdk.Errorf(sdk.Permanent, "reply target answered %d: %s", resp.StatusCode, body)
+	if resp.StatusCode >= 300 {
+		// 408, 429 and 5xx are retried (after Retry-After, when given); other
+		// statuses are permanent.
+		wait := sdk.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return sdk.SendResult{}, sdk.StatusError(resp.StatusCode, wait, fmt.Errorf("reply target answered %d: %s", resp.StatusCode, body))
 	}
+	return sdk.SendResult{NativeID: out.ID}, nil
 }

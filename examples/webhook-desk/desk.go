@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -40,9 +38,9 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	if err := req.Options.Decode(&opts); err != nil {
 		return sdk.Capabilities{}, err
 	}
-	u, err := url.Parse(opts.DeskURL)
-	if opts.DeskURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return sdk.Capabilities{}, fmt.Errorf("option \"desk_url\": want an http(s) URL, got %q", opts.DeskURL)
+	deskURL, err := sdk.BaseURLOption("desk_url", opts.DeskURL)
+	if err != nil {
+		return sdk.Capabilities{}, err
 	}
 	if opts.Secret == "" {
 		return sdk.Capabilities{}, errors.New("option \"secret\" is required: the desk's webhooks are verified with it")
@@ -50,10 +48,12 @@ func (d *Desk) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Capab
 	if opts.Timeout == 0 {
 		opts.Timeout = sdk.Duration(10 * time.Second)
 	}
-	opts.DeskURL = strings.TrimRight(opts.DeskURL, "/")
+	opts.DeskURL = deskURL
 	d.opts = opts
 	d.client = sdk.NewHTTPClient(time.Duration(opts.Timeout))
-	return sdk.Capabilities{Desk: true}, nil
+	// The desk side of the contract (README) drops repeats of an
+	// Idempotency-Key, and every call sends its delivery id as one.
+	return sdk.Capabilities{Idempotent: sdk.Idempotency{OpenHandoff: true, RelayToDesk: true, CloseHandoff: true}}, nil
 }
 
 // deskEvent is what the desk system posts to the webhook.
@@ -146,8 +146,8 @@ func (d *Desk) RelayToDesk(ctx context.Context, ref string, msg sdk.DeskMessage)
 }
 
 // CloseHandoff ends a ticket: POST {desk_url}/handoffs/{ref}/close.
-func (d *Desk) CloseHandoff(ctx context.Context, ref, reason string) error {
-	return d.call(ctx, "/handoffs/"+url.PathEscape(ref)+"/close", "close-"+ref, map[string]any{"reason": reason}, nil)
+func (d *Desk) CloseHandoff(ctx context.Context, ref string, c sdk.DeskClose) error {
+	return d.call(ctx, "/handoffs/"+url.PathEscape(ref)+"/close", c.ID, map[string]any{"id": c.ID, "reason": c.Reason}, nil)
 }
 
 // call POSTs JSON with the delivery id as Idempotency-Key and classifies
@@ -166,18 +166,15 @@ func (d *Desk) call(ctx context.Context, path, id string, body, out any) error {
 	req.Header.Set("Idempotency-Key", id)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return sdk.Errorf(sdk.Temporary, "desk %s: %w", path, err)
+		// A call that went out unanswered may have been carried out; the
+		// Idempotency-Key lets the desk drop the retry.
+		return sdk.TransportError(fmt.Errorf("desk %s: %w", path, err))
 	}
 	defer resp.Body.Close()
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return sdk.RetryAfter(time.Duration(secs)*time.Second, fmt.Errorf("desk %s: rate limited", path))
-	case resp.StatusCode >= 500:
-		return sdk.Errorf(sdk.Temporary, "desk %s answered %d: %s", path, resp.StatusCode, payload)
-	case resp.StatusCode >= 300:
-		return sdk.Errorf(sdk.Permanent, "desk %s answered %d: %s", path, resp.StatusCode, payload)
+	if resp.StatusCode >= 300 {
+		wait := sdk.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return sdk.StatusError(resp.StatusCode, wait, fmt.Errorf("desk %s answered %d: %s", path, resp.StatusCode, payload))
 	}
 	if out != nil {
 		if err := json.Unmarshal(payload, out); err != nil {
@@ -186,3 +183,9 @@ func (d *Desk) call(ctx context.Context, path, id string, body, out any) error {
 	}
 	return nil
 }
+
+// compile-time checks of the services the plugin serves.
+var (
+	_ sdk.Channel = (*Desk)(nil)
+	_ sdk.Desk    = (*Desk)(nil)
+)

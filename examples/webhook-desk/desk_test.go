@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 type fakeDesk struct {
 	mu    sync.Mutex
 	calls map[string][]map[string]any
+	keys  map[string][]string // Idempotency-Key headers by path
 }
 
 func (f *fakeDesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -29,9 +32,10 @@ func (f *fakeDesk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	if f.calls == nil {
-		f.calls = map[string][]map[string]any{}
+		f.calls, f.keys = map[string][]map[string]any{}, map[string][]string{}
 	}
 	f.calls[r.URL.Path] = append(f.calls[r.URL.Path], body)
+	f.keys[r.URL.Path] = append(f.keys[r.URL.Path], r.Header.Get("Idempotency-Key"))
 	f.mu.Unlock()
 	if r.URL.Path == "/handoffs" {
 		w.WriteHeader(http.StatusCreated)
@@ -89,5 +93,45 @@ func TestConformance(t *testing.T) {
 	open := desk.calls["/handoffs"][0]
 	if open["summary"] != "Ann needs a human" || len(open["transcript"].([]any)) != 1 {
 		t.Errorf("the desk got %v", open)
+	}
+}
+
+// Every call carries its delivery id as the Idempotency-Key, the same on
+// every attempt, so the desk can drop repeats.
+func TestEveryCallCarriesItsDeliveryID(t *testing.T) {
+	desk := &fakeDesk{}
+	srv := httptest.NewServer(desk)
+	defer srv.Close()
+	ch, c := plugintest.ChannelDesk(t, &Desk{})
+	opts, _ := sdk.NewOptions(map[string]any{"desk_url": srv.URL, "secret": "s3cret"})
+	ctx := context.Background()
+	caps, err := ch.Configure(ctx, sdk.ConfigureRequest{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (sdk.Idempotency{OpenHandoff: true, RelayToDesk: true, CloseHandoff: true}); caps.Idempotent != want {
+		t.Errorf("declared %+v, want %+v: the desk drops repeated Idempotency-Keys", caps.Idempotent, want)
+	}
+	for range 2 { // a retry sends the same key
+		if _, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "o7", Channel: "tg", User: sdk.User{ID: "42"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.RelayToDesk(ctx, "T-1", sdk.DeskMessage{ID: "o8", Text: "hello?"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CloseHandoff(ctx, "T-1", sdk.DeskClose{ID: "o9", Reason: "back to the bot"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][]string{
+		"/handoffs":              {"o7", "o7"},
+		"/handoffs/T-1/messages": {"o8", "o8"},
+		"/handoffs/T-1/close":    {"o9", "o9"},
+	}
+	if !reflect.DeepEqual(desk.keys, want) {
+		t.Errorf("Idempotency-Key headers %v, want %v", desk.keys, want)
+	}
+	if got := desk.calls["/handoffs/T-1/close"][0]; got["id"] != "o9" || got["reason"] != "back to the bot" {
+		t.Errorf("close body %v", got)
 	}
 }

@@ -12,5 +12,6 @@ package main
 import "github.com/switchboard-chat/switchboard/sdk"
 
 func main() {
-	sdk.Serve(sdk.Plugins{Channel: &Desk{}})
+	d := &Desk{}
+	sdk.Serve(sdk.Plugins{Channel: d, Desk: d})
 }

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptrace"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -45,7 +42,6 @@ type result struct {
 	body      []byte
 	apiErr    apiError
 	err       error // transport failure: no status
-	wrote     bool  // the request was fully written before err
 	requestID string
 }
 
@@ -91,14 +87,6 @@ func (c *Channel) call(ctx context.Context, cfg *config, method, path string, pa
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.requestTimeout)
 	defer cancel()
-	var wrote atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
 	req, err := http.NewRequestWithContext(ctx, method, cfg.apiBase+path, body)
 	if err != nil {
 		return result{err: fmt.Errorf("build request: %w", err)}
@@ -112,7 +100,7 @@ func (c *Channel) call(ctx context.Context, cfg *config, method, path string, pa
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return result{err: err, wrote: wrote.Load()}
+		return result{err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -127,51 +115,28 @@ func (c *Channel) call(ctx context.Context, cfg *config, method, path string, pa
 }
 
 // classify turns a failed call into an [sdk.Error]. idempotent says a
-// retry of the call cannot duplicate (a push with a retry key): a request
-// that left without an answer is then simply temporary, otherwise its
-// outcome is unknown.
-func classify(what string, r result, idempotent bool) error {
+// retry of the call cannot duplicate (a push with a retry key, a reply
+// whose token LINE accepts once): a request that left without an answer is
+// then simply temporary, otherwise its outcome is unknown. A 429 without
+// Retry-After (LINE documents none) waits a default time, longer for the
+// monthly quota. Other statuses are classified as sdk.StatusError has them:
+// LINE has no "blocked" answer, as pushes to users who blocked the account
+// return 200.
+func (c *Channel) classify(what string, r result, idempotent bool) error {
 	if r.err != nil {
-		kind := sdk.Temporary
-		if r.wrote && !idempotent {
-			kind = sdk.OutcomeUnknown
+		err := sdk.TransportError(fmt.Errorf("%s: %w", what, r.err))
+		if idempotent && sdk.KindOf(err) == sdk.OutcomeUnknown {
+			return sdk.NewError(sdk.Temporary, err)
 		}
-		return sdk.NewError(kind, fmt.Errorf("%s: %w", what, r.err))
+		return err
 	}
 	err := fmt.Errorf("%s: LINE answered %s", what, r.describe())
-	switch {
-	case r.status == http.StatusTooManyRequests:
-		wait := retryAfter(r.header.Get("Retry-After"))
-		if wait == 0 {
-			wait = defaultRateLimitWait
-			if strings.Contains(strings.ToLower(r.apiErr.Message), "monthly limit") {
-				wait = monthlyLimitWait
-			}
-		}
-		return sdk.RetryAfter(wait, err)
-	case r.status == http.StatusRequestTimeout || r.status >= 500:
-		return sdk.NewError(sdk.Temporary, err)
-	default:
-		// 400 bad request, 401 bad token, 403 plan, 404, 409, 410, 413, 415:
-		// retrying the same request cannot help. LINE has no "blocked"
-		// answer: pushes to users who blocked the account return 200.
-		return sdk.NewError(sdk.Permanent, err)
-	}
-}
-
-// retryAfter parses a Retry-After header (seconds or an HTTP date).
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
+	wait := sdk.ParseRetryAfter(r.header.Get("Retry-After"), c.now())
+	if r.status == http.StatusTooManyRequests && wait == 0 {
+		wait = defaultRateLimitWait
+		if strings.Contains(strings.ToLower(r.apiErr.Message), "monthly limit") {
+			wait = monthlyLimitWait
 		}
 	}
-	return 0
+	return sdk.StatusError(r.status, wait, err)
 }

@@ -44,6 +44,10 @@ func (c *Channel) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Ca
 		return sdk.Capabilities{}, err
 	}
 	c.cfg.Store(&cfg)
+	// No operation is declared idempotent: LINE drops repeated pushes with
+	// the same X-Line-Retry-Key, but a text may go out as a reply, whose
+	// token LINE does not deduplicate. A push whose answer was lost is
+	// reported Temporary by sendText itself, since its retry is safe.
 	return sdk.Capabilities{TextLimit: TextLimit, Typing: true}, nil
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ func parseOptions(o sdk.Options) (config, error) {
 	cfg := config{
 		secret:         []byte(opts.ChannelSecret),
 		token:          opts.AccessToken,
-		apiBase:        strings.TrimRight(opts.APIBase, "/"),
+		apiBase:        opts.APIBase,
 		replyWindow:    defaultReplyWindow,
 		requestTimeout: time.Duration(opts.RequestTimeout),
 		loadingSeconds: opts.LoadingSeconds,
@@ -77,9 +76,11 @@ func parseOptions(o sdk.Options) (config, error) {
 	if cfg.apiBase == "" {
 		cfg.apiBase = defaultAPIBase
 	}
-	if u, err := url.Parse(cfg.apiBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		return config{}, fmt.Errorf(`option "api_base": %q is not an http(s) base URL like https://api.line.me`, opts.APIBase)
+	base, err := sdk.BaseURLOption("api_base", cfg.apiBase)
+	if err != nil {
+		return config{}, err
 	}
+	cfg.apiBase = base
 	if opts.ReplyWindow != nil {
 		cfg.replyWindow = time.Duration(*opts.ReplyWindow)
 		if cfg.replyWindow < 0 || cfg.replyWindow > maxReplyWindow {

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"crypto/sha1"
-	"fmt"
 	"strconv"
+
+	"github.com/google/uuid"
 )
 
 // retryKeyNamespace is the UUID namespace of this plugin's retry keys.
-var retryKeyNamespace = [16]byte{0x6b, 0x1f, 0x4e, 0x2a, 0x93, 0x0c, 0x4d, 0x57, 0xa8, 0x61, 0x3e, 0xd2, 0x45, 0x9b, 0x70, 0xc4}
+var retryKeyNamespace = uuid.MustParse("6b1f4e2a-930c-4d57-a861-3ed2459b70c4")
 
 // retryKey is the X-Line-Retry-Key of push call number part (0-based) of
 // the outbound message id: a name-based UUID (version 5, RFC 9562) of
@@ -15,12 +15,5 @@ var retryKeyNamespace = [16]byte{0x6b, 0x1f, 0x4e, 0x2a, 0x93, 0x0c, 0x4d, 0x57,
 // message, also after a restart of the plugin or the daemon, sends the same
 // key and LINE delivers each call at most once.
 func retryKey(id string, part int) string {
-	h := sha1.New()
-	h.Write(retryKeyNamespace[:])
-	h.Write([]byte(id + "#" + strconv.Itoa(part)))
-	var u [16]byte
-	copy(u[:], h.Sum(nil))
-	u[6] = u[6]&0x0f | 0x50 // version 5
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+	return uuid.NewSHA1(retryKeyNamespace, []byte(id+"#"+strconv.Itoa(part))).String()
 }

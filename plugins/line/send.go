@@ -62,7 +62,7 @@ func (c *Channel) sendText(ctx context.Context, cfg *config, out sdk.Outbound) (
 	if out.Conversation == "" {
 		return sdk.SendResult{}, sdk.Errorf(sdk.Permanent, "line: outbound %s has no conversation", out.ID)
 	}
-	calls := batches(splitText(out.Text, TextLimit), maxMessagesPerCall)
+	calls := batches(sdk.SplitText(out.Text, TextLimit, sdk.UTF16Units), maxMessagesPerCall)
 	if len(calls) == 0 {
 		return sdk.SendResult{}, sdk.Errorf(sdk.Permanent, "line: outbound %s has no text", out.ID)
 	}
@@ -141,7 +141,7 @@ func (c *Channel) reply(ctx context.Context, cfg *config, token, outID string, p
 	}
 	// A reply whose answer was lost is safe to retry: if LINE took it, the
 	// token is used up and the retry is refused (see sendText).
-	return "", classify("line reply", res, true)
+	return "", c.classify("line reply", res, true)
 }
 
 // push sends one Push API call with the retry key (none when key is "").
@@ -162,7 +162,7 @@ func (c *Channel) push(ctx context.Context, cfg *config, to string, parts []stri
 		c.log.Debug("line push already accepted", "retry_key", key, "accepted_request_id", res.header.Get("X-Line-Accepted-Request-Id"))
 		return res.sentIDs(), nil
 	}
-	return "", classify("line push to "+to, res, key != "")
+	return "", c.classify("line push to "+to, res, key != "")
 }
 
 // alreadyAccepted reports whether a 409 says the retry key was accepted.
@@ -184,7 +184,7 @@ func (c *Channel) showLoading(ctx context.Context, cfg *config, out sdk.Outbound
 	if res.err == nil && res.status < 300 {
 		return nil
 	}
-	return classify("line loading animation", res, true)
+	return c.classify("line loading animation", res, true)
 }
 
 // isUserChat reports whether the outbound goes to a 1:1 chat: by the
@@ -194,4 +194,17 @@ func isUserChat(out sdk.Outbound) bool {
 		return st == "user"
 	}
 	return strings.HasPrefix(out.Conversation, "U")
+}
+
+// batches groups messages into calls of at most n.
+func batches(parts []string, n int) [][]string {
+	var out [][]string
+	for len(parts) > n {
+		out = append(out, parts[:n])
+		parts = parts[n:]
+	}
+	if len(parts) > 0 {
+		out = append(out, parts)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"regexp"
 	"strconv"
 	"testing"
@@ -250,7 +251,7 @@ func TestLongTextsAreSplit(t *testing.T) {
 					t.Errorf("call %d: retry key %q, want retryKey(id, %d)", i, call.RetryKey, i)
 				}
 				for _, text := range call.Texts {
-					if n := utf16Len(text); n > TextLimit {
+					if n := sdk.TextLen(text, sdk.UTF16Units); n > TextLimit {
 						t.Errorf("call %d: a message of %d UTF-16 units", i, n)
 					}
 				}
@@ -296,6 +297,29 @@ func TestTyping(t *testing.T) {
 				t.Errorf("loading calls %+v", calls)
 			}
 		})
+	}
+}
+
+// The keys are those of every earlier release, so a message retried
+// across an upgrade keeps its key; the vectors are also what any RFC 9562
+// version 5 implementation gives for the namespace and "<id>#<part>".
+func TestRetryKeyKnownVectors(t *testing.T) {
+	tests := []struct {
+		id   string
+		part int
+		want string
+	}{
+		{"out-1", 0, "94beff77-7e3b-5d52-9581-60571e2a72b4"},
+		{"outbox-42", 0, "7246f6e6-0c79-5ba8-84b1-4bbaec3f52ae"},
+		{"long-1", 3, "e39cdfe9-242a-5d26-9c60-8ddf4b2ddad4"},
+		{"o17", 12, "ba6c5226-5138-5674-80b5-54550a90e8ee"},
+		{"", 0, "058e463f-04aa-5e28-98c2-958f91437ffe"},
+		{"会話-é#x", 1, "6c38436d-4608-5878-8879-b93b8bdf78dc"},
+	}
+	for _, tt := range tests {
+		if got := retryKey(tt.id, tt.part); got != tt.want {
+			t.Errorf("retryKey(%q, %d) = %s, want %s", tt.id, tt.part, got, tt.want)
+		}
 	}
 }
 
@@ -390,5 +414,31 @@ func TestRefusedFreshTokenIsNotPushed(t *testing.T) {
 	}
 	if pushes != 0 {
 		t.Fatalf("%d pushes: the message was sent twice", pushes)
+	}
+}
+
+func TestBatches(t *testing.T) {
+	parts := []string{"1", "2", "3", "4", "5", "6", "7"}
+	got := batches(parts, 5)
+	want := [][]string{{"1", "2", "3", "4", "5"}, {"6", "7"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("batches = %q, want %q", got, want)
+	}
+	if got := batches(nil, 5); got != nil {
+		t.Errorf("batches(nil) = %q", got)
+	}
+}
+
+// Retry-After may also be an HTTP date, read against the plugin's clock.
+func TestRateLimitUntilAnHTTPDate(t *testing.T) {
+	fake, base := startFake(t)
+	c := configured(t, base, nil)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	fake.FailNext(linetest.EndpointPush, 1, linetest.Failure{Status: 429, RetryAfter: "Sun, 01 Mar 2026 12:01:30 GMT"})
+	out := sdk.Outbound{ID: "d-1", Kind: sdk.OutText, Conversation: testUser, Text: "hi", Role: "operator"}
+	_, err := c.Send(context.Background(), out)
+	if sdk.KindOf(err) != sdk.Temporary || sdk.RetryAfterOf(err) != 90*time.Second {
+		t.Errorf("%v: kind %s after %v, want temporary after 1m30s", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 }

@@ -37,7 +37,7 @@ func (e *messageError) Unwrap() error { return e.err }
 // "embed"); ctx is the call's context, whose cause tells a turn timeout
 // from a caller's cancellation.
 func (b *backend) classify(ctx context.Context, what string, err error) error {
-	host, model := b.opts.Host, b.opts.Model
+	host, model := b.opts.Host, b.modelFor(what)
 
 	// The context first: a cancelled request surfaces as a transport error.
 	if ctx.Err() != nil {
@@ -75,19 +75,15 @@ func (b *backend) classify(ctx context.Context, what string, err error) error {
 	}
 }
 
-// classifyStatus maps an HTTP error answer from Ollama to an error kind.
+// classifyStatus maps an HTTP error answer from Ollama to an error kind: a
+// 404 about the model is ModelMissing, other statuses as sdk.StatusError
+// has them (Ollama's answers carry no Retry-After).
 func (b *backend) classifyStatus(what string, err api.StatusError) error {
-	host, model := b.opts.Host, b.opts.Model
-	switch {
-	case err.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(err.ErrorMessage), "model"):
+	host, model := b.opts.Host, b.modelFor(what)
+	if err.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(err.ErrorMessage), "model") {
 		return sdk.NewError(sdk.ModelMissing, modelMissing(model, host, err))
-	case err.StatusCode == http.StatusTooManyRequests:
-		return sdk.NewError(sdk.Temporary, fmt.Errorf("ollama %s on %s is rate limited: %w", what, host, err))
-	case err.StatusCode >= 400 && err.StatusCode < 500:
-		return sdk.NewError(sdk.Permanent, fmt.Errorf("ollama %s with model %q on %s refused the request: %w", what, model, host, err))
-	default:
-		return sdk.NewError(sdk.Temporary, fmt.Errorf("ollama %s with model %q on %s failed: %w", what, model, host, err))
 	}
+	return sdk.StatusError(err.StatusCode, 0, fmt.Errorf("ollama %s with model %q on %s answered %d: %w", what, model, host, err.StatusCode, err))
 }
 
 // modelMissing is the error for a model the server does not have, telling
@@ -97,4 +93,12 @@ func modelMissing(model, host string, cause error) error {
 		msg: fmt.Sprintf("model %q is not available on %s: run: ollama pull %s", model, host, model),
 		err: cause,
 	}
+}
+
+// modelFor is the model a request of kind what ("chat", "embed") uses.
+func (b *backend) modelFor(what string) string {
+	if what == "embed" && b.opts.EmbedModel != "" {
+		return b.opts.EmbedModel
+	}
+	return b.opts.Model
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,7 +96,9 @@ func (c *apiClient) once(ctx context.Context, method, path, tok string, data []b
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return sdk.NewError(sdk.Temporary, fmt.Errorf("salesiq %s %s: %w", method, path, err))
+		// A refused connection is retried; a call whose answer was lost
+		// may have been done, and SalesIQ takes no idempotency key.
+		return sdk.TransportError(fmt.Errorf("salesiq %s %s: %w", method, path, err))
 	}
 	defer resp.Body.Close()
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -108,14 +109,8 @@ func (c *apiClient) once(ctx context.Context, method, path, tok string, data []b
 		return fmt.Errorf("salesiq %s %s answered 401: %w", method, path, errAuth)
 	case env.Error != nil && env.Error.isAuthError():
 		return fmt.Errorf("salesiq %s %s: %s (%s): %w", method, path, env.Error.Message, env.Error.Code, errAuth)
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return sdk.RetryAfter(retryAfter(resp.Header.Get("Retry-After")), fmt.Errorf("salesiq %s %s: rate limited", method, path))
-	case resp.StatusCode >= 500:
-		return sdk.Errorf(sdk.Temporary, "salesiq %s %s answered %d: %.200s", method, path, resp.StatusCode, payload)
-	case env.Error != nil:
-		return sdk.Errorf(sdk.Permanent, "salesiq %s %s: %s (code %s)", method, path, env.Error.Message, env.Error.Code)
-	case resp.StatusCode >= 300:
-		return sdk.Errorf(sdk.Permanent, "salesiq %s %s answered %d: %.200s", method, path, resp.StatusCode, payload)
+	case resp.StatusCode >= 300 || env.Error != nil:
+		return c.failure(method, path, resp, env.Error, payload)
 	}
 	if out == nil {
 		return nil
@@ -129,10 +124,25 @@ func (c *apiClient) once(ctx context.Context, method, path, tok string, data []b
 	return nil
 }
 
-// retryAfter reads a Retry-After header in seconds; default one minute.
-func retryAfter(h string) time.Duration {
-	if secs, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
+// defaultRateLimitWait is the wait after a 429 without Retry-After.
+const defaultRateLimitWait = time.Minute
+
+// failure classifies an error answer: an error object that came with
+// status 200 (SalesIQ answers most errors so) is Permanent; an error status
+// is classified by sdk.StatusError.
+func (c *apiClient) failure(method, path string, resp *http.Response, apiErr *apiError, payload []byte) error {
+	var err error
+	if apiErr != nil {
+		err = fmt.Errorf("salesiq %s %s answered %d: %s (code %s)", method, path, resp.StatusCode, apiErr.Message, apiErr.Code)
+	} else {
+		err = fmt.Errorf("salesiq %s %s answered %d: %.200s", method, path, resp.StatusCode, payload)
 	}
-	return time.Minute
+	if resp.StatusCode < 300 {
+		return sdk.NewError(sdk.Permanent, err)
+	}
+	wait := sdk.ParseRetryAfter(resp.Header.Get("Retry-After"), c.tokens.now())
+	if resp.StatusCode == http.StatusTooManyRequests && wait == 0 {
+		wait = defaultRateLimitWait
+	}
+	return sdk.StatusError(resp.StatusCode, wait, err)
 }

@@ -171,6 +171,8 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) 
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// Temporary even when the refresh went out: a second refresh does
+		// no harm, and the call that needed the token was not made.
 		return "", 0, sdk.NewError(sdk.Temporary, fmt.Errorf("zoho token: %w", err))
 	}
 	defer resp.Body.Close()

@@ -26,8 +26,6 @@ type state struct {
 	api      *apiClient
 	log      *slog.Logger
 	answered *memo // Zobot request id → outbound id that answered it
-	opened   *memo // handoff id → desk reference
-	relayed  *memo // relay delivery id → ""
 }
 
 // Configure validates the options and prepares the API client.
@@ -48,7 +46,11 @@ func (c *Channel) Configure(_ context.Context, req sdk.ConfigureRequest) (sdk.Ca
 		// action's progress text, a visible message; it is not used.
 		Typing:        false,
 		NativeHandoff: true,
-		Desk:          true,
+		// SalesIQ takes no idempotency key, so a repeated callback,
+		// transfer, conversation or message may happen twice; only a
+		// repeated close is harmless (closing a closed conversation is
+		// refused, which CloseHandoff counts as closed).
+		Idempotent: sdk.Idempotency{CloseHandoff: true},
 	}, nil
 }
 
@@ -70,8 +72,6 @@ func newState(opts Options, log *slog.Logger) (*state, error) {
 		},
 		log:      log,
 		answered: newMemo(10000),
-		opened:   newMemo(10000),
-		relayed:  newMemo(10000),
 	}, nil
 }
 

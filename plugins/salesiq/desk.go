@@ -18,14 +18,12 @@ const questionLimit = 8000
 // OpenHandoff opens a SalesIQ conversation on the visitor's behalf through
 // the Visitor API, with the summary and transcript as its question. The
 // reference is SalesIQ's numeric conversation id, which data webhooks carry
-// as entity_id.
+// as entity_id. SalesIQ takes no idempotency key: a repeated call opens a
+// second conversation, so Configure does not declare it idempotent.
 func (c *Channel) OpenHandoff(ctx context.Context, h sdk.Handoff) (string, error) {
 	st := c.state()
 	if st == nil {
 		return "", sdk.Errorf(sdk.Permanent, "salesiq: not configured")
-	}
-	if ref, ok := st.opened.get(h.ID); ok {
-		return ref, nil // a retry of a handoff this process already opened
 	}
 	name := h.User.Name
 	if name == "" {
@@ -47,9 +45,7 @@ func (c *Channel) OpenHandoff(ctx context.Context, h sdk.Handoff) (string, error
 	if data.ConversationID == "" {
 		return "", sdk.Errorf(sdk.Permanent, "open salesiq conversation: the answer has no conversation_id")
 	}
-	ref := string(data.ConversationID)
-	st.opened.put(h.ID, ref)
-	return ref, nil
+	return string(data.ConversationID), nil
 }
 
 // question is the opening message operators see: summary, then transcript.
@@ -78,15 +74,9 @@ func (c *Channel) RelayToDesk(ctx context.Context, ref string, msg sdk.DeskMessa
 	if st == nil {
 		return sdk.Errorf(sdk.Permanent, "salesiq: not configured")
 	}
-	if _, done := st.relayed.get(msg.ID); done && msg.ID != "" {
-		return nil
-	}
 	path := fmt.Sprintf("/api/visitor/v1/%s/conversations/%s/messages", url.PathEscape(st.opts.ScreenName), url.PathEscape(ref))
 	if err := st.api.call(ctx, http.MethodPost, path, map[string]string{"text": msg.Text}, nil); err != nil {
 		return fmt.Errorf("relay to salesiq conversation %s: %w", ref, err)
-	}
-	if msg.ID != "" {
-		st.relayed.put(msg.ID, ref)
 	}
 	return nil
 }
@@ -94,7 +84,7 @@ func (c *Channel) RelayToDesk(ctx context.Context, ref string, msg sdk.DeskMessa
 // CloseHandoff ends the SalesIQ conversation (the visitor went back to the
 // bot). A conversation SalesIQ refuses to close, typically because the
 // operator already ended it, counts as closed.
-func (c *Channel) CloseHandoff(ctx context.Context, ref, reason string) error {
+func (c *Channel) CloseHandoff(ctx context.Context, ref string, cl sdk.DeskClose) error {
 	st := c.state()
 	if st == nil {
 		return sdk.Errorf(sdk.Permanent, "salesiq: not configured")
@@ -104,7 +94,7 @@ func (c *Channel) CloseHandoff(ctx context.Context, ref, reason string) error {
 	var se *sdk.Error
 	if err != nil && errors.As(err, &se) && se.Kind == sdk.Permanent && !errors.Is(err, errAuth) {
 		st.log.Warn("salesiq refused to close the conversation; treating it as closed",
-			"conversation", ref, "reason", reason, "error", err.Error())
+			"conversation", ref, "reason", cl.Reason, "error", err.Error())
 		return nil
 	}
 	if err != nil {

@@ -4,20 +4,17 @@
 // visitors on other channels (their chats are opened in SalesIQ through the
 // Visitor API and operators answer there).
 //
-// Run by the daemon it serves the plugin; run by hand it is a small CLI:
+// The daemon runs it as a plugin; `switchboard salesiq setup` runs its setup
+// step (see [Channel.Setup]), which registers the data webhook:
 //
-//	salesiq setup --config switchboard.toml --instance siq --public-url https://bot.example.com
+//	switchboard salesiq setup --config config.toml --instance siq --public-url https://bot.example.com
 package main
 
 import (
-	"os"
-
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 func main() {
-	if os.Getenv(sdk.Handshake().MagicCookieKey) == "" {
-		os.Exit(runCLI(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
-	}
-	sdk.Serve(sdk.Plugins{Channel: &Channel{}})
+	ch := &Channel{}
+	sdk.Serve(sdk.Plugins{Channel: ch, Desk: ch})
 }

@@ -3,8 +3,9 @@ package main
 import "sync"
 
 // memo is a bounded, concurrency-safe map that forgets its oldest entries.
-// It remembers what this process already did (answered requests, opened
-// handoffs) so a retried delivery does not do it twice.
+// It lives in memory only and is empty after a restart, so it never stands
+// in for the platform's deduplication (see the idempotency declared in
+// Configure): it only steers which Zobot request an answer goes to.
 type memo struct {
 	mu    sync.Mutex
 	max   int

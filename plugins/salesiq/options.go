@@ -194,11 +194,15 @@ func parseOptions(o sdk.Options) (Options, error) {
 	return opts, nil
 }
 
-// checkBase validates an http(s) base URL and strips its trailing slash.
+// checkBase validates an http(s) base URL without a path (the API's paths
+// start at the server's root) and strips its trailing slash.
 func checkBase(key, raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return "", fmt.Errorf("option %q: want an http(s) base URL like https://salesiq.zoho.com, got %q", key, raw)
+	base, err := sdk.BaseURLOption(key, raw)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimRight(raw, "/"), nil
+	if u, _ := url.Parse(base); u.Path != "" {
+		return "", &sdk.OptionError{Key: key, Err: fmt.Errorf("want the server's root URL like https://salesiq.zoho.com, without a path, got %q", raw)}
+	}
+	return base, nil
 }

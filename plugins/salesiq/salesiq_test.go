@@ -7,8 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -475,22 +479,48 @@ func TestDeskErrors(t *testing.T) {
 	f := siqtest.New(t)
 	c := configured(t, f, nil)
 	ctx := context.Background()
-	h := sdk.Handoff{ID: "h1", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"}
-	ref, err := c.OpenHandoff(ctx, h)
+	ref, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "h1", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if again, err := c.OpenHandoff(ctx, h); err != nil || again != ref || len(f.Conversations()) != 1 {
-		t.Errorf("retried open: %q %v, %d conversations", again, err, len(f.Conversations()))
 	}
 	if err := c.RelayToDesk(ctx, "999", sdk.DeskMessage{ID: "m", Text: "x"}); sdk.KindOf(err) != sdk.Permanent {
 		t.Errorf("relay to an unknown conversation: %v", err)
 	}
-	if err := c.CloseHandoff(ctx, ref, "back to bot"); err != nil {
+	if err := c.CloseHandoff(ctx, ref, sdk.DeskClose{ID: "o9", Reason: "back to bot"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CloseHandoff(ctx, ref, "back to bot"); err != nil {
+	if err := c.CloseHandoff(ctx, ref, sdk.DeskClose{ID: "o9", Reason: "back to bot"}); err != nil {
 		t.Errorf("closing a closed conversation: %v", err)
+	}
+}
+
+// SalesIQ takes no idempotency key: the plugin claims only the close,
+// whose repeat is harmless on the platform itself, and nothing that would
+// rest on a memory of its own (which a restart wipes).
+func TestDeskIdempotencyIsWhatSalesIQGuarantees(t *testing.T) {
+	f := siqtest.New(t)
+	opts, err := sdk.NewOptions(f.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, desk := plugintest.ChannelDesk(t, &Channel{Log: quiet()})
+	caps, err := ch.Configure(context.Background(), sdk.ConfigureRequest{Instance: "siq", Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (sdk.Idempotency{CloseHandoff: true}); caps.Idempotent != want {
+		t.Errorf("declared %+v, want %+v", caps.Idempotent, want)
+	}
+	// A repeated open is not dropped: it opens a second conversation.
+	h := sdk.Handoff{ID: "o5", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"}
+	first, err := desk.OpenHandoff(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := desk.OpenHandoff(context.Background(), h)
+	if err != nil || again == first || len(f.Conversations()) != 2 {
+		t.Errorf("a repeated open gave %q after %q (%v), %d conversations; a memory in the plugin would not survive a restart",
+			again, first, err, len(f.Conversations()))
 	}
 }
 
@@ -555,4 +585,45 @@ func FuzzWebhook(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A call whose answer was lost may have been done: it is an unknown
+// outcome, not a temporary error the daemon would repeat.
+func TestLostAnswerIsAnUnknownOutcome(t *testing.T) {
+	f := siqtest.New(t)
+	var hangUp atomic.Bool
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hangUp.Load() && strings.Contains(r.URL.Path, "/conversations") {
+			io.Copy(io.Discard, r.Body) // taken, then no answer
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy := httputil.NewSingleHostReverseProxy(mustURL(t, f.URL))
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	c := configured(t, f, map[string]any{"api_base": front.URL})
+	ctx := context.Background()
+	hangUp.Store(true)
+	_, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "o5", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help"})
+	if sdk.KindOf(err) != sdk.OutcomeUnknown {
+		t.Errorf("open with a lost answer: %v (%s), want %s", err, sdk.KindOf(err), sdk.OutcomeUnknown)
+	}
+	front.Close()
+	err = c.RelayToDesk(ctx, "1", sdk.DeskMessage{ID: "o6", Text: "x"})
+	if sdk.KindOf(err) != sdk.Temporary {
+		t.Errorf("relay to a closed port: %v (%s), want %s", err, sdk.KindOf(err), sdk.Temporary)
+	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

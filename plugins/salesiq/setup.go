@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -24,100 +23,76 @@ var webhookEvents = []string{
 	"conversation.missed",
 }
 
-const usage = `usage: salesiq setup --config FILE [--instance NAME] --public-url URL [--dry-run]
+// setupUsage describes the flags of the setup step.
+const setupUsage = `switchboard salesiq setup --config FILE [--instance NAME] --public-url URL [--dry-run]
 
 Registers the SalesIQ data webhook for the instance's webhook URL
 (<public-url>/webhooks/<instance>), generates its signing key, and prints
-what to set in the SalesIQ console for the Zobot.
+what to set in the SalesIQ console for the Zobot. The instance's options
+come from the daemon's config, environment overrides included.
 
-  --config      the daemon's TOML config (only [channels.<instance>.options]
-                is read; SWITCHBOARD_CHANNELS__<INSTANCE>__OPTIONS__<KEY>
-                environment variables override it, as in the daemon)
-  --instance    the channel instance name (default "siq")
   --public-url  the daemon's public https base URL, without a port
   --dry-run     print what would be registered and stop
 `
 
-// runCLI runs the plugin binary's command-line mode and returns the exit code.
-func runCLI(args, env []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "setup" {
-		fmt.Fprint(stderr, "This is a Switchboard plugin; the daemon starts it.\n\n"+usage)
-		return 2
-	}
-	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	cfgPath := fs.String("config", "", "")
-	instance := fs.String("instance", "siq", "")
+// Setup implements [sdk.Setup]: `switchboard salesiq setup` registers the
+// data webhook of the instance.
+func (c *Channel) Setup(ctx context.Context, req sdk.SetupRequest, out io.Writer) error {
+	fs := flag.NewFlagSet("salesiq setup", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	publicURL := fs.String("public-url", "", "")
 	dryRun := fs.Bool("dry-run", false, "")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	usageErr := func(problem string) error {
+		return fmt.Errorf("%w: %s\n\n%s", sdk.ErrSetupUsage, problem, setupUsage)
 	}
-	if *cfgPath == "" || *publicURL == "" {
-		fs.Usage()
-		return 2
+	switch err := fs.Parse(req.Args); {
+	case errors.Is(err, flag.ErrHelp):
+		return usageErr("salesiq setup")
+	case err != nil:
+		return usageErr(err.Error())
+	case fs.NArg() > 0:
+		return usageErr(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	case *publicURL == "":
+		return usageErr("--public-url is required")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := setup(ctx, setupArgs{cfgPath: *cfgPath, instance: *instance, publicURL: *publicURL, dryRun: *dryRun, env: env}, stdout); err != nil {
-		fmt.Fprintln(stderr, "salesiq setup:", err)
-		return 1
+	if err := setup(ctx, setupArgs{instance: req.Instance, options: req.Options, publicURL: *publicURL, dryRun: *dryRun}, out); err != nil {
+		return fmt.Errorf("salesiq setup: %w", err)
 	}
-	return 0
+	return nil
 }
 
 type setupArgs struct {
-	cfgPath, instance, publicURL string
-	dryRun                       bool
-	env                          []string
+	instance, publicURL string
+	options             sdk.Options
+	dryRun              bool
 }
 
-// loadInstanceOptions reads [channels.<instance>.options] from the config
-// file and applies the environment overrides the daemon would apply.
-func loadInstanceOptions(path, instance string, env []string) (map[string]any, error) {
-	doc, err := os.ReadFile(path)
+// setupOptions are the instance's options for the setup step: the first
+// setup runs before any public key exists (it is what makes one), so a
+// missing public_keys is allowed.
+func setupOptions(instance string, o sdk.Options) (Options, error) {
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(o.JSON(), &values); err != nil {
+		return Options{}, fmt.Errorf("[channels.%s.options]: %w", instance, err)
+	}
+	if _, ok := values["public_keys"]; !ok {
+		values["insecure_skip_signature"] = json.RawMessage("true")
+	}
+	raw, err := json.Marshal(values)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return Options{}, err
 	}
-	values, found, err := readTableTOML(string(doc), []string{"channels", instance, "options"})
+	opts, err := parseOptions(sdk.OptionsFromJSON(raw))
 	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
+		return Options{}, fmt.Errorf("[channels.%s.options]: %w", instance, err)
 	}
-	for _, kv := range env {
-		name, value, ok := strings.Cut(kv, "=")
-		rest, hasPrefix := strings.CutPrefix(name, "SWITCHBOARD_")
-		if !ok || !hasPrefix {
-			continue
-		}
-		parts := strings.Split(strings.ToLower(rest), "__")
-		if len(parts) == 4 && parts[0] == "channels" && parts[1] == strings.ToLower(instance) && parts[2] == "options" {
-			values[parts[3]] = value
-			found = true
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("%s has no [channels.%s.options] table", path, instance)
-	}
-	return values, nil
+	return opts, nil
 }
 
 func setup(ctx context.Context, a setupArgs, out io.Writer) error {
-	values, err := loadInstanceOptions(a.cfgPath, a.instance, a.env)
+	opts, err := setupOptions(a.instance, a.options)
 	if err != nil {
 		return err
-	}
-	if _, ok := values["public_keys"]; !ok {
-		// The first setup runs before any key exists: it is what makes one.
-		values["insecure_skip_signature"] = true
-	}
-	raw, err := sdk.NewOptions(values)
-	if err != nil {
-		return err
-	}
-	opts, err := parseOptions(raw)
-	if err != nil {
-		return fmt.Errorf("[channels.%s.options]: %w", a.instance, err)
 	}
 	base, err := url.Parse(strings.TrimRight(a.publicURL, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {

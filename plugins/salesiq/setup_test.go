@@ -2,83 +2,46 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	gotoml "github.com/pelletier/go-toml/v2"
+
 	"github.com/switchboard-chat/switchboard/plugins/salesiq/siqtest"
+	"github.com/switchboard-chat/switchboard/sdk"
 )
-
-func TestReadTableTOML(t *testing.T) {
-	doc := `
-# daemon config
-[server]
-listen = "127.0.0.1:8080" # comment
-
-[channels.tg.options]
-token = "not this one"
-
-[channels.siq]
-plugin = "salesiq"
-
-[channels.siq.options]
-screen_name = "acme"   # the portal
-'quoted key' = 'literal \n stays'
-department_id = 11209000000002024
-insecure_skip_signature = false
-public_keys = [
-  "MIIBIjAN", # first
-  """
------BEGIN PUBLIC KEY-----
-MIIB
------END PUBLIC KEY-----""",
-]
-escaped = "tab\there \u00e9"
-nested = { a = 1, b = "x" }
-
-[[later.array]]
-screen_name = "other"
-`
-	got, found, err := readTableTOML(doc, []string{"channels", "siq", "options"})
-	if err != nil || !found {
-		t.Fatalf("found %v, err %v", found, err)
-	}
-	want := map[string]any{
-		"screen_name": "acme", "quoted key": `literal \n stays`, "department_id": int64(11209000000002024),
-		"insecure_skip_signature": false,
-		"public_keys":             []any{"MIIBIjAN", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----"},
-		"escaped":                 "tab\there é", "nested": map[string]any{"a": int64(1), "b": "x"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got  %#v\nwant %#v", got, want)
-	}
-	for _, bad := range []string{`[channels.siq.options]` + "\nkey = \"open", "[channels.siq\n", "[a]\nkey value"} {
-		if _, _, err := readTableTOML(bad, []string{"channels", "siq", "options"}); err == nil {
-			t.Errorf("accepted %q", bad)
-		}
-	}
-}
 
 func TestSetupRegistersTheDataWebhook(t *testing.T) {
 	f := siqtest.New(t)
 	daemon := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer daemon.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	toml := strings.Replace(f.TOML("siq"), `client_secret = "`+siqtest.ClientSecret+`"`, `client_secret = "from-env-instead"`, 1)
-	toml = strings.Replace(toml, "public_keys = [", "# no keys yet\n# public_keys = [", 1)
-	if err := os.WriteFile(cfg, []byte("[server]\nlisten = \":8080\"\n"+toml), 0o600); err != nil {
+	// The instance's options as the daemon hands them over (the daemon's
+	// reading of its config, environment overrides included, is tested in
+	// core/integration's setup test).
+	toml := strings.Replace(f.TOML("siq"), "public_keys = [", "# no keys yet\n# public_keys = [", 1)
+	var file struct {
+		Channels map[string]struct {
+			Options map[string]any `toml:"options"`
+		} `toml:"channels"`
+	}
+	if err := gotoml.Unmarshal([]byte(toml), &file); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"PATH=/bin", "SWITCHBOARD_CHANNELS__SIQ__OPTIONS__CLIENT_SECRET=" + siqtest.ClientSecret}
-	var out, errOut bytes.Buffer
-	code := runCLI([]string{"setup", "--config", cfg, "--instance", "siq", "--public-url", daemon.URL}, env, &out, &errOut)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
+	opts, err := sdk.NewOptions(file.Channels["siq"].Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	setup := func(args ...string) error {
+		return (&Channel{}).Setup(context.Background(), sdk.SetupRequest{Instance: "siq", Options: opts, Args: args}, &out)
+	}
+	if err := setup("--public-url", daemon.URL); err != nil {
+		t.Fatal(err)
 	}
 	hooks := f.Webhooks()
 	if len(hooks) != 1 {
@@ -97,21 +60,42 @@ func TestSetupRegistersTheDataWebhook(t *testing.T) {
 	}
 	// Running it again registers nothing new.
 	out.Reset()
-	if code := runCLI([]string{"setup", "--config", cfg, "--public-url", daemon.URL}, env, &out, &errOut); code != 0 || len(f.Webhooks()) != 1 {
-		t.Fatalf("second run: exit %d, %d webhooks: %s", code, len(f.Webhooks()), errOut.String())
+	if err := setup("--public-url", daemon.URL); err != nil || len(f.Webhooks()) != 1 {
+		t.Fatalf("second run: %v, %d webhooks", err, len(f.Webhooks()))
 	}
 }
 
 func TestSetupUsage(t *testing.T) {
-	tests := [][]string{nil, {"serve"}, {"setup"}, {"setup", "--config", "x.toml"}}
-	for _, args := range tests {
-		var out, errOut bytes.Buffer
-		if code := runCLI(args, nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "usage: salesiq setup") {
-			t.Errorf("%v: exit %d, %q", args, code, errOut.String())
-		}
+	opts, err := sdk.NewOptions(map[string]any{"screen_name": "acme"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	if code := runCLI([]string{"setup", "--config", "/nonexistent.toml", "--public-url", "https://x"}, nil, &out, &errOut); code != 1 {
-		t.Errorf("missing config: exit %d", code)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no public URL", nil, "--public-url is required"},
+		{"unknown flag", []string{"--public-url", "https://x", "--config", "x.toml"}, "-config"},
+		{"stray argument", []string{"--public-url", "https://x", "now"}, `unexpected argument "now"`},
+		{"help", []string{"-h"}, "salesiq setup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := (&Channel{}).Setup(context.Background(), sdk.SetupRequest{Instance: "siq", Options: opts, Args: tt.args}, &out)
+			if !errors.Is(err, sdk.ErrSetupUsage) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "switchboard salesiq setup --config") {
+				t.Errorf("error %v, want a usage error about %s", err, tt.want)
+			}
+			if out.Len() > 0 {
+				t.Errorf("printed %q", out.String())
+			}
+		})
+	}
+	// Options the plugin cannot use are a failure, not a usage error.
+	var out bytes.Buffer
+	err = (&Channel{}).Setup(context.Background(), sdk.SetupRequest{Instance: "siq", Options: opts, Args: []string{"--public-url", "https://x"}}, &out)
+	if err == nil || errors.Is(err, sdk.ErrSetupUsage) || !strings.Contains(err.Error(), "[channels.siq.options]") {
+		t.Errorf("incomplete options: %v", err)
 	}
 }

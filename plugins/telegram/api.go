@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ type api struct {
 	base  string
 	token string
 	http  *http.Client
+	now   func() time.Time
 }
 
 // apiError is an answer with "ok": false, or an HTTP error without a
@@ -90,7 +90,7 @@ func (a *api) call(ctx context.Context, method string, params any, result any) e
 		if resp.StatusCode < 300 {
 			return fmt.Errorf("telegram %s: HTTP %d with an %w: %s", method, resp.StatusCode, errBadAnswer, snippet(raw))
 		}
-		return &apiError{Method: method, Code: resp.StatusCode, Description: strings.TrimSpace(http.StatusText(resp.StatusCode) + " " + snippet(raw)), RetryAfter: headerRetryAfter(resp.Header)}
+		return &apiError{Method: method, Code: resp.StatusCode, Description: strings.TrimSpace(http.StatusText(resp.StatusCode) + " " + snippet(raw)), RetryAfter: sdk.ParseRetryAfter(resp.Header.Get("Retry-After"), a.now())}
 	}
 	if !env.OK {
 		e := &apiError{Method: method, Code: env.ErrorCode, Description: env.Description}
@@ -102,7 +102,7 @@ func (a *api) call(ctx context.Context, method string, params any, result any) e
 			e.MigrateTo = env.Parameters.MigrateToChatID
 		}
 		if e.RetryAfter == 0 {
-			e.RetryAfter = headerRetryAfter(resp.Header)
+			e.RetryAfter = sdk.ParseRetryAfter(resp.Header.Get("Retry-After"), a.now())
 		}
 		e.Description = a.scrub(e.Description)
 		return e
@@ -142,14 +142,6 @@ func (a *api) scrub(s string) string {
 	return strings.ReplaceAll(s, a.token, "<token>")
 }
 
-func headerRetryAfter(h http.Header) time.Duration {
-	secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
-	if err != nil || secs < 0 {
-		return 0
-	}
-	return time.Duration(secs) * time.Second
-}
-
 func snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if len(s) > 200 {
@@ -158,27 +150,20 @@ func snippet(b []byte) string {
 	return s
 }
 
-// classify gives an error from a sending call its sdk kind: 429 waits for
-// retry_after; 403 (blocked, kicked, deactivated) is Blocked; other 4xx are
-// Permanent; 5xx are Temporary; a request that may have reached Telegram
-// without an answer is OutcomeUnknown. what names the call for the message.
+// classify gives an error from a sending call its sdk kind: 403 (blocked,
+// kicked, deactivated) is Blocked; other statuses as sdk.StatusError has
+// them (429 waits for retry_after, 5xx are Temporary, other 4xx
+// Permanent); a request that may have reached Telegram without an answer
+// is OutcomeUnknown. what names the call for the message.
 func classify(what string, err error) error {
 	wrapped := fmt.Errorf("%s: %w", what, err)
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-		switch {
-		case ae.Code == http.StatusTooManyRequests:
-			return sdk.RetryAfter(ae.RetryAfter, wrapped)
-		case ae.Code == http.StatusForbidden:
+		if ae.Code == http.StatusForbidden {
 			return sdk.NewError(sdk.Blocked, wrapped)
-		case ae.Code >= 500:
-			return sdk.NewError(sdk.Temporary, wrapped)
-		case ae.Code >= 400:
-			return sdk.NewError(sdk.Permanent, wrapped)
-		default:
-			return sdk.NewError(sdk.Temporary, wrapped)
 		}
+		return sdk.StatusError(ae.Code, ae.RetryAfter, wrapped)
 	case errors.Is(err, errBadAnswer):
 		return sdk.NewError(sdk.OutcomeUnknown, wrapped)
 	default:

@@ -39,6 +39,8 @@ type Channel struct {
 	pollTimeout    time.Duration
 	pollBackoff    time.Duration
 	maxPollBackoff time.Duration
+	// now is the clock (Retry-After dates are read against it).
+	now func() time.Time
 }
 
 // state is a configured instance.
@@ -67,6 +69,7 @@ func newChannel(log *slog.Logger) *Channel {
 		pollTimeout:    30 * time.Second,
 		pollBackoff:    time.Second,
 		maxPollBackoff: time.Minute,
+		now:            time.Now,
 	}
 }
 
@@ -90,7 +93,7 @@ func (c *Channel) Configure(ctx context.Context, req sdk.ConfigureRequest) (sdk.
 		log:      base.With("instance", req.Instance),
 		instance: req.Instance,
 		opts:     opts,
-		api:      &api{base: opts.APIBase, token: opts.Token, http: sdk.NewHTTPClient(0)},
+		api:      &api{base: opts.APIBase, token: opts.Token, http: sdk.NewHTTPClient(0), now: c.now},
 		bot:      botIdentity{ID: botID},
 	}
 	if err := c.refreshIdentity(ctx, st, getMeTimeout); err != nil {
@@ -106,6 +109,8 @@ func (c *Channel) Configure(ctx context.Context, req sdk.ConfigureRequest) (sdk.
 		}
 	}
 	c.st.Store(st)
+	// No operation is declared idempotent: the Bot API has no idempotency
+	// key, so a repeated sendMessage shows the message twice.
 	return sdk.Capabilities{TextLimit: textLimit, Typing: true, Polling: opts.Mode == modePolling}, nil
 }
 

@@ -2,9 +2,10 @@ package main
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 // Modes of receiving updates.
@@ -44,10 +45,11 @@ func (o *Options) validate() error {
 	if o.APIBase == "" {
 		o.APIBase = defaultAPIBase
 	}
-	o.APIBase = strings.TrimRight(o.APIBase, "/")
-	if err := checkHTTPURL(o.APIBase); err != nil {
-		return fmt.Errorf(`option "api_base": %w`, err)
+	base, err := sdk.BaseURLOption("api_base", o.APIBase)
+	if err != nil {
+		return err
 	}
+	o.APIBase = base
 	if o.Mode == "" {
 		o.Mode = modeWebhook
 	}
@@ -67,10 +69,11 @@ func (o *Options) validate() error {
 		return fmt.Errorf(`option "secret_token": must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)`)
 	}
 	if o.PublicURL != "" {
-		o.PublicURL = strings.TrimRight(o.PublicURL, "/")
-		if err := checkHTTPURL(o.PublicURL); err != nil {
-			return fmt.Errorf(`option "public_url": %w`, err)
+		public, err := sdk.BaseURLOption("public_url", o.PublicURL)
+		if err != nil {
+			return err
 		}
+		o.PublicURL = public
 	}
 	return nil
 }
@@ -106,15 +109,4 @@ func validSecret(s string) bool {
 		}
 	}
 	return true
-}
-
-func checkHTTPURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", s)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q must not have a query or fragment", s)
-	}
-	return nil
 }

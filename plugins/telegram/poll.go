@@ -28,7 +28,7 @@ func (c *Channel) Poll(ctx context.Context, sink sdk.EventSink) error {
 	if st.opts.Mode != modePolling {
 		return sdk.Errorf(sdk.Permanent, "telegram instance %s is in webhook mode", st.instance)
 	}
-	p := poller{c: c, st: st, sink: sink, wait: c.pollBackoff}
+	p := poller{c: c, st: st, sink: sink, backoff: sdk.Backoff{Base: c.pollBackoff, Max: c.maxPollBackoff}}
 	p.run(ctx)
 	return nil
 }
@@ -39,21 +39,24 @@ type poller struct {
 	st     *state
 	sink   sdk.EventSink
 	offset int64
-	wait   time.Duration
+	// backoff spaces the retries of consecutive failures.
+	backoff sdk.Backoff
 }
 
 func (p *poller) run(ctx context.Context) {
+	failures := 0
 	for ctx.Err() == nil {
 		if err := p.once(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			p.st.log.Warn("telegram polling failed; retrying", "error", err.Error(), "retry_in", p.wait.String())
-			sleep(ctx, p.wait)
-			p.wait = min(2*p.wait, p.c.maxPollBackoff)
+			failures++
+			wait := p.backoff.Delay(failures)
+			p.st.log.Warn("telegram polling failed; retrying", "error", err.Error(), "retry_in", wait.String())
+			sleep(ctx, wait)
 			continue
 		}
-		p.wait = p.c.pollBackoff
+		failures = 0
 	}
 }
 

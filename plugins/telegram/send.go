@@ -62,7 +62,7 @@ func (c *Channel) sendTyping(ctx context.Context, st *state, chatID int64, out s
 }
 
 func (c *Channel) sendText(ctx context.Context, st *state, chatID int64, out sdk.Outbound) (sdk.SendResult, error) {
-	parts := splitText(out.Text, textLimit)
+	parts := sdk.SplitText(out.Text, textLimit, sdk.UTF16Units)
 	if len(parts) == 0 {
 		return sdk.SendResult{}, sdk.Errorf(sdk.Permanent, "telegram: empty text for chat %d", chatID)
 	}

@@ -163,7 +163,7 @@ func TestLongTextIsSplitAndResumed(t *testing.T) {
 	}
 	var joined []string
 	for _, m := range got {
-		if n := utf16Len(m.Text); n > 4096 || n == 0 {
+		if n := sdk.TextLen(m.Text, sdk.UTF16Units); n > 4096 || n == 0 {
 			t.Errorf("part of %d UTF-16 units", n)
 		}
 		joined = append(joined, m.Text)

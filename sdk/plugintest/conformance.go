@@ -29,8 +29,9 @@ type ChannelSuite struct {
 	// Delivered nil for a desk-only plugin, which has no visitors.
 	Outbound  sdk.Outbound
 	Delivered func() bool
-	// Handoff, for plugins with the desk role, is opened, relayed into and
-	// closed; DeskReceived reports whether the fake desk got all three.
+	// Handoff, for plugins that serve a desk (New's channel must implement
+	// [sdk.Desk] then), is opened, relayed into and closed through the desk
+	// service; DeskReceived reports whether the fake desk got all three.
 	Handoff      *sdk.Handoff
 	DeskReceived func() bool
 }
@@ -140,15 +141,33 @@ func RunChannelSuite(t *testing.T, s ChannelSuite) {
 
 	if s.Handoff != nil {
 		t.Run("desk round trip", func(t *testing.T) {
-			c := configured(t)
-			ref, err := c.OpenHandoff(ctx, *s.Handoff)
+			impl, ok := s.New().(interface {
+				sdk.Channel
+				sdk.Desk
+			})
+			if !ok {
+				t.Fatal("the suite has a Handoff but the channel does not implement sdk.Desk")
+			}
+			c, desk := ChannelDesk(t, impl)
+			opts, err := sdk.NewOptions(s.Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			caps, err := c.Configure(ctx, sdk.ConfigureRequest{Instance: "conformance", Options: opts})
+			if err != nil {
+				t.Fatalf("Configure with valid options: %v", err)
+			}
+			if !caps.Desk {
+				t.Error("a channel served with a desk does not report the desk capability")
+			}
+			ref, err := desk.OpenHandoff(ctx, *s.Handoff)
 			if err != nil || ref == "" {
 				t.Fatalf("OpenHandoff: ref %q, err %v", ref, err)
 			}
-			if err := c.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: "relay-1", User: s.Handoff.User, Text: "one more thing"}); err != nil {
+			if err := desk.RelayToDesk(ctx, ref, sdk.DeskMessage{ID: "relay-1", User: s.Handoff.User, Text: "one more thing"}); err != nil {
 				t.Fatalf("RelayToDesk: %v", err)
 			}
-			if err := c.CloseHandoff(ctx, ref, "back to the bot"); err != nil {
+			if err := desk.CloseHandoff(ctx, ref, sdk.DeskClose{ID: "close-1", Reason: "back to the bot"}); err != nil {
 				t.Fatalf("CloseHandoff: %v", err)
 			}
 			if !s.DeskReceived() {

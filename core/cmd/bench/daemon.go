@@ -3,60 +3,43 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/core/internal/daemonproc"
 )
 
-// daemon is a running switchboard process started from bin/.
+// daemon is a switchboard daemon started from bin/, its output appended
+// to daemon.log in its directory.
 type daemon struct {
-	dir     string // holds config.toml, data/ and daemon.log
-	cfgPath string
-	URL     string
-	cmd     *exec.Cmd
-	exited  chan error
-	started time.Time
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fatalf("listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	*daemonproc.Daemon
+	log *os.File
 }
 
 // dataPath is where the daemon of a run directory keeps its database.
-func dataPath(dir string) string { return filepath.Join(dir, "data", "switchboard.db") }
+func dataPath(dir string) string { return daemonproc.DBPath(dir) }
 
 // newDaemon writes a config for a daemon in dir (data in dir/data) with the
 // given channel and model sections; it does not start it.
 func newDaemon(dir, sections string) *daemon {
-	addr := freeAddr()
-	cfg := fmt.Sprintf(`
-[server]
-listen = %q
-data_dir = %q
-shutdown_timeout = "2s"
-
-[log]
-level = "warn"
-
-[plugins]
-dir = %q
-`, addr, filepath.Join(dir, "data"), filepath.Join(*binDir, "plugins")) + sections
-	path := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	logf, err := os.OpenFile(filepath.Join(dir, "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
 		fatalf("%v", err)
 	}
-	return &daemon{dir: dir, cfgPath: path, URL: "http://" + addr}
+	proc, err := daemonproc.New(daemonproc.Options{
+		Bin: *binDir, Dir: dir, LogLevel: "warn", ShutdownTimeout: 2 * time.Second, Sections: sections,
+		Output: logf,
+		// Fine-grained: the startup figures are read from ReadyAt.
+		PollInterval: 2 * time.Millisecond,
+	})
+	if err != nil {
+		fatalf("%v", err)
+	}
+	return &daemon{Daemon: proc, log: logf}
 }
 
 func telegramSection(apiBase string) string {
@@ -111,73 +94,23 @@ insecure_skip_signature = true
 `, lineSec, lineTok, apiBase, apiBase, apiBase) + llmSection(ollama)
 }
 
-// start launches the daemon; ready waits for /readyz 200.
-func (d *daemon) start() {
-	logf, err := os.OpenFile(filepath.Join(d.dir, "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
+// start launches the daemon and waits up to limit until it is ready.
+func (d *daemon) start(limit time.Duration) {
+	if err := d.Start(limit); err != nil {
 		fatalf("%v", err)
 	}
-	d.cmd = exec.Command(filepath.Join(*binDir, "switchboard"), "serve", "--config", d.cfgPath)
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	d.started = time.Now()
-	if err := d.cmd.Start(); err != nil {
-		fatalf("start daemon: %v", err)
-	}
-	d.exited = make(chan error, 1)
-	go func() { d.exited <- d.cmd.Wait(); logf.Close() }()
-}
-
-var pollClient = &http.Client{Timeout: 2 * time.Second}
-
-// waitReady polls /readyz until 200 and returns when it first answered so.
-func (d *daemon) waitReady(limit time.Duration) time.Time {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-d.exited:
-			fatalf("daemon exited before it was ready: %v\n%s", err, d.logTail())
-		default:
-		}
-		resp, err := pollClient.Get(d.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Now()
-			}
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	fatalf("daemon not ready after %v\n%s", limit, d.logTail())
-	return time.Time{}
-}
-
-func (d *daemon) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(d.dir, "daemon.log"))
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
 
 // stop ends the daemon with SIGTERM (SIGKILL after 20 s).
 func (d *daemon) stop() {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return
-	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(20 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
-	}
-	d.cmd = nil
+	d.Stop(20 * time.Second)
+	d.log.Close()
 }
 
 // pids returns the daemon's pid and its plugins' pids from /readyz.
 func (d *daemon) pids() []int {
-	out := []int{d.cmd.Process.Pid}
-	resp, err := pollClient.Get(d.URL + "/readyz")
+	out := []int{d.Pid()}
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(d.URL + "/readyz")
 	if err != nil {
 		return out
 	}

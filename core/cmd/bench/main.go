@@ -155,8 +155,7 @@ func main() {
 			sections = telegramSection(plat.URL)
 		}
 		d := newDaemon(sub("ingest"), sections)
-		d.start()
-		d.waitReady(60 * time.Second)
+		d.start(60 * time.Second)
 		res := closedLoop(d.URL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		d.stop()
 		ingestEmpty = res.perSec
@@ -167,8 +166,7 @@ func main() {
 		// The same with a model that answers at once: the engine answers
 		// every webhook as fast as the machine allows, on the same cores.
 		d = newDaemon(sub("ingest-instant"), telegramSection(plat.URL)+llmSection(modelURL))
-		d.start()
-		d.waitReady(60 * time.Second)
+		d.start(60 * time.Second)
 		inst := closedLoop(d.URL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		d.stop()
 		emit("ingest_per_s_instant_model", "%.0f", inst.perSec)
@@ -194,8 +192,7 @@ func main() {
 	// the fake, open-loop at a steady rate over many conversations.
 	if run("overhead") {
 		d := newDaemon(sub("overhead"), telegramSection(plat.URL)+llmSection(modelURL))
-		d.start()
-		d.waitReady(60 * time.Second)
+		d.start(60 * time.Second)
 		n := int(sz.overheadRate * sz.overheadDur.Seconds())
 		base := updateID.Add(int64(n)) - int64(n)
 		plat.reset(true)
@@ -237,8 +234,7 @@ func main() {
 			sections = webchatSection
 		}
 		d := newDaemon(sub("webchat"), sections)
-		d.start()
-		d.waitReady(60 * time.Second)
+		d.start(60 * time.Second)
 		res := webchatPush(d, sz.webStreams, sz.webRate, sz.webDur)
 		d.stop()
 		emit("webchat_streams", "%d", res.streams)
@@ -274,8 +270,7 @@ func main() {
 		took := seed(dataPath(dir), sz.rssStored, false)
 		note("seeded %d conversations in %v", sz.rssStored, took.Round(time.Millisecond))
 		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
-		d.start()
-		d.waitReady(60 * time.Second)
+		d.start(60 * time.Second)
 		emit("rss_mb_idle_stored", "%.0f", float64(d.mem().rss)/1024)
 		plat.reset(false)
 		var peak, peakAnon atomic.Int64
@@ -333,9 +328,8 @@ func main() {
 			note("seeded %d conversations in %v (%d MB)", sz.stored1M, took.Round(time.Millisecond), fi.Size()>>20)
 		}
 		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(slowModelURL))
-		d.start()
-		d.waitReady(120 * time.Second)
-		emit("startup_ms_1m_stored", "%.0f", ms(time.Since(d.started)))
+		d.start(120 * time.Second)
+		emit("startup_ms_1m_stored", "%.0f", ms(d.ReadyAt.Sub(d.StartedAt)))
 		// Figure 1's load again, now beside a million conversations.
 		res := closedLoop(d.URL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		emit("ingest_per_s_1m_stored", "%.0f", res.perSec)
@@ -362,9 +356,8 @@ func main() {
 		var times []time.Duration
 		for i := range sz.startups {
 			d := newDaemon(sub("startup-"+strconv.Itoa(i)), allShipped(plat.URL, modelURL))
-			d.start()
-			ready := d.waitReady(60 * time.Second)
-			times = append(times, ready.Sub(d.started))
+			d.start(60 * time.Second)
+			times = append(times, d.ReadyAt.Sub(d.StartedAt))
 			d.stop()
 		}
 		slices.Sort(times)
@@ -377,7 +370,7 @@ func main() {
 		note("seeded %d pending outbox entries in %v", sz.recoveryOutbox, took.Round(time.Millisecond))
 		d := newDaemon(dir, telegramSection(plat.URL)+llmSection(modelURL))
 		plat.reset(false)
-		d.start()
+		d.start(60 * time.Second)
 		deadline := time.Now().Add(60 * time.Second)
 		for plat.first().IsZero() && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
@@ -387,6 +380,6 @@ func main() {
 		if first.IsZero() {
 			fatalf("recovery: no send within 60s")
 		}
-		emit("recovery_ms", "%.0f", ms(first.Sub(d.started)))
+		emit("recovery_ms", "%.0f", ms(first.Sub(d.StartedAt)))
 	}
 }

@@ -49,9 +49,10 @@ func seed(path string, n int, outbox bool) time.Duration {
 				}
 				if outbox {
 					e := store.OutboxEntry{
-						ConversationID: item.ConversationID, Instance: "tg", Kind: string(sdk.OutText),
-						Ref: item.Event.Conversation, User: item.Event.User,
-						Text: fmt.Sprintf("pending reply r%d", item.Seq), CreatedAt: time.Now().UTC(),
+						ConversationID: item.ConversationID, Instance: "tg", CreatedAt: time.Now().UTC(),
+						Payload: store.SendText{
+							Ref: item.Event.Conversation, User: item.Event.User, Text: fmt.Sprintf("pending reply r%d", item.Seq),
+						},
 					}
 					if err := store.PutOutboxTx(tx, &e); err != nil {
 						return err

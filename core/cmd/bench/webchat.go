@@ -68,7 +68,7 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 		}
 		widgets[i] = w
 	}
-	pid := d.cmd.Process.Pid
+	pid := d.Pid()
 	settle()
 	before := readMem(pid)
 	res.rssBefore, res.anonBefore = before.rss, before.anon

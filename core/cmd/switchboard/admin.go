@@ -2,24 +2,32 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/kb"
+	"github.com/switchboard-chat/switchboard/core/pluginhost"
 	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
 )
 
 // admin runs requests against the admin API: in-process on the database
@@ -42,7 +50,7 @@ type adminFlags struct {
 
 func addAdminFlags(fs *flag.FlagSet) adminFlags {
 	return adminFlags{
-		config: fs.String("config", "config.toml", "path to the config file"),
+		config: fs.String("config", defaultConfigPath, "path to the config file"),
 		url:    fs.String("url", "", "daemon URL when it is running (default: from server.listen)"),
 		key:    fs.String("key", "", "admin API key for a running daemon (default: $SWITCHBOARD_ADMIN_KEY, else the first api.keys entry)"),
 	}
@@ -58,7 +66,12 @@ func openAdmin(f adminFlags) (*admin, error) {
 		token := store.NewKeySecret()
 		log := logrus.New()
 		log.SetOutput(io.Discard)
-		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token}, st, nil, nil,
+		knowledge, err := kb.Open(context.Background(), st, kb.Options{})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge, Operators: accounts.New(st, time.Now)}, st, nil, nil,
 			func() (bool, any) { return true, nil }, log)
 		if err != nil {
 			st.Close()
@@ -66,21 +79,16 @@ func openAdmin(f adminFlags) (*admin, error) {
 		}
 		return &admin{handler: h, st: st, token: token}, nil
 	}
-	if !strings.Contains(err.Error(), "in use by another process") {
+	if !errors.Is(err, store.ErrLocked) {
 		return nil, err
 	}
 	// The daemon is running: ask it.
 	a := &admin{url: *f.url, token: *f.key, client: &http.Client{Timeout: 30 * time.Second}}
 	if a.url == "" {
-		scheme := "http"
-		if cfg.Server.TLSCert != "" {
-			scheme = "https"
-		}
-		host, port, _ := net.SplitHostPort(cfg.Server.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		a.url = scheme + "://" + net.JoinHostPort(host, port)
+		// The listener itself: console.public_url may be a proxy in front.
+		local := *cfg
+		local.Console.PublicURL = ""
+		a.url = local.BaseURL()
 	}
 	if a.token == "" {
 		a.token = os.Getenv("SWITCHBOARD_ADMIN_KEY")
@@ -164,9 +172,7 @@ func (a *admin) stream(method, path string, body any, w io.Writer) error {
 	}
 	if status >= 300 {
 		data, _ := io.ReadAll(io.LimitReader(payload, 1<<20))
-		var e struct {
-			Error struct{ Message string } `json:"error"`
-		}
+		var e httpapi.ErrorBody
 		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
 			return errors.New(e.Error.Message)
 		}
@@ -197,7 +203,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	af := addAdminFlags(fs)
 	name := fs.String("name", "", "name of the key (create)")
-	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin (create)")
+	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin, kb:read, kb:write (create)")
 	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
 	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
 	a, code := parseAdmin(fs, af, args, stderr)
@@ -208,50 +214,23 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "create":
-		var out struct {
-			ID       string   `json:"id"`
-			Name     string   `json:"name"`
-			Scopes   []string `json:"scopes"`
-			AllowIPs []string `json:"allow_ips"`
-			Rate     float64  `json:"rate_per_second"`
-			Key      string   `json:"key"`
-		}
+		var out httpapi.CreatedAPIKey
 		err = a.do("POST", "/v1/admin/apikeys", httpapi.CreateKeyRequest{
 			Name: *name, Scopes: splitList(*scopes), AllowIPs: splitList(*allow), Rate: *rate,
 		}, &out)
 		if err != nil {
 			break
 		}
-		fmt.Fprintf(stdout, "%s\n\nkey %s (%s) scopes %s", out.Key, out.ID, out.Name, strings.Join(out.Scopes, ","))
-		if len(out.AllowIPs) > 0 {
-			fmt.Fprintf(stdout, " from %s", strings.Join(out.AllowIPs, ","))
-		}
-		if out.Rate > 0 {
-			fmt.Fprintf(stdout, " at %g/s", out.Rate)
-		}
+		fmt.Fprintf(stdout, "%s\n\nkey %s (%s) ", out.Key, out.ID, out.Name)
+		printAccess(stdout, out.Scopes, out.AllowIPs, out.Rate)
 		fmt.Fprintln(stdout, "\nThe key is shown only now; only its SHA-256 is stored.")
 	case "list":
-		var out struct {
-			Keys []struct {
-				ID        string     `json:"id"`
-				Name      string     `json:"name"`
-				Scopes    []string   `json:"scopes"`
-				AllowIPs  []string   `json:"allow_ips"`
-				Rate      float64    `json:"rate_per_second"`
-				CreatedAt time.Time  `json:"created_at"`
-				RevokedAt *time.Time `json:"revoked_at"`
-			} `json:"keys"`
-		}
+		var out httpapi.APIKeyList
 		if err = a.do("GET", "/v1/admin/apikeys", nil, &out); err != nil {
 			break
 		}
 		for _, k := range out.Keys {
-			status := "active"
-			if k.RevokedAt != nil {
-				status = "revoked " + k.RevokedAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\tallow=%s\trate=%g/s\tcreated %s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","),
-				orAny(strings.Join(k.AllowIPs, ",")), k.Rate, k.CreatedAt.Format(time.RFC3339), status)
+			printListed(stdout, k.ID, k.Name, k.Scopes, k.AllowIPs, k.Rate, k.CreatedAt, k.RevokedAt)
 		}
 	case "revoke":
 		if fs.NArg() != 1 {
@@ -295,9 +274,7 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	} else {
 		var a *admin
 		if a, err = openAdmin(af); err == nil {
-			var out struct {
-				Entries int `json:"entries"`
-			}
+			var out httpapi.AuditVerification
 			err = a.do("GET", "/v1/admin/audit/verify", nil, &out)
 			n = out.Entries
 			a.close()
@@ -309,6 +286,28 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
 	return 0
+}
+
+// printAccess writes what a key or OAuth client may do: "scopes S[ from
+// CIDRS][ at R/s]".
+func printAccess(w io.Writer, scopes, allowIPs []string, rate float64) {
+	fmt.Fprintf(w, "scopes %s", strings.Join(scopes, ","))
+	if len(allowIPs) > 0 {
+		fmt.Fprintf(w, " from %s", strings.Join(allowIPs, ","))
+	}
+	if rate > 0 {
+		fmt.Fprintf(w, " at %g/s", rate)
+	}
+}
+
+// printListed writes one line of a key or OAuth client list.
+func printListed(w io.Writer, id, name string, scopes, allowIPs []string, rate float64, created time.Time, revoked *time.Time) {
+	status := "active"
+	if revoked != nil {
+		status = "revoked " + revoked.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\tallow=%s\trate=%g/s\tcreated %s\t%s\n", id, name, strings.Join(scopes, ","),
+		orAny(strings.Join(allowIPs, ",")), rate, created.Format(time.RFC3339), status)
 }
 
 func splitList(s string) []string {
@@ -345,13 +344,7 @@ func deadletterCommand(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch sub {
 	case "list":
-		var out struct {
-			DeadLetters []struct {
-				ID, ConversationID, Channel, Kind, Text, Error string
-				Attempts                                       int
-				FailedAt                                       time.Time `json:"failed_at"`
-			} `json:"deadletters"`
-		}
+		var out httpapi.DeadLetterList
 		if err = a.do("GET", "/v1/admin/deadletters", nil, &out); err != nil {
 			break
 		}
@@ -429,34 +422,84 @@ func writeBackup(af adminFlags, out string) error {
 	return os.Rename(tmp.Name(), out)
 }
 
-// salesiqCommand runs the SalesIQ plugin's own setup mode (it registers the
+// salesiqCommand runs the SalesIQ plugin's setup step (it registers the
 // data webhook with Zoho), so the plugin keeps all SalesIQ knowledge.
 func salesiqCommand(args []string, stdout, stderr io.Writer) int {
+	const usage = "usage: switchboard salesiq setup --config F [--instance siq] --public-url https://… [--dry-run]\n"
 	if len(args) == 0 || args[0] != "setup" {
-		fmt.Fprintln(stderr, "usage: switchboard salesiq setup --config F [--instance siq] --public-url https://…")
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	configPath := "config.toml"
-	for i, a := range args {
-		if (a == "--config" || a == "-config") && i+1 < len(args) {
-			configPath = args[i+1]
-		} else if v, ok := strings.CutPrefix(a, "--config="); ok {
-			configPath = v
-		}
+	return pluginSetup("salesiq", "siq", usage, args[1:], stdout, stderr)
+}
+
+// setupCommand runs `switchboard setup --instance NAME [--config F] [flags]`:
+// the setup step of whichever plugin serves the instance.
+func setupCommand(args []string, stdout, stderr io.Writer) int {
+	return pluginSetup("", "", "usage: switchboard setup --instance NAME [--config F] [flags of the plugin's setup]\n", args, stdout, stderr)
+}
+
+// pluginSetup loads the config as the daemon does and runs the setup step
+// (see sdk.Setup) of the instance's plugin binary with the instance's
+// options. args hold --config and --instance, and the plugin's own flags;
+// plugin, when set, is the plugin the instance must use.
+func pluginSetup(plugin, defaultInstance, usage string, args []string, stdout, stderr io.Writer) int {
+	own, rest, err := cutFlags(args, "config", "instance")
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n%s", err, usage)
+		return 2
 	}
-	dir := "bin/plugins"
-	if cfg, err := config.Load(configPath, os.Environ()); err == nil {
-		dir = cfg.Plugins.Dir
+	path, instance := cmp.Or(own["config"], defaultConfigPath), cmp.Or(own["instance"], defaultInstance)
+	if instance == "" {
+		fmt.Fprint(stderr, "switchboard: --instance is required\n"+usage)
+		return 2
 	}
-	cmd := exec.Command(filepath.Join(dir, "salesiq"), args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
-	if err := cmd.Run(); err != nil {
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return 1
+	}
+	ch, ok := cfg.Channels[instance]
+	if !ok {
+		fmt.Fprintf(stderr, "%s: there is no [channels.%s] (name the instance with --instance)\n", path, instance)
+		return 1
+	}
+	if plugin != "" && ch.Plugin != plugin {
+		fmt.Fprintf(stderr, "%s: channels.%s.plugin is %q, not %s\n", path, instance, ch.Plugin, plugin)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	spec := pluginhost.Spec{Instance: instance, Plugin: ch.Plugin, Kind: sdk.KindChannel, Options: ch.Options, SHA256: cfg.Plugins.SHA256[ch.Plugin]}
+	if err := pluginhost.RunSetup(ctx, cfg.Plugins.Dir, spec, rest, stdout, stderr); err != nil {
 		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		if errors.As(err, &exit) && exit.ExitCode() > 0 {
 			return exit.ExitCode()
 		}
-		fmt.Fprintln(stderr, "switchboard salesiq:", err)
+		fmt.Fprintf(stderr, "switchboard: setup of %s: %v\n", instance, err)
 		return 1
 	}
 	return 0
+}
+
+// cutFlags takes the named flags (-name V, --name V, -name=V, --name=V) out
+// of args and returns their values and the other arguments, in order.
+func cutFlags(args []string, names ...string) (values map[string]string, rest []string, err error) {
+	values = map[string]string{}
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || !slices.Contains(names, name) {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return nil, nil, fmt.Errorf("flag needs an argument: %s", args[i])
+			}
+			i++
+			value = args[i]
+		}
+		values[name] = value
+	}
+	return values, rest, nil
 }

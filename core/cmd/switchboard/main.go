@@ -20,6 +20,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// defaultConfigPath is the config file of every command run without
+// --config.
+const defaultConfigPath = "config.toml"
+
 const usage = `usage: switchboard <command> [flags]
 
 commands:
@@ -29,9 +33,20 @@ commands:
   apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
                             create an API key; it is printed once
   apikey list | apikey revoke ID|NAME
+  oauth-client create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
+                            create an OAuth client; its secret is printed once
+  oauth-client list | oauth-client revoke ID|NAME
+  operator add --email E --name N --role agent|admin --password-stdin
+                            create a console account (password on stdin)
+  operator list | operator disable|enable ID|EMAIL
+  operator reset-password --password-stdin ID|EMAIL
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
+  kb add PATH… | kb list | kb remove ID | kb search "text" | kb gaps
+                            manage and search the knowledge base
+  setup --instance NAME [--config F] [flags]
+                            run the setup step of the instance's plugin
   salesiq setup --config F --public-url URL [--instance siq]
                             register the SalesIQ data webhook
 
@@ -40,10 +55,10 @@ when the daemon is stopped, and through its admin API when it runs.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -56,12 +71,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(rest, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(rest, stdout, stderr)
+	case "oauth-client":
+		return oauthClientCommand(rest, stdout, stderr)
+	case "operator":
+		return operatorCommand(rest, stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(rest, stdout, stderr)
 	case "deadletter":
 		return deadletterCommand(rest, stdout, stderr)
 	case "backup":
 		return backupCommand(rest, stdout, stderr)
+	case "kb":
+		return kbCommand(rest, stdout, stderr)
+	case "setup":
+		return setupCommand(rest, stdout, stderr)
 	case "salesiq":
 		return salesiqCommand(rest, stdout, stderr)
 	case "version", "--version", "-v":
@@ -81,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "config.toml", "path to the config file")
+	path := fs.String("config", defaultConfigPath, "path to the config file")
 	if err := fs.Parse(args); err != nil {
 		return nil, 2
 	}

@@ -181,9 +181,9 @@ type Capabilities struct {
 	TextLimit     int32                  `protobuf:"varint,1,opt,name=text_limit,json=textLimit,proto3" json:"text_limit,omitempty"`
 	Typing        bool                   `protobuf:"varint,2,opt,name=typing,proto3" json:"typing,omitempty"`
 	NativeHandoff bool                   `protobuf:"varint,3,opt,name=native_handoff,json=nativeHandoff,proto3" json:"native_handoff,omitempty"`
-	Desk          bool                   `protobuf:"varint,4,opt,name=desk,proto3" json:"desk,omitempty"`
+	Desk          bool                   `protobuf:"varint,4,opt,name=desk,proto3" json:"desk,omitempty"` // the plugin serves the Desk service too
 	Polling       bool                   `protobuf:"varint,5,opt,name=polling,proto3" json:"polling,omitempty"`
-	Idempotent    bool                   `protobuf:"varint,6,opt,name=idempotent,proto3" json:"idempotent,omitempty"`
+	Idempotency   *Idempotency           `protobuf:"bytes,7,opt,name=idempotency,proto3" json:"idempotency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -253,9 +253,87 @@ func (x *Capabilities) GetPolling() bool {
 	return false
 }
 
-func (x *Capabilities) GetIdempotent() bool {
+func (x *Capabilities) GetIdempotency() *Idempotency {
 	if x != nil {
-		return x.Idempotent
+		return x.Idempotency
+	}
+	return nil
+}
+
+// Idempotency says, per operation, whether the platform drops repeats of a
+// call with the same delivery id.
+type Idempotency struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SendText      bool                   `protobuf:"varint,1,opt,name=send_text,json=sendText,proto3" json:"send_text,omitempty"`
+	NativeHandoff bool                   `protobuf:"varint,2,opt,name=native_handoff,json=nativeHandoff,proto3" json:"native_handoff,omitempty"`
+	OpenHandoff   bool                   `protobuf:"varint,3,opt,name=open_handoff,json=openHandoff,proto3" json:"open_handoff,omitempty"`
+	RelayToDesk   bool                   `protobuf:"varint,4,opt,name=relay_to_desk,json=relayToDesk,proto3" json:"relay_to_desk,omitempty"`
+	CloseHandoff  bool                   `protobuf:"varint,5,opt,name=close_handoff,json=closeHandoff,proto3" json:"close_handoff,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Idempotency) Reset() {
+	*x = Idempotency{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Idempotency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Idempotency) ProtoMessage() {}
+
+func (x *Idempotency) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Idempotency.ProtoReflect.Descriptor instead.
+func (*Idempotency) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Idempotency) GetSendText() bool {
+	if x != nil {
+		return x.SendText
+	}
+	return false
+}
+
+func (x *Idempotency) GetNativeHandoff() bool {
+	if x != nil {
+		return x.NativeHandoff
+	}
+	return false
+}
+
+func (x *Idempotency) GetOpenHandoff() bool {
+	if x != nil {
+		return x.OpenHandoff
+	}
+	return false
+}
+
+func (x *Idempotency) GetRelayToDesk() bool {
+	if x != nil {
+		return x.RelayToDesk
+	}
+	return false
+}
+
+func (x *Idempotency) GetCloseHandoff() bool {
+	if x != nil {
+		return x.CloseHandoff
 	}
 	return false
 }
@@ -269,7 +347,7 @@ type HeaderValues struct {
 
 func (x *HeaderValues) Reset() {
 	*x = HeaderValues{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +359,7 @@ func (x *HeaderValues) String() string {
 func (*HeaderValues) ProtoMessage() {}
 
 func (x *HeaderValues) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[4]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +372,7 @@ func (x *HeaderValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeaderValues.ProtoReflect.Descriptor instead.
 func (*HeaderValues) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{4}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *HeaderValues) GetValues() []string {
@@ -318,7 +396,7 @@ type WebhookRequest struct {
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +408,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[5]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +421,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{5}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WebhookRequest) GetMethod() string {
@@ -400,7 +478,7 @@ type WebhookResponse struct {
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +490,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +503,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{6}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -466,7 +544,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +556,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +569,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{7}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *User) GetId() string {
@@ -522,7 +600,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +612,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +625,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Attachment) GetType() string {
@@ -608,7 +686,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +698,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +711,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Event) GetId() string {
@@ -703,7 +781,7 @@ type TranscriptEntry struct {
 
 func (x *TranscriptEntry) Reset() {
 	*x = TranscriptEntry{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +793,7 @@ func (x *TranscriptEntry) String() string {
 func (*TranscriptEntry) ProtoMessage() {}
 
 func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +806,7 @@ func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranscriptEntry.ProtoReflect.Descriptor instead.
 func (*TranscriptEntry) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TranscriptEntry) GetRole() string {
@@ -761,17 +839,15 @@ type Outbound struct {
 	Text          string                 `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
 	Context       map[string]string      `protobuf:"bytes,6,rep,name=context,proto3" json:"context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
-	Transcript    []*TranscriptEntry     `protobuf:"bytes,8,rep,name=transcript,proto3" json:"transcript,omitempty"`
-	Channel       string                 `protobuf:"bytes,9,opt,name=channel,proto3" json:"channel,omitempty"`
-	Summary       string                 `protobuf:"bytes,10,opt,name=summary,proto3" json:"summary,omitempty"`
 	Role          string                 `protobuf:"bytes,11,opt,name=role,proto3" json:"role,omitempty"`
+	Choices       []*Choice              `protobuf:"bytes,12,rep,name=choices,proto3" json:"choices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +859,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +872,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Outbound) GetId() string {
@@ -848,30 +924,69 @@ func (x *Outbound) GetReason() string {
 	return ""
 }
 
-func (x *Outbound) GetTranscript() []*TranscriptEntry {
+func (x *Outbound) GetRole() string {
 	if x != nil {
-		return x.Transcript
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Outbound) GetChoices() []*Choice {
+	if x != nil {
+		return x.Choices
 	}
 	return nil
 }
 
-func (x *Outbound) GetChannel() string {
+// Choice is an answer the visitor can pick with one tap.
+type Choice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Choice) Reset() {
+	*x = Choice{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Choice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Choice) ProtoMessage() {}
+
+func (x *Choice) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	if x != nil {
-		return x.Channel
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Choice.ProtoReflect.Descriptor instead.
+func (*Choice) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Choice) GetLabel() string {
+	if x != nil {
+		return x.Label
 	}
 	return ""
 }
 
-func (x *Outbound) GetSummary() string {
+func (x *Choice) GetText() string {
 	if x != nil {
-		return x.Summary
-	}
-	return ""
-}
-
-func (x *Outbound) GetRole() string {
-	if x != nil {
-		return x.Role
+		return x.Text
 	}
 	return ""
 }
@@ -885,7 +1000,7 @@ type SendResult struct {
 
 func (x *SendResult) Reset() {
 	*x = SendResult{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +1012,7 @@ func (x *SendResult) String() string {
 func (*SendResult) ProtoMessage() {}
 
 func (x *SendResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +1025,7 @@ func (x *SendResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResult.ProtoReflect.Descriptor instead.
 func (*SendResult) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SendResult) GetNativeId() string {
@@ -930,7 +1045,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1057,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1070,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EventBatch) GetSeq() uint64 {
@@ -982,7 +1097,7 @@ type PollAck struct {
 
 func (x *PollAck) Reset() {
 	*x = PollAck{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1109,7 @@ func (x *PollAck) String() string {
 func (*PollAck) ProtoMessage() {}
 
 func (x *PollAck) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1122,7 @@ func (x *PollAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollAck.ProtoReflect.Descriptor instead.
 func (*PollAck) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PollAck) GetSeq() uint64 {
@@ -1034,7 +1149,7 @@ type HealthStatus struct {
 
 func (x *HealthStatus) Reset() {
 	*x = HealthStatus{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1046,7 +1161,7 @@ func (x *HealthStatus) String() string {
 func (*HealthStatus) ProtoMessage() {}
 
 func (x *HealthStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1059,7 +1174,7 @@ func (x *HealthStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthStatus.ProtoReflect.Descriptor instead.
 func (*HealthStatus) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HealthStatus) GetOk() bool {
@@ -1076,6 +1191,270 @@ func (x *HealthStatus) GetMessage() string {
 	return ""
 }
 
+type OpenHandoffRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	ConversationId string                 `protobuf:"bytes,2,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"` // the daemon's conversation id
+	Channel        string                 `protobuf:"bytes,3,opt,name=channel,proto3" json:"channel,omitempty"`                                     // the instance the visitor writes on
+	User           *User                  `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	Transcript     []*TranscriptEntry     `protobuf:"bytes,5,rep,name=transcript,proto3" json:"transcript,omitempty"`
+	Summary        string                 `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
+	Reason         string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OpenHandoffRequest) Reset() {
+	*x = OpenHandoffRequest{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenHandoffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenHandoffRequest) ProtoMessage() {}
+
+func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenHandoffRequest.ProtoReflect.Descriptor instead.
+func (*OpenHandoffRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *OpenHandoffRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OpenHandoffRequest) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *OpenHandoffRequest) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *OpenHandoffRequest) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *OpenHandoffRequest) GetTranscript() []*TranscriptEntry {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *OpenHandoffRequest) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *OpenHandoffRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type OpenHandoffResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"` // the desk's reference of the handoff
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenHandoffResponse) Reset() {
+	*x = OpenHandoffResponse{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenHandoffResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenHandoffResponse) ProtoMessage() {}
+
+func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenHandoffResponse.ProtoReflect.Descriptor instead.
+func (*OpenHandoffResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *OpenHandoffResponse) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+type RelayToDeskRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Ref           string                 `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayToDeskRequest) Reset() {
+	*x = RelayToDeskRequest{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayToDeskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayToDeskRequest) ProtoMessage() {}
+
+func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayToDeskRequest.ProtoReflect.Descriptor instead.
+func (*RelayToDeskRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RelayToDeskRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RelayToDeskRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *RelayToDeskRequest) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *RelayToDeskRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type CloseHandoffRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Ref           string                 `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseHandoffRequest) Reset() {
+	*x = CloseHandoffRequest{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseHandoffRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseHandoffRequest) ProtoMessage() {}
+
+func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseHandoffRequest.ProtoReflect.Descriptor instead.
+func (*CloseHandoffRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CloseHandoffRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CloseHandoffRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *CloseHandoffRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type LLMInfo struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Model         string                 `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
@@ -1085,7 +1464,7 @@ type LLMInfo struct {
 
 func (x *LLMInfo) Reset() {
 	*x = LLMInfo{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1476,7 @@ func (x *LLMInfo) String() string {
 func (*LLMInfo) ProtoMessage() {}
 
 func (x *LLMInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1489,7 @@ func (x *LLMInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLMInfo.ProtoReflect.Descriptor instead.
 func (*LLMInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LLMInfo) GetModel() string {
@@ -1130,7 +1509,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1521,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1534,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ToolCall) GetName() string {
@@ -1183,7 +1562,7 @@ type Tool struct {
 
 func (x *Tool) Reset() {
 	*x = Tool{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1574,7 @@ func (x *Tool) String() string {
 func (*Tool) ProtoMessage() {}
 
 func (x *Tool) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1587,7 @@ func (x *Tool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tool.ProtoReflect.Descriptor instead.
 func (*Tool) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Tool) GetName() string {
@@ -1244,7 +1623,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1635,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1648,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -1310,7 +1689,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1701,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1714,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChatRequest) GetMessages() []*ChatMessage {
@@ -1363,7 +1742,7 @@ type ChatChunk struct {
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1754,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1767,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ChatChunk) GetText() string {
@@ -1421,7 +1800,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1812,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1825,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EmbedRequest) GetTexts() []string {
@@ -1465,7 +1844,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1856,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +1869,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1509,7 +1888,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1900,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1913,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EmbedResponse) GetVectors() []*Vector {
@@ -1556,17 +1935,22 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12!\n" +
 	"\foptions_json\x18\x02 \x01(\fR\voptionsJson\x12!\n" +
-	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\xba\x01\n" +
+	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\xf2\x01\n" +
 	"\fCapabilities\x12\x1d\n" +
 	"\n" +
 	"text_limit\x18\x01 \x01(\x05R\ttextLimit\x12\x16\n" +
 	"\x06typing\x18\x02 \x01(\bR\x06typing\x12%\n" +
 	"\x0enative_handoff\x18\x03 \x01(\bR\rnativeHandoff\x12\x12\n" +
 	"\x04desk\x18\x04 \x01(\bR\x04desk\x12\x18\n" +
-	"\apolling\x18\x05 \x01(\bR\apolling\x12\x1e\n" +
-	"\n" +
-	"idempotent\x18\x06 \x01(\bR\n" +
-	"idempotent\"&\n" +
+	"\apolling\x18\x05 \x01(\bR\apolling\x12D\n" +
+	"\vidempotency\x18\a \x01(\v2\".switchboard.plugin.v1.IdempotencyR\vidempotencyJ\x04\b\x06\x10\aR\n" +
+	"idempotent\"\xbd\x01\n" +
+	"\vIdempotency\x12\x1b\n" +
+	"\tsend_text\x18\x01 \x01(\bR\bsendText\x12%\n" +
+	"\x0enative_handoff\x18\x02 \x01(\bR\rnativeHandoff\x12!\n" +
+	"\fopen_handoff\x18\x03 \x01(\bR\vopenHandoff\x12\"\n" +
+	"\rrelay_to_desk\x18\x04 \x01(\bR\vrelayToDesk\x12#\n" +
+	"\rclose_handoff\x18\x05 \x01(\bR\fcloseHandoff\"&\n" +
 	"\fHeaderValues\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\xbd\x02\n" +
 	"\x0eWebhookRequest\x12\x16\n" +
@@ -1616,7 +2000,7 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12 \n" +
 	"\ftime_unix_ms\x18\x03 \x01(\x03R\n" +
-	"timeUnixMs\"\xc3\x03\n" +
+	"timeUnixMs\"\xb0\x03\n" +
 	"\bOutbound\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\"\n" +
@@ -1624,17 +2008,18 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x04user\x18\x04 \x01(\v2\x1b.switchboard.plugin.v1.UserR\x04user\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12F\n" +
 	"\acontext\x18\x06 \x03(\v2,.switchboard.plugin.v1.Outbound.ContextEntryR\acontext\x12\x16\n" +
-	"\x06reason\x18\a \x01(\tR\x06reason\x12F\n" +
-	"\n" +
-	"transcript\x18\b \x03(\v2&.switchboard.plugin.v1.TranscriptEntryR\n" +
-	"transcript\x12\x18\n" +
-	"\achannel\x18\t \x01(\tR\achannel\x12\x18\n" +
-	"\asummary\x18\n" +
-	" \x01(\tR\asummary\x12\x12\n" +
-	"\x04role\x18\v \x01(\tR\x04role\x1a:\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12\x12\n" +
+	"\x04role\x18\v \x01(\tR\x04role\x127\n" +
+	"\achoices\x18\f \x03(\v2\x1d.switchboard.plugin.v1.ChoiceR\achoices\x1a:\n" +
 	"\fContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\")\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\b\x10\tJ\x04\b\t\x10\n" +
+	"J\x04\b\n" +
+	"\x10\vR\n" +
+	"transcriptR\achannelR\asummary\"2\n" +
+	"\x06Choice\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\")\n" +
 	"\n" +
 	"SendResult\x12\x1b\n" +
 	"\tnative_id\x18\x01 \x01(\tR\bnativeId\"T\n" +
@@ -1647,7 +2032,28 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"8\n" +
 	"\fHealthStatus\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x1f\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x92\x02\n" +
+	"\x12OpenHandoffRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
+	"\x0fconversation_id\x18\x02 \x01(\tR\x0econversationId\x12\x18\n" +
+	"\achannel\x18\x03 \x01(\tR\achannel\x12/\n" +
+	"\x04user\x18\x04 \x01(\v2\x1b.switchboard.plugin.v1.UserR\x04user\x12F\n" +
+	"\n" +
+	"transcript\x18\x05 \x03(\v2&.switchboard.plugin.v1.TranscriptEntryR\n" +
+	"transcript\x12\x18\n" +
+	"\asummary\x18\x06 \x01(\tR\asummary\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\"'\n" +
+	"\x13OpenHandoffResponse\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"{\n" +
+	"\x12RelayToDeskRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x12/\n" +
+	"\x04user\x18\x03 \x01(\v2\x1b.switchboard.plugin.v1.UserR\x04user\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\"O\n" +
+	"\x13CloseHandoffRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x1f\n" +
 	"\aLLMInfo\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\"E\n" +
 	"\bToolCall\x12\x12\n" +
@@ -1682,7 +2088,11 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\rHandleWebhook\x12%.switchboard.plugin.v1.WebhookRequest\x1a&.switchboard.plugin.v1.WebhookResponse\x12J\n" +
 	"\x04Send\x12\x1f.switchboard.plugin.v1.Outbound\x1a!.switchboard.plugin.v1.SendResult\x12M\n" +
 	"\x04Poll\x12\x1e.switchboard.plugin.v1.PollAck\x1a!.switchboard.plugin.v1.EventBatch(\x010\x01\x12K\n" +
-	"\x06Health\x12\x1c.switchboard.plugin.v1.Empty\x1a#.switchboard.plugin.v1.HealthStatus2\xcc\x02\n" +
+	"\x06Health\x12\x1c.switchboard.plugin.v1.Empty\x1a#.switchboard.plugin.v1.HealthStatus2\x9e\x02\n" +
+	"\x04Desk\x12d\n" +
+	"\vOpenHandoff\x12).switchboard.plugin.v1.OpenHandoffRequest\x1a*.switchboard.plugin.v1.OpenHandoffResponse\x12V\n" +
+	"\vRelayToDesk\x12).switchboard.plugin.v1.RelayToDeskRequest\x1a\x1c.switchboard.plugin.v1.Empty\x12X\n" +
+	"\fCloseHandoff\x12*.switchboard.plugin.v1.CloseHandoffRequest\x1a\x1c.switchboard.plugin.v1.Empty2\xcc\x02\n" +
 	"\x03LLM\x12T\n" +
 	"\tConfigure\x12'.switchboard.plugin.v1.ConfigureRequest\x1a\x1e.switchboard.plugin.v1.LLMInfo\x12N\n" +
 	"\x04Chat\x12\".switchboard.plugin.v1.ChatRequest\x1a .switchboard.plugin.v1.ChatChunk0\x01\x12R\n" +
@@ -1701,79 +2111,95 @@ func file_sdk_internal_pb_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_internal_pb_plugin_proto_rawDescData
 }
 
-var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_sdk_internal_pb_plugin_proto_goTypes = []any{
-	(*Empty)(nil),            // 0: switchboard.plugin.v1.Empty
-	(*ErrorDetail)(nil),      // 1: switchboard.plugin.v1.ErrorDetail
-	(*ConfigureRequest)(nil), // 2: switchboard.plugin.v1.ConfigureRequest
-	(*Capabilities)(nil),     // 3: switchboard.plugin.v1.Capabilities
-	(*HeaderValues)(nil),     // 4: switchboard.plugin.v1.HeaderValues
-	(*WebhookRequest)(nil),   // 5: switchboard.plugin.v1.WebhookRequest
-	(*WebhookResponse)(nil),  // 6: switchboard.plugin.v1.WebhookResponse
-	(*User)(nil),             // 7: switchboard.plugin.v1.User
-	(*Attachment)(nil),       // 8: switchboard.plugin.v1.Attachment
-	(*Event)(nil),            // 9: switchboard.plugin.v1.Event
-	(*TranscriptEntry)(nil),  // 10: switchboard.plugin.v1.TranscriptEntry
-	(*Outbound)(nil),         // 11: switchboard.plugin.v1.Outbound
-	(*SendResult)(nil),       // 12: switchboard.plugin.v1.SendResult
-	(*EventBatch)(nil),       // 13: switchboard.plugin.v1.EventBatch
-	(*PollAck)(nil),          // 14: switchboard.plugin.v1.PollAck
-	(*HealthStatus)(nil),     // 15: switchboard.plugin.v1.HealthStatus
-	(*LLMInfo)(nil),          // 16: switchboard.plugin.v1.LLMInfo
-	(*ToolCall)(nil),         // 17: switchboard.plugin.v1.ToolCall
-	(*Tool)(nil),             // 18: switchboard.plugin.v1.Tool
-	(*ChatMessage)(nil),      // 19: switchboard.plugin.v1.ChatMessage
-	(*ChatRequest)(nil),      // 20: switchboard.plugin.v1.ChatRequest
-	(*ChatChunk)(nil),        // 21: switchboard.plugin.v1.ChatChunk
-	(*EmbedRequest)(nil),     // 22: switchboard.plugin.v1.EmbedRequest
-	(*Vector)(nil),           // 23: switchboard.plugin.v1.Vector
-	(*EmbedResponse)(nil),    // 24: switchboard.plugin.v1.EmbedResponse
-	nil,                      // 25: switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	nil,                      // 26: switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	nil,                      // 27: switchboard.plugin.v1.Event.ContextEntry
-	nil,                      // 28: switchboard.plugin.v1.Outbound.ContextEntry
+	(*Empty)(nil),               // 0: switchboard.plugin.v1.Empty
+	(*ErrorDetail)(nil),         // 1: switchboard.plugin.v1.ErrorDetail
+	(*ConfigureRequest)(nil),    // 2: switchboard.plugin.v1.ConfigureRequest
+	(*Capabilities)(nil),        // 3: switchboard.plugin.v1.Capabilities
+	(*Idempotency)(nil),         // 4: switchboard.plugin.v1.Idempotency
+	(*HeaderValues)(nil),        // 5: switchboard.plugin.v1.HeaderValues
+	(*WebhookRequest)(nil),      // 6: switchboard.plugin.v1.WebhookRequest
+	(*WebhookResponse)(nil),     // 7: switchboard.plugin.v1.WebhookResponse
+	(*User)(nil),                // 8: switchboard.plugin.v1.User
+	(*Attachment)(nil),          // 9: switchboard.plugin.v1.Attachment
+	(*Event)(nil),               // 10: switchboard.plugin.v1.Event
+	(*TranscriptEntry)(nil),     // 11: switchboard.plugin.v1.TranscriptEntry
+	(*Outbound)(nil),            // 12: switchboard.plugin.v1.Outbound
+	(*Choice)(nil),              // 13: switchboard.plugin.v1.Choice
+	(*SendResult)(nil),          // 14: switchboard.plugin.v1.SendResult
+	(*EventBatch)(nil),          // 15: switchboard.plugin.v1.EventBatch
+	(*PollAck)(nil),             // 16: switchboard.plugin.v1.PollAck
+	(*HealthStatus)(nil),        // 17: switchboard.plugin.v1.HealthStatus
+	(*OpenHandoffRequest)(nil),  // 18: switchboard.plugin.v1.OpenHandoffRequest
+	(*OpenHandoffResponse)(nil), // 19: switchboard.plugin.v1.OpenHandoffResponse
+	(*RelayToDeskRequest)(nil),  // 20: switchboard.plugin.v1.RelayToDeskRequest
+	(*CloseHandoffRequest)(nil), // 21: switchboard.plugin.v1.CloseHandoffRequest
+	(*LLMInfo)(nil),             // 22: switchboard.plugin.v1.LLMInfo
+	(*ToolCall)(nil),            // 23: switchboard.plugin.v1.ToolCall
+	(*Tool)(nil),                // 24: switchboard.plugin.v1.Tool
+	(*ChatMessage)(nil),         // 25: switchboard.plugin.v1.ChatMessage
+	(*ChatRequest)(nil),         // 26: switchboard.plugin.v1.ChatRequest
+	(*ChatChunk)(nil),           // 27: switchboard.plugin.v1.ChatChunk
+	(*EmbedRequest)(nil),        // 28: switchboard.plugin.v1.EmbedRequest
+	(*Vector)(nil),              // 29: switchboard.plugin.v1.Vector
+	(*EmbedResponse)(nil),       // 30: switchboard.plugin.v1.EmbedResponse
+	nil,                         // 31: switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	nil,                         // 32: switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	nil,                         // 33: switchboard.plugin.v1.Event.ContextEntry
+	nil,                         // 34: switchboard.plugin.v1.Outbound.ContextEntry
 }
 var file_sdk_internal_pb_plugin_proto_depIdxs = []int32{
-	25, // 0: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	26, // 1: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	9,  // 2: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
-	7,  // 3: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
-	8,  // 4: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
-	27, // 5: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
-	7,  // 6: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
-	28, // 7: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
-	10, // 8: switchboard.plugin.v1.Outbound.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
-	9,  // 9: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
-	17, // 10: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	19, // 11: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
-	18, // 12: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
-	17, // 13: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	23, // 14: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
-	4,  // 15: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	4,  // 16: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	2,  // 17: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	5,  // 18: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	11, // 19: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
-	14, // 20: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
-	0,  // 21: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
-	2,  // 22: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	20, // 23: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
-	22, // 24: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
-	0,  // 25: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
-	3,  // 26: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
-	6,  // 27: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	12, // 28: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
-	13, // 29: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
-	15, // 30: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	16, // 31: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
-	21, // 32: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
-	24, // 33: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
-	15, // 34: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	26, // [26:35] is the sub-list for method output_type
-	17, // [17:26] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	4,  // 0: switchboard.plugin.v1.Capabilities.idempotency:type_name -> switchboard.plugin.v1.Idempotency
+	31, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	32, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	10, // 3: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
+	8,  // 4: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
+	9,  // 5: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
+	33, // 6: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
+	8,  // 7: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
+	34, // 8: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
+	13, // 9: switchboard.plugin.v1.Outbound.choices:type_name -> switchboard.plugin.v1.Choice
+	10, // 10: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
+	8,  // 11: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
+	11, // 12: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
+	8,  // 13: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
+	23, // 14: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	25, // 15: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
+	24, // 16: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
+	23, // 17: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	29, // 18: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
+	5,  // 19: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	5,  // 20: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	2,  // 21: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	6,  // 22: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	12, // 23: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
+	16, // 24: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
+	0,  // 25: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
+	18, // 26: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
+	20, // 27: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
+	21, // 28: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
+	2,  // 29: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	26, // 30: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
+	28, // 31: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
+	0,  // 32: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
+	3,  // 33: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
+	7,  // 34: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	14, // 35: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
+	15, // 36: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
+	17, // 37: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	19, // 38: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
+	0,  // 39: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
+	0,  // 40: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
+	22, // 41: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
+	27, // 42: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
+	30, // 43: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
+	17, // 44: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	33, // [33:45] is the sub-list for method output_type
+	21, // [21:33] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_sdk_internal_pb_plugin_proto_init() }
@@ -1787,9 +2213,9 @@ func file_sdk_internal_pb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_internal_pb_plugin_proto_rawDesc), len(file_sdk_internal_pb_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   35,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_sdk_internal_pb_plugin_proto_goTypes,
 		DependencyIndexes: file_sdk_internal_pb_plugin_proto_depIdxs,

@@ -280,6 +280,196 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	Desk_OpenHandoff_FullMethodName  = "/switchboard.plugin.v1.Desk/OpenHandoff"
+	Desk_RelayToDesk_FullMethodName  = "/switchboard.plugin.v1.Desk/RelayToDesk"
+	Desk_CloseHandoff_FullMethodName = "/switchboard.plugin.v1.Desk/CloseHandoff"
+)
+
+// DeskClient is the client API for Desk service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Desk is the human desk, served beside a Channel by the same plugin: the
+// host opens handoffs on it, relays the visitor's further messages and
+// closes them. What operators do comes back as events of the plugin's
+// Channel service (webhook or poll). Every call carries the delivery id of
+// its outbox entry, the same on every attempt.
+type DeskClient interface {
+	OpenHandoff(ctx context.Context, in *OpenHandoffRequest, opts ...grpc.CallOption) (*OpenHandoffResponse, error)
+	RelayToDesk(ctx context.Context, in *RelayToDeskRequest, opts ...grpc.CallOption) (*Empty, error)
+	CloseHandoff(ctx context.Context, in *CloseHandoffRequest, opts ...grpc.CallOption) (*Empty, error)
+}
+
+type deskClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDeskClient(cc grpc.ClientConnInterface) DeskClient {
+	return &deskClient{cc}
+}
+
+func (c *deskClient) OpenHandoff(ctx context.Context, in *OpenHandoffRequest, opts ...grpc.CallOption) (*OpenHandoffResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenHandoffResponse)
+	err := c.cc.Invoke(ctx, Desk_OpenHandoff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deskClient) RelayToDesk(ctx context.Context, in *RelayToDeskRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Desk_RelayToDesk_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *deskClient) CloseHandoff(ctx context.Context, in *CloseHandoffRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Desk_CloseHandoff_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeskServer is the server API for Desk service.
+// All implementations must embed UnimplementedDeskServer
+// for forward compatibility.
+//
+// Desk is the human desk, served beside a Channel by the same plugin: the
+// host opens handoffs on it, relays the visitor's further messages and
+// closes them. What operators do comes back as events of the plugin's
+// Channel service (webhook or poll). Every call carries the delivery id of
+// its outbox entry, the same on every attempt.
+type DeskServer interface {
+	OpenHandoff(context.Context, *OpenHandoffRequest) (*OpenHandoffResponse, error)
+	RelayToDesk(context.Context, *RelayToDeskRequest) (*Empty, error)
+	CloseHandoff(context.Context, *CloseHandoffRequest) (*Empty, error)
+	mustEmbedUnimplementedDeskServer()
+}
+
+// UnimplementedDeskServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDeskServer struct{}
+
+func (UnimplementedDeskServer) OpenHandoff(context.Context, *OpenHandoffRequest) (*OpenHandoffResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenHandoff not implemented")
+}
+func (UnimplementedDeskServer) RelayToDesk(context.Context, *RelayToDeskRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method RelayToDesk not implemented")
+}
+func (UnimplementedDeskServer) CloseHandoff(context.Context, *CloseHandoffRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseHandoff not implemented")
+}
+func (UnimplementedDeskServer) mustEmbedUnimplementedDeskServer() {}
+func (UnimplementedDeskServer) testEmbeddedByValue()              {}
+
+// UnsafeDeskServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DeskServer will
+// result in compilation errors.
+type UnsafeDeskServer interface {
+	mustEmbedUnimplementedDeskServer()
+}
+
+func RegisterDeskServer(s grpc.ServiceRegistrar, srv DeskServer) {
+	// If the following call panics, it indicates UnimplementedDeskServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Desk_ServiceDesc, srv)
+}
+
+func _Desk_OpenHandoff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenHandoffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeskServer).OpenHandoff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Desk_OpenHandoff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeskServer).OpenHandoff(ctx, req.(*OpenHandoffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Desk_RelayToDesk_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RelayToDeskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeskServer).RelayToDesk(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Desk_RelayToDesk_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeskServer).RelayToDesk(ctx, req.(*RelayToDeskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Desk_CloseHandoff_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseHandoffRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeskServer).CloseHandoff(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Desk_CloseHandoff_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeskServer).CloseHandoff(ctx, req.(*CloseHandoffRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Desk_ServiceDesc is the grpc.ServiceDesc for Desk service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Desk_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "switchboard.plugin.v1.Desk",
+	HandlerType: (*DeskServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "OpenHandoff",
+			Handler:    _Desk_OpenHandoff_Handler,
+		},
+		{
+			MethodName: "RelayToDesk",
+			Handler:    _Desk_RelayToDesk_Handler,
+		},
+		{
+			MethodName: "CloseHandoff",
+			Handler:    _Desk_CloseHandoff_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "sdk/internal/pb/plugin.proto",
+}
+
+const (
 	LLM_Configure_FullMethodName = "/switchboard.plugin.v1.LLM/Configure"
 	LLM_Chat_FullMethodName      = "/switchboard.plugin.v1.LLM/Chat"
 	LLM_Embed_FullMethodName     = "/switchboard.plugin.v1.LLM/Embed"
