@@ -45,12 +45,17 @@ var (
 	bucketAudit             = []byte("audit")
 	bucketPossiblyDelivered = []byte("possibly_delivered")
 	bucketConvStates        = []byte("conv_states")
+	bucketEvents            = []byte("events")
+	bucketEventConvSeq      = []byte("event_conv_seq")
+	bucketWebhooks          = []byte("webhooks")
+	bucketWebhookAttempts   = []byte("webhook_attempts")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates,
+		bucketEvents, bucketEventConvSeq, bucketWebhooks, bucketWebhookAttempts,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -93,6 +98,9 @@ type Store struct {
 
 	watchers *watchers
 	inboxSig chan struct{}
+	// ev is the event log's state: its readers, the webhook subscriptions
+	// and who is told about new deliveries.
+	ev *eventState
 }
 
 type writeOp struct {
@@ -106,6 +114,9 @@ type Tx struct {
 	*bolt.Tx
 	hooks    []func()
 	watchers *watchers
+	st       *Store
+	// ev is what the transaction did in the event log.
+	ev txEvents
 }
 
 // OnCommit runs f after the transaction has been committed to disk.
@@ -149,6 +160,7 @@ func Open(path string, opts Options) (*Store, error) {
 		stopped:  make(chan struct{}),
 		watchers: newWatchers(),
 		inboxSig: make(chan struct{}, 1),
+		ev:       newEventState(),
 	}
 	go s.writer()
 	return s, nil
@@ -259,7 +271,7 @@ func (s *Store) commit(batch []*writeOp) {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			hooks = hooks[:0]
 			for i, op := range batch {
-				tx := &Tx{Tx: btx, watchers: s.watchers}
+				tx := &Tx{Tx: btx, watchers: s.watchers, st: s}
 				if err := op.fn(tx); err != nil {
 					failed = i
 					return err
