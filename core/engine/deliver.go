@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,6 +33,8 @@ type DeliveryConfig struct {
 	Alerts Alerter
 	// Hooks are told the outcomes; the zero value tells no one.
 	Hooks DeliveryHooks
+	// Webhooks tunes the deliveries of events to webhook subscriptions.
+	Webhooks WebhookDelivery
 }
 
 // DeliveryHooks let the engine act on a delivery's outcome (queue a
@@ -130,6 +133,9 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 
 // start loads the pending entries and begins delivering.
 func (d *deliverer) start(ctx context.Context) error {
+	// Entries queued by writes other than the engine's (event webhooks)
+	// come through the store; add ignores the ones it loads twice.
+	d.st.OnOutbox(d.add)
 	pending, err := d.st.Outbox()
 	if err != nil {
 		return fmt.Errorf("load outbox: %w", err)
@@ -142,14 +148,34 @@ func (d *deliverer) start(ctx context.Context) error {
 
 func (d *deliverer) wait() { d.wg.Wait() }
 
-// add queues entries that were just committed.
+// add queues entries that were just committed, each in its lane's Seq
+// order. An entry already queued is replaced by the new copy (made due
+// again), unless it is being attempted.
 func (d *deliverer) add(entries []store.OutboxEntry) {
 	if len(entries) == 0 {
 		return
 	}
 	d.mu.Lock()
 	for _, e := range entries {
-		d.queues[e.Lane()] = append(d.queues[e.Lane()], e)
+		lane := e.Lane()
+		q := d.queues[lane]
+		i := len(q)
+		for i > 0 && q[i-1].Seq >= e.Seq {
+			i--
+		}
+		busyHead := d.busy[lane] && len(q) > 0
+		switch {
+		case i < len(q) && q[i].Seq == e.Seq:
+			if i > 0 || !busyHead {
+				q[i] = e
+			}
+		case i == 0 && busyHead:
+			// Older than the entry being attempted: right after it.
+			q = slices.Insert(q, 1, e)
+		default:
+			q = slices.Insert(q, i, e)
+		}
+		d.queues[lane] = q
 	}
 	d.mu.Unlock()
 	d.poke()
@@ -215,6 +241,10 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 
 // attempt sends one entry and records the outcome.
 func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
+	if e.Op() == store.OpWebhook {
+		d.attemptWebhook(ctx, e)
+		return
+	}
 	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
 	deskRef, err := d.send(sctx, e)

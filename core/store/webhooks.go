@@ -611,3 +611,26 @@ func RetryWebhookDeliveryTx(tx *Tx, id string, seq uint64) (OutboxEntry, error) 
 	}
 	return queueWebhookTx(tx, id, ev, body)
 }
+
+// WebhookFailedTx notes that a delivery to subscription id failed at at
+// and returns the subscription, whose FailingSince says since when its
+// deliveries have been failing.
+func WebhookFailedTx(tx *Tx, id string, at time.Time) (Webhook, error) {
+	w, err := getWebhook(tx.Tx, id)
+	if err != nil || !w.FailingSince.IsZero() {
+		return w, err
+	}
+	w.FailingSince = at.UTC()
+	return w, putWebhook(tx, &w)
+}
+
+// WebhookSucceededTx notes that a delivery to subscription id succeeded:
+// it is no longer failing.
+func WebhookSucceededTx(tx *Tx, id string) error {
+	w, err := getWebhook(tx.Tx, id)
+	if err != nil || w.FailingSince.IsZero() {
+		return err
+	}
+	w.FailingSince = time.Time{}
+	return putWebhook(tx, &w)
+}
