@@ -70,6 +70,39 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// Events is the [events] section: the event log and the delivery of
+	// its events to webhooks.
+	Events Events `toml:"events"`
+	// Webhooks are the [[webhooks]] subscriptions to events.
+	Webhooks []Webhook `toml:"webhooks"`
+}
+
+// Events is the [events] section.
+type Events struct {
+	// Retention is how long events are kept in the log: how far back the
+	// event stream can resume and a delivery can be sent again.
+	Retention time.Duration `toml:"retention"`
+	// WebhookTimeout bounds one webhook attempt.
+	WebhookTimeout time.Duration `toml:"webhook_timeout"`
+	// RetryFor is how long a webhook delivery is retried before it
+	// becomes a dead letter.
+	RetryFor time.Duration `toml:"retry_for"`
+	// PauseAfter pauses a subscription whose deliveries have failed this
+	// long, with an alert; 0 never pauses.
+	PauseAfter time.Duration `toml:"pause_after"`
+}
+
+// Webhook is one [[webhooks]] subscription.
+type Webhook struct {
+	// URL receives the events as signed POSTs.
+	URL string `toml:"url"`
+	// Events are the event types sent; empty: all.
+	Events []string `toml:"events"`
+	// Secret signs the deliveries: "whsec_" and the base64 of 24 to 64
+	// random bytes.
+	Secret string `toml:"secret"`
+	// PreviousSecret, during a rotation, signs them too.
+	PreviousSecret string `toml:"previous_secret"`
 }
 
 // Delivery is the [delivery] section.
@@ -242,7 +275,13 @@ func Default() *Config {
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
-		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Events: Events{
+			Retention:      72 * time.Hour,
+			WebhookTimeout: 15 * time.Second,
+			RetryFor:       24 * time.Hour,
+			PauseAfter:     time.Hour,
+		},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
 		Handoff: Handoff{

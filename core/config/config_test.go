@@ -103,6 +103,7 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		Events:   Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -149,6 +150,7 @@ func TestDefaults(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		Events:   Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
