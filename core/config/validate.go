@@ -379,8 +379,8 @@ func (c *Config) validateEvents(add func(key, format string, args ...any)) {
 	seen := map[string]int{}
 	for i, w := range c.Webhooks {
 		key := indexKey("webhooks", i)
-		if parsed, err := url.Parse(w.URL); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-			add(key+".url", "%q is not an http(s) URL", w.URL)
+		if err := webhooks.CheckURL(w.URL); err != nil {
+			add(key+".url", "%v", err)
 		} else if j, dup := seen[w.URL]; dup {
 			add(key+".url", "the same URL as %s: give each receiver one subscription", indexKey("webhooks", j))
 		} else {

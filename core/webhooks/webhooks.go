@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,16 @@ func ParseSecret(s string) ([]byte, error) {
 			ErrBadSecret, len(key), minSecretBytes, maxSecretBytes)
 	}
 	return key, nil
+}
+
+// CheckURL explains why u cannot receive webhooks, or returns nil: it must
+// be an absolute http or https URL.
+func CheckURL(u string) error {
+	parsed, err := url.Parse(u)
+	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", u)
+	}
+	return nil
 }
 
 // Sign returns the v1 signature of a message: "v1," and the base64 of the
