@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/alerts"
+	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/core/webhooks"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -102,7 +103,7 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 			d.release(e, false)
 			return
 		}
-		d.metrics.OutboundSend(e.Instance, "sent")
+		d.metrics.OutboundSend(e.Instance, metrics.OutboundSent)
 		d.release(e, true)
 		return
 
@@ -123,7 +124,6 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 		}
 		log.Warn("webhook disabled: " + reason)
 		d.alert(alerts.WebhookDisabled, "webhook "+sub.ID+" ("+sub.URL+") was disabled: "+reason, sub, e)
-		d.metrics.OutboundSend(e.Instance, "gone")
 		d.hold(e.Lane())
 		return
 	}
@@ -150,7 +150,7 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 		}
 		log.WithError(res.Err).Error("webhook delivery failed for good; moved to dead letters")
 		d.alert(alerts.DeadLetter, "an event could not be delivered to webhook "+sub.ID+": "+dead, sub, e)
-		d.metrics.OutboundSend(e.Instance, "dead_letter")
+		d.metrics.OutboundSend(e.Instance, metrics.OutboundDeadLetter)
 		d.release(e, true)
 		return
 	}
@@ -190,12 +190,12 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 		log.WithError(res.Err).Error("webhook paused: its deliveries keep failing")
 		d.alert(alerts.WebhookPaused, fmt.Sprintf("webhook %s (%s) was paused: its deliveries have failed for %v; resume it with PATCH /v1/webhooks/%s {\"state\":\"active\"}: %v",
 			sub.ID, sub.URL, cfg.PauseAfter, sub.ID, res.Err), sub, e)
-		d.metrics.OutboundSend(e.Instance, "paused")
+		d.metrics.OutboundSend(e.Instance, metrics.OutboundRetry) // tried again once resumed
 		d.hold(e.Lane())
 		return
 	}
 	log.WithError(res.Err).WithFields(logrus.Fields{"attempt": e.Attempts, "retry_in": delay.String()}).Warn("webhook delivery failed; will retry")
-	d.metrics.OutboundSend(e.Instance, "retry")
+	d.metrics.OutboundSend(e.Instance, metrics.OutboundRetry)
 	d.release(e, false)
 }
 
