@@ -254,9 +254,11 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, error) {
 		m.CreatedAt = s.opts.Now().UTC()
 	}
 	err := s.Update(ctx, func(tx *Tx) error {
-		if _, err := getConversation(tx.Tx, m.ConversationID); err != nil {
+		c, err := getConversation(tx.Tx, m.ConversationID)
+		if err != nil {
 			return err
 		}
+		tx.remember(&c)
 		if err := appendMessage(tx, &m); err != nil {
 			return err
 		}
