@@ -25,7 +25,8 @@ type DeliveryConfig struct {
 	// MaxBackoff, with jitter. Defaults 1s and 5m.
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
-	// Concurrency bounds simultaneous sends. Default 32.
+	// Concurrency bounds simultaneous sends, and apart from them
+	// simultaneous event webhook attempts. Default 32.
 	Concurrency int
 	// SendTimeout bounds one attempt. Default 30s.
 	SendTimeout time.Duration
@@ -100,7 +101,10 @@ type deliverer struct {
 	busy   map[store.Lane]bool
 	wake   chan struct{}
 	sem    chan struct{}
-	wg     sync.WaitGroup
+	// hookSem bounds the event webhook attempts apart from sem, so a slow
+	// receiver never holds back replies to visitors.
+	hookSem chan struct{}
+	wg      sync.WaitGroup
 }
 
 func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *metrics.Metrics, log logrus.FieldLogger) *deliverer {
@@ -128,6 +132,8 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 		busy:   map[store.Lane]bool{},
 		wake:   make(chan struct{}, 1),
 		sem:    make(chan struct{}, cfg.Concurrency),
+		// Webhooks get a pool of their own.
+		hookSem: make(chan struct{}, cfg.Concurrency),
 	}
 }
 
@@ -223,16 +229,24 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 			next = min(next, wait)
 			continue
 		}
+		sem := d.sem
+		if _, hook := store.WebhookOfInstance(lane.Instance); hook {
+			sem = d.hookSem
+		}
 		select {
-		case d.sem <- struct{}{}:
+		case sem <- struct{}{}:
 		default:
+			if sem == d.hookSem {
+				next = min(next, 10*time.Millisecond)
+				continue // webhook senders busy; the other lanes go on
+			}
 			return 10 * time.Millisecond // all senders busy; look again soon
 		}
 		d.busy[lane] = true
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			defer func() { <-d.sem }()
+			defer func() { <-sem }()
 			d.attempt(ctx, head)
 		}()
 	}

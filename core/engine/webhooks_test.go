@@ -8,8 +8,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,6 +99,8 @@ type hookReceiver struct {
 	answer func(n int, w http.ResponseWriter)
 	got    []hookRequest
 	URL    string
+	// inFlight counts the requests being answered.
+	inFlight atomic.Int32
 }
 
 type hookRequest struct {
@@ -109,6 +113,8 @@ func newHookReceiver(t *testing.T, answer func(n int, w http.ResponseWriter)) *h
 	r := &hookReceiver{answer: answer}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		r.inFlight.Add(1)
+		defer r.inFlight.Add(-1)
 		rec := httptest.NewRecorder()
 		r.mu.Lock()
 		n := len(r.got) + 1
@@ -466,4 +472,35 @@ func TestTheDelivererQueuesEachEntryOnceInOrder(t *testing.T) {
 	if got := seqs(); !slices.Equal(got, []string{"o1/", "o0/", "o3/", "o4/++", "o5/+"}) {
 		t.Fatalf("queue %v", got)
 	}
+}
+
+// A receiver that never answers holds no reply to a visitor back: webhook
+// attempts have their own pool of senders.
+func TestAHangingReceiverDoesNotDelayReplies(t *testing.T) {
+	hang := make(chan struct{})
+	rcv := newHookReceiver(t, func(int, http.ResponseWriter) { <-hang })
+	t.Cleanup(func() { close(hang) }) // before the receiver closes
+	st := openStore(t)
+	sub := store.Webhook{URL: rcv.URL, Secret: webhooks.NewSecret()}
+	if err := st.Update(context.Background(), func(tx *store.Tx) error { return store.CreateWebhookTx(tx, &sub) }); err != nil {
+		t.Fatal(err)
+	}
+	tg := &recorder{}
+	d := runDeliverer(t, st, channels{"tg": tg}, DeliveryConfig{
+		Concurrency: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		Webhooks: WebhookDelivery{Client: webhooks.NewClient(time.Minute, nil, "test")},
+	})
+	// Three conversations' events fill the webhook pool and wait…
+	for _, chat := range []string{"a", "b", "c"} {
+		if _, err := st.CommitEvents(context.Background(), "tg", []sdk.Event{{ID: chat, Kind: sdk.KindMessage, Conversation: chat, User: sdk.User{ID: chat}, Text: "hi"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := &harness{t: t}
+	h.eventually("the webhook pool busy", func() bool { return rcv.inFlight.Load() == 2 })
+	// …while replies go out.
+	for i, chat := range []string{"a", "b", "c"} {
+		d.add(queue(t, st, store.OutboxEntry{ConversationID: chat, Instance: "tg", Payload: store.SendText{Ref: chat, Text: "reply " + strconv.Itoa(i)}}))
+	}
+	h.eventually("the replies", func() bool { return len(tg.texts()) == 3 })
 }
