@@ -135,6 +135,9 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 		a.Outcome = webhookGivenUp
 		dead := fmt.Sprintf("gave up after %v: %v", cfg.RetryFor, res.Err)
 		err := d.st.Update(context.Background(), func(tx *store.Tx) error {
+			if !store.InOutboxTx(tx, e.Seq) {
+				return nil // dropped meanwhile (disabled)
+			}
 			if _, err := store.WebhookFailedTx(tx, sub.ID, now); err != nil {
 				return err
 			}
@@ -160,10 +163,15 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 		delay = res.RetryAfter
 	}
 	e.NextAttempt = time.Now().Add(delay)
-	paused := false
+	paused, dropped := false, false
 	err = d.st.Update(context.Background(), func(tx *store.Tx) error {
-		paused = false
+		paused, dropped = false, false
 		a.Outcome, a.NextAttempt = webhookRetrying, e.NextAttempt.UTC()
+		if !store.InOutboxTx(tx, e.Seq) {
+			// Disabled meanwhile, which dropped it: not to be revived.
+			dropped = true
+			return nil
+		}
 		if err := store.UpdateOutboxTx(tx, &e); err != nil {
 			return err
 		}
@@ -184,6 +192,10 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 	if err != nil {
 		log.WithError(err).Error("record failed webhook attempt")
 		d.release(e, false)
+		return
+	}
+	if dropped {
+		d.release(e, true)
 		return
 	}
 	if paused {

@@ -379,6 +379,9 @@ func (s *Store) Outbox() ([]OutboxEntry, error) {
 // UpdateOutboxTx rewrites an entry (after a failed attempt).
 func UpdateOutboxTx(tx *Tx, e *OutboxEntry) error { return putOutbox(tx.Tx, e) }
 
+// InOutboxTx reports whether entry seq is pending in the outbox.
+func InOutboxTx(tx *Tx, seq uint64) bool { return tx.Bucket(bucketOutbox).Get(u64(seq)) != nil }
+
 // DeleteOutboxTx removes a delivered entry.
 func DeleteOutboxTx(tx *Tx, seq uint64) error { return tx.Bucket(bucketOutbox).Delete(u64(seq)) }
 
