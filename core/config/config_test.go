@@ -86,6 +86,7 @@ func TestLoadFullExample(t *testing.T) {
 			HistoryMessages:    20,
 			Greeting:           "Hello! How can I help you today?",
 			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			SuggestMessage:     "Did you mean one of these? Reply with its number.",
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
@@ -104,6 +105,9 @@ func TestLoadFullExample(t *testing.T) {
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		Events:   Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
+		OAuth:    OAuth{TokenTTL: 30 * time.Minute},
+		Console:  Console{Enabled: true, PublicURL: "https://support.example.com", SessionLifetime: 8 * time.Hour},
+		KB:       Default().KB,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -134,6 +138,7 @@ func TestDefaults(t *testing.T) {
 			HistoryMessages:    20,
 			Greeting:           "Hello! How can I help you today?",
 			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			SuggestMessage:     "Did you mean one of these? Reply with its number.",
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
@@ -151,6 +156,12 @@ func TestDefaults(t *testing.T) {
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		Events:   Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
+		OAuth:    OAuth{TokenTTL: time.Hour},
+		Console:  Console{Enabled: true, SessionLifetime: 12 * time.Hour},
+		// The thresholds are calibrated by make eval; they are checked
+		// for range below.
+		KB: KB{Sources: []string{}, TopK: 4, AnswerThreshold: Default().KB.AnswerThreshold,
+			AnswerMargin: Default().KB.AnswerMargin, SuggestThreshold: Default().KB.SuggestThreshold},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -378,6 +389,9 @@ plugin = "echo"
 		{"bad max attempts", base + "[delivery]\nmax_attempts = 0\n", "delivery.max_attempts", "at least 1"},
 		{"bad alert url", base + "[alerts]\nwebhook_url = \"mailto:x\"\n", "alerts.webhook_url", "not an http(s) URL"},
 		{"short retention", base + "[retention]\ntranscripts = \"10m\"\n", "retention.transcripts", "at least 1h"},
+		{"short token ttl", base + "[oauth]\ntoken_ttl = \"30s\"\n", "oauth.token_ttl", "between 1m and 24h, got 30s"},
+		{"long token ttl", base + "[oauth]\ntoken_ttl = \"2d\"\n", "oauth.token_ttl", "between 1m and 24h, got 48h0m0s"},
+		{"unknown oauth key", base + "[oauth]\nttl = \"1h\"\n", "oauth.ttl", "unknown key"},
 		{"unknown section typo", base + "[sever]\nlisten = \":1\"\n", "sever", `did you mean "server"`},
 		{"unknown server key", "[server]\nlistne = \":8080\"\n", "server.listne", `unknown key (did you mean "listen"?)`},
 		{"unknown log key", "[log]\nlvl = \"info\"\n", "log.lvl", "unknown key"},
@@ -452,6 +466,14 @@ plugin = "echo"
 		{"negative queue timeout", "[handoff]\nqueue_timeout = \"-1m\"\n", "handoff.queue_timeout", "greater than 0"},
 		{"unknown desk", base + "[handoff]\ndesk = \"desk\"\n", "handoff.desk", `no channel named "desk"`},
 		{"empty keyword", "[handoff]\nkeywords = [\"human\", \"\"]\n", "handoff.keywords[1]", "must not be empty"},
+		{"console desk while the console is off", "[handoff]\ndesk = \"console\"\n[console]\nenabled = false\n", "handoff.desk", "console.enabled = true"},
+
+		// [console]
+		{"unknown console key", "[console]\nenable = true\n", "console.enable", `did you mean "enabled"`},
+		{"console public url with a path", "[console]\npublic_url = \"https://example.com/support\"\n", "console.public_url", "not an http(s) URL of a host"},
+		{"console public url not http", "[console]\npublic_url = \"example.com\"\n", "console.public_url", "not an http(s) URL of a host"},
+		{"short session lifetime", "[console]\nsession_lifetime = \"1m\"\n", "console.session_lifetime", "between 5m and 2160h"},
+		{"reserved console channel", "[channels.console]\nplugin = \"echo\"\n", "channels.console", "reserved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadString(t, tc.toml)
@@ -478,6 +500,14 @@ func TestValidConfigs(t *testing.T) {
 				eq(t, c.Channels["demo"].Options["anything"], any(int64(1)))
 				eq(t, c.Channels["demo"].Options["deep"], any(map[string]any{"x": []any{int64(1), "mixed", map[string]any{"y": int64(2)}}}))
 				eq(t, c.LLM.Options["whatever"], any(time.Date(1979, 5, 27, 7, 32, 0, 0, time.UTC)))
+			},
+		},
+		{
+			name: "the built-in console as the desk",
+			toml: "[handoff]\ndesk = \"console\"\n[console]\nsession_lifetime = \"1d\"\n",
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.Handoff.Desk, "console")
+				eq(t, c.Console.SessionLifetime, 24*time.Hour)
 			},
 		},
 		{
@@ -730,6 +760,60 @@ func TestParseDuration(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestKBSection(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		content string
+		env     []string
+		want    map[string]string // key → part of the message; nil: valid
+	}{
+		{"defaults", "", nil, nil},
+		{"all keys", "[kb]\nsources = [\"" + dir + "\"]\ntop_k = 6\nanswer_threshold = 0.5\nanswer_margin = 0.1\nsuggest_threshold = 0.3\n", nil, nil},
+		{"integer threshold", "[kb]\nanswer_threshold = 1\n", nil, nil},
+		{"env floats", "", []string{"SWITCHBOARD_KB__ANSWER_THRESHOLD=0.7", "SWITCHBOARD_KB__SOURCES=" + dir}, nil},
+		{"missing source", "[kb]\nsources = [\"" + filepath.Join(dir, "nope") + "\"]\n", nil, map[string]string{"kb.sources[0]": "cannot read"}},
+		{"empty source", "[kb]\nsources = [\" \"]\n", nil, map[string]string{"kb.sources[0]": "must not be empty"}},
+		{"out of range", "[kb]\nanswer_threshold = 1.5\nanswer_margin = -0.1\ntop_k = 0\n", nil, map[string]string{
+			"kb.answer_threshold": "between 0 and 1", "kb.answer_margin": "between 0 and 1", "kb.top_k": "between 1 and 50"}},
+		{"suggest above answer", "[kb]\nanswer_threshold = 0.4\nsuggest_threshold = 0.5\n", nil, map[string]string{"kb.suggest_threshold": "must not be above"}},
+		{"embed model without llm", "[kb]\nembed_model = \"nomic-embed-text\"\n", nil, map[string]string{"kb.embed_model": "[llm]"}},
+		{"wrong type", "[kb]\nanswer_threshold = \"high\"\n", nil, map[string]string{"kb.answer_threshold": "expected a number"}},
+		{"bad env float", "", []string{"SWITCHBOARD_KB__ANSWER_MARGIN=lots"}, map[string]string{"kb.answer_margin": "invalid number"}},
+		{"unknown key", "[kb]\nthreshold = 0.5\n", nil, map[string]string{"kb.threshold": "unknown key"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadString(t, tc.content, tc.env...)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("want a ValidationError, got %v", err)
+			}
+			got := map[string]string{}
+			for _, p := range ve.Problems {
+				got[p.Key] = p.Message
+			}
+			for key, part := range tc.want {
+				if !strings.Contains(got[key], part) {
+					t.Errorf("%s: got %q, want a message containing %q (all: %v)", key, got[key], part, ve)
+				}
+			}
+		})
+	}
+	cfg, err := loadString(t, "", "SWITCHBOARD_KB__ANSWER_THRESHOLD=0.7", "SWITCHBOARD_KB__SOURCES="+dir+", "+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KB.AnswerThreshold != 0.7 || len(cfg.KB.Sources) != 2 {
+		t.Errorf("env overrides: %+v", cfg.KB)
 	}
 }
 

@@ -64,6 +64,13 @@ func (d *decoder) decode(key string, raw any, v reflect.Value) {
 			return
 		}
 		v.SetInt(n)
+	case reflect.Float64:
+		f, ok := toFloat64(raw)
+		if !ok {
+			d.add(key, "expected a number, got %s", tomlType(raw))
+			return
+		}
+		v.SetFloat(f)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Struct {
 			d.decodeTables(key, raw, v)
@@ -256,6 +263,19 @@ func toInt64(raw any) (int64, bool) {
 		if n == math.Trunc(n) && n >= math.MinInt64 && n < math.MaxInt64 {
 			return int64(n), true
 		}
+	}
+	return 0, false
+}
+
+// toFloat64 accepts TOML floats and integers.
+func toFloat64(raw any) (float64, bool) {
+	switch n := raw.(type) {
+	case float64:
+		return n, !math.IsNaN(n) && !math.IsInf(n, 0)
+	case int64:
+		return float64(n), true
+	case int:
+		return float64(n), true
 	}
 	return 0, false
 }

@@ -299,6 +299,12 @@ func envValue(t reflect.Type, value string) (any, error) {
 			return nil, fmt.Errorf("invalid integer %q", value)
 		}
 		return n, nil
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid number %q", value)
+		}
+		return f, nil
 	case reflect.Slice:
 		if strings.TrimSpace(value) == "" {
 			return []any{}, nil

@@ -74,6 +74,8 @@ const (
 	CauseReleased Cause = "released"
 	// CauseTakeover: an operator took a conversation from the bot.
 	CauseTakeover Cause = "takeover"
+	// CauseDeskFailed: the handoff could not be opened on the desk.
+	CauseDeskFailed Cause = "desk_failed"
 )
 
 // Operator is a person answering visitors: a console account (ID set) or
@@ -103,6 +105,31 @@ type Status struct {
 	Failures int `json:"failures,omitempty"`
 	// Handoff is the current or last handoff; nil if there never was one.
 	Handoff *Handoff `json:"handoff,omitempty"`
+	// Offered are the knowledge-base questions the bot last offered as
+	// "did you mean": the visitor's next line may pick one.
+	Offered []Offer `json:"offered,omitempty"`
+}
+
+// Offer is a knowledge-base entry offered to the visitor as a question.
+type Offer struct {
+	// ID is the entry's id in the knowledge base.
+	ID string `json:"id"`
+	// Question is the entry's question, as shown.
+	Question string `json:"question"`
+}
+
+// Source is a knowledge-base entry a bot answer was drawn from.
+type Source struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// Choice is an answer offered to the visitor with a line, picked with one
+// tap where the channel has buttons: picking it sends Text as the
+// visitor's next line.
+type Choice struct {
+	Label string `json:"label"`
+	Text  string `json:"text"`
 }
 
 // Conversation is what Step sees of a conversation: its stored status and
@@ -137,6 +164,9 @@ type Handoff struct {
 	// Assignee is the console account holding the conversation ("" when
 	// nobody holds it, or the desk is not the console).
 	Assignee string `json:"assignee,omitempty"`
+	// Announced says the visitor was told a person is on the way (for a
+	// desk, once it confirmed it has the handoff).
+	Announced bool `json:"announced,omitempty"`
 }
 
 // Transition is one change of state, as stored in a conversation's history.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -17,9 +18,11 @@ import (
 
 // DeliveryConfig tunes retries of outbox entries.
 type DeliveryConfig struct {
-	// MaxAttempts before an entry becomes a dead letter. Default 12.
+	// MaxAttempts before an entry becomes a dead letter
+	// (delivery.max_attempts).
 	MaxAttempts int
-	// MaxAge of an entry before it becomes a dead letter. Default 24h.
+	// MaxAge of an entry before it becomes a dead letter
+	// (delivery.max_age).
 	MaxAge time.Duration
 	// BaseBackoff is the first retry delay, doubled per attempt up to
 	// MaxBackoff, with jitter. Defaults 1s and 5m.
@@ -105,15 +108,15 @@ type deliverer struct {
 	// receiver never holds back replies to visitors.
 	hookSem chan struct{}
 	wg      sync.WaitGroup
+
+	// sends is the context of the calls to plugins: it outlives the stop
+	// of the deliverer, so a send in flight may finish and be recorded,
+	// until abort ends it.
+	sends context.Context
+	abort context.CancelFunc
 }
 
 func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *metrics.Metrics, log logrus.FieldLogger) *deliverer {
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 12
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = 24 * time.Hour
-	}
 	if cfg.BaseBackoff <= 0 {
 		cfg.BaseBackoff = time.Second
 	}
@@ -126,8 +129,9 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 30 * time.Second
 	}
+	sends, abort := context.WithCancel(context.Background())
 	return &deliverer{
-		cfg: cfg, st: st, channels: channels, metrics: m, log: log,
+		cfg: cfg, st: st, channels: channels, metrics: m, log: log, sends: sends, abort: abort,
 		queues: map[store.Lane][]store.OutboxEntry{},
 		busy:   map[store.Lane]bool{},
 		wake:   make(chan struct{}, 1),
@@ -152,7 +156,20 @@ func (d *deliverer) start(ctx context.Context) error {
 	return nil
 }
 
-func (d *deliverer) wait() { d.wg.Wait() }
+// wait waits for the sends in flight to finish and be recorded, until ctx
+// ends; then it cuts them short (their outcome is unknown, recorded as
+// such) and waits for that to be recorded.
+func (d *deliverer) wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		d.abort()
+		<-done
+	}
+	d.abort()
+}
 
 // add queues entries that were just committed, each in its lane's Seq
 // order. An entry already queued is replaced by the new copy (made due
@@ -212,7 +229,7 @@ func (d *deliverer) loop(ctx context.Context) {
 // startDue starts an attempt for every due queue head and returns how long
 // until the next one is due.
 func (d *deliverer) startDue(ctx context.Context) time.Duration {
-	now := time.Now()
+	now := d.st.Now()
 	next := time.Minute
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -260,20 +277,23 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		return
 	}
 	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
-	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+	// The send does not end with ctx (the deliverer stopping): a call that
+	// completes during the stop is recorded, not sent again after a
+	// restart.
+	sctx, cancel := context.WithTimeout(d.sends, d.cfg.SendTimeout)
 	deskRef, err := d.send(sctx, e)
 	timedOut := errors.Is(sctx.Err(), context.DeadlineExceeded)
+	aborted := d.sends.Err() != nil
 	cancel()
-	if ctx.Err() != nil {
-		d.release(e, false)
-		return
-	}
-	if err != nil && timedOut {
+	switch {
+	case err != nil && timedOut:
 		// Cut short while the plugin was still at it: the call may have
 		// reached the platform.
 		err = sdk.NewError(sdk.OutcomeUnknown, fmt.Errorf("no answer within %v: %w", d.cfg.SendTimeout, err))
+	case err != nil && aborted:
+		err = sdk.NewError(sdk.OutcomeUnknown, fmt.Errorf("cut short by the shutdown: %w", err))
 	}
-	now := time.Now()
+	now := d.st.Now()
 	if err == nil {
 		err = d.st.Update(context.Background(), func(tx *store.Tx) error {
 			if e.Op() == store.OpOpenHandoff && deskRef != "" {
@@ -429,12 +449,25 @@ func (d *deliverer) idempotent(e store.OutboxEntry) bool {
 	return false
 }
 
+// choices are the conversation's choices as a channel takes them.
+func choices(cs []conversation.Choice) []sdk.Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]sdk.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = sdk.Choice{Label: c.Label, Text: c.Text}
+	}
+	return out
+}
+
 // send performs one delivery; for a desk open it returns the desk reference.
 func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, error) {
 	switch p := e.Payload.(type) {
 	case store.SendText:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
 			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: string(p.Role), Context: p.Context,
+			Choices: choices(p.Choices),
 		})
 	case store.NativeHandoff:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{

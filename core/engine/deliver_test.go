@@ -122,12 +122,18 @@ func runDeliverer(t *testing.T, st *store.Store, ch channels, cfg DeliveryConfig
 	t.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 12
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 24 * time.Hour
+	}
 	d := newDeliverer(cfg, st, ch, nil, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cancel(); d.wait() })
+	t.Cleanup(func() { cancel(); d.wait(context.Background()) })
 	return d
 }
 
@@ -398,5 +404,75 @@ func TestDeliveryHooksShareTheOutcomesTransaction(t *testing.T) {
 				t.Errorf("desk reference %q %v", ref, ok)
 			}
 		})
+	}
+}
+
+// A send that completes while the deliverer stops is recorded: sending it
+// again after a restart would show the visitor the same line twice.
+func TestASendFinishingDuringTheStopIsRecorded(t *testing.T) {
+	st := openStore(t)
+	user := sdk.User{ID: "42", Name: "Ann"}
+	c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: "42", User: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, finish := make(chan struct{}), make(chan struct{})
+	r := &recorder{fail: func(int) error {
+		close(started)
+		<-finish // the platform takes its time; the daemon is asked to stop meanwhile
+		return nil
+	}}
+	queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "hello"}})
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	d := newDeliverer(DeliveryConfig{MaxAttempts: 12, MaxAge: time.Hour}, st, channels{"tg": r}, nil, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	cancel() // the stop begins while the send is in flight
+	stopped := make(chan struct{})
+	go func() { d.wait(context.Background()); close(stopped) }()
+	close(finish)
+	<-stopped
+	if got := r.texts(); len(got) != 1 {
+		t.Fatalf("sent %q", got)
+	}
+	if pending, _ := st.Outbox(); len(pending) != 0 {
+		t.Fatalf("the delivered entry is still pending, to be sent again after a restart: %+v", pending)
+	}
+}
+
+// A send still hanging when the stop's time is up is cut short and counted
+// as an unknown outcome: recorded as possibly delivered where the platform
+// would not drop a repeat.
+func TestASendHangingPastTheStopIsAnUnknownOutcome(t *testing.T) {
+	st := openStore(t)
+	user := sdk.User{ID: "42", Name: "Ann"}
+	c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: "42", User: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{hang: true}
+	queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", User: user, Text: "hello"}})
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	d := newDeliverer(DeliveryConfig{MaxAttempts: 12, MaxAge: time.Hour}, st, channels{"tg": r}, nil, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t}
+	h.eventually("the send to start", func() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.n == 1 })
+	cancel()
+	stop, done := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer done()
+	d.wait(stop)
+	if n, _ := st.PossiblyDelivered(); n != 1 {
+		t.Errorf("%d possibly delivered, want the cut-short send", n)
+	}
+	if pending, _ := st.Outbox(); len(pending) != 0 {
+		t.Errorf("still pending: %+v", pending)
 	}
 }

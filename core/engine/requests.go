@@ -25,6 +25,8 @@ const (
 	kindReturnToBot   sdk.EventKind = "engine.return_to_bot"
 	kindOperatorClose sdk.EventKind = "engine.operator_close"
 	kindOperatorSay   sdk.EventKind = "engine.operator_message"
+	kindDeskOpened    sdk.EventKind = "engine.desk_opened"
+	kindDeskFailed    sdk.EventKind = "engine.desk_failed"
 )
 
 // Context keys of queued requests.
@@ -208,6 +210,32 @@ func decodeRequest(it store.InboxItem) conversation.Event {
 		return conversation.OperatorClosed{Operator: op, Force: force}
 	case kindOperatorSay:
 		return conversation.OperatorMessage{Operator: op, Text: ev.Text, At: it.ReceivedAt, Private: ev.Context[ctxPrivate] == "1"}
+	case kindDeskOpened:
+		return conversation.DeskOpened{}
+	case kindDeskFailed:
+		return conversation.DeskFailed{Reason: ev.Text}
 	}
 	return nil
+}
+
+// deskOutcomes are the deliverer's hooks that tell a conversation how the
+// opening of its handoff on the desk went, in the same transaction that
+// records the outcome.
+func (e *Engine) deskOutcomes() DeliveryHooks {
+	return DeliveryHooks{
+		Delivered: func(tx *store.Tx, o store.OutboxEntry, _ string) error {
+			if o.Op() != store.OpOpenHandoff {
+				return nil
+			}
+			_, err := e.st.EnqueueInboxTx(tx, o.ConversationID, "", sdk.Event{ID: store.NewID("d_"), Kind: kindDeskOpened})
+			return err
+		},
+		Undelivered: func(tx *store.Tx, o store.OutboxEntry, f DeliveryFailure) error {
+			if o.Op() != store.OpOpenHandoff {
+				return nil
+			}
+			_, err := e.st.EnqueueInboxTx(tx, o.ConversationID, "", sdk.Event{ID: store.NewID("d_"), Kind: kindDeskFailed, Text: f.Reason})
+			return err
+		},
+	}
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/switchboard-chat/switchboard/plugins/ollama/ollamatest"
 )
 
 const model = "qwen2.5:1.5b"
@@ -204,208 +202,239 @@ func texts(msgs []message) []string {
 }
 
 func TestModelReplyReachesTheTranscript(t *testing.T) {
-	fake := ollamatest.New(model)
-	fake.Reply = func(r ollamatest.ChatRequest) ollamatest.Response {
-		return ollamatest.Response{Chunks: []string{"Your order ", "ships ", "today."}}
-	}
-	d := startDaemon(t, llmConfig(fake.Start(t)))
-	id := apiConversation(t, d)
-	post(t, d, id, "where is my order?")
-	msgs := waitMessages(t, d, id, 2)
-	if got := texts(msgs); got[0] != "visitor: where is my order?" || got[1] != "bot: Your order ships today." {
-		t.Fatalf("transcript %q", got)
-	}
-	req, _ := fake.LastRequest()
-	if req.Model != model || len(req.Tools) != 1 || req.Tools[0].Function.Name != "transfer_to_human" || req.LastUser() != "where is my order?" {
-		t.Errorf("ollama got %+v", req)
-	}
+	forEachModel(t, func(t *testing.T, m modelPlugin) {
+		fake := m.start(t, func() answer { return answer{chunks: []string{"Your order ", "ships ", "today."}} })
+		d := startDaemon(t, fake.Config())
+		id := apiConversation(t, d)
+		post(t, d, id, "where is my order?")
+		msgs := waitMessages(t, d, id, 2)
+		if got := texts(msgs); got[0] != "visitor: where is my order?" || got[1] != "bot: Your order ships today." {
+			t.Fatalf("transcript %q", got)
+		}
+		req, _ := fake.LastChat()
+		if req.Model != fake.Model() || len(req.Tools) != 1 || req.Tools[0] != "transfer_to_human" || req.LastUser != "where is my order?" {
+			t.Errorf("the model server got %+v", req)
+		}
+	})
 }
 
 func TestHandoffDecisions(t *testing.T) {
 	tests := []struct {
 		name      string
-		reply     func(ollamatest.ChatRequest) ollamatest.Response
+		reply     func() answer
 		messages  []string
 		cause     string
+		reason    string // the handoff's reason, when it is the model's
 		calls     int
-		ollamaOff bool
+		serverOff bool // the model server is down
+		noModel   bool // the model server lacks the model
 	}{
 		{
 			name: "tool call",
-			reply: func(ollamatest.ChatRequest) ollamatest.Response {
-				return ollamatest.Call("transfer_to_human", map[string]any{"reason": "refund above my limit"})
+			reply: func() answer {
+				return answer{call: "transfer_to_human", args: map[string]any{"reason": "refund above my limit"}}
 			},
-			messages: []string{"refund 5000 please"}, cause: "tool", calls: 1,
+			messages: []string{"refund 5000 please"}, cause: "tool", reason: "refund above my limit", calls: 1,
 		},
-		{name: "keyword", reply: func(ollamatest.ChatRequest) ollamatest.Response { return ollamatest.Text("no") },
+		{name: "keyword", reply: func() answer { return say("no") },
 			messages: []string{"人工"}, cause: "keyword", calls: 0},
-		{name: "two failed turns", reply: func(ollamatest.ChatRequest) ollamatest.Response { return ollamatest.Text("") },
+		{name: "two failed turns", reply: func() answer { return say("") },
 			messages: []string{"a", "b"}, cause: "failures", calls: 2},
-		{name: "ollama down", messages: []string{"hello"}, cause: "llm_down", ollamaOff: true},
+		{name: "model server down", messages: []string{"hello"}, cause: "llm_down", serverOff: true},
+		{name: "model missing", messages: []string{"hello"}, cause: "llm_down", noModel: true, calls: 1},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fake := ollamatest.New(model)
-			fake.Reply = tt.reply
-			host := fake.Start(t)
-			desk := newFakeDesk(t)
-			d := startDaemon(t, llmConfig(host)+deskConfig(desk.URL))
-			if tt.ollamaOff {
-				fake.Close()
-			}
-			id := apiConversation(t, d)
-			for i, m := range tt.messages {
-				post(t, d, id, m)
-				waitMessages(t, d, id, 2*(i+1))
-			}
-			c := waitState(t, d, id, "waiting_human")
-			if c.Handoff == nil || c.Handoff.Cause != tt.cause {
-				t.Fatalf("handoff %+v, want cause %s", c.Handoff, tt.cause)
-			}
-			if !tt.ollamaOff && fake.Calls() != tt.calls {
-				t.Errorf("%d model calls, want %d", fake.Calls(), tt.calls)
-			}
-			deadline := time.Now().Add(10 * time.Second)
-			for desk.openedCount() == 0 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if desk.openedCount() != 1 {
-				t.Fatal("the desk did not get the handoff")
-			}
-			tr, _ := json.Marshal(desk.opened[0]["transcript"])
-			if !strings.Contains(string(tr), tt.messages[0]) {
-				t.Errorf("desk transcript %s lacks %q", tr, tt.messages[0])
-			}
-		})
-	}
+	forEachModel(t, func(t *testing.T, m modelPlugin) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				fake := m.start(t, tt.reply)
+				desk := newFakeDesk(t)
+				d := startDaemon(t, fake.Config()+deskConfig(desk.URL))
+				switch {
+				case tt.serverOff:
+					fake.Close()
+				case tt.noModel:
+					fake.SetModels("some-other-model")
+				}
+				id := apiConversation(t, d)
+				for i, msg := range tt.messages {
+					post(t, d, id, msg)
+					waitMessages(t, d, id, 2*(i+1))
+				}
+				c := waitState(t, d, id, "waiting_human")
+				if c.Handoff == nil || c.Handoff.Cause != tt.cause {
+					t.Fatalf("handoff %+v, want cause %s", c.Handoff, tt.cause)
+				}
+				if tt.reason != "" && c.Handoff.Reason != tt.reason {
+					t.Errorf("handoff reason %q, want %q", c.Handoff.Reason, tt.reason)
+				}
+				if !tt.serverOff && fake.Calls() != tt.calls {
+					t.Errorf("%d model calls, want %d", fake.Calls(), tt.calls)
+				}
+				if tt.noModel && !strings.Contains(c.Handoff.Reason, fmt.Sprintf("model %q is not available", fake.Model())) {
+					t.Errorf("handoff reason %q does not say the model is missing", c.Handoff.Reason)
+				}
+				deadline := time.Now().Add(10 * time.Second)
+				for desk.openedCount() == 0 && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if desk.openedCount() != 1 {
+					t.Fatal("the desk did not get the handoff")
+				}
+				tr, _ := json.Marshal(desk.opened[0]["transcript"])
+				if !strings.Contains(string(tr), tt.messages[0]) {
+					t.Errorf("desk transcript %s lacks %q", tr, tt.messages[0])
+				}
+			})
+		}
+	})
 }
 
-func TestOllamaDownShowsInReadyz(t *testing.T) {
-	fake := ollamatest.New(model)
-	host := fake.Start(t)
-	d := startDaemon(t, llmConfig(host))
-	fake.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var r struct {
-			Status  string `json:"status"`
-			Plugins []struct {
-				Instance, State, Backend string
-			} `json:"plugins"`
-		}
-		code := d.do("GET", "/readyz", nil, &r)
-		if code == 503 {
-			for _, p := range r.Plugins {
-				if p.Instance == "llm" && p.State == "up" && strings.Contains(p.Backend, "unreachable") {
-					return
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readyz %d %+v", code, r)
-		}
-		time.Sleep(200 * time.Millisecond)
+// A model server that is down, or lacks the model, makes /readyz answer 503
+// with the plugin up and its backend's problem spelled out.
+func TestModelServerProblemsShowInReadyz(t *testing.T) {
+	tests := []struct {
+		name    string
+		break_  func(modelFake)
+		backend func(modelFake) string // what the backend status must contain
+	}{
+		{"server down", modelFake.Close, func(modelFake) string { return "unreachable" }},
+		{"model missing", func(f modelFake) { f.SetModels("some-other-model") },
+			func(f modelFake) string { return fmt.Sprintf("model %q is not available", f.Model()) }},
 	}
+	forEachModel(t, func(t *testing.T, m modelPlugin) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel() // each waits for a health check
+				fake := m.start(t, nil)
+				d := startDaemon(t, fake.Config())
+				tt.break_(fake)
+				want := tt.backend(fake)
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					var r struct {
+						Status  string `json:"status"`
+						Plugins []struct {
+							Instance, State, Backend string
+						} `json:"plugins"`
+					}
+					code := d.do("GET", "/readyz", nil, &r)
+					if code == 503 {
+						for _, p := range r.Plugins {
+							if p.Instance == "llm" && p.State == "up" && strings.Contains(p.Backend, want) {
+								return
+							}
+						}
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("readyz %d %+v, want the llm backend to say %q", code, r, want)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			})
+		}
+	})
 }
 
 func TestThreeQuickMessagesOneModelCall(t *testing.T) {
-	fake := ollamatest.New(model)
-	fake.Reply = func(ollamatest.ChatRequest) ollamatest.Response { return ollamatest.Text("one answer for all") }
-	cfg := strings.Replace(llmConfig(fake.Start(t)), `gather_window = "0s"`, `gather_window = "500ms"`, 1)
-	d := startDaemon(t, cfg)
-	id := apiConversation(t, d)
-	for _, m := range []string{"hi", "my order", "is late"} {
-		post(t, d, id, m)
-	}
-	msgs := waitMessages(t, d, id, 4)
-	time.Sleep(700 * time.Millisecond)
-	if fake.Calls() != 1 {
-		t.Fatalf("%d model calls, want 1", fake.Calls())
-	}
-	if got := texts(msgs); got[3] != "bot: one answer for all" {
-		t.Errorf("transcript %q", got)
-	}
+	forEachModel(t, func(t *testing.T, m modelPlugin) {
+		fake := m.start(t, func() answer { return say("one answer for all") })
+		cfg := strings.Replace(fake.Config(), `gather_window = "0s"`, `gather_window = "500ms"`, 1)
+		d := startDaemon(t, cfg)
+		id := apiConversation(t, d)
+		for _, msg := range []string{"hi", "my order", "is late"} {
+			post(t, d, id, msg)
+		}
+		msgs := waitMessages(t, d, id, 4)
+		time.Sleep(700 * time.Millisecond)
+		if fake.Calls() != 1 {
+			t.Fatalf("%d model calls, want 1", fake.Calls())
+		}
+		if got := texts(msgs); got[3] != "bot: one answer for all" {
+			t.Errorf("transcript %q", got)
+		}
+	})
 }
 
 // A visitor's conversation goes to the desk with its transcript, survives a
 // daemon crash in the middle of the handoff, and the operator's reply
 // reaches the visitor.
 func TestDeskHandoffSurvivesRestart(t *testing.T) {
-	fake := ollamatest.New(model)
-	fake.Reply = func(ollamatest.ChatRequest) ollamatest.Response { return ollamatest.Text("I can help with that.") }
-	desk := newFakeDesk(t)
-	target := newFakeTarget(t)
-	d := startDaemon(t, llmConfig(fake.Start(t))+deskConfig(desk.URL)+echoChannel(target.URL))
+	forEachModel(t, func(t *testing.T, m modelPlugin) {
+		fake := m.start(t, func() answer { return say("I can help with that.") })
+		desk := newFakeDesk(t)
+		target := newFakeTarget(t)
+		d := startDaemon(t, fake.Config()+deskConfig(desk.URL)+echoChannel(target.URL))
 
-	postWebhook(t, d.URL, "demo", `{"id":"v1","chat":"room-9","user":"u9","name":"Ann","text":"hello"}`)
-	postWebhook(t, d.URL, "demo", `{"id":"v2","chat":"room-9","user":"u9","name":"Ann","text":"I want a human"}`)
-	deadline := time.Now().Add(10 * time.Second)
-	for desk.openedCount() == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if desk.openedCount() != 1 {
-		t.Fatal("the desk did not get the handoff")
-	}
-	opened := desk.opened[0]
-	tr, _ := json.Marshal(opened["transcript"])
-	for _, want := range []string{"hello", "I can help with that.", "I want a human"} {
-		if !strings.Contains(string(tr), want) {
-			t.Errorf("desk transcript lacks %q: %s", want, tr)
+		postWebhook(t, d.URL, "demo", `{"id":"v1","chat":"room-9","user":"u9","name":"Ann","text":"hello"}`)
+		postWebhook(t, d.URL, "demo", `{"id":"v2","chat":"room-9","user":"u9","name":"Ann","text":"I want a human"}`)
+		deadline := time.Now().Add(10 * time.Second)
+		for desk.openedCount() == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
 		}
-	}
-	convID := opened["conversation_id"].(string)
+		if desk.openedCount() != 1 {
+			t.Fatal("the desk did not get the handoff")
+		}
+		opened := desk.opened[0]
+		tr, _ := json.Marshal(opened["transcript"])
+		for _, want := range []string{"hello", "I can help with that.", "I want a human"} {
+			if !strings.Contains(string(tr), want) {
+				t.Errorf("desk transcript lacks %q: %s", want, tr)
+			}
+		}
+		convID := opened["conversation_id"].(string)
 
-	d.kill()
-	d.start()
+		d.kill()
+		d.start()
 
-	if code := deskEvent(t, d, `{"id":"op1","type":"operator_joined","ref":"T-1","operator":"Bob"}`); code != 200 {
-		t.Fatalf("desk webhook %d", code)
-	}
-	deskEvent(t, d, `{"id":"op2","type":"operator_message","ref":"T-1","operator":"Bob","text":"Hi Ann, Bob here."}`)
-	c := waitState(t, d, convID, "human")
-	if c.Handoff.Operator != "Bob" {
-		t.Errorf("handoff %+v", c.Handoff)
-	}
-	msgs := waitMessages(t, d, convID, 6)
-	if got := texts(msgs); !strings.Contains(strings.Join(got, "\n"), "operator: Hi Ann, Bob here.") {
-		t.Errorf("transcript %q", got)
-	}
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		found := false
-		for _, r := range target.received() {
-			found = found || r["text"] == "echo: Hi Ann, Bob here."
+		if code := deskEvent(t, d, `{"id":"op1","type":"operator_joined","ref":"T-1","operator":"Bob"}`); code != 200 {
+			t.Fatalf("desk webhook %d", code)
 		}
-		if found {
-			break
+		deskEvent(t, d, `{"id":"op2","type":"operator_message","ref":"T-1","operator":"Bob","text":"Hi Ann, Bob here."}`)
+		c := waitState(t, d, convID, "human")
+		if c.Handoff.Operator != "Bob" {
+			t.Errorf("handoff %+v", c.Handoff)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the visitor's channel got %v", target.received())
+		msgs := waitMessages(t, d, convID, 6)
+		if got := texts(msgs); !strings.Contains(strings.Join(got, "\n"), "operator: Hi Ann, Bob here.") {
+			t.Errorf("transcript %q", got)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		deadline = time.Now().Add(10 * time.Second)
+		for {
+			found := false
+			for _, r := range target.received() {
+				found = found || r["text"] == "echo: Hi Ann, Bob here."
+			}
+			if found {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the visitor's channel got %v", target.received())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 
-	// The visitor's next message goes to the desk, not the model.
-	calls := fake.Calls()
-	postWebhook(t, d.URL, "demo", `{"id":"v3","chat":"room-9","user":"u9","text":"thanks Bob"}`)
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		desk.mu.Lock()
-		n := len(desk.relayed)
-		desk.mu.Unlock()
-		if n == 1 {
-			break
+		// The visitor's next message goes to the desk, not the model.
+		calls := fake.Calls()
+		postWebhook(t, d.URL, "demo", `{"id":"v3","chat":"room-9","user":"u9","text":"thanks Bob"}`)
+		deadline = time.Now().Add(10 * time.Second)
+		for {
+			desk.mu.Lock()
+			n := len(desk.relayed)
+			desk.mu.Unlock()
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("visitor message not relayed to the desk")
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("visitor message not relayed to the desk")
+		if fake.Calls() != calls {
+			t.Error("the model was asked during the handoff")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if fake.Calls() != calls {
-		t.Error("the model was asked during the handoff")
-	}
-	deskEvent(t, d, `{"id":"op3","type":"closed","ref":"T-1","operator":"Bob"}`)
-	waitState(t, d, convID, "bot")
+		deskEvent(t, d, `{"id":"op3","type":"closed","ref":"T-1","operator":"Bob"}`)
+		waitState(t, d, convID, "bot")
+	})
 }
 
 func TestAPIHandoffAndClose(t *testing.T) {

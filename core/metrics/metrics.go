@@ -41,7 +41,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-
 	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 

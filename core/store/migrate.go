@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -15,7 +16,45 @@ import (
 // migrations[v] upgrades a database of schema v to v+1, inside the
 // transaction that opens it: an upgrade happens completely or not at all.
 var migrations = map[int]func(tx *bolt.Tx) error{
-	1: typedOutboxPayloads,
+	1: steps(typedOutboxPayloads, announcedHandoffs),
+}
+
+// steps runs several upgrades as one.
+func steps(fs ...func(tx *bolt.Tx) error) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		for _, f := range fs {
+			if err := f(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// announcedHandoffs marks the handoffs in progress as announced: schema 1
+// told the visitor a person was coming as soon as it handed off, where
+// later releases wait for the desk to confirm.
+func announcedHandoffs(tx *bolt.Tx) error {
+	prefix := stateKey(conversation.WaitingHuman, "")
+	c := tx.Bucket(bucketConvStates).Cursor()
+	var ids []string
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix):]))
+	}
+	for _, id := range ids {
+		conv, err := getConversation(tx, id)
+		if err != nil {
+			return err
+		}
+		if conv.Handoff == nil || conv.Handoff.Announced {
+			continue
+		}
+		conv.Handoff.Announced = true
+		if err := putConversation(tx, &conv); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrate upgrades a database written with schema have to SchemaVersion.

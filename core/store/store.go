@@ -49,6 +49,15 @@ var (
 	bucketEventConvSeq      = []byte("event_conv_seq")
 	bucketWebhooks          = []byte("webhooks")
 	bucketWebhookAttempts   = []byte("webhook_attempts")
+	bucketOAuthClients      = []byte("oauth_clients")
+	bucketOAuthTokens       = []byte("oauth_tokens")
+	bucketOAuthTokenExpiry  = []byte("oauth_token_expiry")
+	// Console accounts, their sessions and saved replies.
+	bucketOperators          = []byte("operators")
+	bucketOperatorEmails     = []byte("operator_emails")
+	bucketOperatorSessions   = []byte("operator_sessions")
+	bucketOperatorSessionsBy = []byte("operator_sessions_by")
+	bucketCanned             = []byte("canned_replies")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
@@ -56,6 +65,8 @@ var (
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates,
 		bucketEvents, bucketEventConvSeq, bucketWebhooks, bucketWebhookAttempts,
+		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
+		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -187,6 +198,10 @@ func initSchema(tx *bolt.Tx) error {
 			return fmt.Errorf("database schema version %d is newer than this daemon supports (%d); upgrade switchboard", have, SchemaVersion)
 		}
 		if have < SchemaVersion {
+			// Upgrades may look conversations up by state.
+			if err := buildStateIndex(tx); err != nil {
+				return err
+			}
 			if err := migrate(tx, have); err != nil {
 				return err
 			}

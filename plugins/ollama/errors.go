@@ -37,7 +37,7 @@ func (e *messageError) Unwrap() error { return e.err }
 // "embed"); ctx is the call's context, whose cause tells a turn timeout
 // from a caller's cancellation.
 func (b *backend) classify(ctx context.Context, what string, err error) error {
-	host, model := b.opts.Host, b.opts.Model
+	host, model := b.opts.Host, b.modelFor(what)
 
 	// The context first: a cancelled request surfaces as a transport error.
 	if ctx.Err() != nil {
@@ -79,7 +79,7 @@ func (b *backend) classify(ctx context.Context, what string, err error) error {
 // 404 about the model is ModelMissing, other statuses as sdk.StatusError
 // has them (Ollama's answers carry no Retry-After).
 func (b *backend) classifyStatus(what string, err api.StatusError) error {
-	host, model := b.opts.Host, b.opts.Model
+	host, model := b.opts.Host, b.modelFor(what)
 	if err.StatusCode == http.StatusNotFound && strings.Contains(strings.ToLower(err.ErrorMessage), "model") {
 		return sdk.NewError(sdk.ModelMissing, modelMissing(model, host, err))
 	}
@@ -93,4 +93,12 @@ func modelMissing(model, host string, cause error) error {
 		msg: fmt.Sprintf("model %q is not available on %s: run: ollama pull %s", model, host, model),
 		err: cause,
 	}
+}
+
+// modelFor is the model a request of kind what ("chat", "embed") uses.
+func (b *backend) modelFor(what string) string {
+	if what == "embed" && b.opts.EmbedModel != "" {
+		return b.opts.EmbedModel
+	}
+	return b.opts.Model
 }

@@ -154,7 +154,7 @@ func (l *LLM) logTurn(b *backend, r api.ChatResponse, took time.Duration) {
 }
 
 // Embed returns one vector per text from /api/embed, with the configured
-// model.
+// embed_model, or else the chat model.
 func (l *LLM) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	b, err := l.backend()
 	if err != nil {
@@ -165,7 +165,8 @@ func (l *LLM) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, b.opts.Timeout, errTurnTimeout)
 	defer cancel()
-	req := &api.EmbedRequest{Model: b.opts.Model, Input: texts, Options: b.modelOptions()}
+	model := b.modelFor("embed")
+	req := &api.EmbedRequest{Model: model, Input: texts, Options: b.modelOptions()}
 	if b.opts.KeepAlive != nil {
 		req.KeepAlive = &api.Duration{Duration: *b.opts.KeepAlive}
 	}
@@ -175,7 +176,7 @@ func (l *LLM) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	}
 	if len(resp.Embeddings) != len(texts) {
 		return nil, sdk.Errorf(sdk.Temporary, "ollama embed with model %q on %s: got %d vectors for %d texts",
-			b.opts.Model, b.opts.Host, len(resp.Embeddings), len(texts))
+			model, b.opts.Host, len(resp.Embeddings), len(texts))
 	}
 	return resp.Embeddings, nil
 }

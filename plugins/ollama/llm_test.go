@@ -466,6 +466,23 @@ func TestEmbed(t *testing.T) {
 	}
 }
 
+func TestEmbedModelOption(t *testing.T) {
+	fake := ollamatest.New(testModel, "nomic-embed-text")
+	fake.Embedder = func(text string) []float32 { return []float32{1, 2} }
+	c := client(t, fake.Start(t), map[string]any{"embed_model": "nomic-embed-text"})
+	if _, err := c.Embed(context.Background(), []string{"a"}); err != nil {
+		t.Fatalf("Embed: %v", err)
+	}
+	if reqs := fake.Embeds(); len(reqs) != 1 || reqs[0].Model != "nomic-embed-text" {
+		t.Errorf("requests %+v, want the embed model", reqs)
+	}
+	fake.SetModels(testModel)
+	_, err := c.Embed(context.Background(), []string{"a"})
+	if sdk.KindOf(err) != sdk.ModelMissing || !strings.Contains(err.Error(), "nomic-embed-text") {
+		t.Errorf("missing embed model: %v (%s), want it named", err, sdk.KindOf(err))
+	}
+}
+
 func TestHealth(t *testing.T) {
 	fake := ollamatest.New("llama3.2", testModel)
 	url := fake.Start(t)

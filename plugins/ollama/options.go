@@ -39,6 +39,10 @@ type Options struct {
 	Temperature *float64
 	// NumCtx, when set, is the context window in tokens (key "num_ctx").
 	NumCtx *int
+	// EmbedModel, when set, is the model embeddings use instead of Model
+	// (key "embed_model"): chat models make poor embeddings, and
+	// embedding models such as nomic-embed-text cannot chat.
+	EmbedModel string
 }
 
 // rawOptions is the options table as decoded, before validation. Durations
@@ -50,6 +54,7 @@ type rawOptions struct {
 	KeepAlive   json.RawMessage `json:"keep_alive"`
 	Temperature *float64        `json:"temperature"`
 	NumCtx      *int            `json:"num_ctx"`
+	EmbedModel  string          `json:"embed_model"`
 }
 
 // ParseOptions decodes and validates an options table. Unknown keys, values
@@ -64,7 +69,7 @@ func ParseOptions(o sdk.Options) (Options, error) {
 	if err != nil {
 		return Options{}, err
 	}
-	opts := Options{Host: host, Model: strings.TrimSpace(raw.Model), Timeout: DefaultTimeout}
+	opts := Options{Host: host, Model: strings.TrimSpace(raw.Model), Timeout: DefaultTimeout, EmbedModel: strings.TrimSpace(raw.EmbedModel)}
 
 	if opts.Model == "" {
 		return Options{}, errors.New(`option "model" is required (for example model = "qwen2.5:1.5b")`)

@@ -33,9 +33,18 @@ commands:
   apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
                             create an API key; it is printed once
   apikey list | apikey revoke ID|NAME
+  oauth-client create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
+                            create an OAuth client; its secret is printed once
+  oauth-client list | oauth-client revoke ID|NAME
+  operator add --email E --name N --role agent|admin --password-stdin
+                            create a console account (password on stdin)
+  operator list | operator disable|enable ID|EMAIL
+  operator reset-password --password-stdin ID|EMAIL
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
+  kb add PATH… | kb list | kb remove ID | kb search "text" | kb gaps
+                            manage and search the knowledge base
   setup --instance NAME [--config F] [flags]
                             run the setup step of the instance's plugin
   salesiq setup --config F --public-url URL [--instance siq]
@@ -46,10 +55,10 @@ when the daemon is stopped, and through its admin API when it runs.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -62,12 +71,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(rest, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(rest, stdout, stderr)
+	case "oauth-client":
+		return oauthClientCommand(rest, stdout, stderr)
+	case "operator":
+		return operatorCommand(rest, stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(rest, stdout, stderr)
 	case "deadletter":
 		return deadletterCommand(rest, stdout, stderr)
 	case "backup":
 		return backupCommand(rest, stdout, stderr)
+	case "kb":
+		return kbCommand(rest, stdout, stderr)
 	case "setup":
 		return setupCommand(rest, stdout, stderr)
 	case "salesiq":

@@ -1,0 +1,96 @@
+// Command kbeval measures the knowledge base on a labelled set of visitor
+// questions: how often the right FAQ entry ranks first, how often the
+// no-model answerer answers, and rightly, and how fast a search is in a
+// large knowledge base. `make eval` runs it; see docs/knowledge-base.md.
+//
+// The questions (questions.csv) are split by a hash of their text into a
+// tuning part, the only one -tune, -curve and -show look at, and a
+// held-out part that judges the result. With -strict the command exits 1
+// when the held-out part misses a quality target.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/switchboard-chat/switchboard/core/config"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kbeval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sources := fs.String("kb", "examples/kb", "knowledge-base folder to evaluate")
+	questions := fs.String("questions", "", "labelled questions CSV (default: the built-in set)")
+	chunks := fs.Int("chunks", 100_000, "knowledge-base size, in chunks, for the search latency figure (0: skip it)")
+	strict := fs.Bool("strict", false, "exit 1 when the held-out part misses a quality target")
+	tune := fs.Bool("tune", false, "search the thresholds on the tuning part and print the best")
+	curveMargin := fs.Float64("curve", -1, "print the tuning part's precision and coverage by answer threshold at this margin")
+	show := fs.Bool("show", false, "print each question of the tuning part with the answerer's candidates")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	qs, err := loadQuestions(*questions)
+	if err != nil {
+		fmt.Fprintln(stderr, "kbeval:", err)
+		return 1
+	}
+	t := thresholds(config.Default().KB)
+	ctx := context.Background()
+	e, err := newEvaluator(ctx, *sources)
+	if err != nil {
+		fmt.Fprintln(stderr, "kbeval:", err)
+		return 1
+	}
+	defer e.close()
+	results, err := e.judge(ctx, qs)
+	if err != nil {
+		fmt.Fprintln(stderr, "kbeval:", err)
+		return 1
+	}
+	if *curveMargin >= 0 {
+		curve(stdout, parts(results)[0].results, *curveMargin)
+	}
+	if *tune {
+		best := tuneThresholds(parts(results)[0].results)
+		fmt.Fprintf(stdout, "tuned on the tuning part: answer_threshold = %.2f, answer_margin = %.2f, suggest_threshold = %.2f\n",
+			best.Answer, best.Margin, best.Suggest)
+		t = best
+	}
+	if *show {
+		showResults(stdout, parts(results)[0].results, t)
+	}
+	failed := false
+	for _, p := range parts(results) {
+		m := measure(p.results, t)
+		m.print(stdout, p.name)
+		if p.name == heldOut && !m.meetsTargets() {
+			failed = true
+		}
+	}
+	if *chunks > 0 {
+		p50, size, took, err := searchLatency(ctx, *sources, *chunks, qs)
+		if err != nil {
+			fmt.Fprintln(stderr, "kbeval:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "kb_search_p50_ms: %.2f (at %d chunks; target <= %d)\n", p50, *chunks, targetP50ms)
+		fmt.Fprintf(stdout, "kb_database_mb: %.1f (at %d chunks)\n", float64(size)/1e6, *chunks)
+		fmt.Fprintf(stdout, "kb_import_seconds: %.1f (%d synthetic chunks)\n", took.Seconds(), *chunks)
+	}
+	if failed {
+		fmt.Fprintln(stdout, "kb_targets: MISSED on the held-out part")
+		if *strict {
+			return 1
+		}
+	} else {
+		fmt.Fprintln(stdout, "kb_targets: met on the held-out part")
+	}
+	return 0
+}

@@ -1,0 +1,478 @@
+package kb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Outcome is what the answerer decided for a question.
+type Outcome int
+
+// Outcomes of Decide.
+const (
+	// NoMatch: nothing in the FAQ answers the question; hand it to a
+	// human.
+	NoMatch Outcome = iota
+	// Answer: one entry answers it; reply with its answer text.
+	Answer
+	// Suggest: a few entries might; offer their questions.
+	Suggest
+)
+
+// String names the outcome.
+func (o Outcome) String() string {
+	switch o {
+	case Answer:
+		return "answer"
+	case Suggest:
+		return "suggest"
+	}
+	return "no_match"
+}
+
+// MaxSuggestions is how many questions a Suggest offers at most.
+const MaxSuggestions = 3
+
+// Thresholds tune the answerer. Scores are confidences between 0 and 1
+// (see Decide).
+type Thresholds struct {
+	// Answer is the score the best entry needs to be answered.
+	Answer float64
+	// Margin is how far the best entry must lead the second.
+	Margin float64
+	// Suggest is the score an entry needs to be offered as a "did you
+	// mean"; below it for every entry the question is no match.
+	Suggest float64
+}
+
+// Suggestion is an FAQ entry offered as a "did you mean".
+type Suggestion struct {
+	// ID is the entry's chunk ID.
+	ID string `json:"id"`
+	// Question is the entry's question.
+	Question string `json:"question"`
+	// Score is the entry's confidence.
+	Score float64 `json:"score"`
+}
+
+// Decision is the answerer's verdict on a question.
+type Decision struct {
+	// Outcome is Answer, Suggest or NoMatch.
+	Outcome Outcome
+	// Entry is the answered FAQ entry (Answer only); its Text is the reply,
+	// verbatim.
+	Entry Hit
+	// Suggestions are the entries offered, best first (Suggest only).
+	Suggestions []Suggestion
+	// Score is the best entry's confidence, 0 when no entry matched at all.
+	Score float64
+	// Candidates are the entries considered, best first, with their
+	// confidence as Score: what the decision was made from.
+	Candidates []Hit
+}
+
+// Answerer answers visitors from the FAQ without a model.
+type Answerer struct {
+	kb *KB
+	t  Thresholds
+}
+
+// Answerer returns an answerer with thresholds t.
+func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
+
+// Confidence model. A question is compared with each phrasing (question
+// or alternate) of the best full-text candidates; a phrasing's confidence
+// is the weighted geometric mean of
+//
+//   - how much of the question it covers: the share of the question's
+//     terms, weighted by IDF, found in the phrasing (a term found with a
+//     typo counts fuzzyWeight, one found only in the entry's answer
+//     answerCredit);
+//   - how much of the phrasing the question covers, likewise;
+//
+// with the question's side weighing coverWeight. A term the knowledge
+// base has never seen weighs the most, so a question about something the
+// FAQ does not mention scores low. In Chinese and Japanese, a bigram that
+// straddles two matched words ("怎么退货" has 么退 between 怎么 and 退货)
+// carries nothing of its own and is left out, as are stop characters.
+// The entry's confidence is its best phrasing's.
+const (
+	answerCredit  = 0.7
+	coverWeight   = 0.85
+	unknownWeight = 1.0
+	charCredit    = 0.6
+	minEvidence   = 0.7
+
+	// candidates is how many FAQ entries of the full-text ranking the
+	// answerer compares closely.
+	candidates = 10
+)
+
+// Decide answers question from the FAQ entries: Answer when the best
+// entry's confidence reaches the answer threshold and leads the second by
+// the margin; Suggest with up to MaxSuggestions entries that reach the
+// suggest threshold; NoMatch otherwise.
+func (a *Answerer) Decide(ctx context.Context, question string) (Decision, error) {
+	var d Decision
+	err := a.kb.st.KBView(func(root *bolt.Bucket) error {
+		r, err := newReader(root)
+		if err != nil {
+			return err
+		}
+		d.Candidates, err = r.faqCandidates(question)
+		return err
+	})
+	if err != nil {
+		return Decision{}, err
+	}
+	return a.decide(d.Candidates), nil
+}
+
+func (a *Answerer) decide(cands []Hit) Decision {
+	d := Decision{Candidates: cands}
+	if len(cands) == 0 {
+		return d
+	}
+	d.Score = cands[0].Score
+	second := 0.0
+	if len(cands) > 1 {
+		second = cands[1].Score
+	}
+	if d.Score >= a.t.Answer && d.Score-second >= a.t.Margin {
+		d.Outcome, d.Entry = Answer, cands[0]
+		return d
+	}
+	for _, c := range cands {
+		if c.Score < a.t.Suggest || len(d.Suggestions) == MaxSuggestions {
+			break
+		}
+		d.Suggestions = append(d.Suggestions, Suggestion{ID: c.ID, Question: c.Title, Score: c.Score})
+	}
+	if len(d.Suggestions) > 0 {
+		d.Outcome = Suggest
+	}
+	return d
+}
+
+// faqCandidates returns the FAQ entries closest to question, by
+// confidence, best first.
+func (r *reader) faqCandidates(question string) ([]Hit, error) {
+	qs := r.query(question)
+	top, err := r.rank(qs, 3*candidates)
+	if err != nil {
+		return nil, err
+	}
+	q := r.side(question, qs)
+	idfCache := map[string]float64{}
+	var out []Hit
+	for _, s := range top {
+		h, err := r.hit(s.num)
+		if err != nil {
+			return nil, err
+		}
+		if h.Kind != KindFAQ {
+			continue
+		}
+		h.Score = r.confidence(q, h, idfCache)
+		out = append(out, h)
+		if len(out) == candidates {
+			break
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Hit) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+// sideToken is one term of a text being compared, with its weight and the
+// vocabulary terms that count as it.
+type sideToken struct {
+	token
+	weight float64
+	// known is false for a term the knowledge base has never seen (typos
+	// of known terms are known).
+	known bool
+	// forms are the terms that match it: itself, or the terms one typo
+	// away when it is unknown, with their credit.
+	forms map[string]float64
+}
+
+type side struct {
+	toks    []sideToken
+	stopped map[int]bool
+}
+
+// side analyses the question for comparison.
+func (r *reader) side(text string, qs []queryTerm) side {
+	toks, stopped := analyzeMarked(text)
+	matches := map[string][]termMatch{}
+	for _, q := range qs {
+		matches[q.term] = q.matches
+	}
+	s := side{stopped: stopped}
+	for _, t := range toks {
+		st := sideToken{token: t, forms: map[string]float64{t.term: 1}}
+		ms := matches[t.term]
+		switch {
+		case len(ms) == 1 && ms[0].term == t.term:
+			st.weight, st.known = ms[0].idf, true
+		case len(ms) > 0: // typo: weigh it as the word meant
+			st.known = true
+			for _, m := range ms {
+				st.forms[m.term] = m.weight
+				st.weight = max(st.weight, m.idf)
+			}
+		default:
+			st.weight = unknownWeight * r.idf(0)
+		}
+		s.toks = append(s.toks, st)
+	}
+	return s
+}
+
+// confidence is an FAQ entry's confidence for the question q.
+func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 {
+	answer := map[string]bool{}
+	for _, t := range analyze(h.Text) {
+		answer[t.term] = true
+	}
+	qterms := map[string]bool{}
+	for _, t := range q.toks {
+		for form := range t.forms {
+			qterms[form] = true
+		}
+	}
+	best := 0.0
+	for _, phrasing := range append([]string{h.Title}, h.Alternates...) {
+		ptoks, pstopped := analyzeMarked(phrasing)
+		if len(ptoks) == 0 {
+			continue
+		}
+		pterms := map[string]bool{}
+		for _, t := range ptoks {
+			pterms[t.term] = true
+		}
+		// How much of the question the phrasing covers.
+		qs := make([]covered, len(q.toks))
+		for i, t := range q.toks {
+			qs[i] = covered{tok: t.token, weight: t.weight, known: t.known}
+			for form, c := range t.forms {
+				switch {
+				case pterms[form]:
+					qs[i].credit = max(qs[i].credit, c)
+				case answer[form]:
+					qs[i].credit = max(qs[i].credit, c*answerCredit)
+				}
+			}
+		}
+		qcov, evidence := coverage(qs, q.stopped)
+		// How much of the phrasing the question covers.
+		ps := make([]covered, len(ptoks))
+		for i, t := range ptoks {
+			w, ok := idfCache[t.term]
+			if !ok {
+				w = r.idf(r.df(t.term))
+				idfCache[t.term] = w
+			}
+			ps[i] = covered{tok: t, weight: w, known: true}
+			if qterms[t.term] {
+				ps[i].credit = 1
+			}
+		}
+		pcov, _ := coverage(ps, pstopped)
+		conf := coverWeight*qcov + (1-coverWeight)*pcov
+		if need := minEvidence * r.idf(0); evidence < need {
+			conf *= evidence / need
+		}
+		if conf > best {
+			best = conf
+		}
+	}
+	return best
+}
+
+// covered is a term of one side of a comparison: its weight, whether the
+// knowledge base knows it, and how well the other side matches it (0–1).
+type covered struct {
+	tok    token
+	weight float64
+	known  bool
+	credit float64
+}
+
+// coverage is the weighted share of a text's terms that the other side
+// matches, and the matched weight.
+//
+// A number counts only when matched: "order 10482" or "after 4 months"
+// is not less answered for its number. Chinese and Japanese are counted
+// by character rather than by bigram, since half the bigrams of a
+// sentence straddle two words: a character that is not a stop character
+// weighs as much as the most specific known bigram holding it, else as
+// the character itself; it is matched as well as the best matched bigram
+// holding it, or by charCredit when only the character itself is found.
+func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
+	var num, den float64
+	type charAcc struct {
+		bigram, bigramCredit float64 // best known bigram's weight; best bigram credit
+		unknown              float64 // weight of an unknown bigram holding it
+		uni, uniCredit       float64
+	}
+	chars := map[int]*charAcc{}
+	at := func(p int) *charAcc {
+		c := chars[p]
+		if c == nil {
+			c = &charAcc{}
+			chars[p] = c
+		}
+		return c
+	}
+	for _, it := range items {
+		switch {
+		case !it.tok.cjk:
+			if isNumber(it.tok.term) {
+				continue
+			}
+			num += it.weight * it.credit
+			den += it.weight
+		case it.tok.uni:
+			if !stopped[it.tok.start] {
+				c := at(it.tok.start)
+				c.uni, c.uniCredit = it.weight, it.credit
+			}
+		default:
+			for p := it.tok.start; p < it.tok.start+2; p++ {
+				if stopped[p] {
+					continue
+				}
+				c := at(p)
+				if it.known {
+					c.bigram = max(c.bigram, it.weight)
+				} else {
+					c.unknown = max(c.unknown, it.weight)
+				}
+				c.bigramCredit = max(c.bigramCredit, it.credit)
+			}
+		}
+	}
+	for _, c := range chars {
+		w := c.bigram
+		if w == 0 {
+			w = max(c.uni, c.unknown)
+		}
+		num += w * max(c.bigramCredit, charCredit*c.uniCredit)
+		den += w
+	}
+	if den == 0 {
+		return 0, 0
+	}
+	return num / den, num
+}
+
+func isNumber(s string) bool {
+	for _, r := range s {
+		if !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Entry returns the chunk with the given ID.
+func (k *KB) Entry(id string) (Hit, error) {
+	docID, seqText, ok := strings.Cut(id, "-")
+	seq, err := strconv.Atoi(seqText)
+	if !ok || err != nil || seq < 1 {
+		return Hit{}, fmt.Errorf("entry %q: %w", id, ErrNotFound)
+	}
+	var h Hit
+	err = k.st.KBView(func(root *bolt.Bucket) error {
+		r, err := newReader(root)
+		if err != nil {
+			return err
+		}
+		rec, found, err := r.doc(docID)
+		if err != nil {
+			return err
+		}
+		if !found || seq > len(rec.Nums) {
+			return fmt.Errorf("entry %q: %w", id, ErrNotFound)
+		}
+		h, err = r.hit(rec.Nums[seq-1])
+		return err
+	})
+	return h, err
+}
+
+// Pick resolves a visitor's reply to offered suggestions: the number of
+// one ("2", "#2", "2.", "第二个", "２") or its question's text. It returns
+// the Answer decision for the chosen entry, or false when the reply picks
+// none (it is then a new question) or the entry is gone.
+func (a *Answerer) Pick(ctx context.Context, reply string, offered []Suggestion) (Decision, bool, error) {
+	i := pickIndex(reply, offered)
+	if i < 0 {
+		return Decision{}, false, nil
+	}
+	h, err := a.kb.Entry(offered[i].ID)
+	if err != nil {
+		if isNotFound(err) {
+			return Decision{}, false, nil
+		}
+		return Decision{}, false, err
+	}
+	h.Score = offered[i].Score
+	return Decision{Outcome: Answer, Entry: h, Score: h.Score, Candidates: []Hit{h}}, true, nil
+}
+
+// pickIndex returns the index of the suggestion a reply chooses, or -1.
+func pickIndex(reply string, offered []Suggestion) int {
+	r := strings.TrimSpace(norm.NFKC.String(reply))
+	r = strings.TrimFunc(r, func(c rune) bool { return unicode.IsPunct(c) || unicode.IsSpace(c) || unicode.IsSymbol(c) })
+	if r == "" || len(offered) == 0 {
+		return -1
+	}
+	for i, s := range offered {
+		if strings.EqualFold(normalizeQuestion(s.Question), normalizeQuestion(r)) {
+			return i
+		}
+	}
+	if n := choiceNumber(r); n >= 1 && n <= len(offered) {
+		return n - 1
+	}
+	return -1
+}
+
+// choiceNumber reads a short reply naming a number ("2", "#2", "no. 2",
+// "option 2", "第2个", "第二条", "二"); 0 when it is not one.
+func choiceNumber(r string) int {
+	r = strings.ToLower(r)
+	for _, p := range []string{"option", "number", "no.", "no", "nr", "#", "第", "选"} {
+		r = strings.TrimSpace(strings.TrimPrefix(r, p))
+	}
+	for _, s := range []string{"个", "条", "项", "个问题", "."} {
+		r = strings.TrimSpace(strings.TrimSuffix(r, s))
+	}
+	if n, err := strconv.Atoi(r); err == nil {
+		return n
+	}
+	if i := slices.Index([]string{"一", "二", "三", "四", "五", "六", "七", "八", "九"}, r); i >= 0 {
+		return i + 1
+	}
+	if i := slices.Index([]string{"one", "two", "three", "four", "five", "first", "second", "third"}, r); i >= 0 {
+		return []int{1, 2, 3, 4, 5, 1, 2, 3}[i]
+	}
+	return 0
+}
