@@ -60,7 +60,7 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 	}
 	if err != nil {
 		log.WithError(err).Error("read webhook subscription")
-		e.NextAttempt = time.Now().Add(d.cfg.BaseBackoff)
+		e.NextAttempt = d.st.Now().Add(d.cfg.BaseBackoff)
 		d.release(e, false)
 		return
 	}
@@ -162,7 +162,7 @@ func (d *deliverer) attemptWebhook(ctx context.Context, e store.OutboxEntry) {
 	if res.RetryAfter > 0 {
 		delay = res.RetryAfter
 	}
-	e.NextAttempt = time.Now().Add(delay)
+	e.NextAttempt = d.st.Now().Add(delay)
 	paused, dropped := false, false
 	err = d.st.Update(context.Background(), func(tx *store.Tx) error {
 		paused, dropped = false, false
