@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -23,6 +22,12 @@ import (
 //go:embed questions.csv
 var builtinQuestions string
 
+// builtinHeldOut2 is a second held-out set, written after the first and
+// kept apart from it: every question of it is held out.
+//
+//go:embed heldout2.csv
+var builtinHeldOut2 string
+
 // Targets on the held-out part.
 const (
 	targetPrecision  = 0.9
@@ -32,9 +37,16 @@ const (
 )
 
 const (
-	tuning  = "tuning"
-	heldOut = "heldout"
+	tuning   = "tuning"
+	heldOut  = "heldout"
+	heldOut2 = "heldout2"
 )
+
+// partNames are the parts in the order they are printed.
+var partNames = []string{tuning, heldOut, heldOut2}
+
+// judged reports whether a part's figures judge the targets.
+func judged(part string) bool { return part != tuning }
 
 // question is one labelled visitor question.
 type question struct {
@@ -43,13 +55,19 @@ type question struct {
 	// expected are the questions of the FAQ entries that answer it; none
 	// for a question the FAQ does not answer.
 	expected []string
+	// second marks a question of the second held-out set.
+	second bool
 }
 
 func (q question) inScope() bool { return len(q.expected) > 0 }
 
-// part is the split a question belongs to, by a hash of its text: fixed,
-// and blind to how well the question is answered.
+// part is the split a question belongs to: the second held-out set's
+// questions are all held out; the first set is split by a hash of the
+// text: fixed, and blind to how well the question is answered.
 func (q question) part() string {
+	if q.second {
+		return heldOut2
+	}
 	h := fnv.New32a()
 	h.Write([]byte(q.text))
 	if h.Sum32()%2 == 0 {
@@ -58,8 +76,27 @@ func (q question) part() string {
 	return heldOut
 }
 
-func loadQuestions(path string) ([]question, error) {
-	var rd io.Reader = strings.NewReader(builtinQuestions)
+// loadSets reads the first question set (path, or the built-in one) and
+// the second held-out set (path2, or the built-in one).
+func loadSets(path, path2 string) ([]question, error) {
+	first, err := loadQuestions(path, builtinQuestions)
+	if err != nil {
+		return nil, err
+	}
+	second, err := loadQuestions(path2, builtinHeldOut2)
+	if err != nil {
+		return nil, err
+	}
+	for i := range second {
+		second[i].second = true
+	}
+	return append(first, second...), nil
+}
+
+// loadQuestions reads a labelled question set from path, or builtin when
+// path is empty.
+func loadQuestions(path, builtin string) ([]question, error) {
+	var rd io.Reader = strings.NewReader(builtin)
 	if path != "" {
 		f, err := os.Open(path)
 		if err != nil {
@@ -68,13 +105,17 @@ func loadQuestions(path string) ([]question, error) {
 		defer f.Close()
 		rd = f
 	}
+	name := path
+	if name == "" {
+		name = "built-in questions"
+	}
 	r := csv.NewReader(rd)
 	rows, err := r.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("questions: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(rows) == 0 || strings.Join(rows[0], ",") != "lang,question,expected" {
-		return nil, errors.New("questions: want the header lang,question,expected")
+		return nil, fmt.Errorf("%s: want the header lang,question,expected", name)
 	}
 	var out []question
 	for _, row := range rows[1:] {
@@ -205,13 +246,14 @@ type split struct {
 	results []result
 }
 
+// parts splits the results into the parts of partNames, in that order.
 func parts(rs []result) []split {
-	out := []split{{name: tuning}, {name: heldOut}}
+	out := make([]split, len(partNames))
+	for i, name := range partNames {
+		out[i].name = name
+	}
 	for _, r := range rs {
-		i := 0
-		if r.q.part() == heldOut {
-			i = 1
-		}
+		i := slices.Index(partNames, r.q.part())
 		out[i].results = append(out[i].results, r)
 	}
 	return out
