@@ -205,7 +205,7 @@ im ive id youre youve theyre whats wheres hows whens whos theres thats
 u ur pls plz please hi hello hey thanks thank thx ok okay yes yeah um uh lol guys
 also actually anyway ask asking basically just know maybe need needed quick really still tell want
 wanted wondering question get got getting make thing things something anything way stuff
-today yesterday tomorrow tonight ago already recently currently earlier`)
+today yesterday tomorrow tonight ago already yet recently currently earlier`)
 
 // chineseStopBigrams are character pairs of question phrasing ("请问",
 // "怎么", "可以") that carry no topic.
