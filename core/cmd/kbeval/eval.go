@@ -342,10 +342,20 @@ func (m metrics) print(w io.Writer, part string) {
 	fmt.Fprintf(w, "kb_suggest_rate{part=%q}: %.3f (%d offered choices, the right one among them for %d)\n", part, ratio(m.suggested, m.inScope), m.suggested, m.suggestedRight)
 }
 
+// Floors -tune keeps on the tuning part: above the targets, because
+// thresholds set where the tuning part just meets them fall short on
+// questions they were not set on (the tuning part has only 30
+// out-of-scope questions, so one of them moves the handoff rate by more
+// than 3 points).
+const (
+	tunePrecision = targetPrecision + 0.03
+	tuneHandoff   = targetOutOfScope + 0.05
+)
+
 // tuneThresholds searches a grid for the thresholds with the most
-// coverage that keep precision and out-of-scope handoff at their targets,
-// preferring, among equals, more right suggestions for what is not
-// answered.
+// coverage that keep precision and out-of-scope handoff at tunePrecision
+// and tuneHandoff, preferring, among equals, more right suggestions for
+// what is not answered.
 func tuneThresholds(rs []result) kb.Thresholds {
 	var best kb.Thresholds
 	var bestM metrics
@@ -355,7 +365,7 @@ func tuneThresholds(rs []result) kb.Thresholds {
 			for s := 0.20; s <= a+0.001; s += 0.01 {
 				t := kb.Thresholds{Answer: round2(a), Margin: round2(mg), Suggest: round2(s)}
 				m := measure(rs, t)
-				if m.precision() < targetPrecision || m.handoff() < targetOutOfScope {
+				if m.precision() < tunePrecision || m.handoff() < tuneHandoff {
 					continue
 				}
 				better := !found || m.inScopeAnswered > bestM.inScopeAnswered ||
@@ -395,7 +405,7 @@ func searchLatency(ctx context.Context, sources string, n int, qs []question) (f
 	}
 	took := time.Since(start)
 	var times []time.Duration
-	for range 3 {
+	for range 2 {
 		for _, q := range qs {
 			start := time.Now()
 			if _, err := e.kb.FullText(ctx, q.text, kb.DefaultTopK); err != nil {
