@@ -89,7 +89,7 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 
 // Confidence model. A question is compared with each phrasing (question
 // or alternate) of the best full-text candidates; a phrasing's confidence
-// is the weighted geometric mean of
+// is the weighted mean of
 //
 //   - how much of the question it covers: the share of the question's
 //     terms, weighted by IDF, found in the phrasing (a term found with a
@@ -97,7 +97,9 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 //     answerCredit);
 //   - how much of the phrasing the question covers, likewise;
 //
-// with the question's side weighing coverWeight. A term the knowledge
+// with the question's side weighing coverWeight. Each side's intents (see
+// intents) count as one more term of weight intentWeight, matched as
+// intentCredit says. A term the knowledge
 // base has never seen weighs the most, so a question about something the
 // FAQ does not mention scores low. In Chinese and Japanese, a bigram that
 // straddles two matched words ("怎么退货" has 么退 between 怎么 and 退货)
@@ -351,14 +353,16 @@ func intentCredit(a, b intent) float64 {
 }
 
 // coverage is the weighted share of a text's terms that the other side
-// matches, and the matched weight.
+// matches, and the matched weight of its words (intents are not evidence
+// of a topic).
 //
 // A number counts only when matched: "order 10482" or "after 4 months"
 // is not less answered for its number. Chinese and Japanese are counted
 // by character rather than by bigram, since half the bigrams of a
 // sentence straddle two words: a character that is not a stop character
 // weighs as much as the most specific known bigram holding it, else as
-// the character itself; it is matched as well as the best matched bigram
+// the character itself when the knowledge base knows it (寄 in 寄回去),
+// else as a word never seen; it is matched as well as the best matched bigram
 // holding it, or by charCredit when only the character itself is found.
 func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 	var num, den, intentNum float64
