@@ -116,7 +116,30 @@ func outboundToPB(o Outbound) *pb.Outbound {
 		Role:         o.Role,
 		Reason:       o.Reason,
 		Context:      o.Context,
+		Choices:      choicesToPB(o.Choices),
 	}
+}
+
+func choicesToPB(cs []Choice) []*pb.Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]*pb.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = &pb.Choice{Label: c.Label, Text: c.Text}
+	}
+	return out
+}
+
+func choicesFromPB(cs []*pb.Choice) []Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]Choice, len(cs))
+	for i, c := range cs {
+		out[i] = Choice{Label: c.GetLabel(), Text: c.GetText()}
+	}
+	return out
 }
 
 func outboundFromPB(o *pb.Outbound) Outbound {
@@ -129,6 +152,7 @@ func outboundFromPB(o *pb.Outbound) Outbound {
 		Role:         o.GetRole(),
 		Reason:       o.GetReason(),
 		Context:      o.GetContext(),
+		Choices:      choicesFromPB(o.GetChoices()),
 	}
 }
 

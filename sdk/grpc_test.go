@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 // fixed batches.
 type scripted struct {
 	sendErr error
+	sent    []sdk.Outbound
 	batches [][]sdk.Event
 	mu      sync.Mutex
 	acked   int // batches whose Deliver returned nil
@@ -39,7 +41,10 @@ func (s *scripted) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk
 	}, nil
 }
 
-func (s *scripted) Send(context.Context, sdk.Outbound) (sdk.SendResult, error) {
+func (s *scripted) Send(_ context.Context, out sdk.Outbound) (sdk.SendResult, error) {
+	s.mu.Lock()
+	s.sent = append(s.sent, out)
+	s.mu.Unlock()
 	if s.sendErr != nil {
 		return sdk.SendResult{}, s.sendErr
 	}
@@ -109,6 +114,25 @@ func TestWebhookRoundTrip(t *testing.T) {
 	e := resp.Events[0]
 	if e.ID != "1" || e.Kind != sdk.KindMessage || !e.Time.Equal(time.UnixMilli(1700000000000)) || e.Context["reply_token"] != "r" {
 		t.Fatalf("event %+v", e)
+	}
+}
+
+func TestOutboundRoundTrip(t *testing.T) {
+	ch := &scripted{}
+	c := plugintest.Channel(t, ch)
+	out := sdk.Outbound{
+		ID: "o7", Kind: sdk.OutText, Conversation: "c1", User: sdk.User{ID: "u", Name: "Ann"},
+		Text: "Did you mean:\n1. Where is my order?\n2. Can I return it?", Role: "bot", Reason: "r",
+		Context: map[string]string{"chat_type": "private"},
+		Choices: []sdk.Choice{{Label: "Where is my order?", Text: "Where is my order?"}, {Label: "Returns", Text: "Can I return it?"}},
+	}
+	if _, err := c.Send(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if len(ch.sent) != 1 || !reflect.DeepEqual(ch.sent[0], out) {
+		t.Fatalf("the plugin got %+v, want %+v", ch.sent, out)
 	}
 }
 

@@ -123,6 +123,21 @@ type Outbound struct {
 	Reason string
 	// Context is the latest context map of the conversation's events.
 	Context map[string]string
+	// Choices are answers the visitor can pick with one tap, offered with
+	// Text ("did you mean…"). A channel whose platform has buttons or
+	// quick replies shows them, each sending its Choice.Text back as the
+	// visitor's message; any other channel ignores them (Text already
+	// lists them, numbered).
+	Choices []Choice
+}
+
+// Choice is one answer offered with an [Outbound].
+type Choice struct {
+	// Label is what the button shows; platforms cut long labels (LINE
+	// quick replies show 20 characters).
+	Label string
+	// Text is what picking it sends, as if the visitor typed it.
+	Text string
 }
 
 // SendResult is what a successful delivery returns.

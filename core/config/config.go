@@ -26,7 +26,9 @@
 package config
 
 import (
+	"net"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -70,8 +72,33 @@ type Config struct {
 	Alerts Alerts `toml:"alerts"`
 	// Retention is the [retention] section: how long data is kept.
 	Retention Retention `toml:"retention"`
+	// OAuth is the [oauth] section: the OAuth 2.0 token endpoint.
+	OAuth OAuth `toml:"oauth"`
+	// Console is the [console] section: the operators' web console.
+	Console Console `toml:"console"`
 	// KB is the [kb] section: the knowledge base (kb.go).
 	KB KB `toml:"kb"`
+}
+
+// OAuth is the [oauth] section.
+type OAuth struct {
+	// TokenTTL is how long an access token from POST /oauth/token is
+	// valid.
+	TokenTTL time.Duration `toml:"token_ttl"`
+}
+
+// Console is the [console] section: the operators' web console (/console/)
+// and its API (/op/v1), the built-in desk named "console".
+type Console struct {
+	// Enabled serves the console.
+	Enabled bool `toml:"enabled"`
+	// PublicURL is the address operators open the daemon at, such as
+	// "https://support.example.com"; it makes the first-start setup link
+	// and is trusted as the origin of console requests. Empty: made from
+	// server.listen.
+	PublicURL string `toml:"public_url"`
+	// SessionLifetime is how long an operator stays signed in.
+	SessionLifetime time.Duration `toml:"session_lifetime"`
 }
 
 // Delivery is the [delivery] section.
@@ -182,6 +209,9 @@ type Bot struct {
 	// UnsupportedMessage answers what the channel cannot show as text
 	// (stickers, voice notes).
 	UnsupportedMessage string `toml:"unsupported_message"`
+	// SuggestMessage heads the knowledge base's "did you mean" questions,
+	// which follow it numbered.
+	SuggestMessage string `toml:"suggest_message"`
 	// Concurrency bounds simultaneous model calls.
 	Concurrency int `toml:"concurrency"`
 	// GatherWindow is how long the bot waits after a visitor message for
@@ -241,12 +271,15 @@ func Default() *Config {
 			HistoryMessages:    20,
 			Greeting:           "Hello! How can I help you today?",
 			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			SuggestMessage:     "Did you mean one of these? Reply with its number.",
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
 		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
+		OAuth:     OAuth{TokenTTL: time.Hour},
+		Console:   Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		KB:        defaultKB(),
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
@@ -260,6 +293,24 @@ func Default() *Config {
 			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
 		},
 	}
+}
+
+// BaseURL is the address the daemon is reached at: console.public_url
+// when set (without a trailing slash), else made from server.listen
+// (https with TLS; a wildcard host becomes 127.0.0.1).
+func (c *Config) BaseURL() string {
+	if u := strings.TrimRight(c.Console.PublicURL, "/"); u != "" {
+		return u
+	}
+	scheme := "http"
+	if c.Server.TLSCert != "" {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(c.Server.Listen)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // DBPath is the path of the bbolt database file: <server.data_dir>/switchboard.db.

@@ -86,6 +86,7 @@ func TestLoadFullExample(t *testing.T) {
 			HistoryMessages:    20,
 			Greeting:           "Hello! How can I help you today?",
 			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			SuggestMessage:     "Did you mean one of these? Reply with its number.",
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
@@ -103,6 +104,8 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		OAuth:    OAuth{TokenTTL: 30 * time.Minute},
+		Console:  Console{Enabled: true, PublicURL: "https://support.example.com", SessionLifetime: 8 * time.Hour},
 		KB:       Default().KB,
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -134,6 +137,7 @@ func TestDefaults(t *testing.T) {
 			HistoryMessages:    20,
 			Greeting:           "Hello! How can I help you today?",
 			UnsupportedMessage: "Sorry, I can only read text messages. Could you type your question?",
+			SuggestMessage:     "Did you mean one of these? Reply with its number.",
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
@@ -150,6 +154,8 @@ func TestDefaults(t *testing.T) {
 		},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
+		OAuth:    OAuth{TokenTTL: time.Hour},
+		Console:  Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		// The thresholds are calibrated by make eval; they are checked
 		// for range below.
 		KB: KB{Sources: []string{}, TopK: 4, AnswerThreshold: Default().KB.AnswerThreshold,
@@ -381,6 +387,9 @@ plugin = "echo"
 		{"bad max attempts", base + "[delivery]\nmax_attempts = 0\n", "delivery.max_attempts", "at least 1"},
 		{"bad alert url", base + "[alerts]\nwebhook_url = \"mailto:x\"\n", "alerts.webhook_url", "not an http(s) URL"},
 		{"short retention", base + "[retention]\ntranscripts = \"10m\"\n", "retention.transcripts", "at least 1h"},
+		{"short token ttl", base + "[oauth]\ntoken_ttl = \"30s\"\n", "oauth.token_ttl", "between 1m and 24h, got 30s"},
+		{"long token ttl", base + "[oauth]\ntoken_ttl = \"2d\"\n", "oauth.token_ttl", "between 1m and 24h, got 48h0m0s"},
+		{"unknown oauth key", base + "[oauth]\nttl = \"1h\"\n", "oauth.ttl", "unknown key"},
 		{"unknown section typo", base + "[sever]\nlisten = \":1\"\n", "sever", `did you mean "server"`},
 		{"unknown server key", "[server]\nlistne = \":8080\"\n", "server.listne", `unknown key (did you mean "listen"?)`},
 		{"unknown log key", "[log]\nlvl = \"info\"\n", "log.lvl", "unknown key"},
@@ -455,6 +464,14 @@ plugin = "echo"
 		{"negative queue timeout", "[handoff]\nqueue_timeout = \"-1m\"\n", "handoff.queue_timeout", "greater than 0"},
 		{"unknown desk", base + "[handoff]\ndesk = \"desk\"\n", "handoff.desk", `no channel named "desk"`},
 		{"empty keyword", "[handoff]\nkeywords = [\"human\", \"\"]\n", "handoff.keywords[1]", "must not be empty"},
+		{"console desk while the console is off", "[handoff]\ndesk = \"console\"\n[console]\nenabled = false\n", "handoff.desk", "console.enabled = true"},
+
+		// [console]
+		{"unknown console key", "[console]\nenable = true\n", "console.enable", `did you mean "enabled"`},
+		{"console public url with a path", "[console]\npublic_url = \"https://example.com/support\"\n", "console.public_url", "not an http(s) URL of a host"},
+		{"console public url not http", "[console]\npublic_url = \"example.com\"\n", "console.public_url", "not an http(s) URL of a host"},
+		{"short session lifetime", "[console]\nsession_lifetime = \"1m\"\n", "console.session_lifetime", "between 5m and 2160h"},
+		{"reserved console channel", "[channels.console]\nplugin = \"echo\"\n", "channels.console", "reserved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadString(t, tc.toml)
@@ -481,6 +498,14 @@ func TestValidConfigs(t *testing.T) {
 				eq(t, c.Channels["demo"].Options["anything"], any(int64(1)))
 				eq(t, c.Channels["demo"].Options["deep"], any(map[string]any{"x": []any{int64(1), "mixed", map[string]any{"y": int64(2)}}}))
 				eq(t, c.LLM.Options["whatever"], any(time.Date(1979, 5, 27, 7, 32, 0, 0, time.UTC)))
+			},
+		},
+		{
+			name: "the built-in console as the desk",
+			toml: "[handoff]\ndesk = \"console\"\n[console]\nsession_lifetime = \"1d\"\n",
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.Handoff.Desk, "console")
+				eq(t, c.Console.SessionLifetime, 24*time.Hour)
 			},
 		},
 		{

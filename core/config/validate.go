@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -71,8 +73,9 @@ func logLevels() []string { return []string{"trace", "debug", "info", "warn", "w
 func logFormats() []string { return []string{"text", "json"} }
 
 // reservedChannelNames cannot name a [channels.<name>] instance: "api" is
-// the built-in REST channel, "llm" the model plugin's instance.
-func reservedChannelNames() []string { return []string{"api", "llm"} }
+// the built-in REST channel, "llm" the model plugin's instance, "console"
+// the built-in desk.
+func reservedChannelNames() []string { return []string{"api", "llm", conversation.ConsoleDesk} }
 
 // Validate checks the values of c, for a Config built or changed in code;
 // Load already runs the same checks. It returns nil or a *ValidationError
@@ -196,6 +199,21 @@ func (c *Config) validate() []Problem {
 		add("retention.transcripts", "must be at least 1h (or 0 to keep forever), got %s", c.Retention.Transcripts)
 	}
 
+	// [oauth]
+	if c.OAuth.TokenTTL < time.Minute || c.OAuth.TokenTTL > 24*time.Hour {
+		add("oauth.token_ttl", "must be between 1m and 24h, got %s", c.OAuth.TokenTTL)
+	}
+	// [console]
+	if u := c.Console.PublicURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" ||
+			(parsed.Path != "" && parsed.Path != "/") || parsed.RawQuery != "" || parsed.Fragment != "" {
+			add("console.public_url", "%q is not an http(s) URL of a host, such as https://support.example.com", u)
+		}
+	}
+	if d := c.Console.SessionLifetime; d < 5*time.Minute || d > 90*24*time.Hour {
+		add("console.session_lifetime", "must be between 5m and 2160h (90 days), got %s", d)
+	}
+
 	// [bot]
 	if c.Bot.HandoffMessage == "" {
 		add("bot.handoff_message", "must not be empty")
@@ -214,10 +232,11 @@ func (c *Config) validate() []Problem {
 	}
 
 	// [handoff]
-	if c.Handoff.Desk != "" {
-		if _, ok := c.Channels[c.Handoff.Desk]; !ok {
-			add("handoff.desk", "no channel named %q is configured", c.Handoff.Desk)
-		}
+	switch _, ok := c.Channels[c.Handoff.Desk]; {
+	case c.Handoff.Desk == conversation.ConsoleDesk && !c.Console.Enabled:
+		add("handoff.desk", "the console desk needs console.enabled = true")
+	case c.Handoff.Desk != "" && c.Handoff.Desk != conversation.ConsoleDesk && !ok:
+		add("handoff.desk", "no channel named %q is configured (or use %q, the built-in console)", c.Handoff.Desk, conversation.ConsoleDesk)
 	}
 	for i, k := range c.Handoff.Keywords {
 		if strings.TrimSpace(k) == "" {

@@ -17,6 +17,13 @@ type Changed struct{ Transition }
 type Say struct {
 	Role Role
 	Text string
+	// Author is the operator who wrote an operator's line.
+	Author Operator
+	// Sources are the knowledge-base entries a bot answer was drawn from.
+	Sources []Source
+	// Choices are offered with the line as buttons, where the channel
+	// has them.
+	Choices []Choice
 }
 
 // Note writes a line to the transcript only: a system note, an operator's
@@ -26,6 +33,8 @@ type Note struct {
 	Role    Role
 	Text    string
 	Private bool
+	// Author is the operator who wrote an operator's line or note.
+	Author Operator
 }
 
 // Assigned records that the operator holding the conversation changed
@@ -40,6 +49,15 @@ type Refused struct{ Reason string }
 // AskModel runs a model turn over the transcript; its outcome comes back as
 // [ModelAnswered], [ModelTransferred] or [ModelFailed].
 type AskModel struct{}
+
+// AskKnowledge answers the visitor's lines from the knowledge base alone
+// (no model configured, or it is down); the outcome comes back as
+// [KnowledgeAnswered], [KnowledgeSuggested] or [KnowledgeNoMatch], the
+// last with Cause and Reason for the handoff that follows.
+type AskKnowledge struct {
+	Cause  Cause
+	Reason string
+}
 
 // OpenDesk opens a handoff on the desk, with the transcript so far.
 type OpenDesk struct {
@@ -73,6 +91,7 @@ func (Changed) isAction()         {}
 func (Say) isAction()             {}
 func (Note) isAction()            {}
 func (AskModel) isAction()        {}
+func (AskKnowledge) isAction()    {}
 func (OpenDesk) isAction()        {}
 func (RelayToDesk) isAction()     {}
 func (CloseDesk) isAction()       {}

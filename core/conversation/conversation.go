@@ -105,6 +105,31 @@ type Status struct {
 	Failures int `json:"failures,omitempty"`
 	// Handoff is the current or last handoff; nil if there never was one.
 	Handoff *Handoff `json:"handoff,omitempty"`
+	// Offered are the knowledge-base questions the bot last offered as
+	// "did you mean": the visitor's next line may pick one.
+	Offered []Offer `json:"offered,omitempty"`
+}
+
+// Offer is a knowledge-base entry offered to the visitor as a question.
+type Offer struct {
+	// ID is the entry's id in the knowledge base.
+	ID string `json:"id"`
+	// Question is the entry's question, as shown.
+	Question string `json:"question"`
+}
+
+// Source is a knowledge-base entry a bot answer was drawn from.
+type Source struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+// Choice is an answer offered to the visitor with a line, picked with one
+// tap where the channel has buttons: picking it sends Text as the
+// visitor's next line.
+type Choice struct {
+	Label string `json:"label"`
+	Text  string `json:"text"`
 }
 
 // Conversation is what Step sees of a conversation: its stored status and

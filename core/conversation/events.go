@@ -16,8 +16,33 @@ type VisitorMessages struct {
 	Lines []string
 }
 
-// ModelAnswered is a model turn that produced text.
-type ModelAnswered struct{ Text string }
+// ModelAnswered is a model turn that produced text, grounded in Sources
+// from the knowledge base (none when it has nothing on the question).
+type ModelAnswered struct {
+	Text    string
+	Sources []Source
+}
+
+// KnowledgeAnswered is the knowledge base answering without a model: an
+// FAQ entry's answer, verbatim.
+type KnowledgeAnswered struct {
+	Text    string
+	Sources []Source
+}
+
+// KnowledgeSuggested is the knowledge base unsure between a few entries:
+// Text asks the visitor which one they mean.
+type KnowledgeSuggested struct {
+	Text   string
+	Offers []Offer
+}
+
+// KnowledgeNoMatch is the knowledge base having nothing on the question.
+// Cause and Reason are the AskKnowledge's, for the handoff.
+type KnowledgeNoMatch struct {
+	Cause  Cause
+	Reason string
+}
 
 // ModelTransferred is a model turn that called transfer_to_human.
 type ModelTransferred struct{ Reason string }
@@ -129,25 +154,28 @@ type ReturnedToBot struct {
 	Force    bool
 }
 
-func (VisitorMessages) isEvent()   {}
-func (ModelAnswered) isEvent()     {}
-func (ModelTransferred) isEvent()  {}
-func (ModelFailed) isEvent()       {}
-func (Unsupported) isEvent()       {}
-func (Followed) isEvent()          {}
-func (Unfollowed) isEvent()        {}
-func (OperatorJoined) isEvent()    {}
-func (OperatorMessage) isEvent()   {}
-func (DeskOpened) isEvent()        {}
-func (DeskFailed) isEvent()        {}
-func (DeskClosed) isEvent()        {}
-func (DeskMissed) isEvent()        {}
-func (QueueTimeoutFired) isEvent() {}
-func (HandoffRequested) isEvent()  {}
-func (CloseRequested) isEvent()    {}
-func (Claimed) isEvent()           {}
-func (Released) isEvent()          {}
-func (Transferred) isEvent()       {}
-func (TakenOver) isEvent()         {}
-func (ReturnedToBot) isEvent()     {}
-func (OperatorClosed) isEvent()    {}
+func (VisitorMessages) isEvent()    {}
+func (ModelAnswered) isEvent()      {}
+func (KnowledgeAnswered) isEvent()  {}
+func (KnowledgeSuggested) isEvent() {}
+func (KnowledgeNoMatch) isEvent()   {}
+func (ModelTransferred) isEvent()   {}
+func (ModelFailed) isEvent()        {}
+func (Unsupported) isEvent()        {}
+func (Followed) isEvent()           {}
+func (Unfollowed) isEvent()         {}
+func (OperatorJoined) isEvent()     {}
+func (OperatorMessage) isEvent()    {}
+func (DeskOpened) isEvent()         {}
+func (DeskFailed) isEvent()         {}
+func (DeskClosed) isEvent()         {}
+func (DeskMissed) isEvent()         {}
+func (QueueTimeoutFired) isEvent()  {}
+func (HandoffRequested) isEvent()   {}
+func (CloseRequested) isEvent()     {}
+func (Claimed) isEvent()            {}
+func (Released) isEvent()           {}
+func (Transferred) isEvent()        {}
+func (TakenOver) isEvent()          {}
+func (ReturnedToBot) isEvent()      {}
+func (OperatorClosed) isEvent()     {}

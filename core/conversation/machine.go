@@ -9,9 +9,12 @@ import (
 // Policy is the configured behaviour the rules follow (the [bot] and
 // [handoff] sections of the config).
 type Policy struct {
-	// Model says a model is configured; without one every conversation
-	// goes to a person.
+	// Model says a model is configured.
 	Model bool
+	// Knowledge says a knowledge base can answer without the model (none
+	// configured, or it is down); without both, every conversation goes to
+	// a person.
+	Knowledge bool
 	// Desk is the desk instance handoffs go to; "" means none.
 	Desk string
 	// Keywords hand a conversation off when a visitor line contains one.
@@ -94,12 +97,33 @@ func (s *step) apply(ev Event) {
 		if s.c.State != Bot {
 			return
 		}
+		s.c.Offered = nil
 		if text := strings.TrimSpace(ev.Text); text != "" {
 			s.c.Failures = 0
-			s.say(RoleBot, text)
+			s.emit(Say{Role: RoleBot, Text: text, Sources: ev.Sources})
 			return
 		}
 		s.botFailed()
+	case KnowledgeAnswered:
+		if s.c.State != Bot {
+			return
+		}
+		s.c.Offered, s.c.Failures = nil, 0
+		s.emit(Say{Role: RoleBot, Text: ev.Text, Sources: ev.Sources})
+	case KnowledgeSuggested:
+		if s.c.State != Bot || len(ev.Offers) == 0 {
+			return
+		}
+		s.c.Offered = ev.Offers
+		choices := make([]Choice, len(ev.Offers))
+		for i, o := range ev.Offers {
+			choices[i] = Choice{Label: o.Question, Text: o.Question}
+		}
+		s.emit(Say{Role: RoleBot, Text: ev.Text, Choices: choices})
+	case KnowledgeNoMatch:
+		if s.c.State == Bot {
+			s.handoff(ev.Cause, ev.Reason)
+		}
 	case ModelTransferred:
 		if s.c.State == Bot {
 			s.handoff(CauseTool, ev.Reason)
@@ -107,6 +131,8 @@ func (s *step) apply(ev Event) {
 	case ModelFailed:
 		switch {
 		case s.c.State != Bot:
+		case ev.Down && s.m.p.Knowledge:
+			s.emit(AskKnowledge{Cause: CauseModelDown, Reason: ev.Err})
 		case ev.Down:
 			s.handoff(CauseModelDown, ev.Err)
 		default:
@@ -131,8 +157,9 @@ func (s *step) apply(ev Event) {
 		s.join(ev.Operator, ev.At)
 		s.note(RoleSystem, joinedText(ev.Operator.Name))
 	case OperatorMessage:
+		author := ev.Operator
 		if ev.Private {
-			s.emit(Note{Role: RoleOperator, Text: ev.Text, Private: true})
+			s.emit(Note{Role: RoleOperator, Text: ev.Text, Private: true, Author: author})
 			return
 		}
 		if h := s.c.Handoff; ev.Operator.ID != "" && s.c.State == Human && h != nil &&
@@ -143,11 +170,14 @@ func (s *step) apply(ev Event) {
 		// An operator's line reaches the visitor whatever the state: one
 		// written just before the handoff ended is not dropped.
 		s.join(ev.Operator, ev.At)
+		if ev.Text == "" {
+			return
+		}
 		if h := s.c.Handoff; h != nil && h.Native {
 			// The channel showed the operator's line to the visitor itself.
-			s.note(RoleOperator, ev.Text)
+			s.emit(Note{Role: RoleOperator, Text: ev.Text, Author: author})
 		} else {
-			s.say(RoleOperator, ev.Text)
+			s.emit(Say{Role: RoleOperator, Text: ev.Text, Author: author})
 		}
 	case DeskOpened:
 		if s.c.State == WaitingHuman && s.withHuman() && s.c.Handoff.Desk != "" && !s.c.Handoff.Announced {
@@ -301,11 +331,14 @@ func (s *step) visitorMessages(lines []string) {
 			return
 		}
 	}
-	if !s.m.p.Model {
+	switch {
+	case s.m.p.Model:
+		s.emit(AskModel{})
+	case s.m.p.Knowledge:
+		s.emit(AskKnowledge{Cause: CauseNoModel})
+	default:
 		s.handoff(CauseNoModel, "")
-		return
 	}
-	s.emit(AskModel{})
 }
 
 // botFailed counts a failed or empty bot turn: the visitor gets the
@@ -324,7 +357,7 @@ func (s *step) botFailed() {
 // pick it up over the API and the visitor gets the fallback message.
 func (s *step) handoff(cause Cause, reason string) {
 	s.transition(WaitingHuman, cause, reason)
-	s.c.Failures = 0
+	s.c.Failures, s.c.Offered = 0, nil
 	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now}
 	if s.m.p.QueueTimeout > 0 {
 		h.Deadline = s.now.Add(s.m.p.QueueTimeout)

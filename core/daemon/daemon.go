@@ -14,11 +14,14 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/alerts"
 	"github.com/switchboard-chat/switchboard/core/config"
+	"github.com/switchboard-chat/switchboard/core/console"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
 	"github.com/switchboard-chat/switchboard/core/stats"
@@ -96,6 +99,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		models = host
 	}
 	ecfg := d.engineConfig()
+	ecfg.Knowledge = newKnowledge(knowledge, d.cfg.KB)
 	ecfg.Delivery.Alerts = alerter
 	ecfg.Metrics = m
 	eng = engine.New(ecfg, st, host, models, d.log)
@@ -109,24 +113,43 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if len(d.cfg.API.Keys) > 0 {
 		d.log.Warn("api.keys from the config are full-scope keys meant for quick starts; create scoped keys with `switchboard apikey create` and remove them")
 	}
+	operators := accounts.New(st, time.Now)
 	api, err := httpapi.New(httpapi.Config{
 		MaxBodyBytes:   d.cfg.Server.MaxBodyBytes,
 		APIKeys:        d.cfg.API.Keys,
 		AllowIPs:       d.cfg.API.AllowIPs,
 		TrustedProxies: d.cfg.API.TrustedProxies,
+		OAuthTokenTTL:  d.cfg.OAuth.TokenTTL,
 		Metrics:        m,
 		Stats: func(from, to time.Time) (any, error) {
 			return stats.Compute(st, from, to)
 		},
-		KB: knowledge,
+		Operators: operators,
+		KB:        knowledge,
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
 	}
+	signals := live.NewHub()
+	routes := http.NewServeMux()
+	routes.Handle("/", api)
+	var desk *console.Server
+	if d.cfg.Console.Enabled {
+		if desk, err = d.console(st, eng, signals, operators); err != nil {
+			return err
+		}
+		routes.Handle("/op/", desk)
+		routes.Handle("/console/", desk)
+		routes.Handle("/console", desk)
+		go desk.Run(ctx)
+	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           routes,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}
+	if desk != nil {
+		srv.RegisterOnShutdown(desk.Close)
 	}
 	served := make(chan error, 1)
 	go func() {
@@ -137,6 +160,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		served <- srv.Serve(ln)
 	}()
 	d.log.WithFields(logrus.Fields{"listen": ln.Addr().String(), "version": d.version}).Info("switchboard is serving")
+	if desk != nil {
+		d.announceSetup(ctx, desk)
+	}
 
 	go d.purgeSeen(ctx, st)
 	if d.cfg.Retention.Transcripts > 0 {
@@ -167,6 +193,35 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
+// console builds the operators' console.
+func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts) (*console.Server, error) {
+	trusted, err := httpapi.ParsePrefixes(d.cfg.API.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
+	}
+	return console.New(console.Config{
+		SessionLifetime: d.cfg.Console.SessionLifetime,
+		PublicURL:       d.cfg.BaseURL(),
+		TrustedProxies:  trusted,
+		MaxBodyBytes:    d.cfg.Server.MaxBodyBytes,
+	}, st, eng, signals, operators, d.log)
+}
+
+// announceSetup logs the one-time link that creates the first console
+// administrator, while there is no operator account.
+func (d *Daemon) announceSetup(ctx context.Context, desk *console.Server) {
+	link, expires, ok, err := desk.SetupLink(ctx)
+	if err != nil {
+		d.log.WithError(err).Error("make the console setup link")
+		return
+	}
+	if ok {
+		d.log.WithFields(logrus.Fields{"setup_url": link, "expires": expires.Format(time.RFC3339)}).
+			Warn("no console operator yet: open the setup_url once to create the first administrator " +
+				"(or run `switchboard operator add`); it works once and expires")
+	}
+}
+
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
@@ -189,6 +244,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,
+		SuggestMessage:  b.SuggestMessage,
 		HistoryMessages: b.HistoryMessages,
 		Concurrency:     b.Concurrency,
 		GatherWindow:    b.GatherWindow,

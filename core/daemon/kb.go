@@ -8,6 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -75,4 +76,34 @@ func (d *Daemon) llmOptions() map[string]any {
 	}
 	opts["embed_model"] = d.cfg.KB.EmbedModel
 	return opts
+}
+
+// knowledge is the knowledge base as the engine asks it.
+type knowledge struct {
+	kb       *kb.KB
+	answerer *kb.Answerer
+	topK     int
+}
+
+func newKnowledge(k *kb.KB, c config.KB) knowledge {
+	return knowledge{
+		kb:       k,
+		answerer: k.Answerer(kb.Thresholds{Answer: c.AnswerThreshold, Margin: c.AnswerMargin, Suggest: c.SuggestThreshold}),
+		topK:     c.TopK,
+	}
+}
+
+// Decide implements engine.Knowledge.
+func (k knowledge) Decide(ctx context.Context, question string) (kb.Decision, error) {
+	return k.answerer.Decide(ctx, question)
+}
+
+// Pick implements engine.Knowledge.
+func (k knowledge) Pick(ctx context.Context, reply string, offered []kb.Suggestion) (kb.Decision, bool, error) {
+	return k.answerer.Pick(ctx, reply, offered)
+}
+
+// Ground implements engine.Knowledge.
+func (k knowledge) Ground(ctx context.Context, question string) (kb.Grounding, error) {
+	return k.kb.Ground(ctx, question, k.topK)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -404,12 +405,25 @@ func (d *deliverer) idempotent(e store.OutboxEntry) bool {
 	return false
 }
 
+// choices are the conversation's choices as a channel takes them.
+func choices(cs []conversation.Choice) []sdk.Choice {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := make([]sdk.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = sdk.Choice{Label: c.Label, Text: c.Text}
+	}
+	return out
+}
+
 // send performs one delivery; for a desk open it returns the desk reference.
 func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, error) {
 	switch p := e.Payload.(type) {
 	case store.SendText:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
 			ID: e.ID(), Kind: sdk.OutText, Conversation: p.Ref, User: p.User, Text: p.Text, Role: string(p.Role), Context: p.Context,
+			Choices: choices(p.Choices),
 		})
 	case store.NativeHandoff:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{

@@ -29,6 +29,11 @@ type Config struct {
 	Rules conversation.Policy
 	// SystemPrompt is the model's instructions.
 	SystemPrompt string
+	// Knowledge grounds model turns and answers without a model; nil:
+	// none.
+	Knowledge Knowledge
+	// SuggestMessage heads the knowledge base's "did you mean" questions.
+	SuggestMessage string
 	// HistoryMessages is how many transcript lines a model turn sees.
 	HistoryMessages int
 	// Concurrency bounds simultaneous model calls.
@@ -97,6 +102,7 @@ type Engine struct {
 // New returns an engine; Start runs it.
 func New(cfg Config, st *store.Store, channels Channels, models Models, log logrus.FieldLogger) *Engine {
 	cfg.Rules.Model = models != nil
+	cfg.Rules.Knowledge = cfg.Knowledge != nil
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = DefaultMaxInflight
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 
@@ -1001,6 +1002,12 @@ func TestConsoleOperatorsServeFromTheQueue(t *testing.T) {
 		if m.Private {
 			private++
 		}
+		if m.Role == conversation.RoleOperator && (m.Author == nil || *m.Author != holder) {
+			t.Errorf("operator line %q stored with author %v, want %v", m.Text, m.Author, holder)
+		}
+		if m.Role != conversation.RoleOperator && m.Author != nil {
+			t.Errorf("%s line %q has an author %v", m.Role, m.Text, m.Author)
+		}
 	}
 	if private != 1 {
 		t.Errorf("%d private notes in the transcript, want 1", private)
@@ -1045,5 +1052,109 @@ func TestTheVisitorIsToldWhatBecameOfTheHandoff(t *testing.T) {
 				t.Errorf("last transition %+v", last)
 			}
 		})
+	}
+}
+
+// knowledge is a scripted knowledge base: questions it answers, questions
+// it is unsure about, and passages that ground model turns.
+type knowledge struct {
+	answers  map[string]kb.Hit
+	suggests map[string][]kb.Suggestion
+	passages []kb.Hit
+}
+
+func (k *knowledge) Decide(_ context.Context, q string) (kb.Decision, error) {
+	if h, ok := k.answers[q]; ok {
+		return kb.Decision{Outcome: kb.Answer, Entry: h, Score: 0.9}, nil
+	}
+	if s, ok := k.suggests[q]; ok {
+		return kb.Decision{Outcome: kb.Suggest, Suggestions: s, Score: 0.4}, nil
+	}
+	return kb.Decision{Outcome: kb.NoMatch, Score: 0.1}, nil
+}
+
+func (k *knowledge) Pick(_ context.Context, reply string, offered []kb.Suggestion) (kb.Decision, bool, error) {
+	n, err := strconv.Atoi(reply)
+	if err != nil || n < 1 || n > len(offered) {
+		return kb.Decision{}, false, nil
+	}
+	for _, h := range k.answers {
+		if h.ID == offered[n-1].ID {
+			return kb.Decision{Outcome: kb.Answer, Entry: h}, true, nil
+		}
+	}
+	return kb.Decision{}, false, nil
+}
+
+func (k *knowledge) Ground(context.Context, string) (kb.Grounding, error) {
+	return kb.Grounding{Passages: k.passages}, nil
+}
+
+func TestTheKnowledgeBaseAnswersWithoutAModel(t *testing.T) {
+	shipping := kb.Hit{ID: "k1", Title: "How long does shipping take?", Text: "Three to five working days."}
+	returns := kb.Hit{ID: "k2", Title: "How do I return an item?", Text: "Within 30 days, from your account page."}
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	cfg.SuggestMessage = "Did you mean:"
+	cfg.Knowledge = &knowledge{
+		answers:  map[string]kb.Hit{"how long is shipping": shipping, "returns?": returns},
+		suggests: map[string][]kb.Suggestion{"my parcel": {{ID: "k1", Question: shipping.Title}, {ID: "k2", Question: returns.Title}}},
+	}
+	h := newHarness(t, cfg, nil) // no model
+
+	id := h.visitor("1", "how long is shipping")
+	h.eventually("the FAQ answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	if got := h.ch["tg"].texts()[0]; got != shipping.Text {
+		t.Fatalf("visitor got %q", got)
+	}
+	msgs, _ := h.st.Messages(id, 0, 0)
+	if last := msgs[len(msgs)-1]; len(last.Sources) != 1 || last.Sources[0].ID != "k1" {
+		t.Errorf("the answer's sources %+v", last.Sources)
+	}
+
+	h.visitor("2", "my parcel")
+	h.eventually("the offer", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	h.ch["tg"].mu.Lock()
+	offer := h.ch["tg"].sent[1]
+	h.ch["tg"].mu.Unlock()
+	if offer.Text != "Did you mean:\n1. How long does shipping take?\n2. How do I return an item?" || len(offer.Choices) != 2 ||
+		offer.Choices[1].Text != returns.Title {
+		t.Fatalf("offer %q with choices %+v", offer.Text, offer.Choices)
+	}
+	h.visitor("3", "2")
+	h.eventually("the picked answer", func() bool { return len(h.ch["tg"].texts()) == 3 })
+	if got := h.ch["tg"].texts()[2]; got != returns.Text {
+		t.Fatalf("the pick answered %q", got)
+	}
+	if c := h.conv(id); c.State != conversation.Bot || len(c.Offered) != 0 {
+		t.Errorf("after the pick: %s, offers %+v", c.State, c.Offered)
+	}
+
+	h.visitor("4", "do you sell gift cards?")
+	h.eventually("the handoff", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+	if c := h.conv(id); c.Handoff.Cause != conversation.CauseNoModel {
+		t.Errorf("handoff cause %s", c.Handoff.Cause)
+	}
+	gaps, _ := h.st.KBGaps(10)
+	if len(gaps) != 1 || gaps[0].Question != "do you sell gift cards?" {
+		t.Errorf("knowledge gaps %+v", gaps)
+	}
+}
+
+func TestAModelTurnIsGroundedInTheKnowledgeBase(t *testing.T) {
+	llm := &model{turn: answer("Three to five days.")}
+	cfg := testConfig()
+	cfg.Knowledge = &knowledge{passages: []kb.Hit{{ID: "k1", Title: "Shipping times", Text: "Orders ship in three to five working days."}}}
+	h := newHarness(t, cfg, llm)
+	id := h.visitor("1", "how long does shipping take?")
+	h.eventually("the answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	system := llm.calls[0].Messages[0]
+	if system.Role != sdk.RoleSystem || !strings.Contains(system.Content, "You are a test.") ||
+		!strings.Contains(system.Content, "[k1] Shipping times") || !strings.Contains(system.Content, "three to five working days") {
+		t.Errorf("system message %q", system.Content)
+	}
+	msgs, _ := h.st.Messages(id, 0, 0)
+	if last := msgs[len(msgs)-1]; len(last.Sources) != 1 || last.Sources[0] != (conversation.Source{ID: "k1", Title: "Shipping times"}) {
+		t.Errorf("the answer's sources %+v", last.Sources)
 	}
 }

@@ -28,24 +28,31 @@ const typingEvery = 4 * time.Second
 // returns the outcome as the event the conversation rules take, or nil when
 // ctx ended first.
 func (e *Engine) botTurn(ctx context.Context, ef *effects) conversation.Event {
-	text, reason, err := e.askModel(ctx, ef.conv, ef.asked)
+	text, sources, reason, err := e.askModel(ctx, ef)
 	if ctx.Err() != nil {
 		return nil // shutting down: the turn runs again after the restart
 	}
 	log := e.logFor(ef.conv)
 	switch {
 	case err != nil && isModelDown(err):
-		log.WithError(err).Warn("model unavailable; handing off")
+		if e.cfg.Knowledge != nil {
+			log.WithError(err).Warn("model unavailable; answering from the knowledge base")
+		} else {
+			log.WithError(err).Warn("model unavailable; handing off")
+		}
 		return conversation.ModelFailed{Down: true, Err: err.Error()}
 	case err != nil:
 		log.WithError(err).WithField("failures", ef.conv.Failures+1).Warn("model turn failed")
 		return conversation.ModelFailed{Err: err.Error()}
 	case reason != "":
+		if e.cfg.Knowledge != nil {
+			ef.gaps = append(ef.gaps, gap{question: ef.question, reason: store.GapHandoff})
+		}
 		return conversation.ModelTransferred{Reason: reason}
 	case strings.TrimSpace(text) == "":
 		log.WithField("failures", ef.conv.Failures+1).Warn("model gave an empty answer")
 	}
-	return conversation.ModelAnswered{Text: text}
+	return conversation.ModelAnswered{Text: text, Sources: sources}
 }
 
 // isModelDown reports whether a model error means the backend cannot
@@ -58,23 +65,38 @@ func isModelDown(err error) bool {
 	return errors.Is(err, sdk.ErrPluginUnavailable)
 }
 
-// askModel runs one model turn over the conversation's recent transcript.
-// The visitor messages being answered (asked) come last, after any answer
-// the bot wrote while they were arriving, so the model sees the exchange
-// in the order it must reply to. It returns the answer text, or the reason
-// of a transfer_to_human call.
-func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked map[uint64]bool) (text, transferReason string, err error) {
+// askModel runs one model turn over the conversation's recent transcript,
+// grounded in the knowledge base's passages on the visitor's question
+// when there is a knowledge base. The visitor messages being answered come
+// last, after any answer the bot wrote while they were arriving, so the
+// model sees the exchange in the order it must reply to. It returns the
+// answer text and the entries it was given, or the reason of a
+// transfer_to_human call.
+func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, sources []conversation.Source, transferReason string, err error) {
+	conv, asked := ef.conv, ef.asked
 	llm, err := e.models.LLM()
 	if err != nil {
-		return "", "", err
+		return "", nil, "", err
 	}
 	history, err := e.st.LastMessages(conv.ID, e.cfg.HistoryMessages)
 	if err != nil {
-		return "", "", err
+		return "", nil, "", err
 	}
 	req := sdk.ChatRequest{Tools: []sdk.Tool{transferTool}}
-	if e.cfg.SystemPrompt != "" {
-		req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleSystem, Content: e.cfg.SystemPrompt})
+	system := e.cfg.SystemPrompt
+	if e.cfg.Knowledge != nil {
+		g, err := e.cfg.Knowledge.Ground(ctx, ef.question)
+		if err != nil {
+			e.logFor(conv).WithError(err).Warn("knowledge base: no passages for this turn")
+		} else {
+			system = g.SystemPrompt(system)
+			for _, s := range g.Sources() {
+				sources = append(sources, conversation.Source{ID: s.ID, Title: s.Title})
+			}
+		}
+	}
+	if system != "" {
+		req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleSystem, Content: system})
 	}
 	ordered := make([]store.Message, 0, len(history))
 	var pending []store.Message
@@ -100,7 +122,7 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked ma
 	select {
 	case e.sem <- struct{}{}:
 	case <-ctx.Done():
-		return "", "", ctx.Err()
+		return "", nil, "", ctx.Err()
 	}
 	defer func() { <-e.sem }()
 
@@ -120,7 +142,7 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked ma
 		return nil
 	}))
 	if err != nil {
-		return "", "", err
+		return "", nil, "", err
 	}
 	for _, c := range calls {
 		if c.Name != transferTool.Name {
@@ -133,9 +155,9 @@ func (e *Engine) askModel(ctx context.Context, conv store.Conversation, asked ma
 		if args.Reason == "" {
 			args.Reason = "the assistant asked for a human"
 		}
-		return "", args.Reason, nil
+		return "", nil, args.Reason, nil
 	}
-	return b.String(), "", nil
+	return b.String(), sources, "", nil
 }
 
 // showTyping keeps a typing indicator up while the model works, where the

@@ -47,6 +47,10 @@ type effects struct {
 	consumed map[string]string
 	// refusal is why the rules refused a request ("" if they did not).
 	refusal string
+	// question is what the visitor asked: the lines of the group.
+	question string
+	// gaps are questions the knowledge base could not answer.
+	gaps []gap
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -117,6 +121,7 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 			lines[k] = messageText(g.Event.Text, g.Event.Attachments)
 			ef.asked[g.MessageID] = true
 		}
+		ef.question = strings.Join(lines, "\n")
 		return conversation.VisitorMessages{Lines: lines}
 	}
 	if it.Channel == "" {
@@ -157,15 +162,17 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			if outcome := e.botTurn(ctx, ef); outcome != nil {
 				e.step(ctx, ef, outcome)
 			}
+		case conversation.AskKnowledge:
+			e.step(ctx, ef, e.askKnowledge(ctx, ef, a))
 		case conversation.Changed:
 			ef.transitions = append(ef.transitions, a.Transition)
 			if a.To == conversation.WaitingHuman {
 				e.logFor(ef.conv).WithField("cause", a.Cause).Info("handing off to a human")
 			}
 		case conversation.Say:
-			e.say(ef, a.Role, a.Text)
+			e.say(ef, a)
 		case conversation.Note:
-			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private})
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Private: a.Private, Author: authorOf(a.Author)})
 		case conversation.HandOffNatively:
 			if a.Text != "" {
 				ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleBot, Text: a.Text})
@@ -218,15 +225,25 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 
 // say writes a message from the bot or an operator and queues it for the
 // visitor's channel.
-func (e *Engine) say(ef *effects, role conversation.Role, text string) {
-	ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: role, Text: text})
+func (e *Engine) say(ef *effects, a conversation.Say) {
+	ef.messages = append(ef.messages, store.Message{
+		ConversationID: ef.conv.ID, Role: a.Role, Text: a.Text, Author: authorOf(a.Author), Sources: a.Sources,
+	})
 	if transcriptOnly(ef.conv.Channel) {
 		return
 	}
 	ef.outbox = append(ef.outbox, store.OutboxEntry{
 		ConversationID: ef.conv.ID, Instance: ef.conv.Channel,
-		Payload: store.SendText{Ref: ef.conv.Ref, User: ef.conv.User, Text: text, Role: role, Context: e.takeContext(ef)},
+		Payload: store.SendText{Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Role: a.Role, Context: e.takeContext(ef), Choices: a.Choices},
 	})
+}
+
+// authorOf is a message's author as stored: nil when nobody is named.
+func authorOf(op conversation.Operator) *conversation.Operator {
+	if op == (conversation.Operator{}) {
+		return nil
+	}
+	return &op
 }
 
 // adoptContext takes the context of a channel's own events about its
@@ -302,15 +319,21 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 			lastVisitor = m.Text
 		}
 	}
-	name := ef.conv.User.Name
+	return out, HandoffSummary(ef.conv.User, ef.conv.Channel, reason, lastVisitor)
+}
+
+// HandoffSummary is the one-line summary a person gets with a handoff:
+// who, on which channel, why, and the visitor's last words.
+func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
+	name := user.Name
 	if name == "" {
-		name = ef.conv.User.ID
+		name = user.ID
 	}
-	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, ef.conv.Channel, reason)
+	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, reason)
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)
 	}
-	return out, summary
+	return summary
 }
 
 func truncate(s string, n int) string {
@@ -401,6 +424,7 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
 	e.cfg.Metrics.Transitions(ef.transitions)
+	e.recordGaps(ctx, ef)
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
 	}

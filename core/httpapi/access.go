@@ -107,6 +107,9 @@ type access struct {
 	trusted  []netip.Prefix
 	keys     KeyLookup
 	limiters sync.Map // key id → *rate.Limiter
+	// failures limits failed client authentications at the token
+	// endpoint.
+	failures failureLimiter
 }
 
 type staticKey struct {
@@ -114,9 +117,11 @@ type staticKey struct {
 	p    *principal
 }
 
-// KeyLookup finds stored API keys by the SHA-256 of their secret.
+// KeyLookup finds stored API keys and OAuth access tokens by the SHA-256
+// of their secret.
 type KeyLookup interface {
 	APIKeyByHash(hash string) (store.APIKey, error)
+	AccessTokenByHash(hash string) (store.AccessToken, store.OAuthClient, error)
 }
 
 func newAccess(cfg Config, keys KeyLookup) (*access, error) {
@@ -143,11 +148,12 @@ func newAccess(cfg Config, keys KeyLookup) (*access, error) {
 	return a, nil
 }
 
-// authenticate finds the principal of a bearer token. Static keys are
-// compared in constant time (over their hashes, so lengths do not leak);
-// stored keys are found by the hash of the token, which reveals nothing
-// about other keys.
-func (a *access) authenticate(token string) (*principal, error) {
+// authenticate finds the principal of a bearer token: a static key, a
+// stored API key, or an OAuth access token that has not expired at now.
+// Static keys are compared in constant time (over their hashes, so lengths
+// do not leak); stored keys and tokens are found by the hash of the token,
+// which reveals nothing about other keys.
+func (a *access) authenticate(token string, now time.Time) (*principal, error) {
 	sum := sha256.Sum256([]byte(token))
 	var found *principal
 	for i := range a.static {
@@ -161,18 +167,39 @@ func (a *access) authenticate(token string) (*principal, error) {
 	if a.keys == nil {
 		return nil, errors.New("invalid API key")
 	}
-	k, err := a.keys.APIKeyByHash(hex.EncodeToString(sum[:]))
+	hash := hex.EncodeToString(sum[:])
+	k, err := a.keys.APIKeyByHash(hash)
 	if err != nil {
-		return nil, errors.New("invalid API key")
+		return a.authenticateToken(hash, now)
 	}
 	if k.RevokedAt != nil {
 		return nil, errors.New("API key revoked")
 	}
-	allow, err := ParsePrefixes(k.AllowIPs)
-	if err != nil {
-		return nil, fmt.Errorf("API key %s has an unreadable allowlist: %w", k.Name, err)
+	return storedPrincipal(k.ID, k.Name, k.Scopes, k.AllowIPs, k.Rate)
+}
+
+// authenticateToken finds the principal of an OAuth access token: its
+// client, with the token's scopes.
+func (a *access) authenticateToken(hash string, now time.Time) (*principal, error) {
+	t, c, err := a.keys.AccessTokenByHash(hash)
+	switch {
+	case err != nil:
+		return nil, errors.New("invalid API key or access token")
+	case !now.Before(t.ExpiresAt):
+		return nil, errors.New("access token expired")
+	case c.RevokedAt != nil:
+		return nil, errors.New("the OAuth client of this access token was revoked")
 	}
-	return &principal{ID: k.ID, Name: k.Name, Scopes: k.Scopes, AllowIPs: allow, Rate: k.Rate}, nil
+	return storedPrincipal(c.ID, clientPrincipalName(c.Name), t.Scopes, c.AllowIPs, c.Rate)
+}
+
+// storedPrincipal is the principal of a stored API key or OAuth client.
+func storedPrincipal(id, name string, scopes, allowIPs []string, rate float64) (*principal, error) {
+	allow, err := ParsePrefixes(allowIPs)
+	if err != nil {
+		return nil, fmt.Errorf("%s has an unreadable allowlist: %w", name, err)
+	}
+	return &principal{ID: id, Name: name, Scopes: scopes, AllowIPs: allow, Rate: rate}, nil
 }
 
 // clientIP is the request's source address. X-Forwarded-For is believed

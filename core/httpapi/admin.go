@@ -15,14 +15,7 @@ import (
 // audit appends an entry for a state-changing action by the request's
 // caller. A failure to audit is logged: the action itself already happened.
 func (s *Server) audit(r *http.Request, action, target string, result error) {
-	c := callerOf(r.Context())
-	e := store.AuditEntry{Time: time.Now(), Action: action, Target: target, Result: "ok"}
-	if c.principal != nil {
-		e.Actor = c.principal.Name
-	}
-	if c.ip.IsValid() {
-		e.SourceIP = c.ip.String()
-	}
+	e := s.auditEntry(r, action, target)
 	if result != nil {
 		e.Result = "error: " + result.Error()
 	}
@@ -33,6 +26,16 @@ func (s *Server) audit(r *http.Request, action, target string, result error) {
 	if err != nil {
 		s.log.WithError(err).WithField("action", action).Error("write audit entry")
 	}
+}
+
+// auditEntry is a successful action by the request's caller, now.
+func (s *Server) auditEntry(r *http.Request, action, target string) store.AuditEntry {
+	c := callerOf(r.Context())
+	e := store.AuditEntry{Time: s.store.Now(), Action: action, Target: target, SourceIP: ipString(c), Result: "ok"}
+	if c.principal != nil {
+		e.Actor = c.principal.Name
+	}
+	return e
 }
 
 // APIKeyInfo is an API key as the admin API shows it (never the hash).
@@ -82,7 +85,8 @@ func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// CreateKeyRequest is the body of POST /v1/admin/apikeys.
+// CreateKeyRequest is the body of POST /v1/admin/apikeys and of POST
+// /v1/admin/oauth-clients.
 type CreateKeyRequest struct {
 	Name     string   `json:"name"`
 	Scopes   []string `json:"scopes"`

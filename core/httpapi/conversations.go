@@ -55,12 +55,14 @@ type messageView struct {
 	Text        string            `json:"text"`
 	Attachments []sdk.Attachment  `json:"attachments,omitempty"`
 	// Private marks an operator's note, which the visitor never sees.
-	Private   bool      `json:"private,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Private bool `json:"private,omitempty"`
+	// Sources are the knowledge-base entries a bot answer was drawn from.
+	Sources   []conversation.Source `json:"sources,omitempty"`
+	CreatedAt time.Time             `json:"created_at"`
 }
 
 func viewMessage(m store.Message) messageView {
-	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, Private: m.Private, CreatedAt: m.CreatedAt}
+	return messageView{ID: strconv.FormatUint(m.ID, 10), Role: m.Role, Text: m.Text, Attachments: m.Attachments, Private: m.Private, Sources: m.Sources, CreatedAt: m.CreatedAt}
 }
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {

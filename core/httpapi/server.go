@@ -43,6 +43,9 @@ type Store interface {
 	VerifyAudit() (int, error)
 	DeadLetters() ([]store.DeadLetter, error)
 	Backup(w io.Writer) (int64, error)
+	OAuthStore
+	// Now is the clock of token lifetimes, rate limits and audit times.
+	Now() time.Time
 	KBGaps(limit int) ([]store.KBGap, error)
 }
 
@@ -88,6 +91,13 @@ type Config struct {
 	WebhookTimeout time.Duration
 	// MaxWait caps the long-poll ?wait of the messages endpoint. Default 60s.
 	MaxWait time.Duration
+	// OAuthTokenTTL is the lifetime of the access tokens of POST
+	// /oauth/token; 0 serves no token endpoint (the admin commands'
+	// in-process server has none).
+	OAuthTokenTTL time.Duration
+	// Operators manages the console's accounts (/v1/admin/operators); nil:
+	// those routes are not served.
+	Operators Operators
 	// KB serves /v1/kb; nil answers its document and search routes 404.
 	KB KnowledgeBase
 }
@@ -146,6 +156,14 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/deadletters/{id}/retry", admin, s.retryDeadLetter)
 	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
 	s.route("GET /v1/admin/backup", admin, s.backup)
+	s.oauthRoutes()
+	if cfg.Operators != nil {
+		s.route("GET /v1/admin/operators", admin, s.listOperators)
+		s.route("POST /v1/admin/operators", admin, s.createOperator)
+		s.route("POST /v1/admin/operators/{id}/disable", admin, s.changeOperator("operator.disable"))
+		s.route("POST /v1/admin/operators/{id}/enable", admin, s.changeOperator("operator.enable"))
+		s.route("POST /v1/admin/operators/{id}/password", admin, s.changeOperator("operator.password"))
+	}
 	s.routeKB()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
@@ -211,7 +229,8 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
 			return
 		}
-		p, err := s.access.authenticate(token)
+		now := s.store.Now()
+		p, err := s.access.authenticate(token, now)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
@@ -227,7 +246,7 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "forbidden", "this key lacks the "+scope+" scope")
 			return
 		}
-		if wait, ok := s.access.take(p, time.Now()); !ok {
+		if wait, ok := s.access.take(p, now); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			writeError(w, http.StatusTooManyRequests, "rate_limited", "rate limit of this key exceeded")
 			return

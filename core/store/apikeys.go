@@ -14,7 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// API key scopes.
+// Scopes of API keys and OAuth clients.
 const (
 	ScopeRead  = "conversations:read"
 	ScopeWrite = "conversations:write"
@@ -45,19 +45,25 @@ type APIKey struct {
 // ErrExists is returned when a name is already taken.
 var ErrExists = errors.New("already exists")
 
-// HashKey returns the hex SHA-256 of an API key secret.
+// HashKey returns the hex SHA-256 of a secret: an API key, an OAuth client
+// secret or an access token. These secrets are 256 random bits, so a fast
+// hash is enough: there is nothing to guess a preimage from.
 func HashKey(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
 
 // NewKeySecret returns a new random API key secret ("sb_…").
-func NewKeySecret() string {
+func NewKeySecret() string { return newSecret("sb_") }
+
+// newSecret returns prefix and 256 random bits, base64url-encoded. The
+// prefix tells people and secret scanners what kind of secret it is.
+func newSecret(prefix string) string {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
-	return "sb_" + base64.RawURLEncoding.EncodeToString(b[:])
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // CreateAPIKeyTx stores a new key; the name must be unused among keys that

@@ -45,8 +45,13 @@ type Message struct {
 	EventID        string            `json:"event_id,omitempty"`
 	// Private marks an operator's note for the other operators: never
 	// shown to the visitor, a desk or the model.
-	Private   bool      `json:"private,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Private bool `json:"private,omitempty"`
+	// Author is the operator who wrote an operator's line or note (nil
+	// for other roles, and when the desk did not say).
+	Author *conversation.Operator `json:"author,omitempty"`
+	// Sources are the knowledge-base entries a bot answer was drawn from.
+	Sources   []conversation.Source `json:"sources,omitempty"`
+	CreatedAt time.Time             `json:"created_at"`
 }
 
 // NewID returns an identifier with the given prefix, e.g. "c_0193a4…": 24

@@ -96,6 +96,9 @@ type SendText struct {
 	Role conversation.Role `json:"role,omitempty"`
 	// Context is the conversation's channel context when it was queued.
 	Context map[string]string `json:"context,omitempty"`
+	// Choices are offered with the text, as buttons where the channel has
+	// them.
+	Choices []conversation.Choice `json:"choices,omitempty"`
 }
 
 // NativeHandoff transfers the visitor inside the channel, with Text as

@@ -5,8 +5,9 @@ import "sync"
 // watchers wakes readers waiting for a conversation to change (a message,
 // a new state). A watch of the empty key is woken by every change.
 type watchers struct {
-	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
+	mu    sync.Mutex
+	subs  map[string]map[chan struct{}]struct{}
+	feeds map[*ChangeFeed]struct{}
 }
 
 func newWatchers() *watchers {
@@ -43,6 +44,9 @@ func (w *watchers) notify(key string) {
 			default:
 			}
 		}
+	}
+	for f := range w.feeds {
+		f.add(key)
 	}
 	w.mu.Unlock()
 }

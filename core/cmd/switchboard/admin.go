@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/kb"
@@ -71,7 +71,7 @@ func openAdmin(f adminFlags) (*admin, error) {
 			st.Close()
 			return nil, err
 		}
-		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge}, st, nil, nil,
+		h, err := httpapi.New(httpapi.Config{MaxBodyBytes: cfg.Server.MaxBodyBytes, LocalKey: token, KB: knowledge, Operators: accounts.New(st, time.Now)}, st, nil, nil,
 			func() (bool, any) { return true, nil }, log)
 		if err != nil {
 			st.Close()
@@ -85,15 +85,10 @@ func openAdmin(f adminFlags) (*admin, error) {
 	// The daemon is running: ask it.
 	a := &admin{url: *f.url, token: *f.key, client: &http.Client{Timeout: 30 * time.Second}}
 	if a.url == "" {
-		scheme := "http"
-		if cfg.Server.TLSCert != "" {
-			scheme = "https"
-		}
-		host, port, _ := net.SplitHostPort(cfg.Server.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		a.url = scheme + "://" + net.JoinHostPort(host, port)
+		// The listener itself: console.public_url may be a proxy in front.
+		local := *cfg
+		local.Console.PublicURL = ""
+		a.url = local.BaseURL()
 	}
 	if a.token == "" {
 		a.token = os.Getenv("SWITCHBOARD_ADMIN_KEY")
@@ -226,13 +221,8 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			break
 		}
-		fmt.Fprintf(stdout, "%s\n\nkey %s (%s) scopes %s", out.Key, out.ID, out.Name, strings.Join(out.Scopes, ","))
-		if len(out.AllowIPs) > 0 {
-			fmt.Fprintf(stdout, " from %s", strings.Join(out.AllowIPs, ","))
-		}
-		if out.Rate > 0 {
-			fmt.Fprintf(stdout, " at %g/s", out.Rate)
-		}
+		fmt.Fprintf(stdout, "%s\n\nkey %s (%s) ", out.Key, out.ID, out.Name)
+		printAccess(stdout, out.Scopes, out.AllowIPs, out.Rate)
 		fmt.Fprintln(stdout, "\nThe key is shown only now; only its SHA-256 is stored.")
 	case "list":
 		var out httpapi.APIKeyList
@@ -240,12 +230,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		for _, k := range out.Keys {
-			status := "active"
-			if k.RevokedAt != nil {
-				status = "revoked " + k.RevokedAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\tallow=%s\trate=%g/s\tcreated %s\t%s\n", k.ID, k.Name, strings.Join(k.Scopes, ","),
-				orAny(strings.Join(k.AllowIPs, ",")), k.Rate, k.CreatedAt.Format(time.RFC3339), status)
+			printListed(stdout, k.ID, k.Name, k.Scopes, k.AllowIPs, k.Rate, k.CreatedAt, k.RevokedAt)
 		}
 	case "revoke":
 		if fs.NArg() != 1 {
@@ -301,6 +286,28 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
 	return 0
+}
+
+// printAccess writes what a key or OAuth client may do: "scopes S[ from
+// CIDRS][ at R/s]".
+func printAccess(w io.Writer, scopes, allowIPs []string, rate float64) {
+	fmt.Fprintf(w, "scopes %s", strings.Join(scopes, ","))
+	if len(allowIPs) > 0 {
+		fmt.Fprintf(w, " from %s", strings.Join(allowIPs, ","))
+	}
+	if rate > 0 {
+		fmt.Fprintf(w, " at %g/s", rate)
+	}
+}
+
+// printListed writes one line of a key or OAuth client list.
+func printListed(w io.Writer, id, name string, scopes, allowIPs []string, rate float64, created time.Time, revoked *time.Time) {
+	status := "active"
+	if revoked != nil {
+		status = "revoked " + revoked.Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\tallow=%s\trate=%g/s\tcreated %s\t%s\n", id, name, strings.Join(scopes, ","),
+		orAny(strings.Join(allowIPs, ",")), rate, created.Format(time.RFC3339), status)
 }
 
 func splitList(s string) []string {

@@ -68,7 +68,7 @@ func TestAdminCommandsPrintTheAPIAnswer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := run(tt.args, &out, &errOut); code != 0 {
+			if code := run(tt.args, strings.NewReader(""), &out, &errOut); code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut.String())
 			}
 			if !tt.want.MatchString(out.String()) {
@@ -105,7 +105,7 @@ func TestSetupRefusesWhatItCannotRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			code := run(tt.args, &out, &errOut)
+			code := run(tt.args, strings.NewReader(""), &out, &errOut)
 			if code != tt.code || !strings.Contains(errOut.String(), tt.want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tt.code, tt.want)
 			}

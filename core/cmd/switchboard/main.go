@@ -33,6 +33,13 @@ commands:
   apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
                             create an API key; it is printed once
   apikey list | apikey revoke ID|NAME
+  oauth-client create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
+                            create an OAuth client; its secret is printed once
+  oauth-client list | oauth-client revoke ID|NAME
+  operator add --email E --name N --role agent|admin --password-stdin
+                            create a console account (password on stdin)
+  operator list | operator disable|enable ID|EMAIL
+  operator reset-password --password-stdin ID|EMAIL
   audit verify [--db FILE]  check the audit log's hash chain
   deadletter list | deadletter retry ID | deadletter drop ID
   backup --out FILE         write a consistent copy of the database
@@ -48,10 +55,10 @@ when the daemon is stopped, and through its admin API when it runs.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -64,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(rest, stdout, stderr)
 	case "apikey":
 		return apikeyCommand(rest, stdout, stderr)
+	case "oauth-client":
+		return oauthClientCommand(rest, stdout, stderr)
+	case "operator":
+		return operatorCommand(rest, stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(rest, stdout, stderr)
 	case "deadletter":

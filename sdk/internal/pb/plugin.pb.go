@@ -840,6 +840,7 @@ type Outbound struct {
 	Context       map[string]string      `protobuf:"bytes,6,rep,name=context,proto3" json:"context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	Role          string                 `protobuf:"bytes,11,opt,name=role,proto3" json:"role,omitempty"`
+	Choices       []*Choice              `protobuf:"bytes,12,rep,name=choices,proto3" json:"choices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -930,6 +931,66 @@ func (x *Outbound) GetRole() string {
 	return ""
 }
 
+func (x *Outbound) GetChoices() []*Choice {
+	if x != nil {
+		return x.Choices
+	}
+	return nil
+}
+
+// Choice is an answer the visitor can pick with one tap.
+type Choice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Choice) Reset() {
+	*x = Choice{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Choice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Choice) ProtoMessage() {}
+
+func (x *Choice) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Choice.ProtoReflect.Descriptor instead.
+func (*Choice) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Choice) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Choice) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 type SendResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NativeId      string                 `protobuf:"bytes,1,opt,name=native_id,json=nativeId,proto3" json:"native_id,omitempty"`
@@ -939,7 +1000,7 @@ type SendResult struct {
 
 func (x *SendResult) Reset() {
 	*x = SendResult{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1012,7 @@ func (x *SendResult) String() string {
 func (*SendResult) ProtoMessage() {}
 
 func (x *SendResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1025,7 @@ func (x *SendResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResult.ProtoReflect.Descriptor instead.
 func (*SendResult) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SendResult) GetNativeId() string {
@@ -984,7 +1045,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1057,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1070,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EventBatch) GetSeq() uint64 {
@@ -1036,7 +1097,7 @@ type PollAck struct {
 
 func (x *PollAck) Reset() {
 	*x = PollAck{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1109,7 @@ func (x *PollAck) String() string {
 func (*PollAck) ProtoMessage() {}
 
 func (x *PollAck) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1122,7 @@ func (x *PollAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollAck.ProtoReflect.Descriptor instead.
 func (*PollAck) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PollAck) GetSeq() uint64 {
@@ -1088,7 +1149,7 @@ type HealthStatus struct {
 
 func (x *HealthStatus) Reset() {
 	*x = HealthStatus{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1161,7 @@ func (x *HealthStatus) String() string {
 func (*HealthStatus) ProtoMessage() {}
 
 func (x *HealthStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1174,7 @@ func (x *HealthStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthStatus.ProtoReflect.Descriptor instead.
 func (*HealthStatus) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HealthStatus) GetOk() bool {
@@ -1145,7 +1206,7 @@ type OpenHandoffRequest struct {
 
 func (x *OpenHandoffRequest) Reset() {
 	*x = OpenHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1218,7 @@ func (x *OpenHandoffRequest) String() string {
 func (*OpenHandoffRequest) ProtoMessage() {}
 
 func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1231,7 @@ func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffRequest.ProtoReflect.Descriptor instead.
 func (*OpenHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OpenHandoffRequest) GetId() string {
@@ -1231,7 +1292,7 @@ type OpenHandoffResponse struct {
 
 func (x *OpenHandoffResponse) Reset() {
 	*x = OpenHandoffResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1304,7 @@ func (x *OpenHandoffResponse) String() string {
 func (*OpenHandoffResponse) ProtoMessage() {}
 
 func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1317,7 @@ func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffResponse.ProtoReflect.Descriptor instead.
 func (*OpenHandoffResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *OpenHandoffResponse) GetRef() string {
@@ -1278,7 +1339,7 @@ type RelayToDeskRequest struct {
 
 func (x *RelayToDeskRequest) Reset() {
 	*x = RelayToDeskRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1351,7 @@ func (x *RelayToDeskRequest) String() string {
 func (*RelayToDeskRequest) ProtoMessage() {}
 
 func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1364,7 @@ func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayToDeskRequest.ProtoReflect.Descriptor instead.
 func (*RelayToDeskRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RelayToDeskRequest) GetId() string {
@@ -1345,7 +1406,7 @@ type CloseHandoffRequest struct {
 
 func (x *CloseHandoffRequest) Reset() {
 	*x = CloseHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1418,7 @@ func (x *CloseHandoffRequest) String() string {
 func (*CloseHandoffRequest) ProtoMessage() {}
 
 func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1431,7 @@ func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseHandoffRequest.ProtoReflect.Descriptor instead.
 func (*CloseHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CloseHandoffRequest) GetId() string {
@@ -1403,7 +1464,7 @@ type LLMInfo struct {
 
 func (x *LLMInfo) Reset() {
 	*x = LLMInfo{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1476,7 @@ func (x *LLMInfo) String() string {
 func (*LLMInfo) ProtoMessage() {}
 
 func (x *LLMInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1489,7 @@ func (x *LLMInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLMInfo.ProtoReflect.Descriptor instead.
 func (*LLMInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LLMInfo) GetModel() string {
@@ -1448,7 +1509,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1521,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1534,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ToolCall) GetName() string {
@@ -1501,7 +1562,7 @@ type Tool struct {
 
 func (x *Tool) Reset() {
 	*x = Tool{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1574,7 @@ func (x *Tool) String() string {
 func (*Tool) ProtoMessage() {}
 
 func (x *Tool) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1587,7 @@ func (x *Tool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tool.ProtoReflect.Descriptor instead.
 func (*Tool) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Tool) GetName() string {
@@ -1562,7 +1623,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1574,7 +1635,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1587,7 +1648,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -1628,7 +1689,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1701,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1714,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ChatRequest) GetMessages() []*ChatMessage {
@@ -1681,7 +1742,7 @@ type ChatChunk struct {
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1693,7 +1754,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1706,7 +1767,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ChatChunk) GetText() string {
@@ -1739,7 +1800,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1812,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1825,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EmbedRequest) GetTexts() []string {
@@ -1783,7 +1844,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1856,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1869,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1827,7 +1888,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1839,7 +1900,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1852,7 +1913,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EmbedResponse) GetVectors() []*Vector {
@@ -1939,7 +2000,7 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12 \n" +
 	"\ftime_unix_ms\x18\x03 \x01(\x03R\n" +
-	"timeUnixMs\"\xf7\x02\n" +
+	"timeUnixMs\"\xb0\x03\n" +
 	"\bOutbound\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\"\n" +
@@ -1948,13 +2009,17 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12F\n" +
 	"\acontext\x18\x06 \x03(\v2,.switchboard.plugin.v1.Outbound.ContextEntryR\acontext\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12\x12\n" +
-	"\x04role\x18\v \x01(\tR\x04role\x1a:\n" +
+	"\x04role\x18\v \x01(\tR\x04role\x127\n" +
+	"\achoices\x18\f \x03(\v2\x1d.switchboard.plugin.v1.ChoiceR\achoices\x1a:\n" +
 	"\fContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\b\x10\tJ\x04\b\t\x10\n" +
 	"J\x04\b\n" +
 	"\x10\vR\n" +
-	"transcriptR\achannelR\asummary\")\n" +
+	"transcriptR\achannelR\asummary\"2\n" +
+	"\x06Choice\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\")\n" +
 	"\n" +
 	"SendResult\x12\x1b\n" +
 	"\tnative_id\x18\x01 \x01(\tR\bnativeId\"T\n" +
@@ -2046,7 +2111,7 @@ func file_sdk_internal_pb_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_internal_pb_plugin_proto_rawDescData
 }
 
-var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: switchboard.plugin.v1.Empty
 	(*ErrorDetail)(nil),         // 1: switchboard.plugin.v1.ErrorDetail
@@ -2061,78 +2126,80 @@ var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*Event)(nil),               // 10: switchboard.plugin.v1.Event
 	(*TranscriptEntry)(nil),     // 11: switchboard.plugin.v1.TranscriptEntry
 	(*Outbound)(nil),            // 12: switchboard.plugin.v1.Outbound
-	(*SendResult)(nil),          // 13: switchboard.plugin.v1.SendResult
-	(*EventBatch)(nil),          // 14: switchboard.plugin.v1.EventBatch
-	(*PollAck)(nil),             // 15: switchboard.plugin.v1.PollAck
-	(*HealthStatus)(nil),        // 16: switchboard.plugin.v1.HealthStatus
-	(*OpenHandoffRequest)(nil),  // 17: switchboard.plugin.v1.OpenHandoffRequest
-	(*OpenHandoffResponse)(nil), // 18: switchboard.plugin.v1.OpenHandoffResponse
-	(*RelayToDeskRequest)(nil),  // 19: switchboard.plugin.v1.RelayToDeskRequest
-	(*CloseHandoffRequest)(nil), // 20: switchboard.plugin.v1.CloseHandoffRequest
-	(*LLMInfo)(nil),             // 21: switchboard.plugin.v1.LLMInfo
-	(*ToolCall)(nil),            // 22: switchboard.plugin.v1.ToolCall
-	(*Tool)(nil),                // 23: switchboard.plugin.v1.Tool
-	(*ChatMessage)(nil),         // 24: switchboard.plugin.v1.ChatMessage
-	(*ChatRequest)(nil),         // 25: switchboard.plugin.v1.ChatRequest
-	(*ChatChunk)(nil),           // 26: switchboard.plugin.v1.ChatChunk
-	(*EmbedRequest)(nil),        // 27: switchboard.plugin.v1.EmbedRequest
-	(*Vector)(nil),              // 28: switchboard.plugin.v1.Vector
-	(*EmbedResponse)(nil),       // 29: switchboard.plugin.v1.EmbedResponse
-	nil,                         // 30: switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	nil,                         // 31: switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	nil,                         // 32: switchboard.plugin.v1.Event.ContextEntry
-	nil,                         // 33: switchboard.plugin.v1.Outbound.ContextEntry
+	(*Choice)(nil),              // 13: switchboard.plugin.v1.Choice
+	(*SendResult)(nil),          // 14: switchboard.plugin.v1.SendResult
+	(*EventBatch)(nil),          // 15: switchboard.plugin.v1.EventBatch
+	(*PollAck)(nil),             // 16: switchboard.plugin.v1.PollAck
+	(*HealthStatus)(nil),        // 17: switchboard.plugin.v1.HealthStatus
+	(*OpenHandoffRequest)(nil),  // 18: switchboard.plugin.v1.OpenHandoffRequest
+	(*OpenHandoffResponse)(nil), // 19: switchboard.plugin.v1.OpenHandoffResponse
+	(*RelayToDeskRequest)(nil),  // 20: switchboard.plugin.v1.RelayToDeskRequest
+	(*CloseHandoffRequest)(nil), // 21: switchboard.plugin.v1.CloseHandoffRequest
+	(*LLMInfo)(nil),             // 22: switchboard.plugin.v1.LLMInfo
+	(*ToolCall)(nil),            // 23: switchboard.plugin.v1.ToolCall
+	(*Tool)(nil),                // 24: switchboard.plugin.v1.Tool
+	(*ChatMessage)(nil),         // 25: switchboard.plugin.v1.ChatMessage
+	(*ChatRequest)(nil),         // 26: switchboard.plugin.v1.ChatRequest
+	(*ChatChunk)(nil),           // 27: switchboard.plugin.v1.ChatChunk
+	(*EmbedRequest)(nil),        // 28: switchboard.plugin.v1.EmbedRequest
+	(*Vector)(nil),              // 29: switchboard.plugin.v1.Vector
+	(*EmbedResponse)(nil),       // 30: switchboard.plugin.v1.EmbedResponse
+	nil,                         // 31: switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	nil,                         // 32: switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	nil,                         // 33: switchboard.plugin.v1.Event.ContextEntry
+	nil,                         // 34: switchboard.plugin.v1.Outbound.ContextEntry
 }
 var file_sdk_internal_pb_plugin_proto_depIdxs = []int32{
 	4,  // 0: switchboard.plugin.v1.Capabilities.idempotency:type_name -> switchboard.plugin.v1.Idempotency
-	30, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	31, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	31, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	32, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
 	10, // 3: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
 	8,  // 4: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
 	9,  // 5: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
-	32, // 6: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
+	33, // 6: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
 	8,  // 7: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
-	33, // 8: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
-	10, // 9: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
-	8,  // 10: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
-	11, // 11: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
-	8,  // 12: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
-	22, // 13: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	24, // 14: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
-	23, // 15: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
-	22, // 16: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	28, // 17: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
-	5,  // 18: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	5,  // 19: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	2,  // 20: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	6,  // 21: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	12, // 22: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
-	15, // 23: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
-	0,  // 24: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
-	17, // 25: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
-	19, // 26: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
-	20, // 27: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
-	2,  // 28: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	25, // 29: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
-	27, // 30: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
-	0,  // 31: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
-	3,  // 32: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
-	7,  // 33: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	13, // 34: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
-	14, // 35: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
-	16, // 36: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	18, // 37: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
-	0,  // 38: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
-	0,  // 39: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
-	21, // 40: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
-	26, // 41: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
-	29, // 42: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
-	16, // 43: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	34, // 8: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
+	13, // 9: switchboard.plugin.v1.Outbound.choices:type_name -> switchboard.plugin.v1.Choice
+	10, // 10: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
+	8,  // 11: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
+	11, // 12: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
+	8,  // 13: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
+	23, // 14: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	25, // 15: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
+	24, // 16: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
+	23, // 17: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	29, // 18: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
+	5,  // 19: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	5,  // 20: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	2,  // 21: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	6,  // 22: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	12, // 23: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
+	16, // 24: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
+	0,  // 25: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
+	18, // 26: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
+	20, // 27: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
+	21, // 28: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
+	2,  // 29: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	26, // 30: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
+	28, // 31: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
+	0,  // 32: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
+	3,  // 33: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
+	7,  // 34: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	14, // 35: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
+	15, // 36: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
+	17, // 37: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	19, // 38: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
+	0,  // 39: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
+	0,  // 40: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
+	22, // 41: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
+	27, // 42: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
+	30, // 43: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
+	17, // 44: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	33, // [33:45] is the sub-list for method output_type
+	21, // [21:33] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_sdk_internal_pb_plugin_proto_init() }
@@ -2146,7 +2213,7 @@ func file_sdk_internal_pb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_internal_pb_plugin_proto_rawDesc), len(file_sdk_internal_pb_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
