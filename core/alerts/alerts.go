@@ -23,6 +23,11 @@ const (
 	DeadLetter   = "dead_letter"
 	PluginFailed = "plugin_failed"
 	LLMDown      = "llm_down"
+	// WebhookPaused: an event webhook subscription kept failing and was
+	// paused.
+	WebhookPaused = "webhook_paused"
+	// WebhookDisabled: an event webhook's receiver answered 410 Gone.
+	WebhookDisabled = "webhook_disabled"
 )
 
 // Alert is what the webhook receives.

@@ -74,6 +74,11 @@ type Config struct {
 	Retention Retention `toml:"retention"`
 	// WebChat is the [webchat] section: the built-in web chat channel.
 	WebChat WebChat `toml:"webchat"`
+	// Events is the [events] section: the event log and the delivery of
+	// its events to webhooks.
+	Events Events `toml:"events"`
+	// Webhooks are the [[webhooks]] subscriptions to events.
+	Webhooks []Webhook `toml:"webhooks"`
 	// OAuth is the [oauth] section: the OAuth 2.0 token endpoint.
 	OAuth OAuth `toml:"oauth"`
 	// Console is the [console] section: the operators' web console.
@@ -107,6 +112,34 @@ type WebChat struct {
 	// RatePerAddress is how many messages and new sessions one network
 	// address may send per minute, all visitors together; 0 means no limit.
 	RatePerAddress int `toml:"rate_per_address"`
+}
+
+// Events is the [events] section.
+type Events struct {
+	// Retention is how long events are kept in the log: how far back the
+	// event stream can resume and a delivery can be sent again.
+	Retention time.Duration `toml:"retention"`
+	// WebhookTimeout bounds one webhook attempt.
+	WebhookTimeout time.Duration `toml:"webhook_timeout"`
+	// RetryFor is how long a webhook delivery is retried before it
+	// becomes a dead letter.
+	RetryFor time.Duration `toml:"retry_for"`
+	// PauseAfter pauses a subscription whose deliveries have failed this
+	// long, with an alert; 0 never pauses.
+	PauseAfter time.Duration `toml:"pause_after"`
+}
+
+// Webhook is one [[webhooks]] subscription.
+type Webhook struct {
+	// URL receives the events as signed POSTs.
+	URL string `toml:"url"`
+	// Events are the event types sent; empty: all.
+	Events []string `toml:"events"`
+	// Secret signs the deliveries: "whsec_" and the base64 of 24 to 64
+	// random bytes.
+	Secret string `toml:"secret"`
+	// PreviousSecret, during a rotation, signs them too.
+	PreviousSecret string `toml:"previous_secret"`
 }
 
 // OAuth is the [oauth] section.
@@ -304,7 +337,13 @@ func Default() *Config {
 			Concurrency:        4,
 			GatherWindow:       300 * time.Millisecond,
 		},
-		Delivery:  Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
+		Events: Events{
+			Retention:      72 * time.Hour,
+			WebhookTimeout: 15 * time.Second,
+			RetryFor:       24 * time.Hour,
+			PauseAfter:     time.Hour,
+		},
 		Alerts:    Alerts{LLMDownAfter: 5 * time.Minute},
 		Retention: Retention{},
 		WebChat: WebChat{

@@ -117,6 +117,7 @@ func TestLoadFullExample(t *testing.T) {
 		OAuth:   OAuth{TokenTTL: 30 * time.Minute},
 		Console: Console{Enabled: true, PublicURL: "https://support.example.com", SessionLifetime: 8 * time.Hour},
 		KB:      Default().KB,
+		Events:  Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -165,6 +166,7 @@ func TestDefaults(t *testing.T) {
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		WebChat:  WebChat{Title: "Chat with us", Color: "#4f46e5", MaxMessageChars: 4000, RatePerVisitor: 30, RatePerAddress: 120},
+		Events:   Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
 		OAuth:    OAuth{TokenTTL: time.Hour},
 		Console:  Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		// The thresholds are calibrated by make eval; they are checked

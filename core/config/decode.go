@@ -72,6 +72,10 @@ func (d *decoder) decode(key string, raw any, v reflect.Value) {
 		}
 		v.SetFloat(f)
 	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Struct {
+			d.decodeTables(key, raw, v)
+			return
+		}
 		d.decodeStrings(key, raw, v)
 	case reflect.Map:
 		d.decodeMap(key, raw, v)
@@ -129,6 +133,21 @@ func (d *decoder) decodeStrings(key string, raw any, v reflect.Value) {
 	if !bad {
 		v.Set(out)
 	}
+}
+
+// decodeTables decodes an array of tables ([[key]]) into a slice of
+// structs; it replaces the default list.
+func (d *decoder) decodeTables(key string, raw any, v reflect.Value) {
+	arr, ok := raw.([]any)
+	if !ok {
+		d.add(key, "expected an array of tables ([[%s]] sections), got %s", key, tomlType(raw))
+		return
+	}
+	out := reflect.MakeSlice(v.Type(), len(arr), len(arr))
+	for i, item := range arr {
+		d.decodeStruct(indexKey(key, i), item, out.Index(i))
+	}
+	v.Set(out)
 }
 
 // decodeMap decodes a table into a map, merging into the entries already

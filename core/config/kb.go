@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.46,
+		AnswerThreshold:  0.53,
 		AnswerMargin:     0,
-		SuggestThreshold: 0.38,
+		SuggestThreshold: 0.52,
 	}
 }
 

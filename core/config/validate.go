@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
+	"github.com/switchboard-chat/switchboard/core/webhooks"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -202,6 +204,8 @@ func (c *Config) validate() []Problem {
 		add("retention.transcripts", "must be at least 1h (or 0 to keep forever), got %s", c.Retention.Transcripts)
 	}
 
+	// [events], [[webhooks]]
+	c.validateEvents(add)
 	// [oauth]
 	if c.OAuth.TokenTTL < time.Minute || c.OAuth.TokenTTL > 24*time.Hour {
 		add("oauth.token_ttl", "must be between 1m and 24h, got %s", c.OAuth.TokenTTL)
@@ -436,4 +440,47 @@ func validPrefix(s string) bool {
 	}
 	_, err := netip.ParseAddr(s)
 	return err == nil
+}
+
+// validateEvents checks [events] and the [[webhooks]] subscriptions.
+func (c *Config) validateEvents(add func(key, format string, args ...any)) {
+	e := c.Events
+	if e.Retention < time.Hour {
+		add("events.retention", "must be at least 1h, got %s", e.Retention)
+	}
+	if e.WebhookTimeout <= 0 || e.WebhookTimeout > 5*time.Minute {
+		add("events.webhook_timeout", "must be between 1s and 5m, got %s", e.WebhookTimeout)
+	}
+	if e.RetryFor <= 0 {
+		add("events.retry_for", "must be greater than 0, got %s", e.RetryFor)
+	}
+	if e.PauseAfter < 0 {
+		add("events.pause_after", "must not be negative (0 never pauses), got %s", e.PauseAfter)
+	}
+	seen := map[string]int{}
+	for i, w := range c.Webhooks {
+		key := indexKey("webhooks", i)
+		if err := webhooks.CheckURL(w.URL); err != nil {
+			add(key+".url", "%v", err)
+		} else if j, dup := seen[w.URL]; dup {
+			add(key+".url", "the same URL as %s: give each receiver one subscription", indexKey("webhooks", j))
+		} else {
+			seen[w.URL] = i
+		}
+		for j, name := range w.Events {
+			if !events.Type(name).Valid() {
+				add(indexKey(key+".events", j), "unknown event type %q; one of %s", name, strings.Join(events.TypeNames(), ", "))
+			}
+		}
+		if w.Secret == "" {
+			add(key+".secret", "required: %s and the base64 of 24 to 64 random bytes (e.g. %s$(openssl rand -base64 32))", webhooks.SecretPrefix, webhooks.SecretPrefix)
+		} else if _, err := webhooks.ParseSecret(w.Secret); err != nil {
+			add(key+".secret", "%v", err) // the message never quotes the secret
+		}
+		if w.PreviousSecret != "" {
+			if _, err := webhooks.ParseSecret(w.PreviousSecret); err != nil {
+				add(key+".previous_secret", "%v", err)
+			}
+		}
+	}
 }

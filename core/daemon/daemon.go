@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/console"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
+	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
@@ -28,6 +29,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/core/webchat"
+	"github.com/switchboard-chat/switchboard/core/webhooks"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -62,6 +64,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.WithError(err).Error("close database")
 		}
 	}()
+
+	if err := st.SyncConfigWebhooks(ctx, d.configWebhooks()); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
 
 	alerter := alerts.New(d.cfg.Alerts.WebhookURL, d.log)
 	defer alerter.Wait()
@@ -165,6 +171,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	srv.RegisterOnShutdown(api.CloseStreams)
 	if desk != nil {
 		srv.RegisterOnShutdown(desk.Close)
 	}
@@ -182,6 +189,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	go d.purgeSeen(ctx, st)
+	go d.purgeEvents(ctx, st)
 	if d.cfg.Retention.Transcripts > 0 {
 		go d.purgeTranscripts(ctx, st)
 	}
@@ -287,7 +295,48 @@ func (d *Daemon) engineConfig() engine.Config {
 		Delivery: engine.DeliveryConfig{
 			MaxAttempts: d.cfg.Delivery.MaxAttempts,
 			MaxAge:      d.cfg.Delivery.MaxAge,
+			Webhooks: engine.WebhookDelivery{
+				Client:     webhooks.NewClient(d.cfg.Events.WebhookTimeout, nil, d.version),
+				RetryFor:   d.cfg.Events.RetryFor,
+				PauseAfter: d.cfg.Events.PauseAfter,
+			},
 		},
+	}
+}
+
+// configWebhooks are the config file's [[webhooks]] subscriptions.
+func (d *Daemon) configWebhooks() []store.Webhook {
+	var out []store.Webhook
+	for _, w := range d.cfg.Webhooks {
+		sub := store.Webhook{URL: w.URL, Secret: w.Secret, PreviousSecret: w.PreviousSecret}
+		for _, t := range w.Events {
+			sub.Events = append(sub.Events, events.Type(t))
+		}
+		out = append(out, sub)
+	}
+	return out
+}
+
+// eventsPurgeEvery is how often events older than events.retention are
+// deleted.
+const eventsPurgeEvery = time.Hour
+
+// purgeEvents deletes the events (and webhook attempts) older than
+// events.retention, at start and then hourly.
+func (d *Daemon) purgeEvents(ctx context.Context, st *store.Store) {
+	for {
+		if n, err := st.PurgeEvents(ctx, time.Now().Add(-d.cfg.Events.Retention)); err != nil {
+			if ctx.Err() == nil {
+				d.log.WithError(err).Warn("purge old events")
+			}
+		} else if n > 0 {
+			d.log.WithField("purged", n).Info("purged events older than events.retention")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(eventsPurgeEvery):
+		}
 	}
 }
 

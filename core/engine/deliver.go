@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +28,8 @@ type DeliveryConfig struct {
 	// MaxBackoff, with jitter. Defaults 1s and 5m.
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
-	// Concurrency bounds simultaneous sends. Default 32.
+	// Concurrency bounds simultaneous sends, and apart from them
+	// simultaneous event webhook attempts. Default 32.
 	Concurrency int
 	// SendTimeout bounds one attempt. Default 30s.
 	SendTimeout time.Duration
@@ -35,6 +37,8 @@ type DeliveryConfig struct {
 	Alerts Alerter
 	// Hooks are told the outcomes; the zero value tells no one.
 	Hooks DeliveryHooks
+	// Webhooks tunes the deliveries of events to webhook subscriptions.
+	Webhooks WebhookDelivery
 }
 
 // DeliveryHooks let the engine act on a delivery's outcome (queue a
@@ -100,7 +104,10 @@ type deliverer struct {
 	busy   map[store.Lane]bool
 	wake   chan struct{}
 	sem    chan struct{}
-	wg     sync.WaitGroup
+	// hookSem bounds the event webhook attempts apart from sem, so a slow
+	// receiver never holds back replies to visitors.
+	hookSem chan struct{}
+	wg      sync.WaitGroup
 
 	// sends is the context of the calls to plugins: it outlives the stop
 	// of the deliverer, so a send in flight may finish and be recorded,
@@ -129,11 +136,16 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 		busy:   map[store.Lane]bool{},
 		wake:   make(chan struct{}, 1),
 		sem:    make(chan struct{}, cfg.Concurrency),
+		// Webhooks get a pool of their own.
+		hookSem: make(chan struct{}, cfg.Concurrency),
 	}
 }
 
 // start loads the pending entries and begins delivering.
 func (d *deliverer) start(ctx context.Context) error {
+	// Entries queued by writes other than the engine's (event webhooks)
+	// come through the store; add ignores the ones it loads twice.
+	d.st.OnOutbox(d.add)
 	pending, err := d.st.Outbox()
 	if err != nil {
 		return fmt.Errorf("load outbox: %w", err)
@@ -159,14 +171,34 @@ func (d *deliverer) wait(ctx context.Context) {
 	d.abort()
 }
 
-// add queues entries that were just committed.
+// add queues entries that were just committed, each in its lane's Seq
+// order. An entry already queued is replaced by the new copy (made due
+// again), unless it is being attempted.
 func (d *deliverer) add(entries []store.OutboxEntry) {
 	if len(entries) == 0 {
 		return
 	}
 	d.mu.Lock()
 	for _, e := range entries {
-		d.queues[e.Lane()] = append(d.queues[e.Lane()], e)
+		lane := e.Lane()
+		q := d.queues[lane]
+		i := len(q)
+		for i > 0 && q[i-1].Seq >= e.Seq {
+			i--
+		}
+		busyHead := d.busy[lane] && len(q) > 0
+		switch {
+		case i < len(q) && q[i].Seq == e.Seq:
+			if i > 0 || !busyHead {
+				q[i] = e
+			}
+		case i == 0 && busyHead:
+			// Older than the entry being attempted: right after it.
+			q = slices.Insert(q, 1, e)
+		default:
+			q = slices.Insert(q, i, e)
+		}
+		d.queues[lane] = q
 	}
 	d.mu.Unlock()
 	d.poke()
@@ -214,16 +246,24 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 			next = min(next, wait)
 			continue
 		}
+		sem := d.sem
+		if _, hook := store.WebhookOfInstance(lane.Instance); hook {
+			sem = d.hookSem
+		}
 		select {
-		case d.sem <- struct{}{}:
+		case sem <- struct{}{}:
 		default:
+			if sem == d.hookSem {
+				next = min(next, 10*time.Millisecond)
+				continue // webhook senders busy; the other lanes go on
+			}
 			return 10 * time.Millisecond // all senders busy; look again soon
 		}
 		d.busy[lane] = true
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			defer func() { <-d.sem }()
+			defer func() { <-sem }()
 			d.attempt(ctx, head)
 		}()
 	}
@@ -232,6 +272,10 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 
 // attempt sends one entry and records the outcome.
 func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
+	if e.Op() == store.OpWebhook {
+		d.attemptWebhook(ctx, e)
+		return
+	}
 	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
 	// The send does not end with ctx (the deliverer stopping): a call that
 	// completes during the stop is recorded, not sent again after a

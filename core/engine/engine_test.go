@@ -303,7 +303,9 @@ func (h *harness) desk(id string, kind sdk.EventKind, ref, text string) {
 
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// A bound on waiting, not a timing assertion: generous, since tests
+	// share the machine with each other.
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out waiting for %s", what)

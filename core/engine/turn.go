@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -34,6 +35,8 @@ type effects struct {
 	messages    []store.Message
 	outbox      []store.OutboxEntry
 	transitions []conversation.Transition
+	// assignments are the changes of the operator holding it.
+	assignments []conversation.Assigned
 	timers      []conversation.StartQueueTimer
 	unmapDesk   bool
 	done        []uint64
@@ -214,6 +217,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 		case conversation.StartQueueTimer:
 			ef.timers = append(ef.timers, a)
 		case conversation.Assigned:
+			ef.assignments = append(ef.assignments, a)
 			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
 		case conversation.Refused:
 			ef.refusal = a.Reason
@@ -360,6 +364,22 @@ func (e *Engine) logFor(c store.Conversation) logrus.FieldLogger {
 	return e.log.WithFields(logrus.Fields{"conversation_id": c.ID, "channel": c.Channel})
 }
 
+// emitHandoff records handoff.requested for a transition that handed the
+// conversation to the people (not one back to the queue).
+func emitHandoff(tx *store.Tx, c *store.Conversation, t conversation.Transition) error {
+	if t.To != conversation.WaitingHuman || t.From == conversation.Human || c.Handoff == nil {
+		return nil
+	}
+	h := c.Handoff
+	ev := events.HandoffRequested{Cause: h.Cause, Reason: h.Reason, Desk: h.Desk, Native: h.Native}
+	if !h.Deadline.IsZero() {
+		deadline := h.Deadline.UTC()
+		ev.Deadline = &deadline
+	}
+	_, err := store.EmitTx(tx, c.Subject(), ev)
+	return err
+}
+
 // commit stores the effects and removes their inbox items in one
 // transaction, then hands new outbox entries to the deliverer and arms the
 // queue timers.
@@ -388,13 +408,24 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		if err := store.PutConversationTx(tx, &fresh); err != nil {
 			return err
 		}
-		for _, m := range ef.messages {
-			if err := e.st.AppendMessageTx(tx, &m); err != nil {
+		// State changes first, then the lines said about them: the events
+		// are recorded in this order.
+		for _, t := range ef.transitions {
+			if err := store.AddTransitionTx(tx, ef.conv.ID, t); err != nil {
+				return err
+			}
+			if err := emitHandoff(tx, &fresh, t); err != nil {
 				return err
 			}
 		}
-		for _, t := range ef.transitions {
-			if err := store.AddTransitionTx(tx, ef.conv.ID, t); err != nil {
+		for _, a := range ef.assignments {
+			ev := events.ConversationAssigned{From: events.OperatorOf(a.From), To: events.OperatorOf(a.To)}
+			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
+				return err
+			}
+		}
+		for _, m := range ef.messages {
+			if err := e.st.AppendMessageTx(tx, &m); err != nil {
 				return err
 			}
 		}

@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/metrics"
+	"github.com/switchboard-chat/switchboard/core/sse"
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -43,6 +45,7 @@ type Store interface {
 	VerifyAudit() (int, error)
 	DeadLetters() ([]store.DeadLetter, error)
 	Backup(w io.Writer) (int64, error)
+	EventStore
 	OAuthStore
 	// Now is the clock of token lifetimes, rate limits and audit times.
 	Now() time.Time
@@ -112,6 +115,11 @@ type Server struct {
 	log      logrus.FieldLogger
 	access   *access
 	mux      *http.ServeMux
+	// closing is closed by CloseStreams: long-lived responses end.
+	closing   chan struct{}
+	closeOnce sync.Once
+	// heartbeat is how often an idle event stream shows it is alive.
+	heartbeat time.Duration
 }
 
 // New builds the server's routes.
@@ -126,7 +134,8 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: http.NewServeMux(),
+		closing: make(chan struct{}), heartbeat: sse.Heartbeat}
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
 	s.mux.HandleFunc("GET /webhooks/{instance}", s.handleWebhookProbe)
@@ -156,6 +165,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/admin/deadletters/{id}/retry", admin, s.retryDeadLetter)
 	s.route("POST /v1/admin/deadletters/{id}/drop", admin, s.dropDeadLetter)
 	s.route("GET /v1/admin/backup", admin, s.backup)
+	s.eventRoutes()
 	s.oauthRoutes()
 	if cfg.Operators != nil {
 		s.route("GET /v1/admin/operators", admin, s.listOperators)

@@ -13,7 +13,7 @@ import (
 // analyzerVersion names the analysis below. The postings are derived from
 // it, so an index written with another version is rebuilt from the stored
 // chunks when the knowledge base opens.
-const analyzerVersion = "4"
+const analyzerVersion = "5"
 
 // token is one term of an analysed text.
 type token struct {
@@ -204,7 +204,8 @@ dont doesnt didnt cant cannot wont isnt arent wasnt werent hasnt havent hadnt co
 im ive id youre youve theyre whats wheres hows whens whos theres thats
 u ur pls plz please hi hello hey thanks thank thx ok okay yes yeah um uh lol guys
 also actually anyway ask asking basically just know maybe need needed quick really still tell want
-wanted wondering question get got getting make thing things something anything way stuff`)
+wanted wondering question get got getting make thing things something anything way stuff
+today yesterday tomorrow tonight ago already yet recently currently earlier`)
 
 // chineseStopBigrams are character pairs of question phrasing ("请问",
 // "怎么", "可以") that carry no topic.

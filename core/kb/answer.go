@@ -89,7 +89,7 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 
 // Confidence model. A question is compared with each phrasing (question
 // or alternate) of the best full-text candidates; a phrasing's confidence
-// is the weighted geometric mean of
+// is the weighted mean of
 //
 //   - how much of the question it covers: the share of the question's
 //     terms, weighted by IDF, found in the phrasing (a term found with a
@@ -97,7 +97,9 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 //     answerCredit);
 //   - how much of the phrasing the question covers, likewise;
 //
-// with the question's side weighing coverWeight. A term the knowledge
+// with the question's side weighing coverWeight. Each side's intents (see
+// intents) count as one more term of weight intentWeight, matched as
+// intentCredit says. A term the knowledge
 // base has never seen weighs the most, so a question about something the
 // FAQ does not mention scores low. In Chinese and Japanese, a bigram that
 // straddles two matched words ("怎么退货" has 么退 between 怎么 and 退货)
@@ -109,6 +111,13 @@ const (
 	unknownWeight = 1.0
 	charCredit    = 0.6
 	minEvidence   = 0.7
+
+	// intentWeight is the weight of a text's intents, as a share of the
+	// largest IDF; intentNeutral and intentYesNoCredit are intentCredit's
+	// partial credits.
+	intentWeight      = 0.5
+	intentNeutral     = 0.5
+	intentYesNoCredit = 0.3
 
 	// candidates is how many FAQ entries of the full-text ranking the
 	// answerer compares closely.
@@ -214,6 +223,7 @@ type sideToken struct {
 type side struct {
 	toks    []sideToken
 	stopped map[int]bool
+	intent  intent
 }
 
 // side analyses the question for comparison.
@@ -223,7 +233,7 @@ func (r *reader) side(text string, qs []queryTerm) side {
 	for _, q := range qs {
 		matches[q.term] = q.matches
 	}
-	s := side{stopped: stopped}
+	s := side{stopped: stopped, intent: intents(text)}
 	for _, t := range toks {
 		st := sideToken{token: t, forms: map[string]float64{t.term: 1}}
 		ms := matches[t.term]
@@ -279,6 +289,11 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 				}
 			}
 		}
+		pi := intents(phrasing)
+		if q.intent != 0 {
+			qs = append(qs, covered{tok: token{term: "@" + q.intent.String()}, weight: intentWeight * r.idf(0), known: true,
+				credit: intentCredit(q.intent, pi), intent: true})
+		}
 		qcov, evidence := coverage(qs, q.stopped)
 		// How much of the phrasing the question covers.
 		ps := make([]covered, len(ptoks))
@@ -292,6 +307,10 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 			if qterms[t.term] {
 				ps[i].credit = 1
 			}
+		}
+		if pi != 0 {
+			ps = append(ps, covered{tok: token{term: "@" + pi.String()}, weight: intentWeight * r.idf(0), known: true,
+				credit: intentCredit(pi, q.intent), intent: true})
 		}
 		pcov, _ := coverage(ps, pstopped)
 		conf := coverWeight*qcov + (1-coverWeight)*pcov
@@ -312,24 +331,46 @@ type covered struct {
 	weight float64
 	known  bool
 	credit float64
+	// intent marks the pseudo-term of a text's intents, which is not
+	// evidence of a shared topic.
+	intent bool
+}
+
+// intentCredit is how well a text with intents b answers one asking a:
+// fully when they share one, partly when b has none (a topic alone:
+// "Order status") or one of them is a yes-no question, not at all when
+// they ask different things (where against how long).
+func intentCredit(a, b intent) float64 {
+	switch {
+	case a&b != 0:
+		return 1
+	case b == 0:
+		return intentNeutral
+	case a == intentYesNo || b == intentYesNo:
+		return intentYesNoCredit
+	}
+	return 0
 }
 
 // coverage is the weighted share of a text's terms that the other side
-// matches, and the matched weight.
+// matches, and the matched weight of its words (intents are not evidence
+// of a topic).
 //
 // A number counts only when matched: "order 10482" or "after 4 months"
 // is not less answered for its number. Chinese and Japanese are counted
 // by character rather than by bigram, since half the bigrams of a
 // sentence straddle two words: a character that is not a stop character
 // weighs as much as the most specific known bigram holding it, else as
-// the character itself; it is matched as well as the best matched bigram
+// the character itself when the knowledge base knows it (寄 in 寄回去),
+// else as a word never seen; it is matched as well as the best matched bigram
 // holding it, or by charCredit when only the character itself is found.
 func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
-	var num, den float64
+	var num, den, intentNum float64
 	type charAcc struct {
 		bigram, bigramCredit float64 // best known bigram's weight; best bigram credit
 		unknown              float64 // weight of an unknown bigram holding it
 		uni, uniCredit       float64
+		uniKnown             bool
 	}
 	chars := map[int]*charAcc{}
 	at := func(p int) *charAcc {
@@ -342,6 +383,10 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 	}
 	for _, it := range items {
 		switch {
+		case it.intent:
+			num += it.weight * it.credit
+			den += it.weight
+			intentNum += it.weight * it.credit
 		case !it.tok.cjk:
 			if isNumber(it.tok.term) {
 				continue
@@ -351,7 +396,7 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 		case it.tok.uni:
 			if !stopped[it.tok.start] {
 				c := at(it.tok.start)
-				c.uni, c.uniCredit = it.weight, it.credit
+				c.uni, c.uniCredit, c.uniKnown = it.weight, it.credit, it.known
 			}
 		default:
 			for p := it.tok.start; p < it.tok.start+2; p++ {
@@ -370,7 +415,11 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 	}
 	for _, c := range chars {
 		w := c.bigram
-		if w == 0 {
+		switch {
+		case w > 0:
+		case c.uniKnown:
+			w = c.uni
+		default:
 			w = max(c.uni, c.unknown)
 		}
 		num += w * max(c.bigramCredit, charCredit*c.uniCredit)
@@ -379,7 +428,7 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 	if den == 0 {
 		return 0, 0
 	}
-	return num / den, num
+	return num / den, num - intentNum
 }
 
 func isNumber(s string) bool {

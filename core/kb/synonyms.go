@@ -24,7 +24,7 @@ var englishSynonyms = [][]string{
 	{"refund", "reimburse", "reimbursement", "money back"},
 	{"return", "send back", "bring back", "take back"},
 	{"cancel", "revoke", "call off"},
-	{"broken", "smashed", "shattered", "cracked", "crushed", "dented", "chipped"},
+	{"broken", "broke", "damaged", "damage", "smashed", "shattered", "cracked", "crushed", "dented", "chipped"},
 	{"manual", "instructions", "handbook", "user guide"},
 	{"warranty", "guarantee", "guaranty"},
 	{"password", "pw", "pwd", "passcode", "passwd"},
@@ -45,6 +45,33 @@ var englishSynonyms = [][]string{
 	{"stock", "restock", "sold out", "available", "availability"},
 	{"wholesale", "bulk"},
 	{"loyalty", "rewards", "reward", "points"},
+	{"buy", "bought", "purchase", "purchased"},
+	{"change", "modify", "edit", "amend", "alter"},
+	{"item", "product", "goods", "merchandise"},
+	{"phone", "telephone", "call"},
+	{"website", "site", "webshop", "web shop"},
+	// Irregular forms the stemmer leaves alone.
+	{"pay", "paid"},
+	{"send", "sent"},
+	{"steal", "stole", "stolen"},
+	{"forget", "forgot", "forgotten"},
+	{"find", "found"},
+	{"take", "took", "taken"},
+	{"go", "went", "gone"},
+	{"come", "came"},
+	// Countries and regions are one class: "do you ship to Germany" asks
+	// what "can you ship to my country" does.
+	{"country", "countries", "abroad", "overseas", "afghanistan", "albania", "algeria", "argentina", "armenia", "australia", "austria",
+		"bahrain", "bangladesh", "belarus", "belgium", "bolivia", "bosnia", "brazil", "bulgaria", "cambodia", "cameroon", "canada", "chile",
+		"china", "colombia", "croatia", "cuba", "cyprus", "czechia", "czech republic", "denmark", "ecuador", "egypt", "estonia", "ethiopia",
+		"finland", "france", "germany", "ghana", "greece", "guatemala", "hong kong", "hungary", "iceland", "india", "indonesia",
+		"iran", "iraq", "ireland", "israel", "italy", "jamaica", "japan", "kazakhstan", "kenya", "korea", "kuwait", "laos",
+		"latvia", "lebanon", "lithuania", "luxembourg", "macau", "malaysia", "malta", "mexico", "mongolia", "morocco", "myanmar", "nepal",
+		"netherlands", "holland", "new zealand", "nigeria", "norway", "oman", "pakistan", "panama", "paraguay", "peru", "philippines",
+		"poland", "portugal", "qatar", "romania", "russia", "saudi arabia", "serbia", "singapore", "slovakia", "slovenia", "south africa",
+		"spain", "sri lanka", "sweden", "switzerland", "syria", "taiwan", "tanzania", "thailand", "tunisia", "uganda",
+		"ukraine", "uae", "emirates", "uk", "britain", "england", "scotland", "wales", "uruguay", "venezuela", "vietnam",
+		"europe", "eu", "asia", "africa", "latin america", "south america", "middle east"},
 }
 
 // chineseSynonyms: canonical word, then its synonyms, replaced in the text
@@ -67,6 +94,15 @@ var chineseSynonyms = [][]string{
 	{"缺货", "没货", "断货", "卖完"},
 	{"分期", "分期付款"},
 	{"地址", "收货地址"},
+	{"购买", "购物", "买东西"},
+	{"门店", "店里", "店面"},
+	{"电话", "电话号码", "手机号", "打电话"},
+	{"国外", "海外", "境外", "国际"},
+	// Countries and regions are one class (see englishSynonyms).
+	{"国家", "日本", "韩国", "中国大陆", "中国", "台湾", "香港", "澳门", "新加坡", "马来西亚", "泰国", "越南", "菲律宾", "印度尼西亚", "印尼",
+		"印度", "澳大利亚", "澳洲", "新西兰", "加拿大", "墨西哥", "巴西", "阿根廷", "英国", "法国", "德国", "意大利", "西班牙", "葡萄牙",
+		"荷兰", "比利时", "瑞士", "瑞典", "挪威", "丹麦", "芬兰", "爱尔兰", "奥地利", "波兰", "俄罗斯", "乌克兰", "土耳其", "以色列",
+		"沙特", "阿联酋", "迪拜", "埃及", "南非", "欧盟", "欧洲", "亚洲", "非洲", "南美"},
 }
 
 // synonymTable is the prepared form of the synonym groups.

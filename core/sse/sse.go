@@ -78,6 +78,18 @@ func (s *Stream) Send(id, typ string, data any) error {
 	return err
 }
 
+// Checkpoint writes an event id without an event: the client dispatches
+// nothing but remembers id as its last event id, and sends it when it
+// reconnects. A filtered stream uses it to move a client past events it
+// did not want.
+func (s *Stream) Checkpoint(id string) error {
+	if id == "" || strings.ContainsAny(id, "\r\n\x00") {
+		return fmt.Errorf("sse: bad checkpoint id %q", id)
+	}
+	_, err := io.WriteString(s.w, "id: "+id+"\n\n")
+	return err
+}
+
 // Comment writes a comment line, which clients ignore (a heartbeat).
 func (s *Stream) Comment(text string) error {
 	_, err := io.WriteString(s.w, ": "+strings.ReplaceAll(text, "\n", " ")+"\n\n")

@@ -66,3 +66,23 @@ func TestLastEventID(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckpointMovesTheLastEventIDWithoutAnEvent(t *testing.T) {
+	rec := httptest.NewRecorder()
+	s, err := Start(rec, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint("41"); err != nil {
+		t.Fatal(err)
+	}
+	s.Flush()
+	if got := rec.Body.String(); got != "id: 41\n\n" {
+		t.Errorf("stream %q", got)
+	}
+	for _, bad := range []string{"", "4\n1"} {
+		if err := s.Checkpoint(bad); err == nil {
+			t.Errorf("checkpoint %q accepted", bad)
+		}
+	}
+}

@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -107,12 +109,25 @@ func (s *Store) CreateConversation(ctx context.Context, c Conversation) (Convers
 		if refs.Get(refKey(c.Channel, c.Ref)) != nil {
 			return fmt.Errorf("conversation %s/%s already exists", c.Channel, c.Ref)
 		}
-		return putConversation(tx.Tx, &c)
+		return createConversation(tx, &c)
 	})
 	if err != nil {
 		return Conversation{}, err
 	}
 	return c, nil
+}
+
+// createConversation stores a new conversation and records that it was
+// created.
+func createConversation(tx *Tx, c *Conversation) error {
+	if err := putConversation(tx.Tx, c); err != nil {
+		return err
+	}
+	tx.remember(c)
+	_, err := EmitTx(tx, c.Subject(), events.ConversationCreated{
+		User: events.User{ID: c.User.ID, Name: c.User.Name}, State: c.State,
+	})
+	return err
 }
 
 func putConversation(tx *bolt.Tx, c *Conversation) error {
@@ -207,7 +222,8 @@ func (s *Store) ListConversations(state conversation.State, limit int) ([]Conver
 	return out, err
 }
 
-// appendMessage adds m to its conversation's transcript and returns its ID.
+// appendMessage adds m to its conversation's transcript, sets its ID and
+// records that it was created (unless it is a private note).
 func appendMessage(tx *Tx, m *Message) error {
 	b := appending(tx.Tx, bucketMessages)
 	id, err := b.NextSequence()
@@ -222,7 +238,19 @@ func appendMessage(tx *Tx, m *Message) error {
 	if err := b.Put(messageKey(m.ConversationID, id), data); err != nil {
 		return err
 	}
-	return nil
+	if m.Private {
+		return nil
+	}
+	on, err := tx.subject(m.ConversationID)
+	if err != nil {
+		return err
+	}
+	ev := events.MessageCreated{MessageID: strconv.FormatUint(id, 10), Role: m.Role, Text: m.Text}
+	for _, a := range m.Attachments {
+		ev.Attachments = append(ev.Attachments, events.Attachment{Type: a.Type, Name: a.Name, MIMEType: a.MIMEType, Size: a.Size})
+	}
+	_, err = EmitTx(tx, on, ev)
+	return err
 }
 
 // AppendMessage adds a message to a conversation's transcript.
@@ -231,9 +259,11 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, error) {
 		m.CreatedAt = s.opts.Now().UTC()
 	}
 	err := s.Update(ctx, func(tx *Tx) error {
-		if _, err := getConversation(tx.Tx, m.ConversationID); err != nil {
+		c, err := getConversation(tx.Tx, m.ConversationID)
+		if err != nil {
 			return err
 		}
+		tx.remember(&c)
 		if err := appendMessage(tx, &m); err != nil {
 			return err
 		}

@@ -8,12 +8,19 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 )
 
 func transitionKey(convID string, seq uint64) []byte { return messageKey(convID, seq) }
 
 // GetConversationTx reads a conversation inside a write transaction.
-func GetConversationTx(tx *Tx, id string) (Conversation, error) { return getConversation(tx.Tx, id) }
+func GetConversationTx(tx *Tx, id string) (Conversation, error) {
+	c, err := getConversation(tx.Tx, id)
+	if err == nil {
+		tx.remember(&c)
+	}
+	return c, err
+}
 
 // PutConversationTx writes a conversation inside a write transaction;
 // watchers of it are woken after the commit.
@@ -21,6 +28,7 @@ func PutConversationTx(tx *Tx, c *Conversation) error {
 	if err := putConversation(tx.Tx, c); err != nil {
 		return err
 	}
+	tx.remember(c)
 	id, w := c.ID, tx.watchers
 	tx.OnCommit(func() { w.notify(id) })
 	return nil
@@ -40,7 +48,8 @@ func (s *Store) AppendMessageTx(tx *Tx, m *Message) error {
 	return nil
 }
 
-// AddTransitionTx records a state change inside a write transaction.
+// AddTransitionTx records a state change inside a write transaction, with
+// its conversation.state_changed event.
 func AddTransitionTx(tx *Tx, convID string, t conversation.Transition) error {
 	b := appending(tx.Tx, bucketTransitions)
 	seq, err := b.NextSequence()
@@ -51,7 +60,15 @@ func AddTransitionTx(tx *Tx, convID string, t conversation.Transition) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(transitionKey(convID, seq), data)
+	if err := b.Put(transitionKey(convID, seq), data); err != nil {
+		return err
+	}
+	on, err := tx.subject(convID)
+	if err != nil {
+		return err
+	}
+	_, err = EmitTx(tx, on, events.ConversationStateChanged{From: t.From, To: t.To, Cause: t.Cause, Reason: t.Reason})
+	return err
 }
 
 // Transitions returns a conversation's state changes, oldest first.

@@ -79,7 +79,7 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 			}
 			item := InboxItem{Channel: channel, Event: e, ReceivedAt: now}
 			if fromVisitor(e.Kind) {
-				conv, err := s.visitorConversation(tx.Tx, channel, e, now)
+				conv, err := s.visitorConversation(tx, channel, e, now)
 				if err != nil {
 					return err
 				}
@@ -136,20 +136,21 @@ func (s *Store) markSeen(tx *bolt.Tx, channel, id string, now time.Time) (bool, 
 // event brings a new user name; its context (reply tokens, message ids) is
 // taken up by the engine when it processes the event, in the same write as
 // the turn, so a message to a known visitor costs no rewrite here.
-func (s *Store) visitorConversation(tx *bolt.Tx, channel string, e sdk.Event, now time.Time) (Conversation, error) {
+func (s *Store) visitorConversation(tx *Tx, channel string, e sdk.Event, now time.Time) (Conversation, error) {
 	if e.Conversation == "" {
 		return Conversation{}, fmt.Errorf("channel %s: event %s has no conversation reference", channel, e.ID)
 	}
 	if id := tx.Bucket(bucketConvRefs).Get(refKey(channel, e.Conversation)); id != nil {
-		c, err := getConversation(tx, string(id))
+		c, err := getConversation(tx.Tx, string(id))
 		if err != nil {
 			return Conversation{}, err
 		}
+		tx.remember(&c)
 		if e.User.ID == "" || e.User == c.User {
 			return c, nil
 		}
 		c.User, c.UpdatedAt = e.User, now
-		return c, putConversation(tx, &c)
+		return c, putConversation(tx.Tx, &c)
 	}
 	c := Conversation{
 		ID: NewID("c_"), Channel: channel, Ref: e.Conversation, User: e.User,
@@ -158,7 +159,7 @@ func (s *Store) visitorConversation(tx *bolt.Tx, channel string, e sdk.Event, no
 	if len(e.Context) > 0 {
 		c.Context = maps.Clone(e.Context)
 	}
-	return c, putConversation(tx, &c)
+	return c, createConversation(tx, &c)
 }
 
 func putInbox(tx *bolt.Tx, item *InboxItem) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 )
 
 // Operation is what an outbox entry asks its destination to do.
@@ -31,6 +32,8 @@ const (
 	OpRelayToDesk
 	// OpCloseHandoff ends a handoff on the desk.
 	OpCloseHandoff
+	// OpWebhook delivers an event to a webhook subscription.
+	OpWebhook
 )
 
 // operationNames are the operations as stored on disk and shown by the
@@ -41,6 +44,7 @@ var operationNames = map[Operation]string{
 	OpOpenHandoff:   "desk.open",
 	OpRelayToDesk:   "desk.relay",
 	OpCloseHandoff:  "desk.close",
+	OpWebhook:       "webhook",
 }
 
 // String returns the operation's stored name.
@@ -80,7 +84,8 @@ func (o *Operation) UnmarshalText(b []byte) error {
 }
 
 // Payload is the operation's part of an outbox entry: one of [SendText],
-// [NativeHandoff], [OpenHandoff], [RelayToDesk] or [CloseHandoff].
+// [NativeHandoff], [OpenHandoff], [RelayToDesk], [CloseHandoff] or
+// [WebhookEvent].
 type Payload interface {
 	// Operation says which one it is.
 	Operation() Operation
@@ -135,6 +140,18 @@ type CloseHandoff struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// WebhookEvent is an event for a webhook subscription, with the body every
+// attempt sends: the event as it was when recorded, whatever the log keeps.
+type WebhookEvent struct {
+	Subscription string `json:"subscription"`
+	// EventSeq is the event's place in the log, EventID its webhook-id.
+	EventSeq uint64      `json:"event_seq"`
+	EventID  string      `json:"event_id"`
+	Type     events.Type `json:"type"`
+	// Body is the webhook body ({"type","timestamp","data"}), sent as is.
+	Body json.RawMessage `json:"body"`
+}
+
 // Operation implements [Payload].
 func (SendText) Operation() Operation { return OpSendText }
 
@@ -149,6 +166,9 @@ func (RelayToDesk) Operation() Operation { return OpRelayToDesk }
 
 // Operation implements [Payload].
 func (CloseHandoff) Operation() Operation { return OpCloseHandoff }
+
+// Operation implements [Payload].
+func (WebhookEvent) Operation() Operation { return OpWebhook }
 
 // Lane orders deliveries: the entries of one lane go out one at a time in
 // Seq order, and lanes do not wait for each other. A conversation has a
@@ -188,6 +208,7 @@ type outboxRecord struct {
 	OpenHandoff    *OpenHandoff   `json:"open_handoff,omitempty"`
 	RelayToDesk    *RelayToDesk   `json:"relay_to_desk,omitempty"`
 	CloseHandoff   *CloseHandoff  `json:"close_handoff,omitempty"`
+	Webhook        *WebhookEvent  `json:"webhook,omitempty"`
 	Attempts       int            `json:"attempts"`
 	NextAttempt    time.Time      `json:"next_attempt"`
 	LastError      string         `json:"last_error,omitempty"`
@@ -211,6 +232,8 @@ func (e *OutboxEntry) record() (outboxRecord, error) {
 		r.RelayToDesk = &p
 	case CloseHandoff:
 		r.CloseHandoff = &p
+	case WebhookEvent:
+		r.Webhook = &p
 	default:
 		return outboxRecord{}, fmt.Errorf("outbox entry %d has no payload", e.Seq)
 	}
@@ -232,6 +255,8 @@ func (r *outboxRecord) entry() (OutboxEntry, error) {
 		p = *r.RelayToDesk
 	case r.Op == OpCloseHandoff && r.CloseHandoff != nil:
 		p = *r.CloseHandoff
+	case r.Op == OpWebhook && r.Webhook != nil:
+		p = *r.Webhook
 	default:
 		return OutboxEntry{}, fmt.Errorf("no payload for its operation %s", r.Op)
 	}
@@ -356,6 +381,9 @@ func (s *Store) Outbox() ([]OutboxEntry, error) {
 
 // UpdateOutboxTx rewrites an entry (after a failed attempt).
 func UpdateOutboxTx(tx *Tx, e *OutboxEntry) error { return putOutbox(tx.Tx, e) }
+
+// InOutboxTx reports whether entry seq is pending in the outbox.
+func InOutboxTx(tx *Tx, seq uint64) bool { return tx.Bucket(bucketOutbox).Get(u64(seq)) != nil }
 
 // DeleteOutboxTx removes a delivered entry.
 func DeleteOutboxTx(tx *Tx, seq uint64) error { return tx.Bucket(bucketOutbox).Delete(u64(seq)) }

@@ -47,6 +47,10 @@ var (
 	bucketConvStates        = []byte("conv_states")
 	bucketVisitorTokens     = []byte("visitor_tokens")
 	bucketRatings           = []byte("ratings")
+	bucketEvents            = []byte("events")
+	bucketEventConvSeq      = []byte("event_conv_seq")
+	bucketWebhooks          = []byte("webhooks")
+	bucketWebhookAttempts   = []byte("webhook_attempts")
 	bucketOAuthClients      = []byte("oauth_clients")
 	bucketOAuthTokens       = []byte("oauth_tokens")
 	bucketOAuthTokenExpiry  = []byte("oauth_token_expiry")
@@ -62,6 +66,7 @@ var (
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates, bucketVisitorTokens, bucketRatings,
+		bucketEvents, bucketEventConvSeq, bucketWebhooks, bucketWebhookAttempts,
 		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
 		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
 	}
@@ -106,6 +111,9 @@ type Store struct {
 
 	watchers *watchers
 	inboxSig chan struct{}
+	// ev is the event log's state: its readers, the webhook subscriptions
+	// and who is told about new deliveries.
+	ev *eventState
 }
 
 type writeOp struct {
@@ -119,6 +127,9 @@ type Tx struct {
 	*bolt.Tx
 	hooks    []func()
 	watchers *watchers
+	st       *Store
+	// ev is what the transaction did in the event log.
+	ev txEvents
 }
 
 // OnCommit runs f after the transaction has been committed to disk.
@@ -162,6 +173,7 @@ func Open(path string, opts Options) (*Store, error) {
 		stopped:  make(chan struct{}),
 		watchers: newWatchers(),
 		inboxSig: make(chan struct{}, 1),
+		ev:       newEventState(),
 	}
 	go s.writer()
 	return s, nil
@@ -276,7 +288,7 @@ func (s *Store) commit(batch []*writeOp) {
 		err := s.db.Update(func(btx *bolt.Tx) error {
 			hooks = hooks[:0]
 			for i, op := range batch {
-				tx := &Tx{Tx: btx, watchers: s.watchers}
+				tx := &Tx{Tx: btx, watchers: s.watchers, st: s}
 				if err := op.fn(tx); err != nil {
 					failed = i
 					return err
