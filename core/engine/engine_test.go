@@ -886,6 +886,8 @@ func TestLanesAreBoundedAndDeskEventsGoFirst(t *testing.T) {
 	id := h.visitor("h1", "human please")
 	ref := "ticket-" + id
 	h.eventually("the desk to open", func() bool { _, got, ok := h.st.DeskRef(id); return ok && got == ref })
+	// The visitor is told once the desk has it.
+	h.eventually("the announcement", func() bool { return slices.Contains(h.ch["tg"].texts(), "connecting you") })
 	sentBefore := len(h.ch["tg"].texts())
 
 	for i := range 20 {
