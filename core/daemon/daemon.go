@@ -276,6 +276,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			MaxBotFailures: h.MaxBotFailures,
 			QueueTimeout:   h.QueueTimeout,
 			ReturnToBot:    h.ReturnToBot,
+			Rating:         conversation.RatingPolicy{Ask: d.cfg.CSAT.Enabled, Window: d.cfg.CSAT.Window},
 			Messages: conversation.Messages{
 				Handoff:     b.HandoffMessage,
 				Fallback:    b.FallbackMessage,
@@ -285,6 +286,8 @@ func (d *Daemon) engineConfig() engine.Config {
 				Timeout:     h.TimeoutMessage,
 				Closed:      h.ClosedMessage,
 				Missed:      h.MissedMessage,
+				RateAsk:     d.cfg.CSAT.Question,
+				RateThanks:  d.cfg.CSAT.Thanks,
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,

@@ -54,6 +54,9 @@ type effects struct {
 	question string
 	// gaps are questions the knowledge base could not answer.
 	gaps []gap
+	// rateAsks are the rating questions asked, rated the answers given.
+	rateAsks []conversation.RatingRequest
+	rated    []conversation.RecordRating
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -147,6 +150,10 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 		return conversation.DeskClosed{Reason: ev.Text}
 	case sdk.KindMissed:
 		return conversation.DeskMissed{Reason: ev.Text}
+	case sdk.KindPostback:
+		if score, ok := conversation.ParseRatingData(ev.Text); ok {
+			return conversation.Rated{Score: score}
+		}
 	}
 	e.logFor(ef.conv).WithField("kind", ev.Kind).Debug("ignoring event")
 	return nil
@@ -221,6 +228,19 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
 		case conversation.Refused:
 			ef.refusal = a.Reason
+			e.logFor(ef.conv).WithField("reason", a.Reason).Debug("the rules refused the event")
+		case conversation.AskRating:
+			ef.rateAsks = append(ef.rateAsks, a.Request)
+			if ef.conv.Channel != webChannel { // the web chat shows its own stars
+				e.say(ef, conversation.Say{Role: conversation.RoleBot, Text: a.Text, Choices: a.Choices})
+			}
+		case conversation.RecordRating:
+			ef.rated = append(ef.rated, a)
+			note := fmt.Sprintf("The visitor rated the conversation %d/5.", a.Score)
+			if a.Comment != "" {
+				note += " “" + a.Comment + "”"
+			}
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleSystem, Text: note, Private: true})
 		default:
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
@@ -434,6 +454,9 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 				return err
 			}
 		}
+		if err := e.commitFeedback(tx, &fresh, ef); err != nil {
+			return err
+		}
 		now := e.st.Now()
 		for _, o := range ef.outbox {
 			o.CreatedAt, o.NextAttempt = now, now
@@ -455,9 +478,40 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
 	e.cfg.Metrics.Transitions(ef.transitions)
-	e.recordGaps(ctx, ef)
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
+	}
+	return nil
+}
+
+// commitFeedback stores, in the commit of the step, what the visitor told
+// the team: rating questions and answers (csat.submitted), and questions
+// the knowledge base had no answer to (kb.unanswered).
+func (e *Engine) commitFeedback(tx *store.Tx, c *store.Conversation, ef *effects) error {
+	for _, r := range ef.rateAsks {
+		if err := store.AskRatingTx(tx, c, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range ef.rated {
+		_, err := store.RateTx(tx, c, r.Request, r.Score, r.Comment)
+		if errors.Is(err, store.ErrAlreadyRated) {
+			// The rules take one answer per question; a record says this
+			// handoff was rated before (by an older release): keep it.
+			e.logFor(*c).Info("rating ignored: the handoff was already rated")
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, g := range ef.gaps {
+		if err := store.RecordKBGapTx(tx, g.question, g.reason, g.score); err != nil {
+			return err
+		}
+		if _, err := store.EmitTx(tx, c.Subject(), events.KBUnanswered{Question: g.question, Reason: g.reason, Score: g.score}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
