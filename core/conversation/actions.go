@@ -89,7 +89,8 @@ type StartQueueTimer struct{ At time.Time }
 
 // AskRating asks the visitor to rate the operator who served them: Text,
 // with Choices as buttons where the channel has them (postbacks whose
-// Data [ParseRatingData] reads). Request is the rating now pending.
+// Data [ParseRatingData] reads); no Text where the channel asks with a
+// control of its own. Request is the rating now pending.
 type AskRating struct {
 	Text    string
 	Choices []Choice

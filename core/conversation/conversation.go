@@ -168,6 +168,10 @@ type Conversation struct {
 	// NativeHandoff says the visitor's own channel hands conversations to
 	// its operators (the channel plugin's capability), so no desk is used.
 	NativeHandoff bool
+	// RatingWidget says the visitor's channel shows a rating control of
+	// its own, and its own thanks (the web chat's stars), so the rating
+	// question and thanks are not said.
+	RatingWidget bool
 }
 
 // Handoff is the state of a conversation's current or last handoff.

@@ -619,6 +619,10 @@ func (s *step) askRating() {
 		r.Until = s.now.Add(w)
 	}
 	s.c.Rating = &r
+	if s.c.RatingWidget {
+		s.emit(AskRating{Request: r})
+		return
+	}
 	s.emit(AskRating{Text: text, Choices: RatingChoices(), Request: r})
 }
 
@@ -654,6 +658,8 @@ func (s *step) rated(score int, comment string) {
 		answered := *r
 		answered.Reply, s.c.Rating = false, nil
 		s.emit(RecordRating{Score: score, Comment: comment, Request: answered})
-		s.say(RoleBot, s.m.p.Messages.RateThanks)
+		if !s.c.RatingWidget {
+			s.say(RoleBot, s.m.p.Messages.RateThanks)
+		}
 	}
 }

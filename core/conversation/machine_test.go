@@ -486,6 +486,12 @@ var rows = []struct {
 		handedOff(toState(human(), Bot), CauseAPI, "again"), deskHandoff(Bot, CauseAPI, "again", "again")},
 	{"rating: waiting for a person, there is nothing to rate", rating(), waiting(), Rated{Score: 5}, waiting(), []Action{Refused{"there is nothing to rate"}}},
 	{"rating: while served, there is nothing to rate", rating(), human(), Rated{Score: 5}, human(), []Action{Refused{"there is nothing to rate"}}},
+	{"rating: the web chat's stars ask and thank themselves", rating(), with(human(), func(c *Conversation) { c.RatingWidget = true }), DeskClosed{"solved"},
+		with(asked(toState(human(), Bot), now), func(c *Conversation) { c.RatingWidget = true }),
+		[]Action{ForgetDesk{}, changed(Human, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"},
+			AskRating{Request: *asked(human(), now).Rating}}},
+	{"rating: the web chat's stars are not thanked in the transcript", rating(), with(asked(closed(), t0), func(c *Conversation) { c.RatingWidget = true }),
+		Rated{Score: 5}, with(closed(), func(c *Conversation) { c.RatingWidget = true }), []Action{RecordRating{Score: 5, Request: answered(t0)}}},
 	{"rating: off, a close asks nothing", policy(), human(), DeskClosed{"solved"}, toState(human(), Bot),
 		[]Action{ForgetDesk{}, changed(Human, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"}}},
 }
@@ -573,6 +579,9 @@ func show(c Conversation) string {
 	}
 	if c.NativeHandoff {
 		b.WriteString(" native-channel")
+	}
+	if c.RatingWidget {
+		b.WriteString(" rating-widget")
 	}
 	if h := c.Handoff; h != nil {
 		b.WriteString(" handoff{" + string(h.Cause) + " " + h.Reason + " desk=" + h.Desk)

@@ -164,7 +164,9 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 // turn is run at once and its outcome stepped in turn.
 func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 	caps, _ := e.channels.Capabilities(ef.conv.Channel)
-	next, actions := e.rules.Step(conversation.Conversation{Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff}, ev, e.st.Now())
+	next, actions := e.rules.Step(conversation.Conversation{
+		Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff, RatingWidget: ef.conv.Channel == webChannel,
+	}, ev, e.st.Now())
 	ef.conv.Status = next.Status
 	for _, a := range actions {
 		switch a := a.(type) {
@@ -231,7 +233,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			e.logFor(ef.conv).WithField("reason", a.Reason).Debug("the rules refused the event")
 		case conversation.AskRating:
 			ef.rateAsks = append(ef.rateAsks, a.Request)
-			if ef.conv.Channel != webChannel { // the web chat shows its own stars
+			if a.Text != "" {
 				e.say(ef, conversation.Say{Role: conversation.RoleBot, Text: a.Text, Choices: a.Choices})
 			}
 		case conversation.RecordRating:

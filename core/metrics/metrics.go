@@ -8,8 +8,8 @@
 //
 // Every metric name starts with "switchboard_" and carries its unit
 // ("_seconds", "_total"). Label values are channel instance names (bounded
-// by the config), outcomes and causes (fixed sets), so cardinality stays
-// small. Call the per-channel methods only with configured instance names,
+// by the config), outcomes and causes (fixed sets) and operators (bounded
+// by the team), so cardinality stays small. Call the per-channel methods only with configured instance names,
 // never with a name taken from an unknown request path.
 //
 // Series:
