@@ -230,7 +230,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
 		case conversation.Refused:
 			ef.refusal = a.Reason
-			e.logFor(ef.conv).WithField("reason", a.Reason).Debug("the rules refused the event")
+			if _, rating := ev.(conversation.Rated); rating {
+				e.logFor(ef.conv).WithField("reason", a.Reason).Info("rating ignored")
+			}
 		case conversation.AskRating:
 			ef.rateAsks = append(ef.rateAsks, a.Request)
 			if a.Text != "" {

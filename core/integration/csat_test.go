@@ -175,6 +175,19 @@ func TestCSATOnTelegram(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	var stored struct {
+		Ratings []struct {
+			Score    *int `json:"score"`
+			Operator struct {
+				Name string `json:"name"`
+			} `json:"operator"`
+			RatedAt *time.Time `json:"rated_at"`
+		} `json:"ratings"`
+	}
+	if code := d.do("GET", "/v1/conversations/"+convID+"/ratings", nil, &stored); code != 200 || len(stored.Ratings) != 1 ||
+		stored.Ratings[0].Score == nil || *stored.Ratings[0].Score != 4 || stored.Ratings[0].Operator.Name != "Bob" || stored.Ratings[0].RatedAt == nil {
+		t.Errorf("stored ratings: %d %+v", code, stored)
+	}
 	ev := firstEvent(t, d, "csat.submitted")
 	op, _ := ev["operator"].(map[string]any)
 	if ev["conversation_id"] != convID || ev["score"] != float64(4) || op["name"] != "Bob" || ev["conversation_seq"] == nil {
