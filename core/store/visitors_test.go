@@ -191,3 +191,28 @@ func mustConversation(t *testing.T, s *Store, id string) Conversation {
 	}
 	return c
 }
+
+// A rating stored by the release before the daemon asked (no question, no
+// asked_at) still reads, and counts as asked when it was given.
+func TestRatingOfTheEarlierShapeReads(t *testing.T) {
+	s := openTest(t, Options{})
+	old := `{"conversation_id":"c_old","score":4,"comment":"kind","operator":{"id":"op-1","name":"Bob"},` +
+		`"handoff_at":"2026-02-01T09:00:00Z","at":"2026-02-01T10:00:00Z"}`
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		return tx.Bucket(bucketRatings).Put(ratingKey("c_old", time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)), []byte(old))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Ratings("c_old")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ratings %+v %v", got, err)
+	}
+	if r := got[0]; r.Score != 4 || r.Operator.Name != "Bob" || !r.Asked().Equal(time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("read %+v, asked %s", r, r.Asked())
+	}
+	n := 0
+	if err := s.ScanRatings(func(Rating) error { n++; return nil }); err != nil || n != 1 {
+		t.Errorf("scan: %d %v", n, err)
+	}
+}
