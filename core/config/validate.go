@@ -287,6 +287,8 @@ func (c *Config) validate() []Problem {
 	if w.RatePerAddress < 0 {
 		add("webchat.rate_per_address", "must not be negative (0 means no limit), got %d", w.RatePerAddress)
 	}
+	// [hours], [crm], handoff.when_unavailable
+	c.validateTickets(add)
 	// [kb]
 	ps = append(ps, c.validateKB()...)
 	return ps
