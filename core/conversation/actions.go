@@ -87,6 +87,15 @@ type HandOffNatively struct {
 // [QueueTimeoutFired] event is due.
 type StartQueueTimer struct{ At time.Time }
 
+// OpenTicket opens a ticket for the conversation, which could not reach a
+// person, and tells the visitor Text with "{ticket}" replaced by the
+// ticket's number and "{back}" by when the team is back.
+type OpenTicket struct {
+	Cause  Cause
+	Reason string
+	Text   string
+}
+
 func (Changed) isAction()         {}
 func (Say) isAction()             {}
 func (Note) isAction()            {}
@@ -100,3 +109,4 @@ func (HandOffNatively) isAction() {}
 func (StartQueueTimer) isAction() {}
 func (Assigned) isAction()        {}
 func (Refused) isAction()         {}
+func (OpenTicket) isAction()      {}

@@ -76,6 +76,11 @@ const (
 	CauseTakeover Cause = "takeover"
 	// CauseDeskFailed: the handoff could not be opened on the desk.
 	CauseDeskFailed Cause = "desk_failed"
+	// CauseOffHours: a handoff outside the opening hours.
+	CauseOffHours Cause = "off_hours"
+	// CauseNoOperator: a handoff to the console while no operator was
+	// online.
+	CauseNoOperator Cause = "no_operator"
 )
 
 // Operator is a person answering visitors: a console account (ID set) or
@@ -139,6 +144,9 @@ type Conversation struct {
 	// NativeHandoff says the visitor's own channel hands conversations to
 	// its operators (the channel plugin's capability), so no desk is used.
 	NativeHandoff bool
+	// PeopleAway says why a handoff now would reach nobody
+	// (CauseOffHours, CauseNoOperator); "" when someone can be reached.
+	PeopleAway Cause
 }
 
 // Handoff is the state of a conversation's current or last handoff.

@@ -154,6 +154,13 @@ type ReturnedToBot struct {
 	Force    bool
 }
 
+// TicketCommented is a public comment on the conversation's ticket: it
+// reaches the visitor on their channel whatever the conversation's state.
+type TicketCommented struct {
+	Author Operator
+	Text   string
+}
+
 func (VisitorMessages) isEvent()    {}
 func (ModelAnswered) isEvent()      {}
 func (KnowledgeAnswered) isEvent()  {}
@@ -179,3 +186,4 @@ func (Transferred) isEvent()        {}
 func (TakenOver) isEvent()          {}
 func (ReturnedToBot) isEvent()      {}
 func (OperatorClosed) isEvent()     {}
+func (TicketCommented) isEvent()    {}

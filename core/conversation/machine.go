@@ -30,6 +30,10 @@ type Policy struct {
 	// ReturnToBot gives the conversation back to the bot when the operator
 	// closes it, instead of closing it.
 	ReturnToBot bool
+	// Tickets opens a ticket when a handoff cannot reach a person (people
+	// away, the desk unreachable or without operators, the queue timeout
+	// passed) instead of waiting or going back to the bot with an apology.
+	Tickets bool
 	// Messages are what the visitor is told.
 	Messages Messages
 }
@@ -45,6 +49,9 @@ type Messages struct {
 	Timeout     string // nobody joined in time
 	Closed      string // the operator closed the conversation
 	Missed      string // the desk says nobody took it
+	// Ticket and OffHoursTicket tell the visitor about the ticket opened
+	// for them ({ticket}, {back}); OffHoursTicket outside opening hours.
+	Ticket, OffHoursTicket string
 }
 
 // ConsoleDesk is the name of the built-in desk: the operator console.
@@ -187,6 +194,10 @@ func (s *step) apply(ev Event) {
 		if s.c.State != WaitingHuman || !s.withHuman() || s.c.Handoff.Desk == "" {
 			return // an operator joined after all, or the handoff is over
 		}
+		if s.m.p.Tickets {
+			s.ticket(CauseDeskFailed, ev.Reason)
+			return
+		}
 		s.transition(Bot, CauseDeskFailed, ev.Reason)
 		s.say(RoleBot, s.m.p.Messages.Missed)
 	case DeskClosed:
@@ -202,6 +213,10 @@ func (s *step) apply(ev Event) {
 			return
 		}
 		s.forgetDesk()
+		if s.m.p.Tickets {
+			s.ticket(CauseMissed, ev.Reason)
+			return
+		}
 		s.transition(Bot, CauseMissed, ev.Reason)
 		s.say(RoleBot, s.m.p.Messages.Missed)
 	case QueueTimeoutFired:
@@ -210,6 +225,10 @@ func (s *step) apply(ev Event) {
 			return // stale: an operator joined, or a newer handoff started
 		}
 		s.closeDesk("no operator joined in time")
+		if s.m.p.Tickets {
+			s.ticket(CauseQueueTimeout, "no operator joined in time")
+			return
+		}
 		s.transition(Bot, CauseQueueTimeout, "")
 		s.say(RoleBot, s.m.p.Messages.Timeout)
 	case HandoffRequested:
@@ -293,6 +312,12 @@ func (s *step) apply(ev Event) {
 		s.closeDesk("returned to the bot by " + name(ev.Operator))
 		s.transition(Bot, CauseOperator, "returned to the bot by "+name(ev.Operator))
 		s.say(RoleBot, s.m.p.Messages.Cancel)
+	// Tickets.
+	case TicketCommented:
+		if ev.Text != "" {
+			s.emit(Say{Role: RoleOperator, Text: ev.Text, Author: ev.Author})
+		}
+	// End of tickets.
 	default:
 		panic(fmt.Sprintf("conversation: unknown event %T", ev))
 	}
@@ -356,6 +381,13 @@ func (s *step) botFailed() {
 // the channel can, else on the desk, else (no desk) it waits for staff to
 // pick it up over the API and the visitor gets the fallback message.
 func (s *step) handoff(cause Cause, reason string) {
+	if s.m.p.Tickets && s.c.PeopleAway != "" {
+		if reason == "" {
+			reason = "handoff (" + string(cause) + ")"
+		}
+		s.ticket(s.c.PeopleAway, reason)
+		return
+	}
 	s.transition(WaitingHuman, cause, reason)
 	s.c.Failures, s.c.Offered = 0, nil
 	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now}
@@ -385,6 +417,18 @@ func (s *step) handoff(cause Cause, reason string) {
 	if !h.Deadline.IsZero() {
 		s.emit(StartQueueTimer{At: h.Deadline})
 	}
+}
+
+// ticket opens a ticket for a visitor no person could be reached for;
+// the bot keeps (or takes back) the conversation meanwhile.
+func (s *step) ticket(cause Cause, reason string) {
+	s.transition(Bot, cause, reason)
+	s.c.Failures, s.c.Offered = 0, nil
+	text := s.m.p.Messages.Ticket
+	if cause == CauseOffHours {
+		text = s.m.p.Messages.OffHoursTicket
+	}
+	s.emit(OpenTicket{Cause: cause, Reason: reason, Text: text})
 }
 
 // closed ends the people's part of the conversation: back to the bot, or

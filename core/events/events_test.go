@@ -13,6 +13,7 @@ import (
 // its own.
 var payloads = []Payload{
 	ConversationCreated{}, ConversationStateChanged{}, ConversationAssigned{}, MessageCreated{}, HandoffRequested{},
+	TicketCreated{}, TicketUpdated{},
 }
 
 func TestEveryTypeHasOnePayloadWithoutSubjectFields(t *testing.T) {
