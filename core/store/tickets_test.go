@@ -96,7 +96,9 @@ func TestTickets(t *testing.T) {
 	// The events: created twice, updated once (the refused change and the
 	// one to an unknown ticket left none), about the conversation when
 	// linked.
-	evs, _, err := s.EventsAfter(0, 100, func(e *events.Event) bool { return e.Type == events.TypeTicketCreated || e.Type == events.TypeTicketUpdated })
+	evs, _, err := s.EventsAfter(0, 100, func(e *events.Event) bool {
+		return e.Type == events.TypeTicketCreated || e.Type == events.TypeTicketUpdated
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
