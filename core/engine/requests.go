@@ -214,6 +214,8 @@ func decodeRequest(it store.InboxItem) conversation.Event {
 		return conversation.DeskOpened{}
 	case kindDeskFailed:
 		return conversation.DeskFailed{Reason: ev.Text}
+	case kindTicketComment:
+		return conversation.TicketCommented{Author: op, Text: ev.Text}
 	}
 	return nil
 }

@@ -54,6 +54,10 @@ type effects struct {
 	question string
 	// gaps are questions the knowledge base could not answer.
 	gaps []gap
+	// tickets are opened with the effects.
+	tickets []store.Ticket
+	// failed stops the commit: an action could not be prepared.
+	failed error
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -157,7 +161,8 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 // turn is run at once and its outcome stepped in turn.
 func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 	caps, _ := e.channels.Capabilities(ef.conv.Channel)
-	next, actions := e.rules.Step(conversation.Conversation{Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff}, ev, e.st.Now())
+	now := e.st.Now()
+	next, actions := e.rules.Step(conversation.Conversation{Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff, PeopleAway: e.peopleAway(now)}, ev, now)
 	ef.conv.Status = next.Status
 	for _, a := range actions {
 		switch a := a.(type) {
@@ -221,6 +226,8 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
 		case conversation.Refused:
 			ef.refusal = a.Reason
+		case conversation.OpenTicket:
+			e.openTicket(ef, a)
 		default:
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
@@ -384,6 +391,9 @@ func emitHandoff(tx *store.Tx, c *store.Conversation, t conversation.Transition)
 // transaction, then hands new outbox entries to the deliverer and arms the
 // queue timers.
 func (e *Engine) commit(ctx context.Context, ef *effects) error {
+	if ef.failed != nil {
+		return fmt.Errorf("conversation %s: %w", ef.conv.ID, ef.failed)
+	}
 	var added []store.OutboxEntry
 	err := e.st.Update(ctx, func(tx *store.Tx) error {
 		added = added[:0]
@@ -415,6 +425,12 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 				return err
 			}
 			if err := emitHandoff(tx, &fresh, t); err != nil {
+				return err
+			}
+		}
+		for i := range ef.tickets {
+			t := ef.tickets[i]
+			if err := store.CreateTicketTx(tx, &t); err != nil {
 				return err
 			}
 		}
