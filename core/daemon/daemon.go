@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -115,6 +116,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ecfg.Thinking = func(convID string, on bool) {
 		signals.Publish(live.Signal{Kind: live.Typing, ConversationID: convID, From: live.FromBot, Data: on})
 	}
+	if ecfg.Hours, err = d.cfg.Hours.Schedule(); err != nil {
+		return fmt.Errorf("hours: %w", err)
+	}
+	// The console starts after the engine; until it serves, nobody is
+	// online on it.
+	var consoleDesk atomic.Pointer[console.Server]
+	ecfg.OperatorsOnline = func() bool {
+		c := consoleDesk.Load()
+		return c != nil && c.AnyoneOnline()
+	}
 	eng = engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {
 		return err
@@ -139,6 +150,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		},
 		Operators: operators,
 		KB:        knowledge,
+		Tickets:   ticketDesk{Store: st, Engine: eng},
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
@@ -150,6 +162,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if desk, err = d.console(st, eng, signals, operators); err != nil {
 			return err
 		}
+		consoleDesk.Store(desk)
 		routes.Handle("/op/", desk)
 		routes.Handle("/console/", desk)
 		routes.Handle("/console", desk)
@@ -266,6 +279,18 @@ func (d *Daemon) announceSetup(ctx context.Context, desk *console.Server) {
 	}
 }
 
+// ticketDesk serves /v1/tickets: the tickets are the store's, comments go
+// through the engine, which delivers the public ones.
+type ticketDesk struct {
+	*store.Store
+	*engine.Engine
+}
+
+// CommentTicket adds a comment; see [engine.Engine.CommentTicket].
+func (t ticketDesk) CommentTicket(ctx context.Context, id uint64, c store.TicketComment) (store.Ticket, error) {
+	return t.Engine.CommentTicket(ctx, id, c)
+}
+
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
@@ -276,6 +301,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			MaxBotFailures: h.MaxBotFailures,
 			QueueTimeout:   h.QueueTimeout,
 			ReturnToBot:    h.ReturnToBot,
+			Tickets:        h.WhenUnavailable == config.UnavailableTicket,
 			Messages: conversation.Messages{
 				Handoff:     b.HandoffMessage,
 				Fallback:    b.FallbackMessage,
@@ -285,6 +311,8 @@ func (d *Daemon) engineConfig() engine.Config {
 				Timeout:     h.TimeoutMessage,
 				Closed:      h.ClosedMessage,
 				Missed:      h.MissedMessage,
+				Ticket:         h.TicketMessage,
+				OffHoursTicket: h.OffHoursTicketMessage,
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,
