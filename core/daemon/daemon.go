@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/console"
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/crm"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
@@ -126,6 +127,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		c := consoleDesk.Load()
 		return c != nil && c.AnyoneOnline()
 	}
+	ecfg.ShareProfile = d.cfg.CRM.ShareWithModel
 	eng = engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {
 		return err
@@ -133,6 +135,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Stops the engine on early returns; after a normal shutdown it is a
 	// no-op (Stop was already called with the shutdown deadline).
 	defer eng.Stop(context.Background())
+
+	if u := d.cfg.CRM.LookupURL; u != "" {
+		lookups := crm.New(crm.Config{URL: u, Timeout: d.cfg.CRM.Timeout}, st, d.log)
+		lctx, stopLookups := context.WithCancel(context.WithoutCancel(ctx))
+		if err := lookups.Start(lctx); err != nil {
+			stopLookups()
+			return err
+		}
+		defer func() { stopLookups(); lookups.Wait() }()
+	}
 
 	if len(d.cfg.API.Keys) > 0 {
 		d.log.Warn("api.keys from the config are full-scope keys meant for quick starts; create scoped keys with `switchboard apikey create` and remove them")

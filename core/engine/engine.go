@@ -53,6 +53,9 @@ type Config struct {
 	Delivery DeliveryConfig
 	// Metrics records turns, transitions and sends; nil: none.
 	Metrics *metrics.Metrics
+	// ShareProfile gives the model what the customer lookup said about
+	// the visitor (crm.share_with_model).
+	ShareProfile bool
 	// Hours are the opening hours handoffs follow; nil: always open.
 	Hours *hours.Schedule
 	// OperatorsOnline, when set, reports whether a console operator is
