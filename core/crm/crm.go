@@ -141,7 +141,7 @@ func (s *Service) follow(ctx context.Context, cursor uint64) {
 				s.consider(ev.ConversationID)
 			}
 		}
-		if err == nil && len(evs) == batch {
+		if err == nil && (len(evs) == batch || s.behind(through)) {
 			stop()
 			continue
 		}
@@ -153,6 +153,13 @@ func (s *Service) follow(ctx context.Context, cursor uint64) {
 		}
 		stop()
 	}
+}
+
+// behind reports whether the log has events after through (a read that
+// looked through only part of it).
+func (s *Service) behind(through uint64) bool {
+	b, err := s.st.EventBounds()
+	return err == nil && b.Last > through
 }
 
 // wanted picks the events that may call for a lookup: a new conversation,

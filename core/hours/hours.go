@@ -33,6 +33,7 @@ type Error struct {
 	Message string
 }
 
+// Error says which key is wrong and why.
 func (e *Error) Error() string { return e.Key + ": " + e.Message }
 
 // span is one opening range, in minutes after the day's midnight; end may
