@@ -318,6 +318,9 @@ type Handoff struct {
 	// OffHoursTicketMessage is TicketMessage outside opening hours; {back}
 	// is when the team is back, in the business's time zone.
 	OffHoursTicketMessage string `toml:"off_hours_ticket_message"`
+	// OffHoursMessage replaces bot.handoff_message for a handoff that
+	// waits outside the opening hours; {back} as above.
+	OffHoursMessage string `toml:"off_hours_message"`
 }
 
 // Default returns the configuration used for every key the file and the
@@ -385,6 +388,7 @@ func Default() *Config {
 			WhenUnavailable:       UnavailableWait,
 			TicketMessage:         "Nobody from our team can take the chat right now, so I've opened ticket #{ticket} for you. We'll answer you here as soon as we can.",
 			OffHoursTicketMessage: "Our team is away right now, so I've opened ticket #{ticket} for you. We're back {back} and will answer you here.",
+			OffHoursMessage:       "Our team is away right now. We're back {back}, and a colleague will answer you here then.",
 		},
 		Hours: Hours{Holidays: []string{}},
 		CRM:   CRM{Timeout: 3 * time.Second},

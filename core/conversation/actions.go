@@ -89,7 +89,7 @@ type StartQueueTimer struct{ At time.Time }
 
 // OpenTicket opens a ticket for the conversation, which could not reach a
 // person, and tells the visitor Text with "{ticket}" replaced by the
-// ticket's number and "{back}" by when the team is back.
+// ticket's number.
 type OpenTicket struct {
 	Cause  Cause
 	Reason string

@@ -147,6 +147,9 @@ type Conversation struct {
 	// PeopleAway says why a handoff now would reach nobody
 	// (CauseOffHours, CauseNoOperator); "" when someone can be reached.
 	PeopleAway Cause
+	// Back is when the team is back, as visitors are told it, while
+	// PeopleAway is CauseOffHours.
+	Back string
 }
 
 // Handoff is the state of a conversation's current or last handoff.

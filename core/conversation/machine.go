@@ -52,6 +52,9 @@ type Messages struct {
 	// Ticket and OffHoursTicket tell the visitor about the ticket opened
 	// for them ({ticket}, {back}); OffHoursTicket outside opening hours.
 	Ticket, OffHoursTicket string
+	// OffHours replaces Handoff for a handoff that waits outside the
+	// opening hours; {back} is when the team is back.
+	OffHours string
 }
 
 // ConsoleDesk is the name of the built-in desk: the operator console.
@@ -402,7 +405,7 @@ func (s *step) handoff(cause Cause, reason string) {
 	switch {
 	case s.c.NativeHandoff:
 		h.Native, h.Announced = true, true
-		s.emit(HandOffNatively{Text: s.m.p.Messages.Handoff, Reason: note})
+		s.emit(HandOffNatively{Text: s.handoffText(), Reason: note})
 	case s.m.p.Desk == ConsoleDesk:
 		h.Desk = ConsoleDesk // the console has it as soon as it is stored
 		s.announce()
@@ -426,7 +429,7 @@ func (s *step) ticket(cause Cause, reason string) {
 	s.c.Failures, s.c.Offered = 0, nil
 	text := s.m.p.Messages.Ticket
 	if cause == CauseOffHours {
-		text = s.m.p.Messages.OffHoursTicket
+		text = strings.ReplaceAll(s.m.p.Messages.OffHoursTicket, "{back}", s.c.Back)
 	}
 	s.emit(OpenTicket{Cause: cause, Reason: reason, Text: text})
 }
@@ -488,7 +491,16 @@ func (s *step) restartQueueTimer() {
 // announce tells the visitor a person is on the way.
 func (s *step) announce() {
 	s.c.Handoff.Announced = true
-	s.say(RoleBot, s.m.p.Messages.Handoff)
+	s.say(RoleBot, s.handoffText())
+}
+
+// handoffText is what the visitor is told about a handoff: outside the
+// opening hours, when the team is back.
+func (s *step) handoffText() string {
+	if s.c.PeopleAway == CauseOffHours && s.m.p.Messages.OffHours != "" {
+		return strings.ReplaceAll(s.m.p.Messages.OffHours, "{back}", s.c.Back)
+	}
+	return s.m.p.Messages.Handoff
 }
 
 // join records the operator who took a waiting conversation (on the

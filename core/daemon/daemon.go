@@ -325,6 +325,7 @@ func (d *Daemon) engineConfig() engine.Config {
 				Missed:         h.MissedMessage,
 				Ticket:         h.TicketMessage,
 				OffHoursTicket: h.OffHoursTicketMessage,
+				OffHours:       h.OffHoursMessage,
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,

@@ -20,19 +20,16 @@ const kindTicketComment sdk.EventKind = "engine.ticket_comment"
 const ticketSubjectChars = 80
 
 // peopleAway says why a handoff now would reach nobody: outside the
-// opening hours, or no operator online on the console; "" when someone can
-// be reached.
-func (e *Engine) peopleAway(now time.Time) conversation.Cause {
-	if !e.cfg.Rules.Tickets {
-		return ""
-	}
+// opening hours (with when the team is back), or no operator online on
+// the console; "" when someone can be reached.
+func (e *Engine) peopleAway(now time.Time) (conversation.Cause, string) {
 	if !e.cfg.Hours.Open(now) {
-		return conversation.CauseOffHours
+		return conversation.CauseOffHours, e.cfg.Hours.Describe(now)
 	}
 	if e.cfg.Rules.Desk == conversation.ConsoleDesk && e.cfg.OperatorsOnline != nil && !e.cfg.OperatorsOnline() {
-		return conversation.CauseNoOperator
+		return conversation.CauseNoOperator, ""
 	}
-	return ""
+	return "", ""
 }
 
 // openTicket performs an OpenTicket: the ticket is stored with the step's
@@ -56,8 +53,7 @@ func (e *Engine) openTicket(ef *effects, a conversation.OpenTicket) {
 		ConversationID: ef.conv.ID, Cause: a.Cause,
 		Comments: []store.TicketComment{{ID: 1, Text: "Opened because: " + a.Reason, CreatedAt: e.st.Now()}},
 	})
-	back := e.cfg.Hours.Describe(e.st.Now())
-	text := strings.NewReplacer("{ticket}", strconv.FormatUint(id, 10), "{back}", back).Replace(a.Text)
+	text := strings.ReplaceAll(a.Text, "{ticket}", strconv.FormatUint(id, 10))
 	if text != "" {
 		e.say(ef, conversation.Say{Role: conversation.RoleBot, Text: text})
 	}

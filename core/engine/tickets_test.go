@@ -126,3 +126,26 @@ func TestQueueTimeoutTicketAndComments(t *testing.T) {
 		t.Error("a comment on an unknown ticket was taken")
 	}
 }
+
+// Waiting is the policy: off hours the handoff waits, and the visitor is
+// told when the team is back instead of "connecting you".
+func TestOffHoursWaitSaysWhenTheTeamIsBack(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = conversation.ConsoleDesk
+	cfg.Rules.Messages.OffHours = "back {back}"
+	var hc hours.Config
+	hc.Timezone = "Europe/Lisbon"
+	hc.Days[time.Now().AddDate(0, 0, 3).Weekday()] = []string{"09:00-10:00"}
+	s, err := hours.New(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Hours = s
+	h := newHarness(t, cfg, &model{turn: answer("ok")})
+	id := h.visitor("1", "human")
+	h.eventually("the queue", func() bool { return h.conv(id).State == conversation.WaitingHuman })
+	h.eventually("the message", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	if got := h.ch["tg"].texts()[0]; !strings.HasPrefix(got, "back ") || !strings.HasSuffix(got, "09:00 (Europe/Lisbon)") {
+		t.Errorf("told %q", got)
+	}
+}

@@ -162,7 +162,8 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 	caps, _ := e.channels.Capabilities(ef.conv.Channel)
 	now := e.st.Now()
-	next, actions := e.rules.Step(conversation.Conversation{Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff, PeopleAway: e.peopleAway(now)}, ev, now)
+	away, back := e.peopleAway(now)
+	next, actions := e.rules.Step(conversation.Conversation{Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff, PeopleAway: away, Back: back}, ev, now)
 	ef.conv.Status = next.Status
 	for _, a := range actions {
 		switch a := a.(type) {
