@@ -190,11 +190,12 @@ type Requester struct {
 	User    User   `json:"user"`
 }
 
-// TicketComment is a comment as events show it.
+// TicketComment is a comment as events show it; a private comment's text
+// is left out.
 type TicketComment struct {
 	ID     int    `json:"id"`
 	Author string `json:"author,omitempty"`
-	Text   string `json:"text"`
+	Text   string `json:"text,omitempty"`
 	// Public comments are sent to the visitor; private ones are notes for
 	// the team.
 	Public bool `json:"public"`

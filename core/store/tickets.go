@@ -246,7 +246,11 @@ func UpdateTicketTx(tx *Tx, id uint64, ch TicketChange) (Ticket, error) {
 		t.Comments = append(t.Comments, added)
 		*c = added
 		changed = append(changed, "comment")
-		comment = &events.TicketComment{ID: added.ID, Author: added.Author, Text: added.Text, Public: added.Public}
+		// Like operators' notes, a private comment's text stays inside.
+		comment = &events.TicketComment{ID: added.ID, Author: added.Author, Public: added.Public}
+		if added.Public {
+			comment.Text = added.Text
+		}
 	}
 	if err := t.check(); err != nil {
 		return Ticket{}, err

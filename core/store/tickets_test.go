@@ -162,3 +162,22 @@ func TestSchema1DatabaseTakesTickets(t *testing.T) {
 		t.Errorf("after the lookup: %+v", c)
 	}
 }
+
+func TestPrivateCommentTextStaysOutOfEvents(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	tk, err := s.CreateTicket(ctx, Ticket{Subject: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateTicket(ctx, tk.ID, TicketChange{Comment: &TicketComment{Author: "Bob", Text: "the customer is difficult"}}); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, err := s.EventsAfter(0, 10, func(e *events.Event) bool { return e.Type == events.TypeTicketUpdated })
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events %v %v", evs, err)
+	}
+	if strings.Contains(string(evs[0].Payload), "difficult") || !strings.Contains(string(evs[0].Payload), `"comment"`) {
+		t.Errorf("ticket.updated %s", evs[0].Payload)
+	}
+}
