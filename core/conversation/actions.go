@@ -88,8 +88,8 @@ type HandOffNatively struct {
 type StartQueueTimer struct{ At time.Time }
 
 // OpenTicket opens a ticket for the conversation, which could not reach a
-// person, and tells the visitor Text with "{ticket}" replaced by the
-// ticket's number.
+// person (or, when one is still open or pending, keeps that one), and
+// tells the visitor Text with "{ticket}" replaced by the ticket's number.
 type OpenTicket struct {
 	Cause  Cause
 	Reason string

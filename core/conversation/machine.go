@@ -428,7 +428,7 @@ func (s *step) ticket(cause Cause, reason string) {
 	s.transition(Bot, cause, reason)
 	s.c.Failures, s.c.Offered = 0, nil
 	text := s.m.p.Messages.Ticket
-	if cause == CauseOffHours {
+	if cause == CauseOffHours && s.c.Back != "" {
 		text = strings.ReplaceAll(s.m.p.Messages.OffHoursTicket, "{back}", s.c.Back)
 	}
 	s.emit(OpenTicket{Cause: cause, Reason: reason, Text: text})
@@ -497,7 +497,7 @@ func (s *step) announce() {
 // handoffText is what the visitor is told about a handoff: outside the
 // opening hours, when the team is back.
 func (s *step) handoffText() string {
-	if s.c.PeopleAway == CauseOffHours && s.m.p.Messages.OffHours != "" {
+	if s.c.PeopleAway == CauseOffHours && s.c.Back != "" && s.m.p.Messages.OffHours != "" {
 		return strings.ReplaceAll(s.m.p.Messages.OffHours, "{back}", s.c.Back)
 	}
 	return s.m.p.Messages.Handoff

@@ -475,6 +475,9 @@ var rows = []struct {
 	{"closed: a ticket comment reaches the visitor and reopens nothing", policy(), closed(), TicketCommented{Text: "Solved."}, closed(),
 		[]Action{Say{Role: RoleOperator, Text: "Solved."}}},
 	{"bot: an empty ticket comment says nothing", policy(), bot(), TicketCommented{Author: ann}, bot(), nil},
+	{"bot: off hours, but never back: the plain ticket text", policy(tickets), with(bot(), func(c *Conversation) { c.PeopleAway = CauseOffHours }),
+		HandoffRequested{Cause: CauseAPI, Reason: "x"}, with(bot(), func(c *Conversation) { c.PeopleAway = CauseOffHours }),
+		[]Action{OpenTicket{Cause: CauseOffHours, Reason: "x", Text: "ticket {ticket}"}}},
 }
 
 // tickets turns tickets on, with texts that show which was used.

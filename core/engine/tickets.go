@@ -36,6 +36,12 @@ func (e *Engine) peopleAway(now time.Time) (conversation.Cause, string) {
 // effects, and the visitor is told its number and when to expect an
 // answer.
 func (e *Engine) openTicket(ef *effects, a conversation.OpenTicket) {
+	if id, ok := e.ticketStillOpen(ef); ok {
+		// Asking again while the last ticket waits for an answer: the
+		// visitor is reminded of it rather than given a second one.
+		e.say(ef, conversation.Say{Role: conversation.RoleBot, Text: strings.ReplaceAll(a.Text, "{ticket}", strconv.FormatUint(id, 10))})
+		return
+	}
 	id, err := e.st.ReserveTicketID()
 	if err != nil {
 		// The store cannot be read: the commit fails too, and the step
@@ -58,6 +64,25 @@ func (e *Engine) openTicket(ef *effects, a conversation.OpenTicket) {
 		e.say(ef, conversation.Say{Role: conversation.RoleBot, Text: text})
 	}
 	e.logFor(ef.conv).WithField("ticket", id).WithField("cause", a.Cause).Info("ticket opened")
+}
+
+// ticketStillOpen is the conversation's latest ticket that is open or
+// pending, if any (this step's own included).
+func (e *Engine) ticketStillOpen(ef *effects) (uint64, bool) {
+	if n := len(ef.tickets); n > 0 {
+		return ef.tickets[n-1].ID, true
+	}
+	tickets, err := e.st.TicketsOf(ef.conv.ID)
+	if err != nil {
+		e.logFor(ef.conv).WithError(err).Warn("read the conversation's tickets")
+		return 0, false
+	}
+	for i := len(tickets) - 1; i >= 0; i-- {
+		if s := tickets[i].Status; s == store.TicketOpen || s == store.TicketPending {
+			return tickets[i].ID, true
+		}
+	}
+	return 0, false
 }
 
 func displayName(u sdk.User) string {

@@ -47,11 +47,28 @@ func TestNobodyOnlineOpensATicket(t *testing.T) {
 		t.Errorf("ticket %+v", tk)
 	}
 
+	// Asking again is answered with the same ticket; once it is solved, a
+	// new one is opened.
+	h.visitor("2", "human, please")
+	h.eventually("the reminder", func() bool { return len(h.ch["tg"].texts()) == 2 })
+	if got := h.ch["tg"].texts()[1]; got != "ticket #1 opened" {
+		t.Errorf("reminded %q", got)
+	}
+	solved := store.TicketSolved
+	if _, err := h.st.UpdateTicket(context.Background(), 1, store.TicketChange{Status: &solved}); err != nil {
+		t.Fatal(err)
+	}
+	h.visitor("3", "human, it broke again")
+	h.eventually("the second ticket", func() bool { return len(h.ch["tg"].texts()) == 3 })
+	if got := h.ch["tg"].texts()[2]; got != "ticket #2 opened" {
+		t.Errorf("told %q", got)
+	}
+
 	online.Store(true)
-	h.visitor("2", "human again")
+	h.visitor("4", "human again")
 	h.eventually("the queue", func() bool { return h.conv(id).State == conversation.WaitingHuman })
-	if tickets, _ := h.st.TicketsOf(id); len(tickets) != 1 {
-		t.Errorf("%d tickets, want still 1", len(tickets))
+	if tickets, _ := h.st.TicketsOf(id); len(tickets) != 2 {
+		t.Errorf("%d tickets, want still 2", len(tickets))
 	}
 }
 
