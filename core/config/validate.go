@@ -294,6 +294,8 @@ func (c *Config) validate() []Problem {
 	if c.CSAT.Window < 0 {
 		add("csat.window", "must not be negative (0 means no limit), got %s", c.CSAT.Window)
 	}
+	// [hours], [crm], handoff.when_unavailable
+	c.validateTickets(add)
 	// [kb]
 	ps = append(ps, c.validateKB()...)
 	return ps

@@ -106,6 +106,15 @@ type RecordRating struct {
 	Request RatingRequest
 }
 
+// OpenTicket opens a ticket for the conversation, which could not reach a
+// person (or, when one is still open or pending, keeps that one), and
+// tells the visitor Text with "{ticket}" replaced by the ticket's number.
+type OpenTicket struct {
+	Cause  Cause
+	Reason string
+	Text   string
+}
+
 func (Changed) isAction()         {}
 func (Say) isAction()             {}
 func (Note) isAction()            {}
@@ -121,3 +130,4 @@ func (Assigned) isAction()        {}
 func (Refused) isAction()         {}
 func (AskRating) isAction()       {}
 func (RecordRating) isAction()    {}
+func (OpenTicket) isAction()      {}

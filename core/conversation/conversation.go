@@ -76,6 +76,11 @@ const (
 	CauseTakeover Cause = "takeover"
 	// CauseDeskFailed: the handoff could not be opened on the desk.
 	CauseDeskFailed Cause = "desk_failed"
+	// CauseOffHours: a handoff outside the opening hours.
+	CauseOffHours Cause = "off_hours"
+	// CauseNoOperator: a handoff to the console while no operator was
+	// online.
+	CauseNoOperator Cause = "no_operator"
 )
 
 // Operator is a person answering visitors: a console account (ID set) or
@@ -172,6 +177,12 @@ type Conversation struct {
 	// its own, and its own thanks (the web chat's stars), so the rating
 	// question and thanks are not said.
 	RatingWidget bool
+	// PeopleAway says why a handoff now would reach nobody
+	// (CauseOffHours, CauseNoOperator); "" when someone can be reached.
+	PeopleAway Cause
+	// Back is when the team is back, as visitors are told it, while
+	// PeopleAway is CauseOffHours.
+	Back string
 }
 
 // Handoff is the state of a conversation's current or last handoff.

@@ -163,6 +163,13 @@ type Rated struct {
 	Comment string
 }
 
+// TicketCommented is a public comment on the conversation's ticket: it
+// reaches the visitor on their channel whatever the conversation's state.
+type TicketCommented struct {
+	Author Operator
+	Text   string
+}
+
 func (VisitorMessages) isEvent()    {}
 func (ModelAnswered) isEvent()      {}
 func (KnowledgeAnswered) isEvent()  {}
@@ -189,3 +196,4 @@ func (TakenOver) isEvent()          {}
 func (ReturnedToBot) isEvent()      {}
 func (OperatorClosed) isEvent()     {}
 func (Rated) isEvent()              {}
+func (TicketCommented) isEvent()    {}

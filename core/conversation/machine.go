@@ -33,6 +33,10 @@ type Policy struct {
 	ReturnToBot bool
 	// Rating asks visitors to rate the operator after a close ([csat]).
 	Rating RatingPolicy
+	// Tickets opens a ticket when a handoff cannot reach a person (people
+	// away, the desk unreachable or without operators, the queue timeout
+	// passed) instead of waiting or going back to the bot with an apology.
+	Tickets bool
 	// Messages are what the visitor is told.
 	Messages Messages
 }
@@ -48,6 +52,12 @@ type Messages struct {
 	Timeout     string // nobody joined in time
 	Closed      string // the operator closed the conversation
 	Missed      string // the desk says nobody took it
+	// Ticket and OffHoursTicket tell the visitor about the ticket opened
+	// for them ({ticket}, {back}); OffHoursTicket outside opening hours.
+	Ticket, OffHoursTicket string
+	// OffHours replaces Handoff for a handoff that waits outside the
+	// opening hours; {back} is when the team is back.
+	OffHours string
 	RateAsk     string // the rating question, after an operator's close
 	RateThanks  string // the visitor gave a rating
 }
@@ -205,6 +215,10 @@ func (s *step) apply(ev Event) {
 		if s.c.State != WaitingHuman || !s.withHuman() || s.c.Handoff.Desk == "" {
 			return // an operator joined after all, or the handoff is over
 		}
+		if s.m.p.Tickets {
+			s.ticket(CauseDeskFailed, ev.Reason)
+			return
+		}
 		s.transition(Bot, CauseDeskFailed, ev.Reason)
 		s.say(RoleBot, s.m.p.Messages.Missed)
 	case DeskClosed:
@@ -220,6 +234,10 @@ func (s *step) apply(ev Event) {
 			return
 		}
 		s.forgetDesk()
+		if s.m.p.Tickets {
+			s.ticket(CauseMissed, ev.Reason)
+			return
+		}
 		s.transition(Bot, CauseMissed, ev.Reason)
 		s.say(RoleBot, s.m.p.Messages.Missed)
 	case QueueTimeoutFired:
@@ -228,6 +246,10 @@ func (s *step) apply(ev Event) {
 			return // stale: an operator joined, or a newer handoff started
 		}
 		s.closeDesk("no operator joined in time")
+		if s.m.p.Tickets {
+			s.ticket(CauseQueueTimeout, "no operator joined in time")
+			return
+		}
 		s.transition(Bot, CauseQueueTimeout, "")
 		s.say(RoleBot, s.m.p.Messages.Timeout)
 	case HandoffRequested:
@@ -317,6 +339,12 @@ func (s *step) apply(ev Event) {
 		s.closeDesk("returned to the bot by " + name(ev.Operator))
 		s.transition(Bot, CauseOperator, "returned to the bot by "+name(ev.Operator))
 		s.say(RoleBot, s.m.p.Messages.Cancel)
+	// Tickets.
+	case TicketCommented:
+		if ev.Text != "" {
+			s.emit(Say{Role: RoleOperator, Text: ev.Text, Author: ev.Author})
+		}
+	// End of tickets.
 	default:
 		panic(fmt.Sprintf("conversation: unknown event %T", ev))
 	}
@@ -380,6 +408,13 @@ func (s *step) botFailed() {
 // the channel can, else on the desk, else (no desk) it waits for staff to
 // pick it up over the API and the visitor gets the fallback message.
 func (s *step) handoff(cause Cause, reason string) {
+	if s.m.p.Tickets && s.c.PeopleAway != "" {
+		if reason == "" {
+			reason = "handoff (" + string(cause) + ")"
+		}
+		s.ticket(s.c.PeopleAway, reason)
+		return
+	}
 	s.transition(WaitingHuman, cause, reason)
 	s.c.Failures, s.c.Offered = 0, nil
 	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now}
@@ -394,7 +429,7 @@ func (s *step) handoff(cause Cause, reason string) {
 	switch {
 	case s.c.NativeHandoff:
 		h.Native, h.Announced = true, true
-		s.emit(HandOffNatively{Text: s.m.p.Messages.Handoff, Reason: note})
+		s.emit(HandOffNatively{Text: s.handoffText(), Reason: note})
 	case s.m.p.Desk == ConsoleDesk:
 		h.Desk = ConsoleDesk // the console has it as soon as it is stored
 		s.announce()
@@ -409,6 +444,18 @@ func (s *step) handoff(cause Cause, reason string) {
 	if !h.Deadline.IsZero() {
 		s.emit(StartQueueTimer{At: h.Deadline})
 	}
+}
+
+// ticket opens a ticket for a visitor no person could be reached for;
+// the bot keeps (or takes back) the conversation meanwhile.
+func (s *step) ticket(cause Cause, reason string) {
+	s.transition(Bot, cause, reason)
+	s.c.Failures, s.c.Offered = 0, nil
+	text := s.m.p.Messages.Ticket
+	if cause == CauseOffHours && s.c.Back != "" {
+		text = strings.ReplaceAll(s.m.p.Messages.OffHoursTicket, "{back}", s.c.Back)
+	}
+	s.emit(OpenTicket{Cause: cause, Reason: reason, Text: text})
 }
 
 // closed ends the people's part of the conversation: back to the bot, or
@@ -469,7 +516,16 @@ func (s *step) restartQueueTimer() {
 // announce tells the visitor a person is on the way.
 func (s *step) announce() {
 	s.c.Handoff.Announced = true
-	s.say(RoleBot, s.m.p.Messages.Handoff)
+	s.say(RoleBot, s.handoffText())
+}
+
+// handoffText is what the visitor is told about a handoff: outside the
+// opening hours, when the team is back.
+func (s *step) handoffText() string {
+	if s.c.PeopleAway == CauseOffHours && s.c.Back != "" && s.m.p.Messages.OffHours != "" {
+		return strings.ReplaceAll(s.m.p.Messages.OffHours, "{back}", s.c.Back)
+	}
+	return s.m.p.Messages.Handoff
 }
 
 // join records the operator who took a waiting conversation (on the

@@ -494,6 +494,76 @@ var rows = []struct {
 		Rated{Score: 5}, with(closed(), func(c *Conversation) { c.RatingWidget = true }), []Action{RecordRating{Score: 5, Request: answered(t0)}}},
 	{"rating: off, a close asks nothing", policy(), human(), DeskClosed{"solved"}, toState(human(), Bot),
 		[]Action{ForgetDesk{}, changed(Human, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"}}},
+	// Tickets: a handoff that cannot reach a person.
+	{"bot: off hours: a ticket instead of the queue", policy(tickets), away(bot(), CauseOffHours),
+		VisitorMessages{[]string{"a human please"}}, away(bot(), CauseOffHours),
+		[]Action{OpenTicket{Cause: CauseOffHours, Reason: "the visitor asked for a human", Text: "ticket {ticket}, back Monday 09:00"}}},
+	{"bot: nobody on the console: a ticket", policy(tickets, console), away(failures(bot(), 1), CauseNoOperator),
+		ModelTransferred{Reason: "refund"}, away(bot(), CauseNoOperator),
+		[]Action{OpenTicket{Cause: CauseNoOperator, Reason: "refund", Text: "ticket {ticket}"}}},
+	{"bot: off hours, waiting is the policy: the queue", policy(), away(bot(), CauseOffHours),
+		ModelTransferred{Reason: "refund"}, away(handedOff(bot(), CauseTool, "refund"), CauseOffHours), deskHandoff(Bot, CauseTool, "refund", "refund")},
+	{"waiting off hours: the desk has it: the visitor is told when the team is back", policy(offHours), away(waiting(), CauseOffHours),
+		DeskOpened{}, away(with(waiting(), func(c *Conversation) { c.Handoff.Announced = true }), CauseOffHours),
+		[]Action{Say{Role: RoleBot, Text: "away until Monday 09:00"}}},
+	{"bot off hours, console, waiting is the policy: told when the team is back", policy(console, offHours), away(bot(), CauseOffHours),
+		ModelTransferred{Reason: "refund"}, away(with(handedOff(bot(), CauseTool, "refund"), func(c *Conversation) {
+			c.Handoff.Desk, c.Handoff.Announced = ConsoleDesk, true
+		}), CauseOffHours),
+		[]Action{changed(Bot, WaitingHuman, CauseTool, "refund"), Say{Role: RoleBot, Text: "away until Monday 09:00"}, StartQueueTimer{At: now.Add(10 * time.Minute)}}},
+	{"bot off hours, native channel: told when the team is back", policy(offHours), away(with(bot(), func(c *Conversation) { c.NativeHandoff = true }), CauseOffHours),
+		HandoffRequested{Cause: CauseAPI, Reason: "vip"},
+		away(with(bot(), func(c *Conversation) {
+			c.NativeHandoff, c.State = true, WaitingHuman
+			c.Handoff = &Handoff{Cause: CauseAPI, Reason: "vip", RequestedAt: now, Native: true, Deadline: now.Add(10 * time.Minute), Announced: true}
+		}), CauseOffHours),
+		[]Action{
+			changed(Bot, WaitingHuman, CauseAPI, "vip"),
+			HandOffNatively{Text: "away until Monday 09:00", Reason: "vip"},
+			StartQueueTimer{At: now.Add(10 * time.Minute)},
+		}},
+	{"bot: people in, tickets on: the queue", policy(tickets), bot(),
+		ModelTransferred{Reason: "refund"}, handedOff(bot(), CauseTool, "refund"), deskHandoff(Bot, CauseTool, "refund", "refund")},
+	{"closed: an API handoff off hours: a ticket, and the bot", policy(tickets), away(closed(), CauseOffHours),
+		HandoffRequested{Cause: CauseAPI}, away(toState(closed(), Bot), CauseOffHours),
+		[]Action{changed(Closed, Bot, CauseOffHours, "handoff (api)"), OpenTicket{Cause: CauseOffHours, Reason: "handoff (api)", Text: "ticket {ticket}, back Monday 09:00"}}},
+	{"waiting: the desk could not be reached: a ticket", policy(tickets), waiting(), DeskFailed{"gave up"}, toState(waiting(), Bot),
+		[]Action{changed(WaitingHuman, Bot, CauseDeskFailed, "gave up"), OpenTicket{Cause: CauseDeskFailed, Reason: "gave up", Text: "ticket {ticket}"}}},
+	{"waiting: the queue timeout: a ticket", policy(tickets), overdue(), QueueTimeoutFired{}, toState(overdue(), Bot), []Action{
+		CloseDesk{Reason: "no operator joined in time"}, changed(WaitingHuman, Bot, CauseQueueTimeout, "no operator joined in time"),
+		OpenTicket{Cause: CauseQueueTimeout, Reason: "no operator joined in time", Text: "ticket {ticket}"}}},
+	{"waiting: the desk missed it: a ticket", policy(tickets), waiting(), DeskMissed{"nobody online"}, toState(waiting(), Bot), []Action{
+		ForgetDesk{}, changed(WaitingHuman, Bot, CauseMissed, "nobody online"), OpenTicket{Cause: CauseMissed, Reason: "nobody online", Text: "ticket {ticket}"}}},
+	{"bot: a ticket comment reaches the visitor", policy(), bot(), TicketCommented{Author: ann, Text: "Your refund is on its way."}, bot(),
+		[]Action{Say{Role: RoleOperator, Text: "Your refund is on its way.", Author: ann}}},
+	{"waiting: a ticket comment does not take the conversation", policy(), waiting(), TicketCommented{Author: bob, Text: "Noted."}, waiting(),
+		[]Action{Say{Role: RoleOperator, Text: "Noted.", Author: bob}}},
+	{"human: a ticket comment reaches the visitor", policy(), human(), TicketCommented{Author: bob, Text: "Update."}, human(),
+		[]Action{Say{Role: RoleOperator, Text: "Update.", Author: bob}}},
+	{"closed: a ticket comment reaches the visitor and reopens nothing", policy(), closed(), TicketCommented{Text: "Solved."}, closed(),
+		[]Action{Say{Role: RoleOperator, Text: "Solved."}}},
+	{"bot: an empty ticket comment says nothing", policy(), bot(), TicketCommented{Author: ann}, bot(), nil},
+	{"bot: off hours, but never back: the plain ticket text", policy(tickets), with(bot(), func(c *Conversation) { c.PeopleAway = CauseOffHours }),
+		HandoffRequested{Cause: CauseAPI, Reason: "x"}, with(bot(), func(c *Conversation) { c.PeopleAway = CauseOffHours }),
+		[]Action{OpenTicket{Cause: CauseOffHours, Reason: "x", Text: "ticket {ticket}"}}},
+}
+
+// tickets turns tickets on, with texts that show which was used.
+func tickets(p *Policy) {
+	p.Tickets = true
+	p.Messages.Ticket, p.Messages.OffHoursTicket = "ticket {ticket}", "ticket {ticket}, back {back}"
+}
+
+// offHours sets the text of a handoff that waits outside the hours.
+func offHours(p *Policy) { p.Messages.OffHours = "away until {back}" }
+
+// away is c while a handoff would reach nobody, for cause.
+func away(c Conversation, cause Cause) Conversation {
+	c.PeopleAway = cause
+	if cause == CauseOffHours {
+		c.Back = "Monday 09:00"
+	}
+	return c
 }
 
 func TestStep(t *testing.T) {

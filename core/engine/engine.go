@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/hours"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -52,6 +53,15 @@ type Config struct {
 	Delivery DeliveryConfig
 	// Metrics records turns, transitions and sends; nil: none.
 	Metrics *metrics.Metrics
+	// ShareProfile gives the model what the customer lookup said about
+	// the visitor (crm.share_with_model).
+	ShareProfile bool
+	// Hours are the opening hours handoffs follow; nil: always open.
+	Hours *hours.Schedule
+	// OperatorsOnline, when set, reports whether a console operator is
+	// online (handoffs to the console open a ticket when none is, with
+	// tickets on).
+	OperatorsOnline func() bool
 	// Thinking, when set, is told that a model turn runs for a
 	// conversation (true, again every few seconds while it runs) and that
 	// it ended (false), so push clients can show "the bot is thinking". It

@@ -222,6 +222,8 @@ func decodeRequest(it store.InboxItem) conversation.Event {
 	case kindRate:
 		score, _ := strconv.Atoi(ev.Context[ctxScore])
 		return conversation.Rated{Score: score, Comment: ev.Text}
+	case kindTicketComment:
+		return conversation.TicketCommented{Author: op, Text: ev.Text}
 	}
 	return nil
 }

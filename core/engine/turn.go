@@ -57,6 +57,10 @@ type effects struct {
 	// rateAsks are the rating questions asked, rated the answers given.
 	rateAsks []conversation.RatingRequest
 	rated    []conversation.RecordRating
+	// tickets are opened with the effects.
+	tickets []store.Ticket
+	// failed stops the commit: an action could not be prepared.
+	failed error
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -164,9 +168,12 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 // turn is run at once and its outcome stepped in turn.
 func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 	caps, _ := e.channels.Capabilities(ef.conv.Channel)
+	now := e.st.Now()
+	away, back := e.peopleAway(now)
 	next, actions := e.rules.Step(conversation.Conversation{
 		Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff, RatingWidget: ef.conv.Channel == webChannel,
-	}, ev, e.st.Now())
+		PeopleAway: away, Back: back,
+	}, ev, now)
 	ef.conv.Status = next.Status
 	for _, a := range actions {
 		switch a := a.(type) {
@@ -245,6 +252,8 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 				note += " “" + a.Comment + "”"
 			}
 			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleSystem, Text: note, Private: true})
+		case conversation.OpenTicket:
+			e.openTicket(ef, a)
 		default:
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
@@ -408,6 +417,9 @@ func emitHandoff(tx *store.Tx, c *store.Conversation, t conversation.Transition)
 // transaction, then hands new outbox entries to the deliverer and arms the
 // queue timers.
 func (e *Engine) commit(ctx context.Context, ef *effects) error {
+	if ef.failed != nil {
+		return fmt.Errorf("conversation %s: %w", ef.conv.ID, ef.failed)
+	}
 	var added []store.OutboxEntry
 	err := e.st.Update(ctx, func(tx *store.Tx) error {
 		added = added[:0]
@@ -439,6 +451,12 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 				return err
 			}
 			if err := emitHandoff(tx, &fresh, t); err != nil {
+				return err
+			}
+		}
+		for i := range ef.tickets {
+			t := ef.tickets[i]
+			if err := store.CreateTicketTx(tx, &t); err != nil {
 				return err
 			}
 		}

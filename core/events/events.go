@@ -45,6 +45,12 @@ const (
 	// TypeKBUnanswered: the knowledge base had no answer to a visitor's
 	// question (recorded as a knowledge gap). Data: [KBUnanswered].
 	TypeKBUnanswered Type = "kb.unanswered"
+	// TypeTicketCreated: a ticket was opened, by an API client or for a
+	// visitor no person could be reached for. Data: [TicketCreated].
+	TypeTicketCreated Type = "ticket.created"
+	// TypeTicketUpdated: a ticket's fields changed or it got a comment.
+	// Data: [TicketUpdated].
+	TypeTicketUpdated Type = "ticket.updated"
 )
 
 // Types lists every event type, in the order they are documented.
@@ -56,6 +62,8 @@ var Types = []Type{
 	TypeHandoffRequested,
 	TypeCSATSubmitted,
 	TypeKBUnanswered,
+	TypeTicketCreated,
+	TypeTicketUpdated,
 }
 
 // Valid reports whether t is one of Types.
@@ -196,6 +204,56 @@ func (CSATSubmitted) EventType() Type { return TypeCSATSubmitted }
 
 // EventType implements [Payload].
 func (KBUnanswered) EventType() Type { return TypeKBUnanswered }
+// Ticket is a ticket as events show it (its comments are not repeated).
+type Ticket struct {
+	ID        uint64    `json:"id"`
+	Subject   string    `json:"subject"`
+	Status    string    `json:"status"`
+	Priority  string    `json:"priority"`
+	Requester Requester `json:"requester"`
+	Assignee  string    `json:"assignee,omitempty"`
+	Tags      []string  `json:"tags,omitempty"`
+	// Cause is why the ticket was opened automatically ("off_hours",
+	// "queue_timeout"…); absent for tickets opened over the API.
+	Cause conversation.Cause `json:"cause,omitempty"`
+}
+
+// Requester is who a ticket is for: a visitor on a channel.
+type Requester struct {
+	Channel string `json:"channel"`
+	User    User   `json:"user"`
+}
+
+// TicketComment is a comment as events show it; a private comment's text
+// is left out.
+type TicketComment struct {
+	ID     int    `json:"id"`
+	Author string `json:"author,omitempty"`
+	Text   string `json:"text,omitempty"`
+	// Public comments are sent to the visitor; private ones are notes for
+	// the team.
+	Public bool `json:"public"`
+}
+
+// TicketCreated is the data of ticket.created.
+type TicketCreated struct {
+	Ticket Ticket `json:"ticket"`
+}
+
+// TicketUpdated is the data of ticket.updated: the ticket after the
+// change, the names of the fields that changed ("status", "priority",
+// "assignee", "tags", "subject", "comment") and the comment added, if any.
+type TicketUpdated struct {
+	Ticket  Ticket         `json:"ticket"`
+	Changed []string       `json:"changed"`
+	Comment *TicketComment `json:"comment,omitempty"`
+}
+
+// EventType implements [Payload].
+func (TicketCreated) EventType() Type { return TypeTicketCreated }
+
+// EventType implements [Payload].
+func (TicketUpdated) EventType() Type { return TypeTicketUpdated }
 
 // Subject is what an event is about: a conversation and the channel it is
 // on. The zero Subject is an event about no conversation.

@@ -14,6 +14,7 @@ import (
 var payloads = []Payload{
 	ConversationCreated{}, ConversationStateChanged{}, ConversationAssigned{}, MessageCreated{}, HandoffRequested{},
 	CSATSubmitted{}, KBUnanswered{},
+	TicketCreated{}, TicketUpdated{},
 }
 
 func TestEveryTypeHasOnePayloadWithoutSubjectFields(t *testing.T) {

@@ -26,6 +26,8 @@ type conversationView struct {
 	Handoff *handoffView `json:"handoff,omitempty"`
 	// Unreachable is true when the visitor blocked the bot.
 	Unreachable bool `json:"unreachable,omitempty"`
+	// Profile is what the customer lookup said about the visitor.
+	Profile *store.Profile `json:"profile,omitempty"`
 }
 
 type handoffView struct {
@@ -38,7 +40,7 @@ type handoffView struct {
 }
 
 func viewConversation(c store.Conversation) conversationView {
-	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Unreachable: c.Unreachable}
+	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Unreachable: c.Unreachable, Profile: c.Profile}
 	if h := c.Handoff; h != nil {
 		v.Handoff = &handoffView{Cause: h.Cause, Reason: h.Reason, RequestedAt: h.RequestedAt, Desk: h.Desk, Operator: h.Operator}
 		if !h.JoinedAt.IsZero() {

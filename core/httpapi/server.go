@@ -104,6 +104,8 @@ type Config struct {
 	Operators Operators
 	// KB serves /v1/kb; nil answers its document and search routes 404.
 	KB KnowledgeBase
+	// Tickets serves /v1/tickets; nil answers them 404.
+	Tickets Tickets
 }
 
 // Server serves the HTTP API.
@@ -177,6 +179,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 		s.route("POST /v1/admin/operators/{id}/password", admin, s.changeOperator("operator.password"))
 	}
 	s.routeKB()
+	s.routeTickets()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
