@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/sse"
 	"github.com/switchboard-chat/switchboard/core/stats"
@@ -114,7 +115,7 @@ type Server struct {
 	ready    Readiness
 	log      logrus.FieldLogger
 	access   *access
-	mux      *http.ServeMux
+	mux      *routes.Table
 	// closing is closed by CloseStreams: long-lived responses end.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -134,7 +135,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: http.NewServeMux(),
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: routes.New(),
 		closing: make(chan struct{}), heartbeat: sse.Heartbeat}
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
@@ -175,6 +176,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 		s.route("POST /v1/admin/operators/{id}/password", admin, s.changeOperator("operator.password"))
 	}
 	s.routeKB()
+	s.docRoutes()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
@@ -215,6 +217,10 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 func (s *Server) route(pattern, scope string, h http.HandlerFunc) {
 	s.mux.Handle(pattern, s.api(scope, h))
 }
+
+// Routes returns the patterns of every route the server registered, in
+// http.ServeMux syntax.
+func (s *Server) Routes() []string { return s.mux.Patterns() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
