@@ -21,6 +21,7 @@ package apitest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -76,15 +78,35 @@ func Load(data []byte) (*openapi3.T, routers.Router, error) {
 	return doc, router, nil
 }
 
+// loaded is a parsed document; parsing takes tens of milliseconds, and
+// the tests of a package make hundreds of validators of one document.
+type loaded struct {
+	doc    *openapi3.T
+	router routers.Router
+	err    error
+}
+
+var (
+	cacheMu sync.Mutex
+	cache   = map[[sha256.Size]byte]loaded{}
+)
+
 // New returns a validator of the document data that fails t on a
 // mismatch.
 func New(t testing.TB, data []byte) *Validator {
 	t.Helper()
-	doc, router, err := Load(data)
-	if err != nil {
-		t.Fatal(err)
+	key := sha256.Sum256(data)
+	cacheMu.Lock()
+	l, ok := cache[key]
+	if !ok {
+		l.doc, l.router, l.err = Load(data)
+		cache[key] = l
 	}
-	return &Validator{t: t, doc: doc, router: router}
+	cacheMu.Unlock()
+	if l.err != nil {
+		t.Fatal(l.err)
+	}
+	return &Validator{t: t, doc: l.doc, router: l.router}
 }
 
 // Doc returns the parsed document.
@@ -183,6 +205,10 @@ func (v *Validator) Check(req *http.Request, reqBody []byte, status int, header 
 	probe := req.Clone(context.Background())
 	probe.URL.Scheme, probe.URL.Host, probe.Host = "", "", ""
 	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+	if len(reqBody) > 0 && probe.Header.Get("Content-Type") == "" {
+		// The servers read an untyped body as JSON.
+		probe.Header.Set("Content-Type", "application/json")
+	}
 	route, params, err := v.router.FindRoute(probe)
 	if err != nil {
 		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
