@@ -26,7 +26,7 @@ func OpenAPI() []byte { return append([]byte(nil), openAPI...) }
 
 // docsCSP lets the reference page run its own script and read the
 // document, nothing else.
-const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // docRoutes serves the document at GET /v1/openapi.json (without a key:
 // it describes the API, it holds no data) and the reference page at /docs.

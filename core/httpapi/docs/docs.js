@@ -59,25 +59,30 @@
     return out;
   }
 
-  function schemaTree(s) {
-    const box = el("div", { class: "schema" });
-    const r = resolve(s);
+  // propertyList lists an object's fields, inline objects expanded.
+  function propertyList(s, depth) {
     const { props, required } = propertiesOf(s);
-    if (s.$ref) box.append(el("div", {}, schemaLink(s)));
-    if (Object.keys(props).length === 0) {
-      if (!s.$ref) box.append(el("div", {}, schemaLink(s)));
-      if (r.description) box.append(el("div", { class: "note", text: r.description }));
-      return box;
-    }
     const ul = el("ul");
     for (const [name, p] of Object.entries(props)) {
       const li = el("li", {}, el("code", { text: name }), ": ", schemaLink(p));
       if (required.includes(name)) li.append(el("span", { class: "req", text: "required" }));
-      const d = p.description || (p.$ref ? "" : "");
-      if (d) li.append(el("span", { class: "note", text: " — " + d }));
+      if (p.description) li.append(el("span", { class: "note", text: " — " + p.description }));
+      if (!p.$ref && p.properties && depth < 4) li.append(propertyList(p, depth + 1));
       ul.append(li);
     }
-    box.append(ul);
+    return ul;
+  }
+
+  function schemaTree(s) {
+    const box = el("div", { class: "schema" });
+    const r = resolve(s);
+    if (s.$ref) box.append(el("div", {}, schemaLink(s)));
+    if (Object.keys(propertiesOf(s).props).length === 0) {
+      if (!s.$ref) box.append(el("div", {}, schemaLink(s)));
+      if (r.description) box.append(el("div", { class: "note", text: r.description }));
+      return box;
+    }
+    box.append(propertyList(s, 0));
     return box;
   }
 
@@ -123,7 +128,9 @@
       const line = el("div", {}, el("span", { class: "status", text: status }), r.description || "");
       sec.append(line);
       for (const [type, media] of Object.entries(r.content || {})) {
-        if (status.startsWith("2")) {
+        if (type === "text/event-stream") {
+          line.append(el("span", { class: "note", text: " (" + type + ")" }));
+        } else if (status.startsWith("2")) {
           line.append(el("span", { class: "note", text: " (" + type + ")" }));
           sec.append(schemaTree(media.schema || {}));
         } else if (media.schema) {
