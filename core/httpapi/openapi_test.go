@@ -124,6 +124,53 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	}
 }
 
+// TestOpenAPIScopes: each /v1 route takes an API key or an OAuth token
+// with exactly the scope the server demands, and the document lists every
+// scope there is.
+func TestOpenAPIScopes(t *testing.T) {
+	v := apitest.New(t, httpapi.OpenAPI())
+	st, err := store.Open(filepath.Join(t.TempDir(), "switchboard.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	api, err := httpapi.New(httpapi.Config{MaxBodyBytes: 1 << 16, OAuthTokenTTL: time.Hour, Operators: accounts.New(st, time.Now)}, st, nil, nil,
+		func() (bool, any) { return true, nil }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := api.Scopes()
+	if len(scopes) < 40 {
+		t.Fatalf("only %d scoped routes", len(scopes))
+	}
+	for pattern, scope := range scopes {
+		method, path, _ := strings.Cut(pattern, " ")
+		op := v.Doc().Paths.Find(path).GetOperation(method)
+		if op == nil {
+			continue // TestOpenAPICoversEveryRoute reports it
+		}
+		want := []string{"apiKey", "oauth2:" + scope}
+		var got []string
+		for _, req := range *op.Security {
+			for name, s := range req {
+				got = append(got, strings.TrimSuffix(name+":"+strings.Join(s, ","), ":"))
+			}
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: security %v, want %v", pattern, got, want)
+		}
+	}
+	flow := v.Doc().Components.SecuritySchemes["oauth2"].Value.Flows.ClientCredentials
+	for _, scope := range store.Scopes {
+		if _, ok := flow.Scopes[scope]; !ok {
+			t.Errorf("the oauth2 scheme lacks the scope %s", scope)
+		}
+	}
+}
+
 // TestOpenAPIDocument checks the document's own consistency: it loads as
 // OpenAPI 3.1, every operation has an id, a tag from the tag list, a
 // summary, and the error answers on /v1 use the shared shapes.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -116,6 +117,8 @@ type Server struct {
 	log      logrus.FieldLogger
 	access   *access
 	mux      *routes.Table
+	// scopes are the scopes of the /v1 routes, by pattern.
+	scopes map[string]string
 	// closing is closed by CloseStreams: long-lived responses end.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -135,7 +138,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: routes.New(),
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: routes.New(), scopes: map[string]string{},
 		closing: make(chan struct{}), heartbeat: sse.Heartbeat}
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
@@ -215,8 +218,12 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 
 // route registers a /v1 handler that needs scope.
 func (s *Server) route(pattern, scope string, h http.HandlerFunc) {
+	s.scopes[pattern] = scope
 	s.mux.Handle(pattern, s.api(scope, h))
 }
+
+// Scopes returns the scope each /v1 route needs, by pattern.
+func (s *Server) Scopes() map[string]string { return maps.Clone(s.scopes) }
 
 // Routes returns the patterns of every route the server registered, in
 // http.ServeMux syntax.
