@@ -49,6 +49,9 @@ func TestDocsPageInTheBrowser(t *testing.T) {
 	p.Screenshot("docs-desktop-token")
 
 	phone := browsertest.New(t).Page(browsertest.Options{Width: 390, Height: 844, Mobile: true, Language: "zh-CN"})
+	phone.Do(chromedp.Navigate(srv.URL + "/docs/"))
+	phone.WaitText("#nav", "/w/v1/events")
+	phone.Screenshot("docs-phone-top")
 	phone.Do(chromedp.Navigate(srv.URL + "/docs/#op-visitorEvents"))
 	phone.WaitText("#op-visitorEvents", "/w/v1/events")
 	phone.Screenshot("docs-phone")
