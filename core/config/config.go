@@ -85,6 +85,22 @@ type Config struct {
 	Console Console `toml:"console"`
 	// KB is the [kb] section: the knowledge base (kb.go).
 	KB KB `toml:"kb"`
+	// CSAT is the [csat] section: satisfaction ratings.
+	CSAT CSAT `toml:"csat"`
+}
+
+// CSAT is the [csat] section: after a conversation an operator served is
+// closed, the visitor is asked to rate it from 1 to 5.
+type CSAT struct {
+	// Enabled asks for the rating.
+	Enabled bool `toml:"enabled"`
+	// Question asks for it, with one to five star buttons where the channel
+	// has them (the web chat shows its own stars instead).
+	Question string `toml:"question"`
+	// Thanks answers a rating; "" says nothing.
+	Thanks string `toml:"thanks"`
+	// Window is how long the question takes an answer; 0 for ever.
+	Window time.Duration `toml:"window"`
 }
 
 // WebChat is the [webchat] section: the built-in channel "web", a chat
@@ -356,6 +372,12 @@ func Default() *Config {
 		OAuth:   OAuth{TokenTTL: time.Hour},
 		Console: Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		KB:      defaultKB(),
+		CSAT: CSAT{
+			Enabled:  true,
+			Question: "How would you rate the help you got? Tap a star, or reply with a number from 1 (poor) to 5 (excellent).",
+			Thanks:   "Thank you for your rating!",
+			Window:   24 * time.Hour,
+		},
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

@@ -118,6 +118,7 @@ func TestLoadFullExample(t *testing.T) {
 		Console: Console{Enabled: true, PublicURL: "https://support.example.com", SessionLifetime: 8 * time.Hour},
 		KB:      Default().KB,
 		Events:  Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
+		CSAT:    Default().CSAT,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -173,6 +174,7 @@ func TestDefaults(t *testing.T) {
 		// for range below.
 		KB: KB{Sources: []string{}, TopK: 4, AnswerThreshold: Default().KB.AnswerThreshold,
 			AnswerMargin: Default().KB.AnswerMargin, SuggestThreshold: Default().KB.SuggestThreshold},
+		CSAT: CSAT{Enabled: true, Question: Default().CSAT.Question, Thanks: "Thank you for your rating!", Window: 24 * time.Hour},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -476,6 +478,9 @@ plugin = "echo"
 		{"zero bot failures", "[handoff]\nmax_bot_failures = 0\n", "handoff.max_bot_failures", "at least 1"},
 		{"negative queue timeout", "[handoff]\nqueue_timeout = \"-1m\"\n", "handoff.queue_timeout", "greater than 0"},
 		{"unknown desk", base + "[handoff]\ndesk = \"desk\"\n", "handoff.desk", `no channel named "desk"`},
+		// [csat]
+		{"empty rating question", "[csat]\nquestion = \" \"\n", "csat.question", "must not be empty"},
+		{"negative rating window", "[csat]\nwindow = \"-1h\"\n", "csat.window", "must not be negative"},
 		{"empty keyword", "[handoff]\nkeywords = [\"human\", \"\"]\n", "handoff.keywords[1]", "must not be empty"},
 		{"channel named web", "[channels.web]\nplugin = \"echo\"\n", "channels.web", "reserved"},
 		{"channel named console", "[channels.console]\nplugin = \"echo\"\n", "channels.console", "reserved"},

@@ -108,6 +108,32 @@ type Status struct {
 	// Offered are the knowledge-base questions the bot last offered as
 	// "did you mean": the visitor's next line may pick one.
 	Offered []Offer `json:"offered,omitempty"`
+	// Rating is the satisfaction rating the visitor was asked for and has
+	// not given yet; nil when none is pending.
+	Rating *RatingRequest `json:"rating,omitempty"`
+}
+
+// RatingRequest is a satisfaction rating the visitor was asked for after
+// an operator served them.
+type RatingRequest struct {
+	// HandoffAt is when the rated handoff started (its RequestedAt); it
+	// names the rating, so a later handoff is rated afresh.
+	HandoffAt time.Time `json:"handoff_at"`
+	// Operator served the rated handoff.
+	Operator Operator `json:"operator"`
+	// AskedAt is when the visitor was asked; Until is when the request
+	// lapses (zero: never).
+	AskedAt time.Time `json:"asked_at"`
+	Until   time.Time `json:"until,omitempty"`
+	// Reply says the visitor has not written since the question, so
+	// their next line, if it is a lone 1 to 5, is the answer.
+	Reply bool `json:"reply,omitempty"`
+}
+
+// Open reports whether the request still takes a rating at now; a nil
+// request takes none.
+func (r *RatingRequest) Open(now time.Time) bool {
+	return r != nil && (r.Until.IsZero() || now.Before(r.Until))
 }
 
 // Offer is a knowledge-base entry offered to the visitor as a question.
@@ -130,6 +156,9 @@ type Source struct {
 type Choice struct {
 	Label string `json:"label"`
 	Text  string `json:"text"`
+	// Data, when set, makes picking the choice a postback carrying Data
+	// (on channels with buttons) instead of a line saying Text.
+	Data string `json:"data,omitempty"`
 }
 
 // Conversation is what Step sees of a conversation: its stored status and
@@ -139,6 +168,10 @@ type Conversation struct {
 	// NativeHandoff says the visitor's own channel hands conversations to
 	// its operators (the channel plugin's capability), so no desk is used.
 	NativeHandoff bool
+	// RatingWidget says the visitor's channel shows a rating control of
+	// its own, and its own thanks (the web chat's stars), so the rating
+	// question and thanks are not said.
+	RatingWidget bool
 }
 
 // Handoff is the state of a conversation's current or last handoff.

@@ -154,6 +154,15 @@ type ReturnedToBot struct {
 	Force    bool
 }
 
+// Rated is the visitor's satisfaction rating, 1 to 5, given with a control
+// made for it: a button of the rating question (a postback) or the web
+// chat's stars. A lone 1 to 5 typed right after the question is a rating
+// too, found among the VisitorMessages.
+type Rated struct {
+	Score   int
+	Comment string
+}
+
 func (VisitorMessages) isEvent()    {}
 func (ModelAnswered) isEvent()      {}
 func (KnowledgeAnswered) isEvent()  {}
@@ -179,3 +188,4 @@ func (Transferred) isEvent()        {}
 func (TakenOver) isEvent()          {}
 func (ReturnedToBot) isEvent()      {}
 func (OperatorClosed) isEvent()     {}
+func (Rated) isEvent()              {}

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,6 +31,8 @@ type Policy struct {
 	// ReturnToBot gives the conversation back to the bot when the operator
 	// closes it, instead of closing it.
 	ReturnToBot bool
+	// Rating asks visitors to rate the operator after a close ([csat]).
+	Rating RatingPolicy
 	// Messages are what the visitor is told.
 	Messages Messages
 }
@@ -45,6 +48,17 @@ type Messages struct {
 	Timeout     string // nobody joined in time
 	Closed      string // the operator closed the conversation
 	Missed      string // the desk says nobody took it
+	RateAsk     string // the rating question, after an operator's close
+	RateThanks  string // the visitor gave a rating
+}
+
+// RatingPolicy is when visitors are asked to rate the operator.
+type RatingPolicy struct {
+	// Ask asks after every close of a conversation an operator joined
+	// (unless the visitor's own channel served it natively).
+	Ask bool
+	// Window is how long the question takes an answer; 0 for ever.
+	Window time.Duration
 }
 
 // ConsoleDesk is the name of the built-in desk: the operator console.
@@ -76,6 +90,10 @@ func (m *Machine) Step(c Conversation, ev Event, now time.Time) (Conversation, [
 	if c.Handoff != nil {
 		h := *c.Handoff // the caller's copy stays as it was
 		s.c.Handoff = &h
+	}
+	if c.Rating != nil {
+		r := *c.Rating
+		s.c.Rating = &r
 	}
 	s.apply(ev)
 	return s.c, s.out
@@ -220,10 +238,14 @@ func (s *step) apply(ev Event) {
 		if s.c.State == Closed {
 			return
 		}
-		if s.withHuman() {
+		served := s.withHuman()
+		if served {
 			s.closeDesk("closed through the API")
 		}
 		s.transition(Closed, CauseAPI, "")
+		if served {
+			s.askRating()
+		}
 	case Claimed:
 		if s.refuseUnlessConsole(ev.Operator, false) {
 			return
@@ -283,6 +305,8 @@ func (s *step) apply(ev Event) {
 		default:
 			s.refuse("the conversation is closed")
 		}
+	case Rated:
+		s.rated(ev.Score, ev.Comment)
 	case ReturnedToBot:
 		if s.c.State == Bot {
 			return
@@ -303,7 +327,7 @@ func (s *step) apply(ev Event) {
 // a handoff keyword goes to a person at once, and anything else is for the
 // model.
 func (s *step) visitorMessages(lines []string) {
-	if len(lines) == 0 {
+	if lines = s.ratingReply(lines); len(lines) == 0 {
 		return
 	}
 	if s.withHuman() {
@@ -399,6 +423,7 @@ func (s *step) closed(reason string) {
 	if !s.c.Handoff.Native { // a native chat was ended inside the channel
 		s.say(RoleBot, s.m.p.Messages.Closed)
 	}
+	s.askRating()
 }
 
 // assign gives a waiting conversation to a console operator.
@@ -482,6 +507,9 @@ func (s *step) transition(to State, cause Cause, reason string) {
 	if to == Bot {
 		s.c.Failures = 0
 	}
+	if to == WaitingHuman || to == Human {
+		s.c.Rating = nil // a new handoff: the last one is no longer asked about
+	}
 }
 
 func (s *step) say(role Role, text string) {
@@ -534,4 +562,104 @@ func joinedText(name string) string {
 		return "An operator joined the conversation."
 	}
 	return name + " joined the conversation."
+}
+
+// ---- Satisfaction ratings ([csat]) ----------------------------------------
+
+// ratingData prefixes the postback data of the rating buttons.
+const ratingData = "rating:"
+
+// RatingChoices are the buttons of the rating question: one to five
+// stars, each a postback of its score.
+func RatingChoices() []Choice {
+	out := make([]Choice, 5)
+	for i := range out {
+		n := strconv.Itoa(i + 1)
+		out[i] = Choice{Label: strings.Repeat("★", i+1), Text: n, Data: ratingData + n}
+	}
+	return out
+}
+
+// ParseRatingData reads the score of a rating button's postback data.
+func ParseRatingData(data string) (int, bool) {
+	n, ok := strings.CutPrefix(data, ratingData)
+	if !ok {
+		return 0, false
+	}
+	return parseScore(n)
+}
+
+// parseScore reads a lone 1 to 5 (ASCII or full-width digit), allowing
+// spaces and a final full stop or exclamation mark around it.
+func parseScore(text string) (int, bool) {
+	t := strings.TrimRight(strings.TrimSpace(text), ".!。！ ")
+	if r := []rune(t); len(r) == 1 {
+		switch {
+		case r[0] >= '1' && r[0] <= '5':
+			return int(r[0] - '0'), true
+		case r[0] >= '１' && r[0] <= '５':
+			return int(r[0]-'１') + 1, true
+		}
+	}
+	return 0, false
+}
+
+// askRating asks the visitor to rate the operator who served the handoff
+// that just ended, if the policy asks and an operator joined it.
+func (s *step) askRating() {
+	h, text := s.c.Handoff, s.m.p.Messages.RateAsk
+	if !s.m.p.Rating.Ask || text == "" || h == nil || h.Native || h.JoinedAt.IsZero() {
+		return
+	}
+	r := RatingRequest{
+		HandoffAt: h.RequestedAt, Operator: Operator{ID: h.Assignee, Name: h.Operator},
+		AskedAt: s.now, Reply: true,
+	}
+	if w := s.m.p.Rating.Window; w > 0 {
+		r.Until = s.now.Add(w)
+	}
+	s.c.Rating = &r
+	if s.c.RatingWidget {
+		s.emit(AskRating{Request: r})
+		return
+	}
+	s.emit(AskRating{Text: text, Choices: RatingChoices(), Request: r})
+}
+
+// ratingReply takes a lone 1 to 5 as the visitor's first line after the
+// rating question as the rating, and returns the lines left for the usual
+// rules. Any line ends the chance to answer by typing.
+func (s *step) ratingReply(lines []string) []string {
+	r := s.c.Rating
+	if r == nil || !r.Reply || len(lines) == 0 {
+		return lines
+	}
+	r.Reply = false
+	if score, ok := parseScore(lines[0]); ok && r.Open(s.now) {
+		s.rated(score, "")
+		return lines[1:]
+	}
+	return lines
+}
+
+// rated records the visitor's answer to the pending rating question;
+// anything else (none pending, lapsed, a score out of range) is refused
+// and changes nothing, so a rating never counts twice.
+func (s *step) rated(score int, comment string) {
+	r := s.c.Rating
+	switch {
+	case score < 1 || score > 5:
+		s.refuse("a rating is 1 to 5")
+	case r == nil:
+		s.refuse("there is nothing to rate")
+	case !r.Open(s.now):
+		s.refuse("the rating question has lapsed")
+	default:
+		answered := *r
+		answered.Reply, s.c.Rating = false, nil
+		s.emit(RecordRating{Score: score, Comment: comment, Request: answered})
+		if !s.c.RatingWidget {
+			s.say(RoleBot, s.m.p.Messages.RateThanks)
+		}
+	}
 }

@@ -3,6 +3,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			n, _ := st.CountOutbox()
 			return n
 		},
+		Ratings: func() ([]metrics.RatingTotals, error) { return ratingTotals(st) },
 	})
 	host := pluginhost.New(pluginhost.Config{
 		Dir:     d.cfg.Plugins.Dir,
@@ -276,6 +278,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			MaxBotFailures: h.MaxBotFailures,
 			QueueTimeout:   h.QueueTimeout,
 			ReturnToBot:    h.ReturnToBot,
+			Rating:         conversation.RatingPolicy{Ask: d.cfg.CSAT.Enabled, Window: d.cfg.CSAT.Window},
 			Messages: conversation.Messages{
 				Handoff:     b.HandoffMessage,
 				Fallback:    b.FallbackMessage,
@@ -285,6 +288,8 @@ func (d *Daemon) engineConfig() engine.Config {
 				Timeout:     h.TimeoutMessage,
 				Closed:      h.ClosedMessage,
 				Missed:      h.MissedMessage,
+				RateAsk:     d.cfg.CSAT.Question,
+				RateThanks:  d.cfg.CSAT.Thanks,
 			},
 		},
 		SystemPrompt:    b.SystemPrompt,
@@ -466,4 +471,32 @@ func (s storeSink) Deliver(ctx context.Context, events []sdk.Event) error {
 		s.metrics.InboundCommitted(s.channel, len(res.Accepted), res.Duplicates)
 	}
 	return err
+}
+
+// ratingTotals adds up the satisfaction ratings per operator (console
+// account id, else the desk's name, else "unknown") for /metrics.
+func ratingTotals(st *store.Store) ([]metrics.RatingTotals, error) {
+	by := map[string]*metrics.RatingTotals{}
+	err := st.ScanRatings(func(r store.Rating) error {
+		op := cmp.Or(r.Operator.ID, r.Operator.Name, "unknown")
+		t := by[op]
+		if t == nil {
+			t = &metrics.RatingTotals{Operator: op}
+			by[op] = t
+		}
+		t.Requests++
+		if r.Score > 0 {
+			t.Ratings++
+			t.ScoreSum += r.Score
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.RatingTotals, 0, len(by))
+	for _, op := range slices.Sorted(maps.Keys(by)) {
+		out = append(out, *by[op])
+	}
+	return out, nil
 }

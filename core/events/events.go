@@ -39,6 +39,12 @@ const (
 	// TypeHandoffRequested: the conversation left the bot for the people.
 	// Data: [HandoffRequested].
 	TypeHandoffRequested Type = "handoff.requested"
+	// TypeCSATSubmitted: the visitor rated the operator who served them.
+	// Data: [CSATSubmitted].
+	TypeCSATSubmitted Type = "csat.submitted"
+	// TypeKBUnanswered: the knowledge base had no answer to a visitor's
+	// question (recorded as a knowledge gap). Data: [KBUnanswered].
+	TypeKBUnanswered Type = "kb.unanswered"
 )
 
 // Types lists every event type, in the order they are documented.
@@ -48,6 +54,8 @@ var Types = []Type{
 	TypeConversationAssigned,
 	TypeMessageCreated,
 	TypeHandoffRequested,
+	TypeCSATSubmitted,
+	TypeKBUnanswered,
 }
 
 // Valid reports whether t is one of Types.
@@ -147,6 +155,27 @@ type HandoffRequested struct {
 	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
+// CSATSubmitted is the data of csat.submitted.
+type CSATSubmitted struct {
+	// Score is 1 (poor) to 5 (excellent).
+	Score   int    `json:"score"`
+	Comment string `json:"comment,omitempty"`
+	// Operator served the rated handoff, which started at HandoffAt.
+	Operator  *Operator `json:"operator,omitempty"`
+	HandoffAt time.Time `json:"handoff_at"`
+}
+
+// KBUnanswered is the data of kb.unanswered.
+type KBUnanswered struct {
+	// Question is what the visitor asked.
+	Question string `json:"question"`
+	// Reason is low_score (no entry matched well enough) or handoff (the
+	// model handed the question to a person).
+	Reason string `json:"reason"`
+	// Score is the best entry's score (0 for a handoff).
+	Score float64 `json:"score"`
+}
+
 // EventType implements [Payload].
 func (ConversationCreated) EventType() Type { return TypeConversationCreated }
 
@@ -161,6 +190,12 @@ func (MessageCreated) EventType() Type { return TypeMessageCreated }
 
 // EventType implements [Payload].
 func (HandoffRequested) EventType() Type { return TypeHandoffRequested }
+
+// EventType implements [Payload].
+func (CSATSubmitted) EventType() Type { return TypeCSATSubmitted }
+
+// EventType implements [Payload].
+func (KBUnanswered) EventType() Type { return TypeKBUnanswered }
 
 // Subject is what an event is about: a conversation and the channel it is
 // on. The zero Subject is an event about no conversation.

@@ -13,6 +13,7 @@ import (
 // its own.
 var payloads = []Payload{
 	ConversationCreated{}, ConversationStateChanged{}, ConversationAssigned{}, MessageCreated{}, HandoffRequested{},
+	CSATSubmitted{}, KBUnanswered{},
 }
 
 func TestEveryTypeHasOnePayloadWithoutSubjectFields(t *testing.T) {

@@ -300,3 +300,36 @@ func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"transitions": out})
 }
+
+// ratingView is a satisfaction rating question, with its answer, as the
+// API shows it.
+type ratingView struct {
+	// Score is nil while the question is unanswered.
+	Score     *int                  `json:"score"`
+	Comment   string                `json:"comment,omitempty"`
+	Operator  conversation.Operator `json:"operator"`
+	HandoffAt time.Time             `json:"handoff_at"`
+	AskedAt   time.Time             `json:"asked_at"`
+	RatedAt   *time.Time            `json:"rated_at"`
+}
+
+func (s *Server) listRatings(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	rs, err := s.store.Ratings(c.ID)
+	if err != nil {
+		s.internalError(w, "list ratings of "+c.ID, err)
+		return
+	}
+	out := make([]ratingView, len(rs))
+	for i, rt := range rs {
+		out[i] = ratingView{Comment: rt.Comment, Operator: rt.Operator, HandoffAt: rt.HandoffAt, AskedAt: rt.Asked()}
+		if rt.Score > 0 {
+			score, at := rt.Score, rt.At
+			out[i].Score, out[i].RatedAt = &score, &at
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ratings": out})
+}

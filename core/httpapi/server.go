@@ -40,6 +40,7 @@ type Store interface {
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
 	Transitions(convID string) ([]conversation.Transition, error)
+	Ratings(convID string) ([]store.Rating, error)
 	KeyLookup
 	APIKeys() ([]store.APIKey, error)
 	Update(ctx context.Context, fn func(tx *store.Tx) error) error
@@ -159,6 +160,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/conversations/{id}/handoff", write, s.handoff)
 	s.route("POST /v1/conversations/{id}/close", write, s.close)
 	s.route("GET /v1/conversations/{id}/transitions", read, s.listTransitions)
+	s.route("GET /v1/conversations/{id}/ratings", read, s.listRatings)
 	s.route("GET /v1/stats", read, s.stats)
 	s.route("GET /v1/admin/apikeys", admin, s.listKeys)
 	s.route("POST /v1/admin/apikeys", admin, s.createKey)

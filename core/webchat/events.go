@@ -40,8 +40,8 @@ type stateView struct {
 	// Position is the visitor's place in line while waiting for the
 	// daemon's own people, 1 for the next one; 0 (left out) when unknown.
 	Position int `json:"position,omitempty"`
-	// CanRate says an operator finished serving and the visitor has not
-	// rated them yet.
+	// CanRate says the visitor was asked to rate the operator who served
+	// them ([csat]) and has not answered yet.
 	CanRate bool `json:"can_rate"`
 }
 
@@ -50,8 +50,8 @@ func (s *Server) stateOf(c store.Conversation) stateView {
 	if c.State == conversation.Human && c.Handoff != nil {
 		v.Operator = c.Handoff.Operator
 	}
-	if store.Ratable(c) && !s.st.Rated(c) {
-		v.CanRate, v.Operator = true, c.Handoff.Operator
+	if r := c.Rating; r.Open(s.cfg.Now()) {
+		v.CanRate, v.Operator = true, r.Operator.Name
 	}
 	return v
 }

@@ -120,8 +120,9 @@ func newEnv(t *testing.T, opts ...option) *env {
 	ecfg := engine.Config{
 		Rules: conversation.Policy{
 			Desk: conversation.ConsoleDesk, Keywords: []string{"human"}, MaxBotFailures: 2,
-			QueueTimeout: time.Hour, ReturnToBot: true,
+			QueueTimeout: time.Hour, ReturnToBot: true, Rating: conversation.RatingPolicy{Ask: true, Window: 24 * time.Hour},
 			Messages: conversation.Messages{
+				RateAsk: "How would you rate the help you got?", RateThanks: "Thank you for your rating!",
 				Handoff: "I'm connecting you with a colleague, one moment please.", Fallback: "Sorry, I can't answer that right now.",
 				Cancel: "OK, you're back with the assistant.", Closed: "Our colleague has ended the conversation. I'm here if you need anything else.",
 			},

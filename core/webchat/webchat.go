@@ -71,8 +71,7 @@ type Store interface {
 	MessageByEventID(convID, eventID string) (store.Message, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	Watch(convID string) (<-chan struct{}, func())
-	Rate(ctx context.Context, convID string, score int, comment string) (store.Rating, error)
-	Rated(c store.Conversation) bool
+	Ratings(convID string) ([]store.Rating, error)
 }
 
 // Engine performs a visitor's requests in the conversation's lane.
