@@ -99,6 +99,7 @@ func TestOpenAPITour(t *testing.T) {
 	call("GET", "/v1/conversations/"+id, "", 200)
 	call("POST", "/v1/conversations/"+id+"/close", "", 200)
 	call("GET", "/v1/conversations/"+id+"/transitions", "", 200)
+	call("GET", "/v1/conversations/"+id+"/ratings", "", 200)
 	call("GET", "/v1/stats?from=2020-01-01", "", 200)
 	call("GET", "/v1/admin/apikeys", "", 200)
 
@@ -132,7 +133,7 @@ func TestOpenAPITour(t *testing.T) {
 	call("POST", "/v1/admin/deadletters/"+first+"/retry", "", 200)
 	call("POST", "/v1/admin/deadletters/"+second+"/drop", "", 200)
 
-	if v.Checked() != 15 {
+	if v.Checked() != 16 {
 		t.Fatalf("%d exchanges validated", v.Checked())
 	}
 }
