@@ -15,12 +15,13 @@ import (
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
-func (s *Server) routes(mux *http.ServeMux) {
+func (s *Server) routes(mux *routes.Table) {
 	mux.HandleFunc("POST /op/v1/login", s.login)
 	mux.HandleFunc("POST /op/v1/logout", s.logout)
 	mux.HandleFunc("POST /op/v1/setup", s.setup)

@@ -20,6 +20,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/apitest"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -187,7 +189,7 @@ type client struct {
 
 func (e *env) client() *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{e: e, http: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	return &client{e: e, http: &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: apitest.New(e.t, httpapi.OpenAPI()).Transport(nil)}}
 }
 
 // request sends a request as the console page would.
@@ -416,10 +418,12 @@ func TestSignInRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	try := func(email, ip string) int {
-		req := httptest.NewRequest("POST", "/op/v1/login", strings.NewReader(`{"email":"`+email+`","password":"wrong password"}`))
+		body := []byte(`{"email":"` + email + `","password":"wrong password"}`)
+		req := httptest.NewRequest("POST", "/op/v1/login", bytes.NewReader(body))
 		req.RemoteAddr = ip + ":1234"
 		rec := httptest.NewRecorder()
 		e.con.ServeHTTP(rec, req)
+		apitest.New(t, httpapi.OpenAPI()).Recorded(req, body, rec)
 		return rec.Code
 	}
 	for i := range accountBurst {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/sse"
 	"github.com/switchboard-chat/switchboard/core/stats"
@@ -117,7 +119,9 @@ type Server struct {
 	ready    Readiness
 	log      logrus.FieldLogger
 	access   *access
-	mux      *http.ServeMux
+	mux      *routes.Table
+	// scopes are the scopes of the /v1 routes, by pattern.
+	scopes map[string]string
 	// closing is closed by CloseStreams: long-lived responses end.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -137,7 +141,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: http.NewServeMux(),
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: routes.New(), scopes: map[string]string{},
 		closing: make(chan struct{}), heartbeat: sse.Heartbeat}
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
@@ -180,6 +184,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	}
 	s.routeKB()
 	s.routeTickets()
+	s.docRoutes()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
@@ -218,8 +223,16 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 
 // route registers a /v1 handler that needs scope.
 func (s *Server) route(pattern, scope string, h http.HandlerFunc) {
+	s.scopes[pattern] = scope
 	s.mux.Handle(pattern, s.api(scope, h))
 }
+
+// Scopes returns the scope each /v1 route needs, by pattern.
+func (s *Server) Scopes() map[string]string { return maps.Clone(s.scopes) }
+
+// Routes returns the patterns of every route the server registered, in
+// http.ServeMux syntax.
+func (s *Server) Routes() []string { return s.mux.Patterns() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

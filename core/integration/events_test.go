@@ -136,7 +136,7 @@ func streamIDs(t *testing.T, d *daemon, want int) []string {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", d.URL+"/v1/events?last_event_id=0", nil)
 	req.Header.Set("Authorization", "Bearer "+apiKey)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := d.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

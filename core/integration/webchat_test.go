@@ -62,7 +62,7 @@ func (v *webVisitor) call(method, path, body string, out any) int {
 	if v.token != "" {
 		req.Header.Set("Authorization", "Bearer "+v.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := v.d.client.Do(req)
 	if err != nil {
 		v.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -122,7 +122,7 @@ func (v *webVisitor) readEvents(ctx context.Context, lastID string, fn func(sseE
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := v.d.client.Do(req)
 	if err != nil {
 		return err
 	}

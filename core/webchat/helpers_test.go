@@ -18,6 +18,8 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/apitest"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -153,6 +155,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		srv.Start()
 	}
 	e.URL, e.client = srv.URL, srv.Client()
+	e.client.Transport = apitest.New(t, httpapi.OpenAPI()).Transport(e.client.Transport)
 	t.Cleanup(func() {
 		cancel() // ends the event streams first, as the daemon does
 		<-runDone
