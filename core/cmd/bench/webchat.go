@@ -7,8 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,9 +35,12 @@ desk = "console"
 // pushResult is the web chat's push path under load.
 type pushResult struct {
 	latencies []time.Duration // message sent → its event on the widget's stream
-	sent      int
-	failed    int64
-	streams   int
+	// opLatencies are message sent → its event on each operator's stream.
+	opLatencies []time.Duration
+	operators   int
+	sent        int
+	failed      int64
+	streams     int
 	// rssKB and anonKB are the daemon's resident memory before and after
 	// the streams connected and went idle.
 	rssBefore, rssIdle, anonBefore, anonIdle int
@@ -56,8 +63,8 @@ type widget struct {
 // measures the daemon's memory with them idle, then sends rate messages a
 // second for dur (open loop, each from the next widget in turn) and
 // records when each message reached its widget's stream.
-func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushResult {
-	res := pushResult{streams: streams}
+func webchatPush(d *daemon, streams, operators int, rate float64, dur time.Duration) pushResult {
+	res := pushResult{streams: streams, operators: operators}
 	api := newClient(256)
 	defer api.CloseIdleConnections()
 	widgets := make([]*widget, streams)
@@ -94,10 +101,21 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 	idle := readMem(pid)
 	res.rssIdle, res.anonIdle = idle.rss, idle.anon
 
-	// Operators watching the console (one event stream each, every
-	// conversation's changes) add their readers here, before the measured
-	// window: a reader like widget.listen on the operators' stream, with
-	// an operator's session.
+	// Operators watching the console: one event stream each, carrying
+	// every conversation's messages and changes.
+	ops := make([]*operator, operators)
+	for i := range ops {
+		ops[i] = signIn(d, i)
+		wg.Add(1)
+		go func() { defer wg.Done(); ops[i].listen(ctx, d.URL) }()
+	}
+	for i, o := range ops {
+		select {
+		case <-o.ready:
+		case <-time.After(60 * time.Second):
+			fatalf("operator stream %d did not start", i)
+		}
+	}
 
 	n := int(rate * dur.Seconds())
 	res.sent = n
@@ -132,7 +150,15 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 				res.latencies = append(res.latencies, at.Sub(sentAt[i]))
 			}
 		}
-		if len(res.latencies) == n || time.Now().After(deadline) {
+		res.opLatencies = res.opLatencies[:0]
+		for _, o := range ops {
+			for i := range n {
+				if at, ok := o.arrival(i); ok {
+					res.opLatencies = append(res.opLatencies, at.Sub(sentAt[i]))
+				}
+			}
+		}
+		if (len(res.latencies) == n && len(res.opLatencies) == n*operators) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -141,7 +167,122 @@ func webchatPush(d *daemon, streams int, rate float64, dur time.Duration) pushRe
 	wg.Wait()
 	streamClient.CloseIdleConnections()
 	sortDurations(res.latencies)
+	sortDurations(res.opLatencies)
 	return res
+}
+
+// operator is one operator's console: a signed-in session and its event
+// stream, connecting from an address of its own (127.0.0.x), as operators
+// do from their own machines.
+type operator struct {
+	client *http.Client
+	// arrived records when the stream showed each message of the load, by
+	// its number.
+	mu      sync.Mutex
+	arrived map[int]time.Time
+	ready   chan struct{} // the stream delivered its first event
+}
+
+// operatorCredentials are the email and password of operator i.
+func operatorCredentials(i int) (email, password string) {
+	return fmt.Sprintf("operator%d@bench.example", i), "bench password " + strconv.Itoa(i)
+}
+
+// addOperators adds n operator accounts with the CLI, before the daemon
+// starts (while it runs, the CLI needs an admin key).
+func addOperators(d *daemon, n int) {
+	for i := range n {
+		email, password := operatorCredentials(i)
+		cmd := exec.Command(filepath.Join(*binDir, "switchboard"), "operator", "add", "--config", d.ConfigPath,
+			"--email", email, "--name", fmt.Sprintf("Operator %d", i), "--role", "agent", "--password-stdin")
+		cmd.Stdin = strings.NewReader(password + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fatalf("operator add: %v\n%s", err, out)
+		}
+	}
+}
+
+// signIn signs operator i (added by addOperators) in to the console.
+func signIn(d *daemon, i int) *operator {
+	email, password := operatorCredentials(i)
+	jar, _ := cookiejar.New(nil)
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(10+i))}
+	o := &operator{
+		client: &http.Client{Jar: jar, Transport: &http.Transport{
+			DialContext:        (&net.Dialer{LocalAddr: local}).DialContext,
+			DisableCompression: true,
+		}},
+		arrived: map[int]time.Time{},
+		ready:   make(chan struct{}),
+	}
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := o.client.Post(d.URL+"/op/v1/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		fatalf("operator sign-in: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fatalf("operator sign-in: status %d", resp.StatusCode)
+	}
+	return o
+}
+
+// listen reads the operator's event stream until ctx ends, noting when
+// each message of the load arrives.
+func (o *operator) listen(ctx context.Context, base string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/op/v1/events", nil)
+	resp, err := o.client.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			fatalf("operator stream: %v", err)
+		}
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fatalf("operator stream: status %d", resp.StatusCode)
+	}
+	r := bufio.NewReader(resp.Body)
+	started := false
+	message := false
+	prefix := []byte(`"text":"hello from widget `)
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		if bytes.HasPrefix(line, []byte("event: ")) {
+			if !started {
+				started = true
+				close(o.ready)
+			}
+			message = bytes.HasPrefix(line, []byte("event: message"))
+			continue
+		}
+		i := bytes.Index(line, prefix)
+		if !message || !bytes.HasPrefix(line, []byte("data: ")) || i < 0 {
+			continue
+		}
+		rest := line[i+len(prefix):]
+		if j := bytes.IndexByte(rest, '"'); j > 0 {
+			if n, err := strconv.Atoi(string(rest[:j])); err == nil {
+				o.mu.Lock()
+				if _, seen := o.arrived[n]; !seen {
+					o.arrived[n] = now
+				}
+				o.mu.Unlock()
+			}
+		}
+	}
+}
+
+func (o *operator) arrival(n int) (time.Time, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t, ok := o.arrived[n]
+	return t, ok
 }
 
 // cpuTime is the user and system CPU time the processes used so far, from
