@@ -243,6 +243,8 @@ func main() {
 		emit("webchat_sse_p50_ms", "%.2f", ms(percentile(res.latencies, 0.50)))
 		emit("webchat_sse_p99_ms", "%.2f", ms(percentile(res.latencies, 0.99)))
 		emit("webchat_sse_max_ms", "%.2f", ms(percentile(res.latencies, 1)))
+		emit("webchat_post_p50_ms", "%.2f", ms(percentile(res.acks, 0.50)))
+		emit("webchat_post_p99_ms", "%.2f", ms(percentile(res.acks, 0.99)))
 		emit("webchat_operators", "%d", res.operators)
 		emit("webchat_operator_sse_p50_ms", "%.2f", ms(percentile(res.opLatencies, 0.50)))
 		emit("webchat_operator_sse_p99_ms", "%.2f", ms(percentile(res.opLatencies, 0.99)))

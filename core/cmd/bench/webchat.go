@@ -38,9 +38,12 @@ type pushResult struct {
 	// opLatencies are message sent → its event on each operator's stream.
 	opLatencies []time.Duration
 	operators   int
-	sent        int
-	failed      int64
-	streams     int
+	// acks are message sent → its 202, which the daemon answers once the
+	// message is committed: the part of the latency before the streams.
+	acks    []time.Duration
+	sent    int
+	failed  int64
+	streams int
 	// rssKB and anonKB are the daemon's resident memory before and after
 	// the streams connected and went idle.
 	rssBefore, rssIdle, anonBefore, anonIdle int
@@ -121,6 +124,7 @@ func webchatPush(d *daemon, streams, operators int, rate float64, dur time.Durat
 	res.sent = n
 	cpuFrom, clockFrom := cpuTime(d.pids()), time.Now()
 	sentAt := make([]time.Time, n)
+	acked := make([]time.Time, n) // when its 202 (after the commit) came back
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
 	var fails atomic.Int64
@@ -136,11 +140,19 @@ func webchatPush(d *daemon, streams, operators int, rate float64, dur time.Durat
 			defer posts.Done()
 			if !widgets[i%streams].send(api, d.URL, "b"+strconv.Itoa(i), "hello from widget "+strconv.Itoa(i)) {
 				fails.Add(1)
+				return
 			}
+			acked[i] = time.Now()
 		}()
 	}
 	posts.Wait()
 	res.cores = (cpuTime(d.pids()) - cpuFrom).Seconds() / time.Since(clockFrom).Seconds()
+	for i := range n {
+		if !acked[i].IsZero() {
+			res.acks = append(res.acks, acked[i].Sub(sentAt[i]))
+		}
+	}
+	sortDurations(res.acks)
 	res.failed = fails.Load()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
