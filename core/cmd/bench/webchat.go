@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -295,6 +296,31 @@ func (o *operator) arrival(n int) (time.Time, bool) {
 	defer o.mu.Unlock()
 	t, ok := o.arrived[n]
 	return t, ok
+}
+
+// fsyncTimes writes and fdatasyncs one 4 KiB page n times in dir: a
+// gauge of what one durable commit costs on the machine at that moment,
+// taken beside the web chat's figures (each posted message is one).
+func fsyncTimes(dir string, n int) []time.Duration {
+	f, err := os.CreateTemp(dir, "fsync-")
+	if err != nil {
+		fatalf("%v", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	page := make([]byte, 4096)
+	out := make([]time.Duration, 0, n)
+	for i := range n {
+		start := time.Now()
+		if _, err := f.WriteAt(page, int64(i%16)*4096); err != nil {
+			fatalf("%v", err)
+		}
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			fatalf("%v", err)
+		}
+		out = append(out, time.Since(start))
+	}
+	return sortDurations(out)
 }
 
 // cpuTime is the user and system CPU time the processes used so far, from
