@@ -129,6 +129,21 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	p.WaitText("#conv-list", "Visitor 700")
 	p.Screenshot("console-bot-live")
 
+	// Back with the bot, read-only until Ann takes it over.
+	p.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + id + `"]`)))
+	p.WaitText("#chat-state", "Bot")
+	p.WaitText("#chat-actions", "Take over")
+	if browsertest.Eval[bool](p, `document.getElementById("chat-actions").textContent.includes("Close")`) {
+		t.Error("a bot conversation offers Close before anyone took it over")
+	}
+	p.Do(chromedp.Click(chromedp.CSS(`#chat-actions [data-action="takeover"]`)))
+	p.WaitText("#chat-state", "With a person")
+	p.WaitText("#details", "Taken over from the bot")
+	p.Do(chromedp.SendKeys(chromedp.CSS("#composer-text"), "Yes, invoices are fine.\r"))
+	e.eventually("the answer after the takeover", func() bool {
+		return slices.Contains(e.tg.chat("700"), "Yes, invoices are fine.")
+	})
+
 	// Saved replies are managed in a dialog.
 	p.Do(chromedp.Click(chromedp.CSS("#open-canned")))
 	p.WaitText("#dialog", "/thanks")
