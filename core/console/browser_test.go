@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -188,6 +189,16 @@ func TestConsoleNarrowChinese(t *testing.T) {
 	}
 	p.Do(chromedp.Click(chromedp.CSS("#back")))
 	p.WaitText("#list-title", "等待人工")
+
+	// The session runs out: the next request (here, opening the other
+	// conversation reads its transcript) gets 401 and the console goes
+	// back to the sign-in, saying why.
+	e.clock.add(time.Hour)
+	p.Do(chromedp.Click(chromedp.CSS(`.conv:not([data-id="` + id + `"])`)))
+	p.WaitText("#auth-error", "登录已失效，请重新登录。")
+	if !browsertest.Eval[bool](p, `document.getElementById("app").hidden`) {
+		t.Error("the console stays visible after the session expired")
+	}
 }
 
 // The first administrator is created in the browser with the setup link.
