@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-chat/switchboard/core/accounts"
@@ -50,6 +51,18 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := b.Page(browsertest.Options{Width: 1440, Height: 900})
+	// Desktop notifications allowed and recorded; the chime's tones
+	// counted (the page plays them with the Web Audio API).
+	if _, err := chromedp.Call(p.Context(), cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__notes = []; window.__tones = 0;
+window.Notification = class { constructor(title, o) { window.__notes.push(title + ' | ' + o.body); } close() {} };
+window.Notification.permission = 'granted';
+window.Notification.requestPermission = async () => 'granted';
+const osc = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__tones++; return osc.call(this); };`,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	p.Do(chromedp.Navigate(e.srv.URL + "/console/"))
 	p.WaitText("#auth-title", "Sign in")
 	p.Screenshot("console-login")
@@ -63,6 +76,13 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	id := e.waiting("700", xss)
 	p.WaitText("#conv-list", "Visitor 700")
 	p.WaitText("#count-waiting", "1")
+	// A conversation started waiting: a chime and a desktop notification.
+	if notes := browsertest.Eval[[]string](p, "window.__notes"); len(notes) != 1 || !strings.Contains(notes[0], "Visitor 700") {
+		t.Errorf("desktop notifications %q, want one naming Visitor 700", notes)
+	}
+	if tones := browsertest.Eval[int](p, "window.__tones"); tones != 2 {
+		t.Errorf("the chime played %d tones, want 2", tones)
+	}
 	p.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + id + `"]`)))
 	p.WaitText("#transcript", xss)
 	if n := browsertest.Eval[int](p, `document.querySelectorAll("#transcript img, #conv-list img").length`); n != 0 {
