@@ -64,9 +64,11 @@ type widget struct {
 }
 
 // webchatPush connects `streams` widgets to the daemon's event stream,
-// measures the daemon's memory with them idle, then sends rate messages a
-// second for dur (open loop, each from the next widget in turn) and
-// records when each message reached its widget's stream.
+// measures the daemon's memory with them idle, signs in `operators`
+// operators with the console's event stream open, then sends rate
+// messages a second for dur (open loop, each from the next widget in turn)
+// and records when each message was answered 202, and reached its
+// widget's stream and every operator's.
 func webchatPush(d *daemon, streams, operators int, rate float64, dur time.Duration) pushResult {
 	res := pushResult{streams: streams, operators: operators}
 	api := newClient(256)
