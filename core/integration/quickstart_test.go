@@ -109,6 +109,7 @@ func TestQuickStartOfTheREADME(t *testing.T) {
 	p.WaitText(".sb-rate", "How was your chat with Ann Lee?")
 	p.Do(chromedp.Click(chromedp.CSS(`.sb-star[data-score="5"]`)), chromedp.Click(chromedp.CSS(".sb-rate-send")))
 	p.WaitText(".sb-rate", "Thanks for your feedback!")
+	c.WaitText("#transcript", "The visitor rated the conversation 5/5.")
 	p.Screenshot("quickstart-widget-rated")
 	c.Screenshot("quickstart-console")
 }
