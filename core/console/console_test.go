@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -904,5 +905,47 @@ func TestAdminsManageTheTeam(t *testing.T) {
 	}
 	if code := boss.do("POST", "/op/v1/operators/"+ann.id+"/enable", nil, nil); code != 200 {
 		t.Errorf("enable: %d", code)
+	}
+}
+
+// inlineHandler is an event handler attribute, such as onclick=.
+var inlineHandler = regexp.MustCompile(`\son[a-z]+\s*=`)
+
+// The console's page runs only the daemon's own scripts and styles, and no
+// other site may frame it: the headers of the page, its assets and its API,
+// and the page itself (no inline script, style or handler to allow).
+func TestConsolePagesForbidInlineScriptAndFraming(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/console/", "/console/app.js", "/console/app.css", "/op/v1/me", "/op/v1/nothing"} {
+		resp := e.client().request("GET", path, nil, nil)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %s", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP %q allows inline code", path, csp)
+		}
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: X-Frame-Options %q, X-Content-Type-Options %q", path, h.Get("X-Frame-Options"), h.Get("X-Content-Type-Options"))
+		}
+		if path != "/console/" {
+			continue
+		}
+		page := strings.ToLower(string(body))
+		if resp.StatusCode != 200 || !strings.Contains(page, `<script type="module" src="/console/app.js">`) {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		if strings.Count(page, "<script") != strings.Count(page, "<script type=\"module\" src=") {
+			t.Errorf("the page has an inline script: %s", body)
+		}
+		if strings.Contains(page, "<style") || strings.Contains(page, " style=") || inlineHandler.MatchString(page) ||
+			strings.Contains(page, "javascript:") {
+			t.Errorf("the page has inline style or handlers: %s", body)
+		}
 	}
 }

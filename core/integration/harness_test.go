@@ -136,10 +136,18 @@ func writeConfig(t *testing.T, dir, extra string) (path, url string) {
 // it is ready.
 func startDaemon(t *testing.T, extra string) *daemon {
 	t.Helper()
+	return startDaemonAt(t, extra, "")
+}
+
+// startDaemonAt is startDaemon waiting for readyPath (see
+// daemonproc.Options.ReadyPath) to answer 200 instead of /readyz.
+func startDaemonAt(t *testing.T, extra, readyPath string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	opts := daemonOptions(dir, extra)
 	opts.Output = logs
+	opts.ReadyPath = readyPath
 	proc, err := daemonproc.New(opts)
 	if err != nil {
 		t.Fatal(err)
