@@ -57,9 +57,9 @@ type Messages struct {
 	Ticket, OffHoursTicket string
 	// OffHours replaces Handoff for a handoff that waits outside the
 	// opening hours; {back} is when the team is back.
-	OffHours string
-	RateAsk     string // the rating question, after an operator's close
-	RateThanks  string // the visitor gave a rating
+	OffHours   string
+	RateAsk    string // the rating question, after an operator's close
+	RateThanks string // the visitor gave a rating
 }
 
 // RatingPolicy is when visitors are asked to rate the operator.

@@ -204,6 +204,7 @@ func (CSATSubmitted) EventType() Type { return TypeCSATSubmitted }
 
 // EventType implements [Payload].
 func (KBUnanswered) EventType() Type { return TypeKBUnanswered }
+
 // Ticket is a ticket as events show it (its comments are not repeated).
 type Ticket struct {
 	ID        uint64    `json:"id"`
