@@ -196,6 +196,7 @@ type Server struct {
 	// DataDir holds the database file; relative to the working directory.
 	DataDir string `toml:"data_dir"`
 	// MaxBodyBytes caps webhook and API request bodies; larger ones get 413.
+	// At most MaxBodyBytesLimit.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight work.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
@@ -203,6 +204,11 @@ type Server struct {
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 }
+
+// MaxBodyBytesLimit is the largest server.max_body_bytes accepted: the
+// plugin connections are sized from it, and each request in flight may
+// hold that much memory.
+const MaxBodyBytesLimit = 32 << 20
 
 // Log is the log table: level and format.
 type Log struct {

@@ -433,8 +433,9 @@ plugin = "echo"
 		{"listen with bad port", "[server]\nlisten = \"127.0.0.1:http\"\n", "server.listen", "invalid port"},
 		{"listen port out of range", "[server]\nlisten = \":70000\"\n", "server.listen", "invalid port"},
 		{"empty data dir", "[server]\ndata_dir = \"\"\n", "server.data_dir", "must not be empty"},
-		{"zero max body", "[server]\nmax_body_bytes = 0\n", "server.max_body_bytes", "greater than 0"},
-		{"negative max body", "[server]\nmax_body_bytes = -1\n", "server.max_body_bytes", "greater than 0"},
+		{"zero max body", "[server]\nmax_body_bytes = 0\n", "server.max_body_bytes", "between 1 and 33554432"},
+		{"negative max body", "[server]\nmax_body_bytes = -1\n", "server.max_body_bytes", "between 1 and 33554432"},
+		{"max body over the limit", "[server]\nmax_body_bytes = 33554433\n", "server.max_body_bytes", "between 1 and 33554432 (32 MiB), got 33554433"},
 		{"zero shutdown timeout", "[server]\nshutdown_timeout = \"0s\"\n", "server.shutdown_timeout", "greater than 0"},
 
 		// [log]

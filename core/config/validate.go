@@ -105,8 +105,8 @@ func (c *Config) validate() []Problem {
 	if c.Server.DataDir == "" {
 		add("server.data_dir", "must not be empty")
 	}
-	if c.Server.MaxBodyBytes <= 0 {
-		add("server.max_body_bytes", "must be greater than 0, got %d", c.Server.MaxBodyBytes)
+	if c.Server.MaxBodyBytes <= 0 || c.Server.MaxBodyBytes > MaxBodyBytesLimit {
+		add("server.max_body_bytes", "must be between 1 and %d (32 MiB), got %d", MaxBodyBytesLimit, c.Server.MaxBodyBytes)
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		add("server.shutdown_timeout", "must be greater than 0, got %s", c.Server.ShutdownTimeout)

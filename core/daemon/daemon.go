@@ -87,7 +87,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Dir:     d.cfg.Plugins.Dir,
 		Version: d.version,
 		Metrics: m,
-		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
+		// A webhook body the server let in always fits the call that
+		// hands it to its plugin.
+		MessageLimit: sdk.MessageLimit(d.cfg.Server.MaxBodyBytes),
+		Sink:         func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
 		OnGiveUp: func(instance string, err error) {
 			alerter.Send(alerts.PluginFailed, err.Error(), map[string]string{"plugin": instance})
 		},

@@ -57,6 +57,10 @@ type Config struct {
 	OnGiveUp func(instance string, err error)
 	// Metrics counts restarts; nil: none.
 	Metrics *metrics.Metrics
+	// MessageLimit is the largest message, in bytes, either side of a
+	// plugin connection sends (see sdk.MessageLimit); 0 keeps gRPC's
+	// default.
+	MessageLimit int
 }
 
 // Host supervises plugin instances.

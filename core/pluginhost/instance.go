@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
 
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -186,8 +188,14 @@ func (i *Instance) launch(ctx context.Context) error {
 	}
 	cmd := exec.Command(path)
 	cmd.Env = pluginEnv()
+	var dial []grpc.DialOption
+	if limit := i.host.cfg.MessageLimit; limit > 0 {
+		cmd.Env = append(cmd.Env, sdk.MessageLimitEnv+"="+strconv.Itoa(limit))
+		dial = append(dial, sdk.ClientMessageLimit(limit))
+	}
 	logEntry := i.log()
 	client := plugin.NewClient(&plugin.ClientConfig{
+		GRPCDialOptions:  dial,
 		HandshakeConfig:  sdk.Handshake(),
 		VersionedPlugins: sdk.VersionedPlugins(),
 		Cmd:              cmd,
