@@ -52,6 +52,9 @@ func TestLoadFullExample(t *testing.T) {
 			DataDir:         "data",
 			MaxBodyBytes:    1048576,
 			ShutdownTimeout: 15 * time.Second,
+			ReadTimeout:     20 * time.Second,
+			WriteTimeout:    45 * time.Second,
+			MaxConnections:  500,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Plugins: Plugins{
@@ -137,6 +140,9 @@ func TestDefaults(t *testing.T) {
 			DataDir:         "data",
 			MaxBodyBytes:    1 << 20,
 			ShutdownTimeout: 15 * time.Second,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    60 * time.Second,
+			MaxConnections:  1000,
 		},
 		Log:      Log{Level: "info", Format: "text"},
 		Plugins:  Plugins{Dir: "bin/plugins", SHA256: map[string]string{}},
@@ -437,6 +443,9 @@ plugin = "echo"
 		{"negative max body", "[server]\nmax_body_bytes = -1\n", "server.max_body_bytes", "between 1 and 33554432"},
 		{"max body over the limit", "[server]\nmax_body_bytes = 33554433\n", "server.max_body_bytes", "between 1 and 33554432 (32 MiB), got 33554433"},
 		{"zero shutdown timeout", "[server]\nshutdown_timeout = \"0s\"\n", "server.shutdown_timeout", "greater than 0"},
+		{"zero read timeout", "[server]\nread_timeout = \"0s\"\n", "server.read_timeout", "greater than 0"},
+		{"zero write timeout", "[server]\nwrite_timeout = \"0s\"\n", "server.write_timeout", "greater than 0"},
+		{"no connections", "[server]\nmax_connections = 0\n", "server.max_connections", "greater than 0"},
 
 		// [log]
 		{"log level", "[log]\nlevel = \"verbose\"\n", "log.level", `unknown level "verbose"`},

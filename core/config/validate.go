@@ -111,6 +111,15 @@ func (c *Config) validate() []Problem {
 	if c.Server.ShutdownTimeout <= 0 {
 		add("server.shutdown_timeout", "must be greater than 0, got %s", c.Server.ShutdownTimeout)
 	}
+	if c.Server.ReadTimeout <= 0 {
+		add("server.read_timeout", "must be greater than 0, got %s", c.Server.ReadTimeout)
+	}
+	if c.Server.WriteTimeout <= 0 {
+		add("server.write_timeout", "must be greater than 0, got %s", c.Server.WriteTimeout)
+	}
+	if c.Server.MaxConnections <= 0 {
+		add("server.max_connections", "must be greater than 0, got %d", c.Server.MaxConnections)
+	}
 
 	// [log]
 	if !slices.Contains(logLevels(), c.Log.Level) {

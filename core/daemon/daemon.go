@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
@@ -169,11 +170,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		routes.Handle(webchat.Prefix, wc)
 		routes.Handle(strings.TrimSuffix(webchat.Prefix, "/"), wc)
 	}
+	// Bodies must arrive within read_timeout and answers leave within
+	// write_timeout (long polls and streams clear theirs); connections
+	// beyond max_connections are served health checks only.
+	sc := d.cfg.Server
 	srv := &http.Server{
-		Handler:           routes,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           httplimit.HealthOnly(httplimit.ReadBodies(routes, sc.ReadTimeout), "/healthz", "/readyz"),
+		ReadHeaderTimeout: min(10*time.Second, sc.ReadTimeout),
+		WriteTimeout:      sc.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
+		ConnContext:       httplimit.ConnContext,
 	}
+	ln = httplimit.Limit(ln, sc.MaxConnections)
 	srv.RegisterOnShutdown(api.CloseStreams)
 	if desk != nil {
 		srv.RegisterOnShutdown(desk.Close)
@@ -209,7 +217,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.Server.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		d.log.WithError(err).Warn("http shutdown did not finish in time")
+		d.log.WithError(err).Warn("http shutdown did not finish in time; closing the remaining connections")
+		_ = srv.Close()
 	}
 	// Turns still running finish and commit; what does not finish in time
 	// stays in the inbox and runs again on the next start. The engine gets

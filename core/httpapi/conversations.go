@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 
@@ -183,6 +184,8 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	var msgs []store.Message
 	var err error
 	if wait > 0 {
+		// A long poll may outlast the server's write timeout.
+		httplimit.KeepOpen(w)
 		ctx, cancel := context.WithTimeout(r.Context(), wait)
 		msgs, err = s.store.WaitMessages(ctx, c.ID, after, limit)
 		cancel()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
@@ -94,6 +95,8 @@ func (s *Server) changeDeadLetter(w http.ResponseWriter, r *http.Request, action
 
 // backup streams a consistent copy of the database.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	// A large database takes longer than the server's write timeout.
+	httplimit.KeepOpen(w)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="switchboard.db"`)
 	n, err := s.store.Backup(w)

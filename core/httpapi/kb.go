@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
@@ -64,6 +65,9 @@ func (s *Server) kbImport(w http.ResponseWriter, r *http.Request) {
 	if !s.kbAvailable(w) {
 		return
 	}
+	// Embedding a long document can take longer than the server's write
+	// timeout.
+	httplimit.KeepOpen(w)
 	var in kb.Input
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "multipart/form-data" {

@@ -126,9 +126,17 @@ func writeConfig(t *testing.T, dir, extra string) (path, url string) {
 // it is ready.
 func startDaemon(t *testing.T, extra string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, extra, "")
+}
+
+// startDaemonWith is startDaemon with server lines added to the [server]
+// section.
+func startDaemonWith(t *testing.T, extra, server string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	opts := daemonOptions(dir, extra)
+	opts.Server = server
 	opts.Output = logs
 	proc, err := daemonproc.New(opts)
 	if err != nil {

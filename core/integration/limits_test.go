@@ -1,7 +1,11 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +62,55 @@ func TestHandoffAfterHugeMessagesReachesTheDesk(t *testing.T) {
 	if summary, _ := opened["summary"].(string); len(summary) > 2<<10 {
 		t.Errorf("the summary is %d bytes long", len(summary))
 	}
+}
+
+// Clients sending a webhook's body a byte at a time get 408 once
+// server.read_timeout passed, their connections are closed, and /healthz
+// answers all the while.
+func TestATricklingBodyGets408WhileHealthzAnswers(t *testing.T) {
+	const readTimeout = 2 * time.Second
+	target := newFakeTarget(t)
+	d := startDaemonWith(t, echoChannel(target.URL), fmt.Sprintf("read_timeout = %q", readTimeout.String()))
+	addr := strings.TrimPrefix(d.URL, "http://")
+
+	var conns []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /webhooks/demo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n{")
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	for range 5 {
+		asked := time.Now()
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(d.URL + "/healthz")
+		if err != nil {
+			t.Fatalf("/healthz while bodies trickle: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("/healthz while bodies trickle: %d", resp.StatusCode)
+		}
+		t.Logf("/healthz answered in %v", time.Since(asked).Round(time.Millisecond))
+	}
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("connection %d: no answer: %v", i, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
+			t.Errorf("connection %d: %d (close %v), want 408 closing the connection", i, resp.StatusCode, resp.Close)
+		}
+		// The server closed its side: a read ends at once.
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Errorf("connection %d stays open after the 408", i)
+		}
+	}
+	t.Logf("the 408s were in %v after the bodies began (read_timeout %v)", time.Since(start).Round(time.Millisecond), readTimeout)
 }
