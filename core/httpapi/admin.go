@@ -52,6 +52,8 @@ type APIKeyInfo struct {
 // APIKeyList is the answer of GET /v1/admin/apikeys.
 type APIKeyList struct {
 	Keys []APIKeyInfo `json:"keys"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // CreatedAPIKey is the answer of POST /v1/admin/apikeys: the new key and,
@@ -72,13 +74,18 @@ func viewKey(k store.APIKey) APIKeyInfo {
 	return APIKeyInfo{ID: k.ID, Name: k.Name, Scopes: k.Scopes, AllowIPs: k.AllowIPs, Rate: k.Rate, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	keys, err := s.store.APIKeys()
 	if err != nil {
 		s.internalError(w, "list api keys", err)
 		return
 	}
-	out := APIKeyList{Keys: make([]APIKeyInfo, len(keys))}
+	keys, next := pageOf(p, keys, func(k store.APIKey) []byte { return timeKey(k.CreatedAt, k.ID) })
+	out := APIKeyList{Keys: make([]APIKeyInfo, len(keys)), NextCursor: next}
 	for i, k := range keys {
 		out.Keys[i] = viewKey(k)
 	}
@@ -186,21 +193,19 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
-	after, ok := afterParam(w, r, "an entry number")
+	p, ok := seqPageParams(w, r, "an entry number")
 	if !ok {
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
-	if !ok {
-		return
-	}
-	entries, err := s.store.Audit(after, limit)
+	entries, err := s.store.AuditPage(p.Page)
 	if err != nil {
 		s.internalError(w, "read audit log", err)
 		return
 	}
-	resp := map[string]any{"entries": entries}
-	if len(entries) == limit {
+	entries, next := finish(p, entries, func(e store.AuditEntry) []byte { return seqKey(e.Seq) })
+	resp := listBody("entries", entries, next)
+	if next != "" && !p.Desc {
+		// The older form of the cursor, for ?after=.
 		resp["next"] = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
 	}
 	writeJSON(w, http.StatusOK, resp)

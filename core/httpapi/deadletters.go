@@ -26,15 +26,22 @@ type DeadLetter struct {
 // DeadLetterList is the answer of GET /v1/admin/deadletters.
 type DeadLetterList struct {
 	DeadLetters []DeadLetter `json:"deadletters"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) listDeadLetters(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	dls, err := s.store.DeadLetters()
 	if err != nil {
 		s.internalError(w, "list dead letters", err)
 		return
 	}
-	out := DeadLetterList{DeadLetters: make([]DeadLetter, len(dls))}
+	dls, next := pageOf(p, dls, func(d store.DeadLetter) []byte { return seqKey(d.Entry.Seq) })
+	out := DeadLetterList{DeadLetters: make([]DeadLetter, len(dls)), NextCursor: next}
 	for i, d := range dls {
 		out.DeadLetters[i] = DeadLetter{
 			ID: d.Entry.ID(), ConversationID: d.Entry.ConversationID, Channel: d.Entry.Instance, Kind: d.Entry.Op().String(),

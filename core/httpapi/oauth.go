@@ -447,6 +447,8 @@ type OAuthClientInfo struct {
 // OAuthClientList is the answer of GET /v1/admin/oauth-clients.
 type OAuthClientList struct {
 	Clients []OAuthClientInfo `json:"clients"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // CreatedOAuthClient is the answer of POST /v1/admin/oauth-clients: the
@@ -460,13 +462,18 @@ func viewClient(c store.OAuthClient) OAuthClientInfo {
 	return OAuthClientInfo{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, AllowIPs: c.AllowIPs, Rate: c.Rate, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
 }
 
-func (s *Server) listOAuthClients(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listOAuthClients(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	clients, err := s.store.OAuthClients()
 	if err != nil {
 		s.internalError(w, "list oauth clients", err)
 		return
 	}
-	out := OAuthClientList{Clients: make([]OAuthClientInfo, len(clients))}
+	clients, next := pageOf(p, clients, func(c store.OAuthClient) []byte { return timeKey(c.CreatedAt, c.ID) })
+	out := OAuthClientList{Clients: make([]OAuthClientInfo, len(clients)), NextCursor: next}
 	for i, c := range clients {
 		out.Clients[i] = viewClient(c)
 	}

@@ -34,8 +34,10 @@ type Store interface {
 	CommitEvents(ctx context.Context, channel string, events []sdk.Event) (store.CommitResult, error)
 	CreateConversation(ctx context.Context, c store.Conversation) (store.Conversation, error)
 	Conversation(id string) (store.Conversation, error)
-	ListConversations(state conversation.State, limit int) ([]store.Conversation, error)
+	ConversationPage(state conversation.State, p store.Page) ([]store.Conversation, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
+	MessagePage(convID string, p store.Page) ([]store.Message, error)
+	AuditPage(p store.Page) ([]store.AuditEntry, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
 	Transitions(convID string) ([]conversation.Transition, error)
 	KeyLookup

@@ -40,6 +40,8 @@ type WebhookInfo struct {
 // WebhookList is the answer of GET /v1/webhooks.
 type WebhookList struct {
 	Webhooks []WebhookInfo `json:"webhooks"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // CreatedWebhook is the answer of POST /v1/webhooks and of a rotation: the
@@ -91,6 +93,8 @@ type DeliveryAttempt struct {
 // DeliveryList is the answer of GET /v1/webhooks/{id}/deliveries.
 type DeliveryList struct {
 	Deliveries []DeliveryAttempt `json:"deliveries"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func viewWebhook(w store.Webhook, now time.Time) WebhookInfo {
@@ -131,14 +135,19 @@ func webhookAuditOf(tx *store.Tx, r *http.Request, action, target string) error 
 	return err
 }
 
-func (s *Server) listWebhooks(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	subs, err := s.store.Webhooks()
 	if err != nil {
 		s.internalError(w, "list webhooks", err)
 		return
 	}
+	subs, next := pageOf(p, subs, func(sub store.Webhook) []byte { return timeKey(sub.CreatedAt, sub.ID) })
 	now := time.Now()
-	out := WebhookList{Webhooks: make([]WebhookInfo, len(subs))}
+	out := WebhookList{Webhooks: make([]WebhookInfo, len(subs)), NextCursor: next}
 	for i, sub := range subs {
 		out.Webhooks[i] = viewWebhook(sub, now)
 	}
@@ -369,16 +378,22 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
+	// Newest first unless asked otherwise.
+	p, ok := pageParams(w, r, orderDesc)
 	if !ok {
 		return
 	}
-	attempts, err := s.store.WebhookAttempts(sub.ID, limit)
+	attempts, keys, err := s.store.WebhookAttemptPage(sub.ID, p.Page)
 	if err != nil {
 		s.internalError(w, "list deliveries of webhook "+sub.ID, err)
 		return
 	}
-	out := DeliveryList{Deliveries: make([]DeliveryAttempt, len(attempts))}
+	next := ""
+	if len(attempts) > p.limit {
+		attempts = attempts[:p.limit]
+		next = encodeCursor(p.Desc, keys[p.limit-1])
+	}
+	out := DeliveryList{Deliveries: make([]DeliveryAttempt, len(attempts)), NextCursor: next}
 	for i, a := range attempts {
 		out.Deliveries[i] = DeliveryAttempt{
 			DeliveryID: a.Delivery, EventID: a.EventID, Type: a.Type, Attempt: a.Attempt, Status: a.Status,
