@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -492,4 +494,75 @@ func (c *Config) validateEvents(add func(key, format string, args ...any)) {
 			}
 		}
 	}
+}
+
+// CheckFiles reports what serve would find wrong on the file system
+// besides the plugins: a data folder it cannot create or write, and TLS
+// files it cannot load. Like CheckPlugins it changes nothing.
+func (c *Config) CheckFiles() []Problem {
+	var ps []Problem
+	if msg := checkWritableDir(c.Server.DataDir); msg != "" {
+		ps = append(ps, Problem{Key: "server.data_dir", Message: msg})
+	}
+	if db := c.DBPath(); c.Server.DataDir != "" {
+		if f, err := os.OpenFile(db, os.O_RDWR, 0); err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			ps = append(ps, Problem{Key: "server.data_dir", Message: fmt.Sprintf("database %q cannot be opened for writing: %v", db, unwrapPath(err))})
+		}
+	}
+	if c.Server.TLSCert != "" && c.Server.TLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(c.Server.TLSCert, c.Server.TLSKey); err != nil {
+			ps = append(ps, Problem{Key: "server.tls_cert", Message: fmt.Sprintf("cannot load the certificate and key: %v", err)})
+		}
+	}
+	sortProblems(ps)
+	return ps
+}
+
+// checkWritableDir explains why dir cannot be created or written, or
+// returns "". A folder that does not exist yet is judged by its nearest
+// existing parent, where serve would create it.
+func checkWritableDir(dir string) string {
+	if dir == "" {
+		return "" // already a validation problem
+	}
+	probe := filepath.Clean(dir)
+	for {
+		info, err := os.Stat(probe)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Sprintf("%q is not a folder", probe)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Sprintf("%q cannot be read: %v", probe, unwrapPath(err))
+		}
+		parent := filepath.Dir(probe)
+		if parent == probe {
+			return fmt.Sprintf("no folder of %q exists", dir)
+		}
+		probe = parent
+	}
+	f, err := os.CreateTemp(probe, ".switchboard-check-*")
+	if err != nil {
+		if probe != filepath.Clean(dir) {
+			return fmt.Sprintf("data folder %q cannot be created in %q: %v", dir, probe, unwrapPath(err))
+		}
+		return fmt.Sprintf("data folder %q is not writable: %v", dir, unwrapPath(err))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return ""
+}
+
+// unwrapPath drops the operation and path a *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -36,6 +36,11 @@ import (
 
 // Daemon is a running Switchboard.
 type Daemon struct {
+	// Strict refuses to start when any plugin fails its first start;
+	// otherwise a plugin that rejects its options is marked failed and
+	// the rest of the daemon starts.
+	Strict bool
+
 	cfg     *config.Config
 	log     *logrus.Logger
 	version string
@@ -91,6 +96,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		// A webhook body the server let in always fits the call that
 		// hands it to its plugin.
 		MessageLimit: sdk.MessageLimit(d.cfg.Server.MaxBodyBytes),
+		Lenient:      !d.Strict,
 		Sink:         func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
 		OnGiveUp: func(instance string, err error) {
 			alerter.Send(alerts.PluginFailed, err.Error(), map[string]string{"plugin": instance})
@@ -478,4 +484,30 @@ func (s storeSink) Deliver(ctx context.Context, events []sdk.Event) error {
 		s.metrics.InboundCommitted(s.channel, len(res.Accepted), res.Duplicates)
 	}
 	return err
+}
+
+// Check runs the checks serve runs before it serves, changing nothing:
+// the data folder and TLS files, and each plugin's binary and options (the
+// plugin is started, asked to check its options in a dry run, and
+// stopped). It returns every problem, by the key it concerns.
+func (d *Daemon) Check(ctx context.Context) []config.Problem {
+	problems := d.cfg.CheckFiles()
+	host := pluginhost.New(pluginhost.Config{
+		Dir: d.cfg.Plugins.Dir, Version: d.version, MessageLimit: sdk.MessageLimit(d.cfg.Server.MaxBodyBytes),
+	}, d.log)
+	for instance, err := range host.Check(ctx, d.pluginSpecs()) {
+		key := "channels." + instance
+		if instance == pluginhost.LLMInstance {
+			key = "llm"
+		}
+		var rejected *pluginhost.OptionsError
+		if errors.As(err, &rejected) {
+			key += ".options"
+		} else {
+			key += ".plugin"
+		}
+		problems = append(problems, config.Problem{Key: key, Message: err.Error()})
+	}
+	slices.SortFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Key, b.Key) })
+	return problems
 }

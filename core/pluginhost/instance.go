@@ -180,8 +180,21 @@ func pluginEnv() []string {
 	return env
 }
 
+// OptionsError is a plugin's refusal of its options: its Configure
+// failed.
+type OptionsError struct{ Err error }
+
+func (e *OptionsError) Error() string { return "configure: " + e.Err.Error() }
+
+// Unwrap returns the plugin's error.
+func (e *OptionsError) Unwrap() error { return e.Err }
+
 // launch verifies, starts and configures one plugin process.
-func (i *Instance) launch(ctx context.Context) error {
+func (i *Instance) launch(ctx context.Context) error { return i.start(ctx, false) }
+
+// start verifies, starts and configures one plugin process. A dry run
+// only asks the plugin to check its options and stops it again.
+func (i *Instance) start(ctx context.Context, dryRun bool) error {
 	path, err := VerifyBinary(i.host.cfg.Dir, i.spec.Plugin, i.spec.SHA256)
 	if err != nil {
 		return err
@@ -222,7 +235,7 @@ func (i *Instance) launch(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	req := sdk.ConfigureRequest{Instance: i.spec.Instance, Options: opts, HostVersion: i.host.cfg.Version}
+	req := sdk.ConfigureRequest{Instance: i.spec.Instance, Options: opts, HostVersion: i.host.cfg.Version, DryRun: dryRun}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 
@@ -244,7 +257,11 @@ func (i *Instance) launch(ctx context.Context) error {
 		return fail(fmt.Errorf("unexpected plugin client %T", raw))
 	}
 	if err != nil {
-		return fail(fmt.Errorf("configure: %w", err))
+		return fail(&OptionsError{Err: err})
+	}
+	if dryRun {
+		client.Kill()
+		return nil
 	}
 	if caps.Desk {
 		// The desk is a service of its own on the same connection.
