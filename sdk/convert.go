@@ -265,6 +265,12 @@ func errorToStatus(err error) error {
 // gRPC hop: errors.Is finds it in an error that came back from a plugin.
 var ErrPluginUnavailable = errors.New("plugin unavailable")
 
+// ErrPluginFailed is wrapped, beside [ErrPluginUnavailable], by calls to a
+// plugin the daemon gave up on (its restart budget is spent, or it
+// rejected its options at start): it stays stopped until the daemon
+// restarts, so retrying soon does not help.
+var ErrPluginFailed = errors.New("plugin failed")
+
 // ErrMessageTooLarge is returned by calls whose request or answer is larger
 // than the plugin connection carries (see [MessageLimit]). Such an error is
 // [Permanent].

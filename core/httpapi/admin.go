@@ -89,7 +89,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 	for i, k := range keys {
 		out.Keys[i] = viewKey(k)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // CreateKeyRequest is the body of POST /v1/admin/apikeys and of POST
@@ -156,7 +156,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "create api key", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, CreatedAPIKey{APIKeyInfo: viewKey(k), Key: secret})
+	s.writeJSON(w, http.StatusCreated, CreatedAPIKey{APIKeyInfo: viewKey(k), Key: secret})
 }
 
 func ipString(c caller) string {
@@ -189,7 +189,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "revoke api key", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewKey(k))
+	s.writeJSON(w, http.StatusOK, viewKey(k))
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +208,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		// The older form of the cursor, for ?after=.
 		resp["next"] = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, _ *http.Request) {
@@ -217,5 +217,5 @@ func (s *Server) verifyAudit(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusConflict, "audit_broken", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, AuditVerification{OK: true, Entries: n})
+	s.writeJSON(w, http.StatusOK, AuditVerification{OK: true, Entries: n})
 }

@@ -85,7 +85,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/conversations/"+c.ID)
-	writeJSON(w, http.StatusCreated, viewConversation(c))
+	s.writeJSON(w, http.StatusCreated, viewConversation(c))
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +108,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 	for i, c := range convs {
 		out[i] = viewConversation(c)
 	}
-	writeJSON(w, http.StatusOK, listBody("conversations", out, next))
+	s.writeJSON(w, http.StatusOK, listBody("conversations", out, next))
 }
 
 // conversation loads the {id} of the path, answering 404 itself.
@@ -128,7 +128,7 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) (store.Con
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	if c, ok := s.conversation(w, r); ok {
-		writeJSON(w, http.StatusOK, viewConversation(c))
+		s.writeJSON(w, http.StatusOK, viewConversation(c))
 	}
 }
 
@@ -158,7 +158,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "store message for "+c.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": strconv.FormatUint(res.Accepted[0].MessageID, 10)})
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"id": strconv.FormatUint(res.Accepted[0].MessageID, 10)})
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +204,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	for i, m := range msgs {
 		out[i] = viewMessage(m)
 	}
-	writeJSON(w, http.StatusOK, listBody("messages", out, next))
+	s.writeJSON(w, http.StatusOK, listBody("messages", out, next))
 }
 
 // afterParam reads the ?after= number (0 when absent), answering 400
@@ -296,7 +296,7 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "hand off "+c.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewConversation(updated))
+	s.writeJSON(w, http.StatusOK, viewConversation(updated))
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request) {
@@ -312,7 +312,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "close "+c.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewConversation(updated))
+	s.writeJSON(w, http.StatusOK, viewConversation(updated))
 }
 
 // transitionView is a state change as the API shows it.
@@ -354,5 +354,5 @@ func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {
 		t := e.t
 		out[i] = transitionView{From: t.From, To: t.To, Cause: t.Cause, Reason: t.Reason, At: t.At}
 	}
-	writeJSON(w, http.StatusOK, listBody("transitions", out, next))
+	s.writeJSON(w, http.StatusOK, listBody("transitions", out, next))
 }

@@ -48,7 +48,7 @@ func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 			Text: d.Entry.Text(), Attempts: d.Entry.Attempts, Error: d.Error, CreatedAt: d.Entry.CreatedAt, FailedAt: d.FailedAt,
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +97,7 @@ func (s *Server) changeDeadLetter(w http.ResponseWriter, r *http.Request, action
 	if requeued != nil && s.actions != nil {
 		s.actions.Requeue(*requeued)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": fmt.Sprintf("o%d", seq), "result": action})
+	s.writeJSON(w, http.StatusOK, map[string]string{"id": fmt.Sprintf("o%d", seq), "result": action})
 }
 
 // backup streams a consistent copy of the database.

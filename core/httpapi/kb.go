@@ -97,7 +97,7 @@ func (s *Server) kbImport(w http.ResponseWriter, r *http.Request) {
 	if res.Status != kb.Unchanged {
 		s.audit(r, "kb.import", res.ID+" ("+res.Name+")", nil)
 	}
-	writeJSON(w, http.StatusCreated, res)
+	s.writeJSON(w, http.StatusCreated, res)
 }
 
 // readUpload reads a multipart upload into an input, answering the
@@ -177,7 +177,7 @@ func (s *Server) kbList(w http.ResponseWriter, r *http.Request) {
 	if docs == nil {
 		docs = []kb.Document{}
 	}
-	writeJSON(w, http.StatusOK, listBody("documents", docs, next))
+	s.writeJSON(w, http.StatusOK, listBody("documents", docs, next))
 }
 
 func (s *Server) kbRemove(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +194,7 @@ func (s *Server) kbRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "kb.remove", doc.ID+" ("+doc.Name+")", nil)
-	writeJSON(w, http.StatusOK, doc)
+	s.writeJSON(w, http.StatusOK, doc)
 }
 
 // kbResult is one search result of GET /v1/kb/search.
@@ -235,7 +235,7 @@ func (s *Server) kbSearch(w http.ResponseWriter, r *http.Request) {
 	for i, h := range hits {
 		out[i] = kbResult{ID: h.ID, Document: h.Document, DocumentName: h.DocumentName, Kind: h.Kind, Title: h.Title, Text: h.Text, Score: h.Score}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"results": out})
 }
 
 func (s *Server) kbGaps(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +253,7 @@ func (s *Server) kbGaps(w http.ResponseWriter, r *http.Request) {
 	if gaps == nil {
 		gaps = []store.KBGap{}
 	}
-	writeJSON(w, http.StatusOK, listBody("gaps", gaps, next))
+	s.writeJSON(w, http.StatusOK, listBody("gaps", gaps, next))
 }
 
 // gapKey orders knowledge gaps most asked first, then latest asked, then

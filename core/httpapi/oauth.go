@@ -120,7 +120,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	h.Set("Pragma", "no-cache")
 	resp, fail := s.grant(w, r)
 	if fail == nil {
-		writeJSON(w, http.StatusOK, resp)
+		s.writeJSON(w, http.StatusOK, resp)
 		return
 	}
 	if fail.challenge {
@@ -129,7 +129,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if fail.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(fail.retryAfter.Seconds()))))
 	}
-	writeJSON(w, fail.status, fail.body)
+	s.writeJSON(w, fail.status, fail.body)
 }
 
 // grant checks a token request and issues the token: the request's form,
@@ -477,7 +477,7 @@ func (s *Server) listOAuthClients(w http.ResponseWriter, r *http.Request) {
 	for i, c := range clients {
 		out.Clients[i] = viewClient(c)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) createOAuthClient(w http.ResponseWriter, r *http.Request) {
@@ -510,7 +510,7 @@ func (s *Server) createOAuthClient(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "create oauth client", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, CreatedOAuthClient{OAuthClientInfo: viewClient(c), ClientSecret: secret})
+	s.writeJSON(w, http.StatusCreated, CreatedOAuthClient{OAuthClientInfo: viewClient(c), ClientSecret: secret})
 }
 
 func (s *Server) revokeOAuthClient(w http.ResponseWriter, r *http.Request) {
@@ -532,5 +532,5 @@ func (s *Server) revokeOAuthClient(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "revoke oauth client", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewClient(c))
+	s.writeJSON(w, http.StatusOK, viewClient(c))
 }

@@ -63,7 +63,7 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	for i, op := range ops {
 		out[i] = viewOperator(op)
 	}
-	writeJSON(w, http.StatusOK, listBody("operators", out, next))
+	s.writeJSON(w, http.StatusOK, listBody("operators", out, next))
 }
 
 func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +82,7 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
 	if s.operatorError(w, "add operator", req.Email, err) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, viewOperator(op))
+	s.writeJSON(w, http.StatusCreated, viewOperator(op))
 }
 
 // changeOperator serves the routes that change one account: disable,
@@ -110,7 +110,7 @@ func (s *Server) changeOperator(action string) http.HandlerFunc {
 		if s.operatorError(w, action, id, err) {
 			return
 		}
-		writeJSON(w, http.StatusOK, viewOperator(op))
+		s.writeJSON(w, http.StatusOK, viewOperator(op))
 	}
 }
 

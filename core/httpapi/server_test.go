@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"context"
 	"encoding/json"
 	"io"
@@ -47,6 +48,9 @@ func (c stubChannels) Channel(name string) (sdk.Channel, bool, error) {
 		return nil, false, nil
 	}
 	if ch == nil {
+		if name == "gone" {
+			return nil, true, fmt.Errorf("%w: %w", sdk.ErrPluginUnavailable, sdk.ErrPluginFailed)
+		}
 		return nil, true, sdk.ErrPluginUnavailable
 	}
 	return ch, true, nil
@@ -229,6 +233,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"unknown field", "POST", "/v1/conversations", `{"user":{"id":"u"},"x":1}`, 400, "bad_request"},
 		{"missing user id", "POST", "/v1/conversations", `{"user":{"name":"Ann"}}`, 400, "bad_request"},
 		{"trailing data", "POST", "/v1/conversations", `{"user":{"id":"u"}} {}`, 400, "bad_request"},
+		{"trailing bracket", "POST", "/v1/conversations", `{"user":{"id":"u"}}]`, 400, "bad_request"},
 		{"too large", "POST", "/v1/conversations", `{"user":{"id":"` + strings.Repeat("x", 2000) + `"}}`, 413, "too_large"},
 		{"empty text", "POST", "/v1/conversations/" + id + "/messages", `{"text":"  "}`, 400, "bad_request"},
 		{"unknown conversation", "GET", "/v1/conversations/c_nope", "", 404, "not_found"},

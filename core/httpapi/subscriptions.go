@@ -151,7 +151,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	for i, sub := range subs {
 		out.Webhooks[i] = viewWebhook(sub, now)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // webhook loads the {id} of the path, answering 404 itself.
@@ -171,7 +171,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) (store.Webhook,
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 	if sub, ok := s.webhook(w, r); ok {
-		writeJSON(w, http.StatusOK, viewWebhook(sub, time.Now()))
+		s.writeJSON(w, http.StatusOK, viewWebhook(sub, time.Now()))
 	}
 }
 
@@ -237,7 +237,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/webhooks/"+sub.ID)
-	writeJSON(w, http.StatusCreated, CreatedWebhook{WebhookInfo: viewWebhook(sub, time.Now()), Secret: sub.Secret})
+	s.writeJSON(w, http.StatusCreated, CreatedWebhook{WebhookInfo: viewWebhook(sub, time.Now()), Secret: sub.Secret})
 }
 
 // errFromConfig refuses a change to a subscription of the config file.
@@ -295,7 +295,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "update webhook "+sub.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewWebhook(updated, time.Now()))
+	s.writeJSON(w, http.StatusOK, viewWebhook(updated, time.Now()))
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -370,7 +370,7 @@ func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "rotate the secret of webhook "+sub.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, CreatedWebhook{WebhookInfo: viewWebhook(updated, time.Now()), Secret: secret})
+	s.writeJSON(w, http.StatusOK, CreatedWebhook{WebhookInfo: viewWebhook(updated, time.Now()), Secret: secret})
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -403,7 +403,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 			out.Deliveries[i].NextAt = &a.NextAttempt
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // retryDelivery sends a delivery again: at once if it is still pending, or
@@ -442,5 +442,5 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "retry delivery "+id, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": queued.ID()})
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": queued.ID()})
 }

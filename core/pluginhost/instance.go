@@ -409,7 +409,7 @@ func (i *Instance) ChannelClient() (sdk.Channel, error) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if i.channel == nil {
-		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("channel %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
+		return nil, i.notRunning("channel")
 	}
 	return i.channel, nil
 }
@@ -421,7 +421,7 @@ func (i *Instance) DeskClient() (sdk.Desk, error) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if i.desk == nil {
-		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("desk %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
+		return nil, i.notRunning("desk")
 	}
 	return i.desk, nil
 }
@@ -435,4 +435,14 @@ func (i *Instance) LLMClient() (sdk.LLM, error) {
 		return nil, sdk.NewError(sdk.Unavailable, fmt.Errorf("llm %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
 	}
 	return i.llm, nil
+}
+
+// notRunning is the error of a call to the instance while its plugin is
+// not running; i.mu is held. One the host gave up on also wraps
+// sdk.ErrPluginFailed.
+func (i *Instance) notRunning(what string) error {
+	if i.state == StateFailed {
+		return sdk.NewError(sdk.Temporary, fmt.Errorf("%s %s: %w: %w (%s)", what, i.spec.Instance, sdk.ErrPluginUnavailable, sdk.ErrPluginFailed, i.lastErr))
+	}
+	return sdk.NewError(sdk.Temporary, fmt.Errorf("%s %s: %w (%s)", what, i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
 }
