@@ -188,6 +188,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ConnContext:       httplimit.ConnContext,
 	}
 	ln = httplimit.Limit(ln, sc.MaxConnections)
+	d.warnOpenFiles()
 	srv.RegisterOnShutdown(api.CloseStreams)
 	if desk != nil {
 		srv.RegisterOnShutdown(desk.Close)
@@ -510,4 +511,19 @@ func (d *Daemon) Check(ctx context.Context) []config.Problem {
 	}
 	slices.SortFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Key, b.Key) })
 	return problems
+}
+
+// fdHeadroom is the descriptors the daemon needs besides client
+// connections: the database, plugin pipes and connections, outgoing calls.
+const fdHeadroom = 128
+
+// warnOpenFiles warns when server.max_connections leaves too little of the
+// process's open-files limit for everything else.
+func (d *Daemon) warnOpenFiles() {
+	limit, ok := openFileLimit()
+	want := uint64(d.cfg.Server.MaxConnections + httplimit.HealthReserve + fdHeadroom)
+	if ok && limit < want {
+		d.log.WithFields(logrus.Fields{"open_files_limit": limit, "max_connections": d.cfg.Server.MaxConnections}).
+			Warnf("server.max_connections is too high for the open-files limit: lower it to %d or raise the limit (ulimit -n) to %d", max(int64(limit)-int64(httplimit.HealthReserve+fdHeadroom), 1), want)
+	}
 }
