@@ -114,3 +114,20 @@ func TestATricklingBodyGets408WhileHealthzAnswers(t *testing.T) {
 	}
 	t.Logf("the 408s were in %v after the bodies began (read_timeout %v)", time.Since(start).Round(time.Millisecond), readTimeout)
 }
+
+// With server.max_body_bytes above gRPC's default 4 MiB, a webhook of 6 MB
+// still reaches its plugin: both ends of the plugin connection take
+// messages of the body limit plus framing. It used to get 503 and
+// Retry-After, so the platform redelivered it forever.
+func TestALargeWebhookWithinTheBodyLimitReachesItsPlugin(t *testing.T) {
+	target := newFakeTarget(t)
+	d := startDaemonWith(t, echoChannel(target.URL), "max_body_bytes = 8388608")
+	big := strings.Repeat("b", 6_000_000)
+	body := fmt.Sprintf(`{"id":"huge","chat":"room-1","user":"u1","text":%q}`, big)
+	if code := postWebhook(t, d.URL, "demo", body); code != 200 {
+		t.Fatalf("a webhook of %d bytes under a limit of 8388608: status %d", len(body), code)
+	}
+	if code := postWebhook(t, d.URL, "demo", body+strings.Repeat(" ", 8388608)); code != 413 {
+		t.Errorf("a webhook over the limit: status %d, want 413", code)
+	}
+}
