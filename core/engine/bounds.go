@@ -19,6 +19,8 @@ const (
 	deskTranscriptBytes = 64 << 10
 	// summaryNameRunes caps the visitor's name in a handoff summary.
 	summaryNameRunes = 100
+	// summaryReasonRunes caps the handoff's reason in its summary.
+	summaryReasonRunes = 200
 )
 
 // clip cuts s to at most n bytes on a character boundary, marked with how

@@ -65,3 +65,25 @@ func TestBoundTranscriptKeepsTheNewestLines(t *testing.T) {
 		})
 	}
 }
+
+func TestHandoffSummaryIsBounded(t *testing.T) {
+	huge := strings.Repeat("x", 1_000_000)
+	tests := []struct {
+		name                         string
+		user                         sdk.User
+		reason, channel, lastVisitor string
+	}{
+		{"huge name", sdk.User{Name: huge}, "keyword", "tg", "hi"},
+		{"huge id without a name", sdk.User{ID: huge}, "keyword", "tg", "hi"},
+		{"huge reason", sdk.User{Name: "Ann"}, huge, "tg", "hi"},
+		{"huge last message", sdk.User{Name: "Ann"}, "keyword", "tg", huge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := HandoffSummary(tt.user, tt.channel, tt.reason, tt.lastVisitor)
+			if len(s) > 2<<10 {
+				t.Errorf("summary of %d bytes", len(s))
+			}
+		})
+	}
+}

@@ -335,7 +335,7 @@ func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
 		name = user.ID
 	}
 	name = truncate(name, summaryNameRunes)
-	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, reason)
+	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, truncate(reason, summaryReasonRunes))
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)
 	}
