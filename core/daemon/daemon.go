@@ -180,8 +180,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// write_timeout (long polls and streams clear theirs); connections
 	// beyond max_connections are served health checks only.
 	sc := d.cfg.Server
+	bodies := httplimit.NewBodies(sc.ReadTimeout)
 	srv := &http.Server{
-		Handler:           httplimit.HealthOnly(httplimit.ReadBodies(routes, sc.ReadTimeout), "/healthz", "/readyz"),
+		Handler:           httplimit.HealthOnly(bodies.Handler(routes), "/healthz", "/readyz"),
 		ReadHeaderTimeout: min(10*time.Second, sc.ReadTimeout),
 		WriteTimeout:      sc.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
@@ -190,6 +191,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln = httplimit.Limit(ln, sc.MaxConnections)
 	d.warnOpenFiles()
 	srv.RegisterOnShutdown(api.CloseStreams)
+	// Bodies still arriving get 408 at once: slow clients do not hold
+	// the shutdown up.
+	srv.RegisterOnShutdown(bodies.Expire)
 	if desk != nil {
 		srv.RegisterOnShutdown(desk.Close)
 	}

@@ -17,27 +17,76 @@ import (
 	"time"
 )
 
+// Bodies bounds the time request bodies take to arrive.
+type Bodies struct {
+	timeout time.Duration
+
+	mu      sync.Mutex
+	reading map[*http.ResponseController]struct{}
+	expired bool
+}
+
+// NewBodies returns the bound of bodies that must arrive within timeout.
+func NewBodies(timeout time.Duration) *Bodies {
+	return &Bodies{timeout: timeout, reading: map[*http.ResponseController]struct{}{}}
+}
+
 // ReadBodies answers, for h, every request whose body does not arrive
 // within timeout from the start of the handler with 408 Request Timeout
 // and closes its connection. The deadline ends once the body is read, so
 // a handler may take longer than timeout to answer.
 func ReadBodies(h http.Handler, timeout time.Duration) http.Handler {
+	return NewBodies(timeout).Handler(h)
+}
+
+// Handler bounds the bodies of h's requests.
+func (b *Bodies) Handler(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			h.ServeHTTP(w, r)
 			return
 		}
 		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		deadline := time.Now().Add(b.timeout)
+		b.mu.Lock()
+		if b.expired {
+			deadline = time.Now()
+		}
+		b.mu.Unlock()
+		if err := rc.SetReadDeadline(deadline); err != nil {
 			// A connection without deadlines (a test recorder): nothing
 			// to bound.
 			h.ServeHTTP(w, r)
 			return
 		}
+		b.mu.Lock()
+		b.reading[rc] = struct{}{}
+		b.mu.Unlock()
+		defer b.done(rc)
 		tw := &timeoutWriter{ResponseWriter: w, rc: rc}
-		r.Body = &timedBody{ReadCloser: r.Body, rc: rc, w: tw}
+		r.Body = &timedBody{ReadCloser: r.Body, rc: rc, w: tw, done: func() { b.done(rc) }}
 		h.ServeHTTP(tw, r)
 	})
+}
+
+// Expire ends the wait for every body still arriving, and for those of
+// requests to come: they get 408 at once. It is meant for shutdown
+// (http.Server.RegisterOnShutdown), so slow clients do not hold it up.
+func (b *Bodies) Expire() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expired = true
+	now := time.Now()
+	for rc := range b.reading {
+		_ = rc.SetReadDeadline(now)
+	}
+}
+
+// done forgets a request whose body is in, or that was answered.
+func (b *Bodies) done(rc *http.ResponseController) {
+	b.mu.Lock()
+	delete(b.reading, rc)
+	b.mu.Unlock()
 }
 
 // answerTimeout bounds the writing of a 408.
@@ -56,20 +105,23 @@ type timedBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	w    *timeoutWriter
-	done bool
+	done func() // the body is in, or timed out
+	over bool
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {
-	case err == nil || b.done:
+	case err == nil || b.over:
 	case errors.Is(err, io.EOF):
 		// The whole body is in: the handler's own time is not bounded
 		// by the read timeout.
-		b.done = true
+		b.over = true
+		b.done()
 		_ = b.rc.SetReadDeadline(time.Time{})
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		b.done = true
+		b.over = true
+		b.done()
 		b.w.timeout()
 	}
 	return n, err

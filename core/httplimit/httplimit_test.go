@@ -144,3 +144,23 @@ func TestConnectionsBeyondTheCapGetHealthChecksOnly(t *testing.T) {
 		t.Errorf("/healthz beyond the cap: %d %q, want 200", code, body)
 	}
 }
+
+func TestExpireAnswersBodiesStillArriving(t *testing.T) {
+	b := NewBodies(time.Hour)
+	srv := httptest.NewServer(b.Handler(routes()))
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+	c := trickle(t, addr)
+	// The server must be reading the body before Expire: a request sent
+	// after it is answered 408 as well, so either way the answer comes.
+	b.Expire()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer after Expire: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %d after Expire, want 408", resp.StatusCode)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -129,5 +130,52 @@ func TestALargeWebhookWithinTheBodyLimitReachesItsPlugin(t *testing.T) {
 	}
 	if code := postWebhook(t, d.URL, "demo", body+strings.Repeat(" ", 8388608)); code != 413 {
 		t.Errorf("a webhook over the limit: status %d, want 413", code)
+	}
+}
+
+// SIGTERM with clients still trickling bodies: they get 408 at once and
+// the daemon exits, long before the read and shutdown timeouts (it used to
+// wait for the whole shutdown timeout).
+func TestSIGTERMDoesNotWaitForTricklingBodies(t *testing.T) {
+	target := newFakeTarget(t)
+	d := startDaemonWith(t, echoChannel(target.URL), "read_timeout = \"120s\"\nshutdown_timeout = \"120s\"")
+	addr := strings.TrimPrefix(d.URL, "http://")
+	var conns []net.Conn
+	for range 20 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "POST /webhooks/demo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n{")
+		conns = append(conns, c)
+	}
+	// The daemon answers while the bodies trickle.
+	resp, err := http.Get(d.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	d.Signal(syscall.SIGTERM)
+	select {
+	case <-d.Done():
+		if err := d.Err(); err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the daemon waited for the trickling bodies")
+	}
+	t.Logf("exited %v after SIGTERM with 20 bodies trickling", time.Since(start).Round(time.Millisecond))
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			continue // closed at exit before its answer was read
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("connection %d: %d, want 408", i, resp.StatusCode)
+		}
 	}
 }
