@@ -85,6 +85,12 @@ type Config struct {
 	Console Console `toml:"console"`
 	// KB is the [kb] section: the knowledge base (kb.go).
 	KB KB `toml:"kb"`
+	// Departments are the [[departments]] that serve handoffs
+	// (routing.go).
+	Departments []Department `toml:"departments"`
+	// Routing is the [routing] section: classification of handoffs and
+	// assignment to operators (routing.go).
+	Routing Routing `toml:"routing"`
 }
 
 // WebChat is the [webchat] section: the built-in channel "web", a chat
@@ -356,6 +362,7 @@ func Default() *Config {
 		OAuth:   OAuth{TokenTTL: time.Hour},
 		Console: Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		KB:      defaultKB(),
+		Routing: defaultRouting(),
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,

@@ -289,6 +289,8 @@ func (c *Config) validate() []Problem {
 	}
 	// [kb]
 	ps = append(ps, c.validateKB()...)
+	// [[departments]], [routing]
+	ps = append(ps, c.validateRouting()...)
 	return ps
 }
 

@@ -283,6 +283,8 @@ func (s *step) apply(ev Event) {
 		default:
 			s.refuse("the conversation is closed")
 		}
+	case ServiceLevelBreached:
+		s.breach()
 	case ReturnedToBot:
 		if s.c.State == Bot {
 			return
