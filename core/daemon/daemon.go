@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/core/webchat"
@@ -266,6 +267,24 @@ func (d *Daemon) announceSetup(ctx context.Context, desk *console.Server) {
 	}
 }
 
+// routingTable is the classifier's table from [[departments]] and
+// [routing].
+func (d *Daemon) routingTable() *routing.Table {
+	t := d.cfg.RoutingTable()
+	return &t
+}
+
+// deskIDs are the departments' desk-side ids, by name.
+func (d *Daemon) deskIDs() map[string]string {
+	out := map[string]string{}
+	for _, dep := range d.cfg.DepartmentList() {
+		if dep.DeskID != "" {
+			out[dep.Name] = dep.DeskID
+		}
+	}
+	return out
+}
+
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
@@ -287,6 +306,8 @@ func (d *Daemon) engineConfig() engine.Config {
 				Missed:      h.MissedMessage,
 			},
 		},
+		Routing:         d.routingTable(),
+		DeskIDs:         d.deskIDs(),
 		SystemPrompt:    b.SystemPrompt,
 		SuggestMessage:  b.SuggestMessage,
 		HistoryMessages: b.HistoryMessages,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/metrics"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -52,6 +53,15 @@ type Config struct {
 	Delivery DeliveryConfig
 	// Metrics records turns, transitions and sends; nil: none.
 	Metrics *metrics.Metrics
+	// Routing classifies handoffs into departments and priorities (see
+	// routing.go); nil: every handoff goes to the one queue unrouted.
+	Routing *routing.Table
+	// Tiers tells a customer's tier for routing rules; nil: the tier is
+	// the conversation's "tier" context value, if any.
+	Tiers Tiers
+	// DeskIDs are the desk-side ids of the departments (a SalesIQ
+	// department id), by department name.
+	DeskIDs map[string]string
 	// Thinking, when set, is told that a model turn runs for a
 	// conversation (true, again every few seconds while it runs) and that
 	// it ended (false), so push clients can show "the bot is thinking". It
@@ -93,6 +103,8 @@ type Engine struct {
 	lanes    *lanes
 	deliver  *deliverer
 	timers   *timers
+	// transferTool is the transfer_to_human tool of model turns.
+	transferTool sdk.Tool
 
 	mu       sync.Mutex
 	waiters  map[string]chan error // requests waiting for their event, by event ID
@@ -129,6 +141,11 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 	dcfg.Hooks = e.deskOutcomes()
 	e.deliver = newDeliverer(dcfg, st, channels, cfg.Metrics, log)
 	e.timers = newTimers(st.Now, e.fireTimeout)
+	var departments []string
+	if cfg.Routing != nil {
+		departments = cfg.Routing.DepartmentNames()
+	}
+	e.transferTool = TransferTool(departments)
 	return e
 }
 

@@ -54,6 +54,8 @@ type effects struct {
 	question string
 	// gaps are questions the knowledge base could not answer.
 	gaps []gap
+	// escalations are service-level breaches.
+	escalations []conversation.Escalated
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -171,6 +173,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.transitions = append(ef.transitions, a.Transition)
 			if a.To == conversation.WaitingHuman {
 				e.logFor(ef.conv).WithField("cause", a.Cause).Info("handing off to a human")
+				if a.From != conversation.Human {
+					e.route(ctx, ef, ev)
+				}
 			}
 		case conversation.Say:
 			e.say(ef, a)
@@ -183,6 +188,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
 				ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Payload: store.NativeHandoff{
 					Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
+					Department: e.deskDepartment(ef.conv.Handoff),
 				},
 			})
 		case conversation.OpenDesk:
@@ -193,6 +199,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
 				ConversationID: ef.conv.ID, Instance: a.Desk, Payload: store.OpenHandoff{
 					User: ef.conv.User, Channel: ef.conv.Channel, Reason: a.Reason, Summary: summary, Transcript: transcript,
+					Department: e.deskDepartment(ef.conv.Handoff),
 				},
 			})
 		case conversation.RelayToDesk:
@@ -221,6 +228,8 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
 		case conversation.Refused:
 			ef.refusal = a.Reason
+		case conversation.Escalated:
+			ef.escalations = append(ef.escalations, a)
 		default:
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
@@ -372,6 +381,10 @@ func emitHandoff(tx *store.Tx, c *store.Conversation, t conversation.Transition)
 	}
 	h := c.Handoff
 	ev := events.HandoffRequested{Cause: h.Cause, Reason: h.Reason, Desk: h.Desk, Native: h.Native}
+	if r := h.Route; r != nil {
+		p := r.Priority
+		ev.Department, ev.Priority, ev.Tags, ev.RoutedBy = r.Department, &p, r.Tags, r.By
+	}
 	if !h.Deadline.IsZero() {
 		deadline := h.Deadline.UTC()
 		ev.Deadline = &deadline
@@ -420,6 +433,15 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		}
 		for _, a := range ef.assignments {
 			ev := events.ConversationAssigned{From: events.OperatorOf(a.From), To: events.OperatorOf(a.To)}
+			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
+				return err
+			}
+		}
+		for _, a := range ef.escalations {
+			ev := events.HandoffServiceLevelBreached{Department: a.Department, Previous: a.From, Priority: a.To}
+			if h := fresh.Handoff; h != nil {
+				ev.WaitingSince = h.RequestedAt.UTC()
+			}
 			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
 				return err
 			}

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/routing"
+	"github.com/switchboard-chat/switchboard/core/store"
+)
+
+// Tiers tells the customer's tier of a conversation (from a customer
+// profile), for routing rules; "" when unknown.
+type Tiers interface {
+	Tier(ctx context.Context, c store.Conversation) (string, error)
+}
+
+// TierContextKey is the conversation context value read as the
+// customer's tier when no Tiers is configured.
+const TierContextKey = "tier"
+
+// routeLines is how many of the visitor's latest lines the classifier
+// reads.
+const routeLines = 10
+
+// route classifies a new handoff and keeps the result with it: ev is the
+// event that handed the conversation off (the model's suggestion rides on
+// a ModelTransferred).
+func (e *Engine) route(ctx context.Context, ef *effects, ev conversation.Event) {
+	h := ef.conv.Handoff
+	if e.cfg.Routing == nil || h == nil || h.Native {
+		return
+	}
+	in := routing.Input{Channel: ef.conv.Channel}
+	if t, ok := ev.(conversation.ModelTransferred); ok {
+		in.Hint = t.Hint
+	}
+	history, err := e.st.LastMessages(ef.conv.ID, 2*routeLines)
+	if err != nil {
+		e.logFor(ef.conv).WithError(err).Warn("read transcript for routing")
+	}
+	for _, m := range append(history, ef.messages...) {
+		if m.Role == conversation.RoleVisitor && !m.Private {
+			in.Lines = append(in.Lines, m.Text)
+		}
+	}
+	if n := len(in.Lines); n > routeLines {
+		in.Lines = in.Lines[n-routeLines:]
+	}
+	in.Tier = ef.conv.Context[TierContextKey]
+	if e.cfg.Tiers != nil {
+		if t, err := e.cfg.Tiers.Tier(ctx, ef.conv); err != nil {
+			e.logFor(ef.conv).WithError(err).Warn("customer tier for routing")
+		} else if t != "" {
+			in.Tier = t
+		}
+	}
+	r := e.cfg.Routing.Classify(in)
+	// A new value: the caller's copy of the status stays as it was.
+	routed := *h
+	routed.Route = &r
+	ef.conv.Handoff = &routed
+	e.logFor(ef.conv).WithFields(map[string]any{"department": r.Department, "priority": r.Priority.String(), "by": r.By}).Info("handoff routed")
+}
+
+// deskDepartment is the desk-side id of the department a handoff was
+// routed to; "" for none.
+func (e *Engine) deskDepartment(h *conversation.Handoff) string {
+	if h == nil || h.Route == nil {
+		return ""
+	}
+	return e.cfg.DeskIDs[h.Route.Department]
+}
