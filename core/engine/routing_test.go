@@ -21,7 +21,7 @@ func TestHandoffRouting(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		line, dept, by, desk string
-		priority              conversation.Priority
+		priority             conversation.Priority
 	}{
 		{"I was charged twice", "billing", "model", "siq-billing", conversation.PriorityHigh},
 		{"there is an outage", "technical", "rule:outage", "", conversation.PriorityUrgent},
