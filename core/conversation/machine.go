@@ -360,7 +360,7 @@ func (s *step) botFailed() {
 func (s *step) handoff(cause Cause, reason string) {
 	s.transition(WaitingHuman, cause, reason)
 	s.c.Failures, s.c.Offered = 0, nil
-	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now}
+	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now, LastAssignee: lastAssignee(s.c.Handoff)}
 	if s.m.p.QueueTimeout > 0 {
 		h.Deadline = s.now.Add(s.m.p.QueueTimeout)
 	}

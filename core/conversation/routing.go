@@ -120,3 +120,14 @@ func (s *step) breach() {
 	h.Route = &r
 	s.emit(Escalated{Department: r.Department, From: from, To: r.Priority})
 }
+
+// lastAssignee is who held the previous handoff, or before it.
+func lastAssignee(prev *Handoff) string {
+	if prev == nil {
+		return ""
+	}
+	if prev.Assignee != "" {
+		return prev.Assignee
+	}
+	return prev.LastAssignee
+}
