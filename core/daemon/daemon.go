@@ -148,7 +148,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	routes.Handle("/", api)
 	var desk *console.Server
 	if d.cfg.Console.Enabled {
-		if desk, err = d.console(st, eng, signals, operators); err != nil {
+		if desk, err = d.console(st, eng, signals, operators, alerter); err != nil {
 			return err
 		}
 		routes.Handle("/op/", desk)
@@ -239,7 +239,7 @@ func (d *Daemon) webChat(st *store.Store, eng *engine.Engine, signals *live.Hub)
 }
 
 // console builds the operators' console.
-func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts) (*console.Server, error) {
+func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts, alerter *alerts.Alerter) (*console.Server, error) {
 	trusted, err := httpapi.ParsePrefixes(d.cfg.API.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
@@ -249,7 +249,21 @@ func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub,
 		PublicURL:       d.cfg.BaseURL(),
 		TrustedProxies:  trusted,
 		MaxBodyBytes:    d.cfg.Server.MaxBodyBytes,
+		Routing:         d.consoleRouting(alerter),
 	}, st, eng, signals, operators, d.log)
+}
+
+// consoleRouting is how the console hands out its queue.
+func (d *Daemon) consoleRouting(alerter *alerts.Alerter) console.Routing {
+	r := d.cfg.Routing
+	out := console.Routing{
+		AutoAssign: r.AutoAssign, Default: r.DefaultDepartment, MaxChats: r.MaxChats,
+		OperatorMaxChats: r.OperatorMaxChats, FirstResponse: r.FirstResponse.Of, Alert: alerter.Send,
+	}
+	for _, dep := range d.cfg.DepartmentList() {
+		out.Departments = append(out.Departments, console.Department{Name: dep.Name, Operators: dep.Operators})
+	}
+	return out
 }
 
 // announceSetup logs the one-time link that creates the first console
