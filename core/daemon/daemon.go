@@ -83,6 +83,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			n, _ := st.CountOutbox()
 			return n
 		},
+		Departments: d.departmentNames(),
+		QueueByDepartment: func() (map[string]int, error) {
+			return st.WaitingByDepartment(d.cfg.Routing.DefaultDepartment)
+		},
 	})
 	host := pluginhost.New(pluginhost.Config{
 		Dir:     d.cfg.Plugins.Dir,
@@ -136,7 +140,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		OAuthTokenTTL:  d.cfg.OAuth.TokenTTL,
 		Metrics:        m,
 		Stats: func(from, to time.Time) (any, error) {
-			return stats.Compute(st, from, to)
+			return stats.ComputeFor(st, from, to, d.cfg.Routing.DefaultDepartment)
 		},
 		Operators: operators,
 		KB:        knowledge,
@@ -286,6 +290,15 @@ func (d *Daemon) announceSetup(ctx context.Context, desk *console.Server) {
 func (d *Daemon) routingTable() *routing.Table {
 	t := d.cfg.RoutingTable()
 	return &t
+}
+
+// departmentNames lists the departments in force.
+func (d *Daemon) departmentNames() []string {
+	var out []string
+	for _, dep := range d.cfg.DepartmentList() {
+		out = append(out, dep.Name)
+	}
+	return out
 }
 
 // deskIDs are the departments' desk-side ids, by name.

@@ -70,3 +70,15 @@ func (e *Engine) deskDepartment(h *conversation.Handoff) string {
 	}
 	return e.cfg.DeskIDs[h.Route.Department]
 }
+
+// departmentOf is the department a handoff is in: its route's, else the
+// default department ("" without routing).
+func (e *Engine) departmentOf(h *conversation.Handoff) string {
+	if h.Route != nil {
+		return h.Route.Department
+	}
+	if e.cfg.Routing != nil {
+		return e.cfg.Routing.Default
+	}
+	return ""
+}

@@ -477,6 +477,14 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
 	e.cfg.Metrics.Transitions(ef.transitions)
+	for _, t := range ef.transitions {
+		if h := ef.conv.Handoff; t.From == conversation.WaitingHuman && t.To == conversation.Human && h != nil {
+			e.cfg.Metrics.ObserveQueueWait(e.departmentOf(h), t.At.Sub(h.RequestedAt))
+		}
+	}
+	for _, a := range ef.escalations {
+		e.cfg.Metrics.ServiceLevelBreach(a.Department)
+	}
 	e.recordGaps(ctx, ef)
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
