@@ -186,9 +186,9 @@ func (s *Server) routePass(ctx context.Context) {
 	for _, op := range after {
 		stamp[op.ID] = op.LastAssigned
 	}
-	names := map[string]string{}
+	names, emails := map[string]string{}, map[string]string{}
 	for _, a := range accts {
-		names[a.ID] = a.Name
+		names[a.ID], emails[a.ID] = a.Name, a.Email
 	}
 	for _, a := range out {
 		dctx, cancel := context.WithTimeout(ctx, actionTimeout)
@@ -203,6 +203,7 @@ func (s *Server) routePass(ctx context.Context) {
 		s.assign.rr[a.Operator] = stamp[a.Operator]
 		s.assign.mu.Unlock()
 		s.log.WithField("conversation_id", a.Conversation).WithField("operator_id", a.Operator).Info("conversation assigned automatically")
+		s.audit(ctx, store.AuditEntry{Actor: "routing", Action: "conversation.assign", Target: a.Conversation + " to " + emails[a.Operator], Result: "ok"})
 	}
 }
 

@@ -411,8 +411,9 @@
 
   // ---- State, typing, rating -----------------------------------------
   function setView(v) {
-    // A state view from the daemon is whole: what it leaves out is gone.
-    view = Object.assign({}, view, 'state' in v ? { position: 0, wait_minutes: 0 } : {}, v);
+    // The place in line and the wait belong to a wait: a view that does
+    // not know them yet (just handed off) keeps the last ones known.
+    view = Object.assign({}, view, v.state && v.state !== 'waiting_human' ? { position: 0, wait_minutes: 0 } : {}, v);
     renderState();
   }
 
