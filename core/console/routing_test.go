@@ -11,7 +11,28 @@ import (
 	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/routing"
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
 )
+
+// handedOff commits a Telegram visitor's message and waits until the
+// conversation is with the console's people: waiting, or already given
+// to an operator.
+func (e *env) handedOff(chat, text string) string {
+	e.t.Helper()
+	res, err := e.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+		ID: store.NewID("e_"), Kind: sdk.KindMessage, Conversation: chat, User: sdk.User{ID: chat, Name: "Visitor " + chat}, Text: text,
+	}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	id := res.Accepted[0].ConversationID
+	e.eventually("the conversation to be handed off", func() bool {
+		c, err := e.st.Conversation(id)
+		return err == nil && (c.State == conversation.WaitingHuman || c.State == conversation.Human)
+	})
+	return id
+}
 
 // priorities routes "urgent" and "whenever" lines to those priorities.
 func priorities() *routing.Table {
@@ -40,7 +61,7 @@ func TestDrainOnClose(t *testing.T) {
 	events := ann.stream(ctx, "") // online while a console is open
 	next(t, events, EventReady, nil)
 
-	first := e.waiting("1", "hello")
+	first := e.handedOff("1", "hello")
 	e.eventually("the first conversation to go to Ann", func() bool {
 		c, _ := e.st.Conversation(first)
 		return c.State == conversation.Human && c.Handoff.Assignee == ann.id
@@ -126,5 +147,45 @@ func TestServiceLevelBreach(t *testing.T) {
 	}
 	if !found {
 		t.Error("no handoff.sla_breached event")
+	}
+}
+
+// A returning customer goes back to the operator who served them when
+// that operator is online with room, though a colleague's turn is next.
+func TestReturningCustomerGetsTheirOperator(t *testing.T) {
+	e := newRoutedEnv(t, priorities(), Routing{AutoAssign: true, Default: "general",
+		Departments: []Department{{Name: "general"}}, MaxChats: 2, FirstResponse: targets})
+	ann := e.operator("ann@example.com", "Ann", accounts.RoleAgent)
+	bob := e.operator("bob@example.com", "Bob", accounts.RoleAgent)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	next(t, ann.stream(ctx, ""), EventReady, nil)
+	id := e.handedOff("1", "hello")
+	e.eventually("the conversation to go to Ann", func() bool {
+		c, _ := e.st.Conversation(id)
+		return c.State == conversation.Human && c.Handoff.Assignee == ann.id
+	})
+	next(t, bob.stream(ctx, ""), EventReady, nil) // Bob comes online: his turn is next
+	if code := ann.do("POST", "/op/v1/conversations/"+id+"/close", nil, nil); code != 200 {
+		t.Fatalf("close: %d", code)
+	}
+	if again := e.handedOff("1", "me again"); again != id {
+		t.Fatalf("a new conversation %s for the same chat", again)
+	}
+	e.eventually("the returning customer to go back to Ann", func() bool {
+		c, _ := e.st.Conversation(id)
+		return c.State == conversation.Human
+	})
+	if c, _ := e.st.Conversation(id); c.Handoff.Assignee != ann.id {
+		t.Errorf("the returning customer went to %s, want Ann", c.Handoff.Operator)
+	}
+	// A new customer goes to Bob, who holds fewer.
+	other := e.handedOff("2", "hi")
+	e.eventually("the new customer to be assigned", func() bool {
+		c, _ := e.st.Conversation(other)
+		return c.State == conversation.Human
+	})
+	if c, _ := e.st.Conversation(other); c.Handoff.Assignee != bob.id {
+		t.Errorf("the new customer went to %s, want Bob", c.Handoff.Operator)
 	}
 }
