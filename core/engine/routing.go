@@ -27,7 +27,7 @@ const routeLines = 10
 // a ModelTransferred).
 func (e *Engine) route(ctx context.Context, ef *effects, ev conversation.Event) {
 	h := ef.conv.Handoff
-	if e.cfg.Routing == nil || h == nil || h.Native {
+	if e.cfg.Routing == nil || h == nil {
 		return
 	}
 	in := routing.Input{Channel: ef.conv.Channel}
