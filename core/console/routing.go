@@ -70,14 +70,6 @@ type assigner struct {
 	seq uint64
 	// breached are the conversations whose breach is being recorded.
 	breached map[string]bool
-	// queue is the last pass's view of the queue, for positions.
-	queue queueView
-}
-
-// queueView is the queue as of the last pass.
-type queueView struct {
-	position map[string]int           // conversation → 1-based place in its department
-	wait     map[string]time.Duration // conversation → estimated wait
 }
 
 func newAssigner() *assigner {
@@ -173,7 +165,6 @@ func (s *Server) routePass(ctx context.Context) {
 			Capacity: capacity, Active: active[a.ID], LastAssigned: last,
 		})
 	}
-	s.updateQueueView(waiting, served, ops)
 	if !r.AutoAssign {
 		return
 	}
@@ -267,69 +258,4 @@ func (s *Server) breach(ctx context.Context, c store.Conversation, accts []store
 		}
 	}
 	s.live.Publish(live.Signal{Kind: live.Alert, ConversationID: c.ID, From: live.FromBot, Data: notice})
-}
-
-// averageServed is how many recently served conversations the wait
-// estimate averages over.
-const averageServed = 50
-
-// updateQueueView recomputes the places in line and the estimated waits:
-// a conversation's wait is its place times the department's recent
-// time to an operator, divided by its online operators.
-func (s *Server) updateQueueView(waiting []routing.Waiting, served []store.Conversation, ops []routing.Operator) {
-	slices.SortFunc(waiting, func(a, b routing.Waiting) int {
-		if routing.Before(a, b) {
-			return -1
-		}
-		return 1
-	})
-	// Recent time to an operator, per department.
-	served = slices.DeleteFunc(slices.Clone(served), func(c store.Conversation) bool { return c.Handoff == nil })
-	slices.SortFunc(served, func(a, b store.Conversation) int { return b.Handoff.JoinedAt.Compare(a.Handoff.JoinedAt) })
-	sum, n := map[string]time.Duration{}, map[string]int{}
-	for _, c := range served {
-		h := c.Handoff
-		if h == nil || h.JoinedAt.IsZero() || !servedHere(c) {
-			continue
-		}
-		d := s.cfg.Routing.Default
-		if h.Route != nil {
-			d = h.Route.Department
-		}
-		if n[d] < averageServed {
-			sum[d] += h.JoinedAt.Sub(h.RequestedAt)
-			n[d]++
-		}
-	}
-	online := map[string]int{}
-	for _, op := range ops {
-		if op.Online {
-			for _, d := range op.Departments {
-				online[d]++
-			}
-		}
-	}
-	v := queueView{position: map[string]int{}, wait: map[string]time.Duration{}}
-	place := map[string]int{}
-	for _, w := range waiting {
-		place[w.Department]++
-		v.position[w.ID] = place[w.Department]
-		if n[w.Department] > 0 {
-			avg := sum[w.Department] / time.Duration(n[w.Department])
-			v.wait[w.ID] = avg * time.Duration(place[w.Department]) / time.Duration(max(online[w.Department], 1))
-		}
-	}
-	s.assign.mu.Lock()
-	s.assign.queue = v
-	s.assign.mu.Unlock()
-}
-
-// QueuePlace is a waiting conversation's place in its department's line
-// (1: next) and the estimated wait (0: no estimate yet); ok is false
-// when it is not in the console's queue as of the last pass.
-func (s *Server) QueuePlace(convID string) (place int, wait time.Duration, ok bool) {
-	s.assign.mu.Lock()
-	defer s.assign.mu.Unlock()
-	place, ok = s.assign.queue.position[convID]
-	return place, s.assign.queue.wait[convID], ok
 }
