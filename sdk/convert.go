@@ -127,7 +127,7 @@ func choicesToPB(cs []Choice) []*pb.Choice {
 	}
 	out := make([]*pb.Choice, len(cs))
 	for i, c := range cs {
-		out[i] = &pb.Choice{Label: c.Label, Text: c.Text}
+		out[i] = &pb.Choice{Label: c.Label, Text: c.Text, Data: c.Data}
 	}
 	return out
 }
@@ -138,7 +138,7 @@ func choicesFromPB(cs []*pb.Choice) []Choice {
 	}
 	out := make([]Choice, len(cs))
 	for i, c := range cs {
-		out[i] = Choice{Label: c.GetLabel(), Text: c.GetText()}
+		out[i] = Choice{Label: c.GetLabel(), Text: c.GetText(), Data: c.GetData()}
 	}
 	return out
 }

@@ -124,7 +124,7 @@ func TestOutboundRoundTrip(t *testing.T) {
 		ID: "o7", Kind: sdk.OutText, Conversation: "c1", User: sdk.User{ID: "u", Name: "Ann"},
 		Text: "Did you mean:\n1. Where is my order?\n2. Can I return it?", Role: "bot", Reason: "r",
 		Context: map[string]string{"chat_type": "private"},
-		Choices: []sdk.Choice{{Label: "Where is my order?", Text: "Where is my order?"}, {Label: "Returns", Text: "Can I return it?"}},
+		Choices: []sdk.Choice{{Label: "Where is my order?", Text: "Where is my order?"}, {Label: "Returns", Text: "Can I return it?"}, {Label: "★★★", Text: "3", Data: "rating:3"}},
 	}
 	if _, err := c.Send(context.Background(), out); err != nil {
 		t.Fatal(err)

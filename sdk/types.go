@@ -26,6 +26,10 @@ const (
 	KindFollow EventKind = "follow"
 	// KindUnfollow is a visitor removing or blocking the bot.
 	KindUnfollow EventKind = "unfollow"
+	// KindPostback is a visitor pressing a button of a [Choice] with Data
+	// (a Telegram inline keyboard button, a LINE postback action); Text
+	// is the choice's Data. It is not a line of the transcript.
+	KindPostback EventKind = "postback"
 	// KindOperatorJoined is a human operator taking a handed-off conversation
 	// on a desk.
 	KindOperatorJoined EventKind = "operator_joined"
@@ -127,10 +131,11 @@ type Outbound struct {
 	// Context is the latest context map of the conversation's events.
 	Context map[string]string
 	// Choices are answers the visitor can pick with one tap, offered with
-	// Text ("did you mean…"). A channel whose platform has buttons or
-	// quick replies shows them, each sending its Choice.Text back as the
-	// visitor's message; any other channel ignores them (Text already
-	// lists them, numbered).
+	// Text ("did you mean…", a rating). A channel whose platform has
+	// buttons or quick replies shows them, each sending its Choice.Text
+	// back as the visitor's message, or for a choice with Data a
+	// [KindPostback] event carrying it; any other channel ignores them
+	// (Text already says what to answer).
 	Choices []Choice
 }
 
@@ -141,6 +146,10 @@ type Choice struct {
 	Label string
 	// Text is what picking it sends, as if the visitor typed it.
 	Text string
+	// Data, when set, is sent back instead as a [KindPostback] event's
+	// Text, where the platform has postback buttons. At most 64 bytes
+	// (Telegram's limit for callback data).
+	Data string
 }
 
 // SendResult is what a successful delivery returns.

@@ -91,6 +91,26 @@ type Config struct {
 	// Routing is the [routing] section: classification of handoffs and
 	// assignment to operators (routing.go).
 	Routing Routing `toml:"routing"`
+	// Hours is the [hours] section: opening hours (tickets.go).
+	Hours Hours `toml:"hours"`
+	// CRM is the [crm] section: customer lookup (tickets.go).
+	CRM CRM `toml:"crm"`
+	// CSAT is the [csat] section: satisfaction ratings.
+	CSAT CSAT `toml:"csat"`
+}
+
+// CSAT is the [csat] section: after a conversation an operator served is
+// closed, the visitor is asked to rate it from 1 to 5.
+type CSAT struct {
+	// Enabled asks for the rating.
+	Enabled bool `toml:"enabled"`
+	// Question asks for it, with one to five star buttons where the channel
+	// has them (the web chat shows its own stars instead).
+	Question string `toml:"question"`
+	// Thanks answers a rating; "" says nothing.
+	Thanks string `toml:"thanks"`
+	// Window is how long the question takes an answer; 0 for ever.
+	Window time.Duration `toml:"window"`
 }
 
 // WebChat is the [webchat] section: the built-in channel "web", a chat
@@ -310,6 +330,19 @@ type Handoff struct {
 	MissedMessage string `toml:"missed_message"`
 	// ClosedMessage tells the visitor the operator ended the conversation.
 	ClosedMessage string `toml:"closed_message"`
+	// WhenUnavailable is what a handoff does when it cannot reach a
+	// person (outside [hours], no operator signed in to the console, the
+	// desk unreachable, queue_timeout passed): "ticket" or "wait".
+	WhenUnavailable string `toml:"when_unavailable"`
+	// TicketMessage tells the visitor a ticket was opened; {ticket} is its
+	// number.
+	TicketMessage string `toml:"ticket_message"`
+	// OffHoursTicketMessage is TicketMessage outside opening hours; {back}
+	// is when the team is back, in the business's time zone.
+	OffHoursTicketMessage string `toml:"off_hours_ticket_message"`
+	// OffHoursMessage replaces bot.handoff_message for a handoff that
+	// waits outside the opening hours; {back} as above.
+	OffHoursMessage string `toml:"off_hours_message"`
 }
 
 // Default returns the configuration used for every key the file and the
@@ -363,6 +396,12 @@ func Default() *Config {
 		Console: Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		KB:      defaultKB(),
 		Routing: defaultRouting(),
+		CSAT: CSAT{
+			Enabled:  true,
+			Question: "How would you rate the help you got? Tap a star, or reply with a number from 1 (poor) to 5 (excellent).",
+			Thanks:   "Thank you for your rating!",
+			Window:   24 * time.Hour,
+		},
 		Handoff: Handoff{
 			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
 			MaxBotFailures: 2,
@@ -373,7 +412,15 @@ func Default() *Config {
 			TimeoutMessage: "Sorry, no colleague could join in time. I'll keep helping you here.",
 			MissedMessage:  "Sorry, no colleague is available right now. I'll keep helping you here.",
 			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
+			// Waiting is what earlier releases did; tickets are work someone
+			// must answer, so they are asked for.
+			WhenUnavailable:       UnavailableWait,
+			TicketMessage:         "Nobody from our team can take the chat right now, so I've opened ticket #{ticket} for you. We'll answer you here as soon as we can.",
+			OffHoursTicketMessage: "Our team is away right now, so I've opened ticket #{ticket} for you. We're back {back} and will answer you here.",
+			OffHoursMessage:       "Our team is away right now. We're back {back}, and a colleague will answer you here then.",
 		},
+		Hours: Hours{Holidays: []string{}},
+		CRM:   CRM{Timeout: 3 * time.Second},
 	}
 }
 

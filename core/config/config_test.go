@@ -91,17 +91,23 @@ func TestLoadFullExample(t *testing.T) {
 			GatherWindow:       300 * time.Millisecond,
 		},
 		Handoff: Handoff{
-			Desk:           "tg",
-			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
-			MaxBotFailures: 2,
-			QueueTimeout:   10 * time.Minute,
-			ReturnToBot:    true,
-			CancelKeywords: []string{"bot", "cancel"},
-			CancelMessage:  "OK, you're back with the assistant. How can I help?",
-			TimeoutMessage: "Sorry, no colleague could join in time. I'll keep helping you here.",
-			MissedMessage:  "Sorry, no colleague is available right now. I'll keep helping you here.",
-			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
+			Desk:                  "tg",
+			Keywords:              []string{"human", "agent", "operator", "人工", "转人工"},
+			MaxBotFailures:        2,
+			QueueTimeout:          10 * time.Minute,
+			ReturnToBot:           true,
+			CancelKeywords:        []string{"bot", "cancel"},
+			CancelMessage:         "OK, you're back with the assistant. How can I help?",
+			TimeoutMessage:        "Sorry, no colleague could join in time. I'll keep helping you here.",
+			MissedMessage:         "Sorry, no colleague is available right now. I'll keep helping you here.",
+			ClosedMessage:         "Our colleague has ended the conversation. I'm here if you need anything else.",
+			WhenUnavailable:       "wait",
+			TicketMessage:         Default().Handoff.TicketMessage,
+			OffHoursTicketMessage: Default().Handoff.OffHoursTicketMessage,
+			OffHoursMessage:       Default().Handoff.OffHoursMessage,
 		},
+		Hours:    Hours{Holidays: []string{}},
+		CRM:      CRM{Timeout: 3 * time.Second},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		WebChat: WebChat{
@@ -119,6 +125,7 @@ func TestLoadFullExample(t *testing.T) {
 		KB:      Default().KB,
 		Routing: Default().Routing,
 		Events:  Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
+		CSAT:    Default().CSAT,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("loaded:\n%#v\nwant:\n%#v", cfg, want)
@@ -154,16 +161,22 @@ func TestDefaults(t *testing.T) {
 			GatherWindow:       300 * time.Millisecond,
 		},
 		Handoff: Handoff{
-			Keywords:       []string{"human", "agent", "operator", "人工", "转人工"},
-			MaxBotFailures: 2,
-			QueueTimeout:   10 * time.Minute,
-			ReturnToBot:    true,
-			CancelKeywords: []string{"bot", "cancel"},
-			CancelMessage:  "OK, you're back with the assistant. How can I help?",
-			TimeoutMessage: "Sorry, no colleague could join in time. I'll keep helping you here.",
-			MissedMessage:  "Sorry, no colleague is available right now. I'll keep helping you here.",
-			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
+			Keywords:              []string{"human", "agent", "operator", "人工", "转人工"},
+			MaxBotFailures:        2,
+			QueueTimeout:          10 * time.Minute,
+			ReturnToBot:           true,
+			CancelKeywords:        []string{"bot", "cancel"},
+			CancelMessage:         "OK, you're back with the assistant. How can I help?",
+			TimeoutMessage:        "Sorry, no colleague could join in time. I'll keep helping you here.",
+			MissedMessage:         "Sorry, no colleague is available right now. I'll keep helping you here.",
+			ClosedMessage:         "Our colleague has ended the conversation. I'm here if you need anything else.",
+			WhenUnavailable:       "wait",
+			TicketMessage:         "Nobody from our team can take the chat right now, so I've opened ticket #{ticket} for you. We'll answer you here as soon as we can.",
+			OffHoursTicketMessage: "Our team is away right now, so I've opened ticket #{ticket} for you. We're back {back} and will answer you here.",
+			OffHoursMessage:       "Our team is away right now. We're back {back}, and a colleague will answer you here then.",
 		},
+		Hours:    Hours{Holidays: []string{}},
+		CRM:      CRM{Timeout: 3 * time.Second},
 		Delivery: Delivery{MaxAttempts: 12, MaxAge: 24 * time.Hour},
 		Alerts:   Alerts{LLMDownAfter: 5 * time.Minute},
 		WebChat:  WebChat{Title: "Chat with us", Color: "#4f46e5", MaxMessageChars: 4000, RatePerVisitor: 30, RatePerAddress: 120},
@@ -176,6 +189,7 @@ func TestDefaults(t *testing.T) {
 			AnswerMargin: Default().KB.AnswerMargin, SuggestThreshold: Default().KB.SuggestThreshold},
 		Routing: Routing{DefaultDepartment: "general", MaxChats: 3, OperatorMaxChats: map[string]int{},
 			FirstResponse: FirstResponse{Low: 30 * time.Minute, Normal: 10 * time.Minute, High: 5 * time.Minute, Urgent: 2 * time.Minute}},
+		CSAT: CSAT{Enabled: true, Question: Default().CSAT.Question, Thanks: "Thank you for your rating!", Window: 24 * time.Hour},
 	}
 	if want.Bot.SystemPrompt == "" {
 		t.Error("default system prompt is empty")
@@ -479,6 +493,9 @@ plugin = "echo"
 		{"zero bot failures", "[handoff]\nmax_bot_failures = 0\n", "handoff.max_bot_failures", "at least 1"},
 		{"negative queue timeout", "[handoff]\nqueue_timeout = \"-1m\"\n", "handoff.queue_timeout", "greater than 0"},
 		{"unknown desk", base + "[handoff]\ndesk = \"desk\"\n", "handoff.desk", `no channel named "desk"`},
+		// [csat]
+		{"empty rating question", "[csat]\nquestion = \" \"\n", "csat.question", "must not be empty"},
+		{"negative rating window", "[csat]\nwindow = \"-1h\"\n", "csat.window", "must not be negative"},
 		{"empty keyword", "[handoff]\nkeywords = [\"human\", \"\"]\n", "handoff.keywords[1]", "must not be empty"},
 		{"channel named web", "[channels.web]\nplugin = \"echo\"\n", "channels.web", "reserved"},
 		{"channel named console", "[channels.console]\nplugin = \"echo\"\n", "channels.console", "reserved"},
@@ -880,5 +897,46 @@ func TestExplicitEmptyListStaysEmpty(t *testing.T) {
 				t.Errorf("cancel_keywords = %#v, want %#v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestHoursAndTicketsConfig(t *testing.T) {
+	cfg, err := loadString(t, `
+[handoff]
+when_unavailable = "ticket"
+[hours]
+timezone = "Europe/Berlin"
+mon = ["09:00-12:00", "13:00-18:00"]
+fri = ["20:00-02:00"]
+holidays = ["2026-12-25"]
+[crm]
+lookup_url = "https://crm.example.com/lookup"
+timeout = "2s"
+share_with_model = true
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cfg.Hours.Schedule()
+	if err != nil || !s.Configured() {
+		t.Fatalf("Schedule = %v, %v", s, err)
+	}
+	if cfg.CRM.Timeout != 2*time.Second || !cfg.CRM.ShareWithModel || cfg.Handoff.WhenUnavailable != UnavailableTicket {
+		t.Errorf("loaded %+v %+v", cfg.CRM, cfg.Handoff.WhenUnavailable)
+	}
+	for _, tc := range []struct{ content, key string }{
+		{"[hours]\ntimezone = \"Mars/Base\"\n", "hours.timezone"},
+		{"[hours]\ntimezone = \"UTC\"\ntue = [\"09:00-12:00\", \"13-18\"]\n", "hours.tue[1]"},
+		{"[hours]\ntimezone = \"UTC\"\nholidays = [\"soon\"]\n", "hours.holidays[0]"},
+		{"[handoff]\nwhen_unavailable = \"maybe\"\n", "handoff.when_unavailable"},
+		{"[handoff]\nwhen_unavailable = \"ticket\"\nticket_message = \"no number\"\n", "handoff.ticket_message"},
+		{"[crm]\nlookup_url = \"ftp://x\"\n", "crm.lookup_url"},
+		{"[crm]\ntimeout = \"0s\"\n", "crm.timeout"},
+	} {
+		_, err := loadString(t, tc.content)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%q: err = %v, want one naming %s", tc.content, err, tc.key)
+		}
 	}
 }

@@ -287,6 +287,15 @@ func (c *Config) validate() []Problem {
 	if w.RatePerAddress < 0 {
 		add("webchat.rate_per_address", "must not be negative (0 means no limit), got %d", w.RatePerAddress)
 	}
+	// [csat]
+	if c.CSAT.Enabled && strings.TrimSpace(c.CSAT.Question) == "" {
+		add("csat.question", "must not be empty while csat.enabled = true")
+	}
+	if c.CSAT.Window < 0 {
+		add("csat.window", "must not be negative (0 means no limit), got %s", c.CSAT.Window)
+	}
+	// [hours], [crm], handoff.when_unavailable
+	c.validateTickets(add)
 	// [kb]
 	ps = append(ps, c.validateKB()...)
 	// [[departments]], [routing]

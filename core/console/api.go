@@ -16,12 +16,13 @@ import (
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
-func (s *Server) routes(mux *http.ServeMux) {
+func (s *Server) routes(mux *routes.Table) {
 	mux.HandleFunc("POST /op/v1/login", s.login)
 	mux.HandleFunc("POST /op/v1/logout", s.logout)
 	mux.HandleFunc("POST /op/v1/setup", s.setup)
@@ -73,6 +74,17 @@ type ConversationView struct {
 	// of two views of one conversation, the one with the later ActivityAt
 	// is current.
 	ActivityAt time.Time `json:"activity_at"`
+	// Profile is what the customer lookup said about the visitor.
+	Profile *store.Profile `json:"profile,omitempty"`
+}
+
+// TicketCard is a ticket linked to a conversation, as its details show it.
+type TicketCard struct {
+	ID        uint64    `json:"id"`
+	Subject   string    `json:"subject"`
+	Status    string    `json:"status"`
+	Priority  string    `json:"priority"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // HandoffView is the current or last handoff of a conversation.
@@ -121,7 +133,7 @@ func servedHere(c store.Conversation) bool {
 func view(c store.Conversation, last *store.Message, lastVisitor string) ConversationView {
 	v := ConversationView{
 		ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		Unreachable: c.Unreachable, Console: servedHere(c), ActivityAt: c.UpdatedAt,
+		Unreachable: c.Unreachable, Console: servedHere(c), ActivityAt: c.UpdatedAt, Profile: c.Profile,
 	}
 	if h := c.Handoff; h != nil {
 		reason := h.Reason
@@ -296,6 +308,8 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) (store.Con
 type detail struct {
 	ConversationView
 	Transitions []conversation.Transition `json:"transitions"`
+	// Tickets are the tickets opened for the conversation.
+	Tickets []TicketCard `json:"tickets"`
 }
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
@@ -316,7 +330,16 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	if ts == nil {
 		ts = []conversation.Transition{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, detail{ConversationView: v, Transitions: ts})
+	tickets, err := s.st.TicketsOf(c.ID)
+	if err != nil {
+		s.internalError(w, "read tickets of "+c.ID, err)
+		return
+	}
+	cards := make([]TicketCard, len(tickets))
+	for i, t := range tickets {
+		cards[i] = TicketCard{ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority, CreatedAt: t.CreatedAt}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, detail{ConversationView: v, Transitions: ts, Tickets: cards})
 }
 
 // listMessages serves the whole transcript, bot turns and private notes

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-chat/switchboard/core/accounts"
@@ -50,6 +52,18 @@ func TestConsoleInTheBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := b.Page(browsertest.Options{Width: 1440, Height: 900})
+	// Desktop notifications allowed and recorded; the chime's tones
+	// counted (the page plays them with the Web Audio API).
+	if _, err := chromedp.Call(p.Context(), cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__notes = []; window.__tones = 0;
+window.Notification = class { constructor(title, o) { window.__notes.push(title + ' | ' + o.body); } close() {} };
+window.Notification.permission = 'granted';
+window.Notification.requestPermission = async () => 'granted';
+const osc = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__tones++; return osc.call(this); };`,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	p.Do(chromedp.Navigate(e.srv.URL + "/console/"))
 	p.WaitText("#auth-title", "Sign in")
 	p.Screenshot("console-login")
@@ -63,6 +77,13 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	id := e.waiting("700", xss)
 	p.WaitText("#conv-list", "Visitor 700")
 	p.WaitText("#count-waiting", "1")
+	// A conversation started waiting: a chime and a desktop notification.
+	if notes := browsertest.Eval[[]string](p, "window.__notes"); len(notes) != 1 || !strings.Contains(notes[0], "Visitor 700") {
+		t.Errorf("desktop notifications %q, want one naming Visitor 700", notes)
+	}
+	if tones := browsertest.Eval[int](p, "window.__tones"); tones != 2 {
+		t.Errorf("the chime played %d tones, want 2", tones)
+	}
 	p.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + id + `"]`)))
 	p.WaitText("#transcript", xss)
 	if n := browsertest.Eval[int](p, `document.querySelectorAll("#transcript img, #conv-list img").length`); n != 0 {
@@ -130,6 +151,21 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	p.WaitText("#conv-list", "Visitor 700")
 	p.Screenshot("console-bot-live")
 
+	// Back with the bot, read-only until Ann takes it over.
+	p.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + id + `"]`)))
+	p.WaitText("#chat-state", "Bot")
+	p.WaitText("#chat-actions", "Take over")
+	if browsertest.Eval[bool](p, `document.getElementById("chat-actions").textContent.includes("Close")`) {
+		t.Error("a bot conversation offers Close before anyone took it over")
+	}
+	p.Do(chromedp.Click(chromedp.CSS(`#chat-actions [data-action="takeover"]`)))
+	p.WaitText("#chat-state", "With a person")
+	p.WaitText("#details", "Taken over from the bot")
+	p.Do(chromedp.SendKeys(chromedp.CSS("#composer-text"), "Yes, invoices are fine.\r"))
+	e.eventually("the answer after the takeover", func() bool {
+		return slices.Contains(e.tg.chat("700"), "Yes, invoices are fine.")
+	})
+
 	// Saved replies are managed in a dialog.
 	p.Do(chromedp.Click(chromedp.CSS("#open-canned")))
 	p.WaitText("#dialog", "/thanks")
@@ -174,6 +210,16 @@ func TestConsoleNarrowChinese(t *testing.T) {
 	}
 	p.Do(chromedp.Click(chromedp.CSS("#back")))
 	p.WaitText("#list-title", "等待人工")
+
+	// The session runs out: the next request (here, opening the other
+	// conversation reads its transcript) gets 401 and the console goes
+	// back to the sign-in, saying why.
+	e.clock.add(time.Hour)
+	p.Do(chromedp.Click(chromedp.CSS(`.conv:not([data-id="` + id + `"])`)))
+	p.WaitText("#auth-error", "登录已失效，请重新登录。")
+	if !browsertest.Eval[bool](p, `document.getElementById("app").hidden`) {
+		t.Error("the console stays visible after the session expired")
+	}
 }
 
 // The first administrator is created in the browser with the setup link.

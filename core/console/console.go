@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
@@ -69,6 +70,8 @@ type Server struct {
 	limits   *loginLimits
 	assign   *assigner
 	handler  http.Handler
+	// api holds the routes under /op/.
+	api      *routes.Table
 	closing  chan struct{}
 	closeOne sync.Once
 }
@@ -92,8 +95,8 @@ func New(cfg Config, st *store.Store, eng Engine, hub *live.Hub, acc *accounts.A
 		assign:   newAssigner(),
 		closing:  make(chan struct{}),
 	}
-
-	api := http.NewServeMux()
+	api := routes.New()
+	s.api = api
 	s.routes(api)
 	cop := http.NewCrossOriginProtection()
 	if cfg.PublicURL != "" {
@@ -114,6 +117,10 @@ func New(cfg Config, st *store.Store, eng Engine, hub *live.Hub, acc *accounts.A
 	s.handler = mux
 	return s, nil
 }
+
+// Routes returns the patterns of the routes under /op/, in http.ServeMux
+// syntax.
+func (s *Server) Routes() []string { return s.api.Patterns() }
 
 // ServeHTTP serves /console/ and /op/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/apitest"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
@@ -193,7 +196,7 @@ type client struct {
 
 func (e *env) client() *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{e: e, http: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+	return &client{e: e, http: &http.Client{Jar: jar, Timeout: 20 * time.Second, Transport: apitest.New(e.t, httpapi.OpenAPI()).Transport(nil)}}
 }
 
 // request sends a request as the console page would.
@@ -422,10 +425,12 @@ func TestSignInRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	try := func(email, ip string) int {
-		req := httptest.NewRequest("POST", "/op/v1/login", strings.NewReader(`{"email":"`+email+`","password":"wrong password"}`))
+		body := []byte(`{"email":"` + email + `","password":"wrong password"}`)
+		req := httptest.NewRequest("POST", "/op/v1/login", bytes.NewReader(body))
 		req.RemoteAddr = ip + ":1234"
 		rec := httptest.NewRecorder()
 		e.con.ServeHTTP(rec, req)
+		apitest.New(t, httpapi.OpenAPI()).Recorded(req, body, rec)
 		return rec.Code
 	}
 	for i := range accountBurst {
@@ -906,5 +911,47 @@ func TestAdminsManageTheTeam(t *testing.T) {
 	}
 	if code := boss.do("POST", "/op/v1/operators/"+ann.id+"/enable", nil, nil); code != 200 {
 		t.Errorf("enable: %d", code)
+	}
+}
+
+// inlineHandler is an event handler attribute, such as onclick=.
+var inlineHandler = regexp.MustCompile(`\son[a-z]+\s*=`)
+
+// The console's page runs only the daemon's own scripts and styles, and no
+// other site may frame it: the headers of the page, its assets and its API,
+// and the page itself (no inline script, style or handler to allow).
+func TestConsolePagesForbidInlineScriptAndFraming(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/console/", "/console/app.js", "/console/app.css", "/op/v1/me", "/op/v1/nothing"} {
+		resp := e.client().request("GET", path, nil, nil)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %s", path, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP %q allows inline code", path, csp)
+		}
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: X-Frame-Options %q, X-Content-Type-Options %q", path, h.Get("X-Frame-Options"), h.Get("X-Content-Type-Options"))
+		}
+		if path != "/console/" {
+			continue
+		}
+		page := strings.ToLower(string(body))
+		if resp.StatusCode != 200 || !strings.Contains(page, `<script type="module" src="/console/app.js">`) {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		if strings.Count(page, "<script") != strings.Count(page, "<script type=\"module\" src=") {
+			t.Errorf("the page has an inline script: %s", body)
+		}
+		if strings.Contains(page, "<style") || strings.Contains(page, " style=") || inlineHandler.MatchString(page) ||
+			strings.Contains(page, "javascript:") {
+			t.Errorf("the page has inline style or handlers: %s", body)
+		}
 	}
 }

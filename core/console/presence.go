@@ -132,3 +132,16 @@ func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"operators": out})
 }
+
+// AnyoneOnline reports whether an operator is online: a console open and
+// the status "online" (not away).
+func (s *Server) AnyoneOnline() bool {
+	s.presence.mu.Lock()
+	defer s.presence.mu.Unlock()
+	for _, o := range s.presence.ops {
+		if o.effective() == StatusOnline {
+			return true
+		}
+	}
+	return false
+}

@@ -87,6 +87,34 @@ type HandOffNatively struct {
 // [QueueTimeoutFired] event is due.
 type StartQueueTimer struct{ At time.Time }
 
+// AskRating asks the visitor to rate the operator who served them: Text,
+// with Choices as buttons where the channel has them (postbacks whose
+// Data [ParseRatingData] reads); no Text where the channel asks with a
+// control of its own. Request is the rating now pending.
+type AskRating struct {
+	Text    string
+	Choices []Choice
+	Request RatingRequest
+}
+
+// RecordRating stores the visitor's rating of a handoff, with the operator
+// who served it.
+type RecordRating struct {
+	Score   int
+	Comment string
+	// Request is the rating request answered.
+	Request RatingRequest
+}
+
+// OpenTicket opens a ticket for the conversation, which could not reach a
+// person (or, when one is still open or pending, keeps that one), and
+// tells the visitor Text with "{ticket}" replaced by the ticket's number.
+type OpenTicket struct {
+	Cause  Cause
+	Reason string
+	Text   string
+}
+
 func (Changed) isAction()         {}
 func (Say) isAction()             {}
 func (Note) isAction()            {}
@@ -100,3 +128,6 @@ func (HandOffNatively) isAction() {}
 func (StartQueueTimer) isAction() {}
 func (Assigned) isAction()        {}
 func (Refused) isAction()         {}
+func (AskRating) isAction()       {}
+func (RecordRating) isAction()    {}
+func (OpenTicket) isAction()      {}

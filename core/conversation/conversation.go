@@ -76,6 +76,11 @@ const (
 	CauseTakeover Cause = "takeover"
 	// CauseDeskFailed: the handoff could not be opened on the desk.
 	CauseDeskFailed Cause = "desk_failed"
+	// CauseOffHours: a handoff outside the opening hours.
+	CauseOffHours Cause = "off_hours"
+	// CauseNoOperator: a handoff to the console while no operator was
+	// online.
+	CauseNoOperator Cause = "no_operator"
 )
 
 // Operator is a person answering visitors: a console account (ID set) or
@@ -108,6 +113,32 @@ type Status struct {
 	// Offered are the knowledge-base questions the bot last offered as
 	// "did you mean": the visitor's next line may pick one.
 	Offered []Offer `json:"offered,omitempty"`
+	// Rating is the satisfaction rating the visitor was asked for and has
+	// not given yet; nil when none is pending.
+	Rating *RatingRequest `json:"rating,omitempty"`
+}
+
+// RatingRequest is a satisfaction rating the visitor was asked for after
+// an operator served them.
+type RatingRequest struct {
+	// HandoffAt is when the rated handoff started (its RequestedAt); it
+	// names the rating, so a later handoff is rated afresh.
+	HandoffAt time.Time `json:"handoff_at"`
+	// Operator served the rated handoff.
+	Operator Operator `json:"operator"`
+	// AskedAt is when the visitor was asked; Until is when the request
+	// lapses (zero: never).
+	AskedAt time.Time `json:"asked_at"`
+	Until   time.Time `json:"until,omitempty"`
+	// Reply says the visitor has not written since the question, so
+	// their next line, if it is a lone 1 to 5, is the answer.
+	Reply bool `json:"reply,omitempty"`
+}
+
+// Open reports whether the request still takes a rating at now; a nil
+// request takes none.
+func (r *RatingRequest) Open(now time.Time) bool {
+	return r != nil && (r.Until.IsZero() || now.Before(r.Until))
 }
 
 // Offer is a knowledge-base entry offered to the visitor as a question.
@@ -130,6 +161,9 @@ type Source struct {
 type Choice struct {
 	Label string `json:"label"`
 	Text  string `json:"text"`
+	// Data, when set, makes picking the choice a postback carrying Data
+	// (on channels with buttons) instead of a line saying Text.
+	Data string `json:"data,omitempty"`
 }
 
 // Conversation is what Step sees of a conversation: its stored status and
@@ -139,6 +173,16 @@ type Conversation struct {
 	// NativeHandoff says the visitor's own channel hands conversations to
 	// its operators (the channel plugin's capability), so no desk is used.
 	NativeHandoff bool
+	// RatingWidget says the visitor's channel shows a rating control of
+	// its own, and its own thanks (the web chat's stars), so the rating
+	// question and thanks are not said.
+	RatingWidget bool
+	// PeopleAway says why a handoff now would reach nobody
+	// (CauseOffHours, CauseNoOperator); "" when someone can be reached.
+	PeopleAway Cause
+	// Back is when the team is back, as visitors are told it, while
+	// PeopleAway is CauseOffHours.
+	Back string
 }
 
 // Handoff is the state of a conversation's current or last handoff.

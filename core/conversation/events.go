@@ -158,6 +158,22 @@ type ReturnedToBot struct {
 	Force    bool
 }
 
+// Rated is the visitor's satisfaction rating, 1 to 5, given with a control
+// made for it: a button of the rating question (a postback) or the web
+// chat's stars. A lone 1 to 5 typed right after the question is a rating
+// too, found among the VisitorMessages.
+type Rated struct {
+	Score   int
+	Comment string
+}
+
+// TicketCommented is a public comment on the conversation's ticket: it
+// reaches the visitor on their channel whatever the conversation's state.
+type TicketCommented struct {
+	Author Operator
+	Text   string
+}
+
 func (VisitorMessages) isEvent()    {}
 func (ModelAnswered) isEvent()      {}
 func (KnowledgeAnswered) isEvent()  {}
@@ -183,3 +199,5 @@ func (Transferred) isEvent()        {}
 func (TakenOver) isEvent()          {}
 func (ReturnedToBot) isEvent()      {}
 func (OperatorClosed) isEvent()     {}
+func (Rated) isEvent()              {}
+func (TicketCommented) isEvent()    {}

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,6 +31,12 @@ type Policy struct {
 	// ReturnToBot gives the conversation back to the bot when the operator
 	// closes it, instead of closing it.
 	ReturnToBot bool
+	// Rating asks visitors to rate the operator after a close ([csat]).
+	Rating RatingPolicy
+	// Tickets opens a ticket when a handoff cannot reach a person (people
+	// away, the desk unreachable or without operators, the queue timeout
+	// passed) instead of waiting or going back to the bot with an apology.
+	Tickets bool
 	// Messages are what the visitor is told.
 	Messages Messages
 }
@@ -45,6 +52,23 @@ type Messages struct {
 	Timeout     string // nobody joined in time
 	Closed      string // the operator closed the conversation
 	Missed      string // the desk says nobody took it
+	// Ticket and OffHoursTicket tell the visitor about the ticket opened
+	// for them ({ticket}, {back}); OffHoursTicket outside opening hours.
+	Ticket, OffHoursTicket string
+	// OffHours replaces Handoff for a handoff that waits outside the
+	// opening hours; {back} is when the team is back.
+	OffHours   string
+	RateAsk    string // the rating question, after an operator's close
+	RateThanks string // the visitor gave a rating
+}
+
+// RatingPolicy is when visitors are asked to rate the operator.
+type RatingPolicy struct {
+	// Ask asks after every close of a conversation an operator joined
+	// (unless the visitor's own channel served it natively).
+	Ask bool
+	// Window is how long the question takes an answer; 0 for ever.
+	Window time.Duration
 }
 
 // ConsoleDesk is the name of the built-in desk: the operator console.
@@ -76,6 +100,10 @@ func (m *Machine) Step(c Conversation, ev Event, now time.Time) (Conversation, [
 	if c.Handoff != nil {
 		h := *c.Handoff // the caller's copy stays as it was
 		s.c.Handoff = &h
+	}
+	if c.Rating != nil {
+		r := *c.Rating
+		s.c.Rating = &r
 	}
 	s.apply(ev)
 	return s.c, s.out
@@ -187,6 +215,10 @@ func (s *step) apply(ev Event) {
 		if s.c.State != WaitingHuman || !s.withHuman() || s.c.Handoff.Desk == "" {
 			return // an operator joined after all, or the handoff is over
 		}
+		if s.m.p.Tickets {
+			s.ticket(CauseDeskFailed, ev.Reason)
+			return
+		}
 		s.transition(Bot, CauseDeskFailed, ev.Reason)
 		s.say(RoleBot, s.m.p.Messages.Missed)
 	case DeskClosed:
@@ -202,6 +234,10 @@ func (s *step) apply(ev Event) {
 			return
 		}
 		s.forgetDesk()
+		if s.m.p.Tickets {
+			s.ticket(CauseMissed, ev.Reason)
+			return
+		}
 		s.transition(Bot, CauseMissed, ev.Reason)
 		s.say(RoleBot, s.m.p.Messages.Missed)
 	case QueueTimeoutFired:
@@ -210,6 +246,10 @@ func (s *step) apply(ev Event) {
 			return // stale: an operator joined, or a newer handoff started
 		}
 		s.closeDesk("no operator joined in time")
+		if s.m.p.Tickets {
+			s.ticket(CauseQueueTimeout, "no operator joined in time")
+			return
+		}
 		s.transition(Bot, CauseQueueTimeout, "")
 		s.say(RoleBot, s.m.p.Messages.Timeout)
 	case HandoffRequested:
@@ -220,10 +260,14 @@ func (s *step) apply(ev Event) {
 		if s.c.State == Closed {
 			return
 		}
-		if s.withHuman() {
+		served := s.withHuman()
+		if served {
 			s.closeDesk("closed through the API")
 		}
 		s.transition(Closed, CauseAPI, "")
+		if served {
+			s.askRating()
+		}
 	case Claimed:
 		if s.refuseUnlessConsole(ev.Operator, false) {
 			return
@@ -285,6 +329,8 @@ func (s *step) apply(ev Event) {
 		}
 	case ServiceLevelBreached:
 		s.breach()
+	case Rated:
+		s.rated(ev.Score, ev.Comment)
 	case ReturnedToBot:
 		if s.c.State == Bot {
 			return
@@ -295,6 +341,12 @@ func (s *step) apply(ev Event) {
 		s.closeDesk("returned to the bot by " + name(ev.Operator))
 		s.transition(Bot, CauseOperator, "returned to the bot by "+name(ev.Operator))
 		s.say(RoleBot, s.m.p.Messages.Cancel)
+	// Tickets.
+	case TicketCommented:
+		if ev.Text != "" {
+			s.emit(Say{Role: RoleOperator, Text: ev.Text, Author: ev.Author})
+		}
+	// End of tickets.
 	default:
 		panic(fmt.Sprintf("conversation: unknown event %T", ev))
 	}
@@ -305,7 +357,7 @@ func (s *step) apply(ev Event) {
 // a handoff keyword goes to a person at once, and anything else is for the
 // model.
 func (s *step) visitorMessages(lines []string) {
-	if len(lines) == 0 {
+	if lines = s.ratingReply(lines); len(lines) == 0 {
 		return
 	}
 	if s.withHuman() {
@@ -358,6 +410,13 @@ func (s *step) botFailed() {
 // the channel can, else on the desk, else (no desk) it waits for staff to
 // pick it up over the API and the visitor gets the fallback message.
 func (s *step) handoff(cause Cause, reason string) {
+	if s.m.p.Tickets && s.c.PeopleAway != "" {
+		if reason == "" {
+			reason = "handoff (" + string(cause) + ")"
+		}
+		s.ticket(s.c.PeopleAway, reason)
+		return
+	}
 	s.transition(WaitingHuman, cause, reason)
 	s.c.Failures, s.c.Offered = 0, nil
 	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now, LastAssignee: lastAssignee(s.c.Handoff)}
@@ -372,7 +431,7 @@ func (s *step) handoff(cause Cause, reason string) {
 	switch {
 	case s.c.NativeHandoff:
 		h.Native, h.Announced = true, true
-		s.emit(HandOffNatively{Text: s.m.p.Messages.Handoff, Reason: note})
+		s.emit(HandOffNatively{Text: s.handoffText(), Reason: note})
 	case s.m.p.Desk == ConsoleDesk:
 		h.Desk = ConsoleDesk // the console has it as soon as it is stored
 		s.announce()
@@ -389,6 +448,18 @@ func (s *step) handoff(cause Cause, reason string) {
 	}
 }
 
+// ticket opens a ticket for a visitor no person could be reached for;
+// the bot keeps (or takes back) the conversation meanwhile.
+func (s *step) ticket(cause Cause, reason string) {
+	s.transition(Bot, cause, reason)
+	s.c.Failures, s.c.Offered = 0, nil
+	text := s.m.p.Messages.Ticket
+	if cause == CauseOffHours && s.c.Back != "" {
+		text = strings.ReplaceAll(s.m.p.Messages.OffHoursTicket, "{back}", s.c.Back)
+	}
+	s.emit(OpenTicket{Cause: cause, Reason: reason, Text: text})
+}
+
 // closed ends the people's part of the conversation: back to the bot, or
 // closed.
 func (s *step) closed(reason string) {
@@ -401,6 +472,7 @@ func (s *step) closed(reason string) {
 	if !s.c.Handoff.Native { // a native chat was ended inside the channel
 		s.say(RoleBot, s.m.p.Messages.Closed)
 	}
+	s.askRating()
 }
 
 // assign gives a waiting conversation to a console operator.
@@ -446,7 +518,16 @@ func (s *step) restartQueueTimer() {
 // announce tells the visitor a person is on the way.
 func (s *step) announce() {
 	s.c.Handoff.Announced = true
-	s.say(RoleBot, s.m.p.Messages.Handoff)
+	s.say(RoleBot, s.handoffText())
+}
+
+// handoffText is what the visitor is told about a handoff: outside the
+// opening hours, when the team is back.
+func (s *step) handoffText() string {
+	if s.c.PeopleAway == CauseOffHours && s.c.Back != "" && s.m.p.Messages.OffHours != "" {
+		return strings.ReplaceAll(s.m.p.Messages.OffHours, "{back}", s.c.Back)
+	}
+	return s.m.p.Messages.Handoff
 }
 
 // join records the operator who took a waiting conversation (on the
@@ -483,6 +564,9 @@ func (s *step) transition(to State, cause Cause, reason string) {
 	s.c.State = to
 	if to == Bot {
 		s.c.Failures = 0
+	}
+	if to == WaitingHuman || to == Human {
+		s.c.Rating = nil // a new handoff: the last one is no longer asked about
 	}
 }
 
@@ -536,4 +620,104 @@ func joinedText(name string) string {
 		return "An operator joined the conversation."
 	}
 	return name + " joined the conversation."
+}
+
+// ---- Satisfaction ratings ([csat]) ----------------------------------------
+
+// ratingData prefixes the postback data of the rating buttons.
+const ratingData = "rating:"
+
+// RatingChoices are the buttons of the rating question: one to five
+// stars, each a postback of its score.
+func RatingChoices() []Choice {
+	out := make([]Choice, 5)
+	for i := range out {
+		n := strconv.Itoa(i + 1)
+		out[i] = Choice{Label: strings.Repeat("★", i+1), Text: n, Data: ratingData + n}
+	}
+	return out
+}
+
+// ParseRatingData reads the score of a rating button's postback data.
+func ParseRatingData(data string) (int, bool) {
+	n, ok := strings.CutPrefix(data, ratingData)
+	if !ok {
+		return 0, false
+	}
+	return parseScore(n)
+}
+
+// parseScore reads a lone 1 to 5 (ASCII or full-width digit), allowing
+// spaces and a final full stop or exclamation mark around it.
+func parseScore(text string) (int, bool) {
+	t := strings.TrimRight(strings.TrimSpace(text), ".!。！ ")
+	if r := []rune(t); len(r) == 1 {
+		switch {
+		case r[0] >= '1' && r[0] <= '5':
+			return int(r[0] - '0'), true
+		case r[0] >= '１' && r[0] <= '５':
+			return int(r[0]-'１') + 1, true
+		}
+	}
+	return 0, false
+}
+
+// askRating asks the visitor to rate the operator who served the handoff
+// that just ended, if the policy asks and an operator joined it.
+func (s *step) askRating() {
+	h, text := s.c.Handoff, s.m.p.Messages.RateAsk
+	if !s.m.p.Rating.Ask || text == "" || h == nil || h.Native || h.JoinedAt.IsZero() {
+		return
+	}
+	r := RatingRequest{
+		HandoffAt: h.RequestedAt, Operator: Operator{ID: h.Assignee, Name: h.Operator},
+		AskedAt: s.now, Reply: true,
+	}
+	if w := s.m.p.Rating.Window; w > 0 {
+		r.Until = s.now.Add(w)
+	}
+	s.c.Rating = &r
+	if s.c.RatingWidget {
+		s.emit(AskRating{Request: r})
+		return
+	}
+	s.emit(AskRating{Text: text, Choices: RatingChoices(), Request: r})
+}
+
+// ratingReply takes a lone 1 to 5 as the visitor's first line after the
+// rating question as the rating, and returns the lines left for the usual
+// rules. Any line ends the chance to answer by typing.
+func (s *step) ratingReply(lines []string) []string {
+	r := s.c.Rating
+	if r == nil || !r.Reply || len(lines) == 0 {
+		return lines
+	}
+	r.Reply = false
+	if score, ok := parseScore(lines[0]); ok && r.Open(s.now) {
+		s.rated(score, "")
+		return lines[1:]
+	}
+	return lines
+}
+
+// rated records the visitor's answer to the pending rating question;
+// anything else (none pending, lapsed, a score out of range) is refused
+// and changes nothing, so a rating never counts twice.
+func (s *step) rated(score int, comment string) {
+	r := s.c.Rating
+	switch {
+	case score < 1 || score > 5:
+		s.refuse("a rating is 1 to 5")
+	case r == nil:
+		s.refuse("there is nothing to rate")
+	case !r.Open(s.now):
+		s.refuse("the rating question has lapsed")
+	default:
+		answered := *r
+		answered.Reply, s.c.Rating = false, nil
+		s.emit(RecordRating{Score: score, Comment: comment, Request: answered})
+		if !s.c.RatingWidget {
+			s.say(RoleBot, s.m.p.Messages.RateThanks)
+		}
+	}
 }

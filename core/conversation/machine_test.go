@@ -138,6 +138,28 @@ func heldBy(c Conversation, op Operator) Conversation {
 
 var offers = []Offer{{ID: "k7", Question: "Where is my parcel?"}, {ID: "k9", Question: "How do returns work?"}}
 
+// rating is the policy that asks for ratings, open for a day.
+func rating(change ...func(*Policy)) Policy {
+	return policy(append([]func(*Policy){func(p *Policy) {
+		p.Rating = RatingPolicy{Ask: true, Window: 24 * time.Hour}
+		p.Messages.RateAsk, p.Messages.RateThanks = "rate us", "thanks!"
+	}}, change...)...)
+}
+
+// asked is c with a rating of its handoff (served by Ann) asked at at.
+func asked(c Conversation, at time.Time) Conversation {
+	c = clone(c)
+	c.Rating = &RatingRequest{HandoffAt: t0, Operator: Operator{Name: "Ann"}, AskedAt: at, Until: at.Add(24 * time.Hour), Reply: true}
+	return c
+}
+
+// answered is the request of asked(…, at) as a rating records it.
+func answered(at time.Time) RatingRequest {
+	r := *asked(human(), at).Rating
+	r.Reply = false
+	return r
+}
+
 func notWithAPerson() []Action { return []Action{Refused{"the conversation is not with a person"}} }
 
 // The table: every state with every event, then the policy variants. A row
@@ -425,6 +447,123 @@ var rows = []struct {
 	{"closed: a late knowledge answer is refused", policy(), closed(), KnowledgeAnswered{Text: "x"}, closed(), nil},
 	{"closed: late suggestions are refused", policy(), closed(), KnowledgeSuggested{Text: "x", Offers: offers}, closed(), nil},
 	{"closed: a late no-match is refused", policy(), closed(), KnowledgeNoMatch{Cause: CauseNoModel}, closed(), nil},
+
+	// satisfaction ratings ([csat])
+	{"rating: the desk's close asks for a rating", rating(), human(), DeskClosed{"solved"}, asked(toState(human(), Bot), now),
+		[]Action{ForgetDesk{}, changed(Human, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"},
+			AskRating{Text: "rate us", Choices: RatingChoices(), Request: *asked(human(), now).Rating}}},
+	{"rating: an operator's close on the console asks about them", rating(console), onConsole(human()), OperatorClosed{Operator: ann},
+		with(asked(toState(onConsole(human()), Bot), now), func(c *Conversation) { c.Rating.Operator.ID = ann.ID }),
+		[]Action{changed(Human, Bot, CauseClosed, "closed by Ann"), Say{Role: RoleBot, Text: "the operator left"},
+			AskRating{Text: "rate us", Choices: RatingChoices(), Request: RatingRequest{HandoffAt: t0, Operator: Operator{ID: ann.ID, Name: "Ann"}, AskedAt: now, Until: now.Add(24 * time.Hour), Reply: true}}}},
+	{"rating: the API's close of a served conversation asks", rating(), human(), CloseRequested{}, asked(toState(human(), Closed), now),
+		[]Action{CloseDesk{"closed through the API"}, changed(Human, Closed, CauseAPI, ""),
+			AskRating{Text: "rate us", Choices: RatingChoices(), Request: *asked(human(), now).Rating}}},
+	{"rating: nobody joined: nothing to rate", rating(), waiting(), DeskClosed{"solved"}, toState(waiting(), Bot),
+		[]Action{ForgetDesk{}, changed(WaitingHuman, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"}}},
+	{"rating: a native channel rates its own chats", rating(), native(human()), DeskClosed{"ended"}, toState(native(human()), Bot),
+		[]Action{changed(Human, Bot, CauseClosed, "ended")}},
+	{"rating: a button rates in the bot state", rating(), asked(toState(human(), Bot), t0), Rated{Score: 4}, toState(human(), Bot),
+		[]Action{RecordRating{Score: 4, Request: answered(t0)}, Say{Role: RoleBot, Text: "thanks!"}}},
+	{"rating: the web chat's stars rate a closed one, with a comment", rating(), asked(closed(), t0), Rated{Score: 5, Comment: "quick"}, closed(),
+		[]Action{RecordRating{Score: 5, Comment: "quick", Request: answered(t0)}, Say{Role: RoleBot, Text: "thanks!"}}},
+	{"rating: a lone digit right after the question rates", rating(), asked(closed(), t0), VisitorMessages{[]string{" 3 "}}, closed(),
+		[]Action{RecordRating{Score: 3, Request: answered(t0)}, Say{Role: RoleBot, Text: "thanks!"}}},
+	{"rating: a full-width digit rates too, the next line goes on", rating(), asked(toState(human(), Bot), t0), VisitorMessages{[]string{"５", "one more question"}},
+		toState(human(), Bot), []Action{RecordRating{Score: 5, Request: answered(t0)}, Say{Role: RoleBot, Text: "thanks!"}, AskModel{}}},
+	{"rating: another line ends typed answers, the buttons stay", rating(), asked(toState(human(), Bot), t0), VisitorMessages{[]string{"where is my refund?"}},
+		with(asked(toState(human(), Bot), t0), func(c *Conversation) { c.Rating.Reply = false }), []Action{AskModel{}}},
+	{"rating: a digit after another line is just a line", rating(), with(asked(toState(human(), Bot), t0), func(c *Conversation) { c.Rating.Reply = false }),
+		VisitorMessages{[]string{"4"}}, with(asked(toState(human(), Bot), t0), func(c *Conversation) { c.Rating.Reply = false }), []Action{AskModel{}}},
+	{"rating: a second rating is refused", rating(), closed(), Rated{Score: 5}, closed(), []Action{Refused{"there is nothing to rate"}}},
+	{"rating: a lapsed question is refused", rating(), asked(closed(), now.Add(-25*time.Hour)), Rated{Score: 2}, asked(closed(), now.Add(-25*time.Hour)),
+		[]Action{Refused{"the rating question has lapsed"}}},
+	{"rating: a score out of range is refused", rating(), asked(closed(), t0), Rated{Score: 6}, asked(closed(), t0), []Action{Refused{"a rating is 1 to 5"}}},
+	{"rating: a lapsed typed answer is a line again", rating(), asked(closed(), now.Add(-25*time.Hour)), VisitorMessages{[]string{"5"}},
+		with(asked(toState(closed(), Bot), now.Add(-25*time.Hour)), func(c *Conversation) { c.Rating.Reply = false }),
+		[]Action{changed(Closed, Bot, CauseVisitor, "reopened by a new message"), AskModel{}}},
+	{"rating: a new handoff drops the question", rating(), asked(toState(human(), Bot), t0), HandoffRequested{Cause: CauseAPI, Reason: "again"},
+		handedOff(toState(human(), Bot), CauseAPI, "again"), deskHandoff(Bot, CauseAPI, "again", "again")},
+	{"rating: waiting for a person, there is nothing to rate", rating(), waiting(), Rated{Score: 5}, waiting(), []Action{Refused{"there is nothing to rate"}}},
+	{"rating: while served, there is nothing to rate", rating(), human(), Rated{Score: 5}, human(), []Action{Refused{"there is nothing to rate"}}},
+	{"rating: the web chat's stars ask and thank themselves", rating(), with(human(), func(c *Conversation) { c.RatingWidget = true }), DeskClosed{"solved"},
+		with(asked(toState(human(), Bot), now), func(c *Conversation) { c.RatingWidget = true }),
+		[]Action{ForgetDesk{}, changed(Human, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"},
+			AskRating{Request: *asked(human(), now).Rating}}},
+	{"rating: the web chat's stars are not thanked in the transcript", rating(), with(asked(closed(), t0), func(c *Conversation) { c.RatingWidget = true }),
+		Rated{Score: 5}, with(closed(), func(c *Conversation) { c.RatingWidget = true }), []Action{RecordRating{Score: 5, Request: answered(t0)}}},
+	{"rating: off, a close asks nothing", policy(), human(), DeskClosed{"solved"}, toState(human(), Bot),
+		[]Action{ForgetDesk{}, changed(Human, Bot, CauseClosed, "solved"), Say{Role: RoleBot, Text: "the operator left"}}},
+	// Tickets: a handoff that cannot reach a person.
+	{"bot: off hours: a ticket instead of the queue", policy(tickets), away(bot(), CauseOffHours),
+		VisitorMessages{[]string{"a human please"}}, away(bot(), CauseOffHours),
+		[]Action{OpenTicket{Cause: CauseOffHours, Reason: "the visitor asked for a human", Text: "ticket {ticket}, back Monday 09:00"}}},
+	{"bot: nobody on the console: a ticket", policy(tickets, console), away(failures(bot(), 1), CauseNoOperator),
+		ModelTransferred{Reason: "refund"}, away(bot(), CauseNoOperator),
+		[]Action{OpenTicket{Cause: CauseNoOperator, Reason: "refund", Text: "ticket {ticket}"}}},
+	{"bot: off hours, waiting is the policy: the queue", policy(), away(bot(), CauseOffHours),
+		ModelTransferred{Reason: "refund"}, away(handedOff(bot(), CauseTool, "refund"), CauseOffHours), deskHandoff(Bot, CauseTool, "refund", "refund")},
+	{"waiting off hours: the desk has it: the visitor is told when the team is back", policy(offHours), away(waiting(), CauseOffHours),
+		DeskOpened{}, away(with(waiting(), func(c *Conversation) { c.Handoff.Announced = true }), CauseOffHours),
+		[]Action{Say{Role: RoleBot, Text: "away until Monday 09:00"}}},
+	{"bot off hours, console, waiting is the policy: told when the team is back", policy(console, offHours), away(bot(), CauseOffHours),
+		ModelTransferred{Reason: "refund"}, away(with(handedOff(bot(), CauseTool, "refund"), func(c *Conversation) {
+			c.Handoff.Desk, c.Handoff.Announced = ConsoleDesk, true
+		}), CauseOffHours),
+		[]Action{changed(Bot, WaitingHuman, CauseTool, "refund"), Say{Role: RoleBot, Text: "away until Monday 09:00"}, StartQueueTimer{At: now.Add(10 * time.Minute)}}},
+	{"bot off hours, native channel: told when the team is back", policy(offHours), away(with(bot(), func(c *Conversation) { c.NativeHandoff = true }), CauseOffHours),
+		HandoffRequested{Cause: CauseAPI, Reason: "vip"},
+		away(with(bot(), func(c *Conversation) {
+			c.NativeHandoff, c.State = true, WaitingHuman
+			c.Handoff = &Handoff{Cause: CauseAPI, Reason: "vip", RequestedAt: now, Native: true, Deadline: now.Add(10 * time.Minute), Announced: true}
+		}), CauseOffHours),
+		[]Action{
+			changed(Bot, WaitingHuman, CauseAPI, "vip"),
+			HandOffNatively{Text: "away until Monday 09:00", Reason: "vip"},
+			StartQueueTimer{At: now.Add(10 * time.Minute)},
+		}},
+	{"bot: people in, tickets on: the queue", policy(tickets), bot(),
+		ModelTransferred{Reason: "refund"}, handedOff(bot(), CauseTool, "refund"), deskHandoff(Bot, CauseTool, "refund", "refund")},
+	{"closed: an API handoff off hours: a ticket, and the bot", policy(tickets), away(closed(), CauseOffHours),
+		HandoffRequested{Cause: CauseAPI}, away(toState(closed(), Bot), CauseOffHours),
+		[]Action{changed(Closed, Bot, CauseOffHours, "handoff (api)"), OpenTicket{Cause: CauseOffHours, Reason: "handoff (api)", Text: "ticket {ticket}, back Monday 09:00"}}},
+	{"waiting: the desk could not be reached: a ticket", policy(tickets), waiting(), DeskFailed{"gave up"}, toState(waiting(), Bot),
+		[]Action{changed(WaitingHuman, Bot, CauseDeskFailed, "gave up"), OpenTicket{Cause: CauseDeskFailed, Reason: "gave up", Text: "ticket {ticket}"}}},
+	{"waiting: the queue timeout: a ticket", policy(tickets), overdue(), QueueTimeoutFired{}, toState(overdue(), Bot), []Action{
+		CloseDesk{Reason: "no operator joined in time"}, changed(WaitingHuman, Bot, CauseQueueTimeout, "no operator joined in time"),
+		OpenTicket{Cause: CauseQueueTimeout, Reason: "no operator joined in time", Text: "ticket {ticket}"}}},
+	{"waiting: the desk missed it: a ticket", policy(tickets), waiting(), DeskMissed{"nobody online"}, toState(waiting(), Bot), []Action{
+		ForgetDesk{}, changed(WaitingHuman, Bot, CauseMissed, "nobody online"), OpenTicket{Cause: CauseMissed, Reason: "nobody online", Text: "ticket {ticket}"}}},
+	{"bot: a ticket comment reaches the visitor", policy(), bot(), TicketCommented{Author: ann, Text: "Your refund is on its way."}, bot(),
+		[]Action{Say{Role: RoleOperator, Text: "Your refund is on its way.", Author: ann}}},
+	{"waiting: a ticket comment does not take the conversation", policy(), waiting(), TicketCommented{Author: bob, Text: "Noted."}, waiting(),
+		[]Action{Say{Role: RoleOperator, Text: "Noted.", Author: bob}}},
+	{"human: a ticket comment reaches the visitor", policy(), human(), TicketCommented{Author: bob, Text: "Update."}, human(),
+		[]Action{Say{Role: RoleOperator, Text: "Update.", Author: bob}}},
+	{"closed: a ticket comment reaches the visitor and reopens nothing", policy(), closed(), TicketCommented{Text: "Solved."}, closed(),
+		[]Action{Say{Role: RoleOperator, Text: "Solved."}}},
+	{"bot: an empty ticket comment says nothing", policy(), bot(), TicketCommented{Author: ann}, bot(), nil},
+	{"bot: off hours, but never back: the plain ticket text", policy(tickets), with(bot(), func(c *Conversation) { c.PeopleAway = CauseOffHours }),
+		HandoffRequested{Cause: CauseAPI, Reason: "x"}, with(bot(), func(c *Conversation) { c.PeopleAway = CauseOffHours }),
+		[]Action{OpenTicket{Cause: CauseOffHours, Reason: "x", Text: "ticket {ticket}"}}},
+}
+
+// tickets turns tickets on, with texts that show which was used.
+func tickets(p *Policy) {
+	p.Tickets = true
+	p.Messages.Ticket, p.Messages.OffHoursTicket = "ticket {ticket}", "ticket {ticket}, back {back}"
+}
+
+// offHours sets the text of a handoff that waits outside the hours.
+func offHours(p *Policy) { p.Messages.OffHours = "away until {back}" }
+
+// away is c while a handoff would reach nobody, for cause.
+func away(c Conversation, cause Cause) Conversation {
+	c.PeopleAway = cause
+	if cause == CauseOffHours {
+		c.Back = "Monday 09:00"
+	}
+	return c
 }
 
 func TestStep(t *testing.T) {
@@ -495,6 +634,10 @@ func clone(c Conversation) Conversation {
 		h := *c.Handoff
 		c.Handoff = &h
 	}
+	if c.Rating != nil {
+		r := *c.Rating
+		c.Rating = &r
+	}
 	return c
 }
 
@@ -507,12 +650,23 @@ func show(c Conversation) string {
 	if c.NativeHandoff {
 		b.WriteString(" native-channel")
 	}
+	if c.RatingWidget {
+		b.WriteString(" rating-widget")
+	}
 	if h := c.Handoff; h != nil {
 		b.WriteString(" handoff{" + string(h.Cause) + " " + h.Reason + " desk=" + h.Desk)
 		b.WriteString(" requested=" + h.RequestedAt.Format(time.TimeOnly) + " deadline=" + h.Deadline.Format(time.TimeOnly))
 		b.WriteString(" joined=" + h.JoinedAt.Format(time.TimeOnly) + " by " + h.Operator)
 		if h.Native {
 			b.WriteString(" native")
+		}
+		b.WriteString("}")
+	}
+	if r := c.Rating; r != nil {
+		b.WriteString(" rating{" + r.Operator.ID + "/" + r.Operator.Name + " handoff=" + r.HandoffAt.Format(time.TimeOnly))
+		b.WriteString(" asked=" + r.AskedAt.Format(time.DateTime) + " until=" + r.Until.Format(time.DateTime))
+		if r.Reply {
+			b.WriteString(" reply")
 		}
 		b.WriteString("}")
 	}

@@ -3,6 +3,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -20,6 +22,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/console"
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/crm"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
@@ -87,6 +90,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		QueueByDepartment: func() (map[string]int, error) {
 			return st.WaitingByDepartment(d.cfg.Routing.DefaultDepartment)
 		},
+		Ratings: func() ([]metrics.RatingTotals, error) { return ratingTotals(st) },
 	})
 	host := pluginhost.New(pluginhost.Config{
 		Dir:     d.cfg.Plugins.Dir,
@@ -120,6 +124,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ecfg.Thinking = func(convID string, on bool) {
 		signals.Publish(live.Signal{Kind: live.Typing, ConversationID: convID, From: live.FromBot, Data: on})
 	}
+	if ecfg.Hours, err = d.cfg.Hours.Schedule(); err != nil {
+		return fmt.Errorf("hours: %w", err)
+	}
+	// The console starts after the engine; until it serves, nobody is
+	// online on it.
+	var consoleDesk atomic.Pointer[console.Server]
+	ecfg.OperatorsOnline = func() bool {
+		c := consoleDesk.Load()
+		return c != nil && c.AnyoneOnline()
+	}
+	ecfg.ShareProfile = d.cfg.CRM.ShareWithModel
 	eng = engine.New(ecfg, st, host, models, d.log)
 	if err := eng.Start(ctx); err != nil {
 		return err
@@ -127,6 +142,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Stops the engine on early returns; after a normal shutdown it is a
 	// no-op (Stop was already called with the shutdown deadline).
 	defer eng.Stop(context.Background())
+
+	if u := d.cfg.CRM.LookupURL; u != "" {
+		lookups := crm.New(crm.Config{URL: u, Timeout: d.cfg.CRM.Timeout}, st, d.log)
+		lctx, stopLookups := context.WithCancel(context.WithoutCancel(ctx))
+		if err := lookups.Start(lctx); err != nil {
+			stopLookups()
+			return err
+		}
+		defer func() { stopLookups(); lookups.Wait() }()
+	}
 
 	if len(d.cfg.API.Keys) > 0 {
 		d.log.Warn("api.keys from the config are full-scope keys meant for quick starts; create scoped keys with `switchboard apikey create` and remove them")
@@ -144,6 +169,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		},
 		Operators: operators,
 		KB:        knowledge,
+		Tickets:   ticketDesk{Store: st, Engine: eng},
 	}, st, host, eng, readiness(host), d.log)
 	if err != nil {
 		return err
@@ -155,6 +181,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if desk, err = d.console(st, eng, signals, operators, alerter); err != nil {
 			return err
 		}
+		consoleDesk.Store(desk)
 		routes.Handle("/op/", desk)
 		routes.Handle("/console/", desk)
 		routes.Handle("/console", desk)
@@ -312,6 +339,18 @@ func (d *Daemon) deskIDs() map[string]string {
 	return out
 }
 
+// ticketDesk serves /v1/tickets: the tickets are the store's, comments go
+// through the engine, which delivers the public ones.
+type ticketDesk struct {
+	*store.Store
+	*engine.Engine
+}
+
+// CommentTicket adds a comment; see [engine.Engine.CommentTicket].
+func (t ticketDesk) CommentTicket(ctx context.Context, id uint64, c store.TicketComment) (store.Ticket, error) {
+	return t.Engine.CommentTicket(ctx, id, c)
+}
+
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{
@@ -322,15 +361,22 @@ func (d *Daemon) engineConfig() engine.Config {
 			MaxBotFailures: h.MaxBotFailures,
 			QueueTimeout:   h.QueueTimeout,
 			ReturnToBot:    h.ReturnToBot,
+			Rating:         conversation.RatingPolicy{Ask: d.cfg.CSAT.Enabled, Window: d.cfg.CSAT.Window},
+			Tickets:        h.WhenUnavailable == config.UnavailableTicket,
 			Messages: conversation.Messages{
-				Handoff:     b.HandoffMessage,
-				Fallback:    b.FallbackMessage,
-				Greeting:    b.Greeting,
-				Unsupported: b.UnsupportedMessage,
-				Cancel:      h.CancelMessage,
-				Timeout:     h.TimeoutMessage,
-				Closed:      h.ClosedMessage,
-				Missed:      h.MissedMessage,
+				Handoff:        b.HandoffMessage,
+				Fallback:       b.FallbackMessage,
+				Greeting:       b.Greeting,
+				Unsupported:    b.UnsupportedMessage,
+				Cancel:         h.CancelMessage,
+				Timeout:        h.TimeoutMessage,
+				Closed:         h.ClosedMessage,
+				Missed:         h.MissedMessage,
+				Ticket:         h.TicketMessage,
+				OffHoursTicket: h.OffHoursTicketMessage,
+				OffHours:       h.OffHoursMessage,
+				RateAsk:        d.cfg.CSAT.Question,
+				RateThanks:     d.cfg.CSAT.Thanks,
 			},
 		},
 		Routing:         d.routingTable(),
@@ -514,4 +560,32 @@ func (s storeSink) Deliver(ctx context.Context, events []sdk.Event) error {
 		s.metrics.InboundCommitted(s.channel, len(res.Accepted), res.Duplicates)
 	}
 	return err
+}
+
+// ratingTotals adds up the satisfaction ratings per operator (console
+// account id, else the desk's name, else "unknown") for /metrics.
+func ratingTotals(st *store.Store) ([]metrics.RatingTotals, error) {
+	by := map[string]*metrics.RatingTotals{}
+	err := st.ScanRatings(func(r store.Rating) error {
+		op := cmp.Or(r.Operator.ID, r.Operator.Name, "unknown")
+		t := by[op]
+		if t == nil {
+			t = &metrics.RatingTotals{Operator: op}
+			by[op] = t
+		}
+		t.Requests++
+		if r.Score > 0 {
+			t.Ratings++
+			t.ScoreSum += r.Score
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metrics.RatingTotals, 0, len(by))
+	for _, op := range slices.Sorted(maps.Keys(by)) {
+		out = append(out, *by[op])
+	}
+	return out, nil
 }

@@ -456,7 +456,7 @@ func choices(cs []conversation.Choice) []sdk.Choice {
 	}
 	out := make([]sdk.Choice, len(cs))
 	for i, c := range cs {
-		out[i] = sdk.Choice{Label: c.Label, Text: c.Text}
+		out[i] = sdk.Choice{Label: c.Label, Text: c.Text, Data: c.Data}
 	}
 	return out
 }

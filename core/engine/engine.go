@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/hours"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
@@ -56,12 +57,18 @@ type Config struct {
 	// Routing classifies handoffs into departments and priorities (see
 	// routing.go); nil: every handoff goes to the one queue unrouted.
 	Routing *routing.Table
-	// Tiers tells a customer's tier for routing rules; nil: the tier is
-	// the conversation's "tier" context value, if any.
-	Tiers Tiers
 	// DeskIDs are the desk-side ids of the departments (a SalesIQ
 	// department id), by department name.
 	DeskIDs map[string]string
+	// ShareProfile gives the model what the customer lookup said about
+	// the visitor (crm.share_with_model).
+	ShareProfile bool
+	// Hours are the opening hours handoffs follow; nil: always open.
+	Hours *hours.Schedule
+	// OperatorsOnline, when set, reports whether a console operator is
+	// online (handoffs to the console open a ticket when none is, with
+	// tickets on).
+	OperatorsOnline func() bool
 	// Thinking, when set, is told that a model turn runs for a
 	// conversation (true, again every few seconds while it runs) and that
 	// it ended (false), so push clients can show "the bot is thinking". It

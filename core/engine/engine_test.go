@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 )
 
 // recorder is a channel (and desk) that records what it is asked to do.
@@ -1200,6 +1201,12 @@ func TestTheKnowledgeBaseAnswersWithoutAModel(t *testing.T) {
 	gaps, _ := h.st.KBGaps(10)
 	if len(gaps) != 1 || gaps[0].Question != "do you sell gift cards?" {
 		t.Errorf("knowledge gaps %+v", gaps)
+	}
+	// The gap is an event too, in the same commit as the handoff.
+	evs, _, err := h.st.EventsAfter(0, 100, func(e *events.Event) bool { return e.Type == events.TypeKBUnanswered })
+	if err != nil || len(evs) != 1 || evs[0].ConversationID != id ||
+		!strings.Contains(string(evs[0].Payload), `"question":"do you sell gift cards?","reason":"low_score"`) {
+		t.Errorf("kb.unanswered events %+v %v", evs, err)
 	}
 }
 

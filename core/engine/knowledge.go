@@ -69,19 +69,9 @@ func answered(d kb.Decision) conversation.Event {
 	}
 }
 
-// gap is a question the knowledge base could not answer, recorded after
-// the commit for the team to write an answer for.
+// gap is a question the knowledge base could not answer, recorded in the
+// commit for the team to write an answer for (see commitFeedback).
 type gap struct {
 	question, reason string
 	score            float64
-}
-
-// recordGaps keeps the unanswered questions; losing one to an error only
-// makes the list of gaps less complete.
-func (e *Engine) recordGaps(ctx context.Context, ef *effects) {
-	for _, g := range ef.gaps {
-		if err := e.st.RecordKBGap(ctx, g.question, g.reason, g.score); err != nil {
-			e.logFor(ef.conv).WithError(err).Warn("record a knowledge gap")
-		}
-	}
 }

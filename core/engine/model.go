@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/crm"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -110,6 +111,11 @@ func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, source
 			for _, s := range g.Sources() {
 				sources = append(sources, conversation.Source{ID: s.ID, Title: s.Title})
 			}
+		}
+	}
+	if e.cfg.ShareProfile {
+		if about := crm.Context(conv.Profile); about != "" {
+			system = strings.TrimSpace(system + "\n\n" + about)
 		}
 	}
 	if system != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/store"
@@ -28,6 +29,7 @@ const (
 	kindDeskOpened    sdk.EventKind = "engine.desk_opened"
 	kindDeskFailed    sdk.EventKind = "engine.desk_failed"
 	kindServiceLevel  sdk.EventKind = "engine.sla_breached"
+	kindRate          sdk.EventKind = "engine.rate"
 )
 
 // Context keys of queued requests.
@@ -37,6 +39,7 @@ const (
 	ctxPrivate  = "private"
 	ctxFromID   = "from_id"
 	ctxFromName = "from_name"
+	ctxScore    = "score"
 )
 
 // ErrConflict is returned by requests that do not apply in the
@@ -178,6 +181,8 @@ func encodeRequest(req conversation.Event) (sdk.Event, error) {
 			ev.Context = map[string]string{ctxPrivate: "1"}
 		}
 		return ev, nil
+	case conversation.Rated:
+		return sdk.Event{Kind: kindRate, Text: r.Comment, Context: map[string]string{ctxScore: strconv.Itoa(r.Score)}}, nil
 	}
 	return sdk.Event{}, fmt.Errorf("%w: %T", ErrNotRequest, req)
 }
@@ -219,6 +224,11 @@ func decodeRequest(it store.InboxItem) conversation.Event {
 		return conversation.DeskOpened{}
 	case kindDeskFailed:
 		return conversation.DeskFailed{Reason: ev.Text}
+	case kindRate:
+		score, _ := strconv.Atoi(ev.Context[ctxScore])
+		return conversation.Rated{Score: score, Comment: ev.Text}
+	case kindTicketComment:
+		return conversation.TicketCommented{Author: op, Text: ev.Text}
 	}
 	return nil
 }

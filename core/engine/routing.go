@@ -5,17 +5,10 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/routing"
-	"github.com/switchboard-chat/switchboard/core/store"
 )
 
-// Tiers tells the customer's tier of a conversation (from a customer
-// profile), for routing rules; "" when unknown.
-type Tiers interface {
-	Tier(ctx context.Context, c store.Conversation) (string, error)
-}
-
 // TierContextKey is the conversation context value read as the
-// customer's tier when no Tiers is configured.
+// customer's tier when the customer lookup gave none.
 const TierContextKey = "tier"
 
 // routeLines is how many of the visitor's latest lines the classifier
@@ -47,12 +40,8 @@ func (e *Engine) route(ctx context.Context, ef *effects, ev conversation.Event) 
 		in.Lines = in.Lines[n-routeLines:]
 	}
 	in.Tier = ef.conv.Context[TierContextKey]
-	if e.cfg.Tiers != nil {
-		if t, err := e.cfg.Tiers.Tier(ctx, ef.conv); err != nil {
-			e.logFor(ef.conv).WithError(err).Warn("customer tier for routing")
-		} else if t != "" {
-			in.Tier = t
-		}
+	if p := ef.conv.Profile; p != nil && p.Tier != "" {
+		in.Tier = p.Tier // the customer lookup's ([crm])
 	}
 	r := e.cfg.Routing.Classify(in)
 	// A new value: the caller's copy of the status stays as it was.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/routing"
+	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -55,6 +57,38 @@ func TestHandoffRouting(t *testing.T) {
 			}
 			if !strings.Contains(schema, `"enum":["general","billing","technical"]`) || !strings.Contains(schema, `"enum":["low","normal","high","urgent"]`) {
 				t.Errorf("tool schema %s", schema)
+			}
+		})
+	}
+}
+
+// The customer's tier comes from the customer lookup's profile, else
+// the conversation's "tier" context value; without either a tier rule
+// does not match.
+func TestRouteTier(t *testing.T) {
+	cfg := testConfig()
+	cfg.Routing = &routing.Table{Default: "general",
+		Departments: []routing.Department{{Name: "general"}, {Name: "vip"}},
+		Rules:       []routing.Rule{{Name: "gold", Tier: "gold", Department: "vip", Priority: conversation.PriorityUrgent}},
+	}
+	h := newHarness(t, cfg, nil)
+	for _, tc := range []struct {
+		name    string
+		profile *store.Profile
+		context map[string]string
+		want    string
+	}{
+		{"profile", &store.Profile{Tier: "gold"}, map[string]string{"tier": "silver"}, "vip"},
+		{"context", nil, map[string]string{"tier": "gold"}, "vip"},
+		{"profile without a tier", &store.Profile{Name: "Ann"}, nil, "general"},
+		{"absent", nil, nil, "general"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ef := &effects{conv: store.Conversation{ID: "c_none", Channel: "tg", Profile: tc.profile, Context: tc.context,
+				Status: conversation.Status{State: conversation.WaitingHuman, Handoff: &conversation.Handoff{Cause: conversation.CauseAPI}}}}
+			h.eng.route(context.Background(), ef, conversation.HandoffRequested{Cause: conversation.CauseAPI})
+			if r := ef.conv.Handoff.Route; r == nil || r.Department != tc.want {
+				t.Errorf("route %+v, want department %s", r, tc.want)
 			}
 		})
 	}

@@ -56,6 +56,13 @@ type effects struct {
 	gaps []gap
 	// escalations are service-level breaches.
 	escalations []conversation.Escalated
+	// rateAsks are the rating questions asked, rated the answers given.
+	rateAsks []conversation.RatingRequest
+	rated    []conversation.RecordRating
+	// tickets are opened with the effects.
+	tickets []store.Ticket
+	// failed stops the commit: an action could not be prepared.
+	failed error
 }
 
 // process handles a batch of one conversation's inbox items in order and
@@ -149,6 +156,10 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 		return conversation.DeskClosed{Reason: ev.Text}
 	case sdk.KindMissed:
 		return conversation.DeskMissed{Reason: ev.Text}
+	case sdk.KindPostback:
+		if score, ok := conversation.ParseRatingData(ev.Text); ok {
+			return conversation.Rated{Score: score}
+		}
 	}
 	e.logFor(ef.conv).WithField("kind", ev.Kind).Debug("ignoring event")
 	return nil
@@ -159,7 +170,12 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 // turn is run at once and its outcome stepped in turn.
 func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 	caps, _ := e.channels.Capabilities(ef.conv.Channel)
-	next, actions := e.rules.Step(conversation.Conversation{Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff}, ev, e.st.Now())
+	now := e.st.Now()
+	away, back := e.peopleAway(now)
+	next, actions := e.rules.Step(conversation.Conversation{
+		Status: ef.conv.Status, NativeHandoff: caps.NativeHandoff, RatingWidget: ef.conv.Channel == webChannel,
+		PeopleAway: away, Back: back,
+	}, ev, now)
 	ef.conv.Status = next.Status
 	for _, a := range actions {
 		switch a := a.(type) {
@@ -228,6 +244,23 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			e.logFor(ef.conv).WithFields(logrus.Fields{"from": a.From.ID, "to": a.To.ID}).Info("conversation assigned")
 		case conversation.Refused:
 			ef.refusal = a.Reason
+			if _, rating := ev.(conversation.Rated); rating {
+				e.logFor(ef.conv).WithField("reason", a.Reason).Info("rating ignored")
+			}
+		case conversation.AskRating:
+			ef.rateAsks = append(ef.rateAsks, a.Request)
+			if a.Text != "" {
+				e.say(ef, conversation.Say{Role: conversation.RoleBot, Text: a.Text, Choices: a.Choices})
+			}
+		case conversation.RecordRating:
+			ef.rated = append(ef.rated, a)
+			note := fmt.Sprintf("The visitor rated the conversation %d/5.", a.Score)
+			if a.Comment != "" {
+				note += " “" + a.Comment + "”"
+			}
+			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleSystem, Text: note, Private: true})
+		case conversation.OpenTicket:
+			e.openTicket(ef, a)
 		case conversation.Escalated:
 			ef.escalations = append(ef.escalations, a)
 		default:
@@ -397,6 +430,9 @@ func emitHandoff(tx *store.Tx, c *store.Conversation, t conversation.Transition)
 // transaction, then hands new outbox entries to the deliverer and arms the
 // queue timers.
 func (e *Engine) commit(ctx context.Context, ef *effects) error {
+	if ef.failed != nil {
+		return fmt.Errorf("conversation %s: %w", ef.conv.ID, ef.failed)
+	}
 	var added []store.OutboxEntry
 	err := e.st.Update(ctx, func(tx *store.Tx) error {
 		added = added[:0]
@@ -431,6 +467,12 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 				return err
 			}
 		}
+		for i := range ef.tickets {
+			t := ef.tickets[i]
+			if err := store.CreateTicketTx(tx, &t); err != nil {
+				return err
+			}
+		}
 		for _, a := range ef.assignments {
 			ev := events.ConversationAssigned{From: events.OperatorOf(a.From), To: events.OperatorOf(a.To)}
 			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
@@ -455,6 +497,9 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 			if err := store.UnmapDeskTx(tx, ef.conv.ID); err != nil {
 				return err
 			}
+		}
+		if err := e.commitFeedback(tx, &fresh, ef); err != nil {
+			return err
 		}
 		now := e.st.Now()
 		for _, o := range ef.outbox {
@@ -485,9 +530,40 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 	for _, a := range ef.escalations {
 		e.cfg.Metrics.ServiceLevelBreach(a.Department)
 	}
-	e.recordGaps(ctx, ef)
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
+	}
+	return nil
+}
+
+// commitFeedback stores, in the commit of the step, what the visitor told
+// the team: rating questions and answers (csat.submitted), and questions
+// the knowledge base had no answer to (kb.unanswered).
+func (e *Engine) commitFeedback(tx *store.Tx, c *store.Conversation, ef *effects) error {
+	for _, r := range ef.rateAsks {
+		if err := store.AskRatingTx(tx, c, r); err != nil {
+			return err
+		}
+	}
+	for _, r := range ef.rated {
+		_, err := store.RateTx(tx, c, r.Request, r.Score, r.Comment)
+		if errors.Is(err, store.ErrAlreadyRated) {
+			// The rules take one answer per question; a record says this
+			// handoff was rated before (by an older release): keep it.
+			e.logFor(*c).Info("rating ignored: the handoff was already rated")
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, g := range ef.gaps {
+		if err := store.RecordKBGapTx(tx, g.question, g.reason, g.score); err != nil {
+			return err
+		}
+		if _, err := store.EmitTx(tx, c.Subject(), events.KBUnanswered{Question: g.question, Reason: g.reason, Score: g.score}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

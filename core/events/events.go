@@ -43,6 +43,18 @@ const (
 	// priority's first-response target with no operator; its priority
 	// went up. Data: [HandoffServiceLevelBreached].
 	TypeHandoffServiceLevelBreached Type = "handoff.sla_breached"
+	// TypeCSATSubmitted: the visitor rated the operator who served them.
+	// Data: [CSATSubmitted].
+	TypeCSATSubmitted Type = "csat.submitted"
+	// TypeKBUnanswered: the knowledge base had no answer to a visitor's
+	// question (recorded as a knowledge gap). Data: [KBUnanswered].
+	TypeKBUnanswered Type = "kb.unanswered"
+	// TypeTicketCreated: a ticket was opened, by an API client or for a
+	// visitor no person could be reached for. Data: [TicketCreated].
+	TypeTicketCreated Type = "ticket.created"
+	// TypeTicketUpdated: a ticket's fields changed or it got a comment.
+	// Data: [TicketUpdated].
+	TypeTicketUpdated Type = "ticket.updated"
 )
 
 // Types lists every event type, in the order they are documented.
@@ -53,6 +65,10 @@ var Types = []Type{
 	TypeMessageCreated,
 	TypeHandoffRequested,
 	TypeHandoffServiceLevelBreached,
+	TypeCSATSubmitted,
+	TypeKBUnanswered,
+	TypeTicketCreated,
+	TypeTicketUpdated,
 }
 
 // Valid reports whether t is one of Types.
@@ -168,6 +184,27 @@ type HandoffServiceLevelBreached struct {
 	WaitingSince time.Time `json:"waiting_since"`
 }
 
+// CSATSubmitted is the data of csat.submitted.
+type CSATSubmitted struct {
+	// Score is 1 (poor) to 5 (excellent).
+	Score   int    `json:"score"`
+	Comment string `json:"comment,omitempty"`
+	// Operator served the rated handoff, which started at HandoffAt.
+	Operator  *Operator `json:"operator,omitempty"`
+	HandoffAt time.Time `json:"handoff_at"`
+}
+
+// KBUnanswered is the data of kb.unanswered.
+type KBUnanswered struct {
+	// Question is what the visitor asked.
+	Question string `json:"question"`
+	// Reason is low_score (no entry matched well enough) or handoff (the
+	// model handed the question to a person).
+	Reason string `json:"reason"`
+	// Score is the best entry's score (0 for a handoff).
+	Score float64 `json:"score"`
+}
+
 // EventType implements [Payload].
 func (ConversationCreated) EventType() Type { return TypeConversationCreated }
 
@@ -185,6 +222,63 @@ func (HandoffRequested) EventType() Type { return TypeHandoffRequested }
 
 // EventType implements [Payload].
 func (HandoffServiceLevelBreached) EventType() Type { return TypeHandoffServiceLevelBreached }
+
+// EventType implements [Payload].
+func (CSATSubmitted) EventType() Type { return TypeCSATSubmitted }
+
+// EventType implements [Payload].
+func (KBUnanswered) EventType() Type { return TypeKBUnanswered }
+
+// Ticket is a ticket as events show it (its comments are not repeated).
+type Ticket struct {
+	ID        uint64    `json:"id"`
+	Subject   string    `json:"subject"`
+	Status    string    `json:"status"`
+	Priority  string    `json:"priority"`
+	Requester Requester `json:"requester"`
+	Assignee  string    `json:"assignee,omitempty"`
+	Tags      []string  `json:"tags,omitempty"`
+	// Cause is why the ticket was opened automatically ("off_hours",
+	// "queue_timeout"…); absent for tickets opened over the API.
+	Cause conversation.Cause `json:"cause,omitempty"`
+}
+
+// Requester is who a ticket is for: a visitor on a channel.
+type Requester struct {
+	Channel string `json:"channel"`
+	User    User   `json:"user"`
+}
+
+// TicketComment is a comment as events show it; a private comment's text
+// is left out.
+type TicketComment struct {
+	ID     int    `json:"id"`
+	Author string `json:"author,omitempty"`
+	Text   string `json:"text,omitempty"`
+	// Public comments are sent to the visitor; private ones are notes for
+	// the team.
+	Public bool `json:"public"`
+}
+
+// TicketCreated is the data of ticket.created.
+type TicketCreated struct {
+	Ticket Ticket `json:"ticket"`
+}
+
+// TicketUpdated is the data of ticket.updated: the ticket after the
+// change, the names of the fields that changed ("status", "priority",
+// "assignee", "tags", "subject", "comment") and the comment added, if any.
+type TicketUpdated struct {
+	Ticket  Ticket         `json:"ticket"`
+	Changed []string       `json:"changed"`
+	Comment *TicketComment `json:"comment,omitempty"`
+}
+
+// EventType implements [Payload].
+func (TicketCreated) EventType() Type { return TypeTicketCreated }
+
+// EventType implements [Payload].
+func (TicketUpdated) EventType() Type { return TypeTicketUpdated }
 
 // Subject is what an event is about: a conversation and the channel it is
 // on. The zero Subject is an event about no conversation.

@@ -13,6 +13,8 @@ import (
 // its own.
 var payloads = []Payload{
 	ConversationCreated{}, ConversationStateChanged{}, ConversationAssigned{}, MessageCreated{}, HandoffRequested{}, HandoffServiceLevelBreached{},
+	CSATSubmitted{}, KBUnanswered{},
+	TicketCreated{}, TicketUpdated{},
 }
 
 func TestEveryTypeHasOnePayloadWithoutSubjectFields(t *testing.T) {

@@ -26,6 +26,8 @@ type conversationView struct {
 	Handoff *handoffView `json:"handoff,omitempty"`
 	// Unreachable is true when the visitor blocked the bot.
 	Unreachable bool `json:"unreachable,omitempty"`
+	// Profile is what the customer lookup said about the visitor.
+	Profile *store.Profile `json:"profile,omitempty"`
 }
 
 type handoffView struct {
@@ -38,7 +40,7 @@ type handoffView struct {
 }
 
 func viewConversation(c store.Conversation) conversationView {
-	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Unreachable: c.Unreachable}
+	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Unreachable: c.Unreachable, Profile: c.Profile}
 	if h := c.Handoff; h != nil {
 		v.Handoff = &handoffView{Cause: h.Cause, Reason: h.Reason, RequestedAt: h.RequestedAt, Desk: h.Desk, Operator: h.Operator}
 		if !h.JoinedAt.IsZero() {
@@ -299,4 +301,37 @@ func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {
 		out[i] = transitionView{From: t.From, To: t.To, Cause: t.Cause, Reason: t.Reason, At: t.At}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"transitions": out})
+}
+
+// ratingView is a satisfaction rating question, with its answer, as the
+// API shows it.
+type ratingView struct {
+	// Score is nil while the question is unanswered.
+	Score     *int                  `json:"score"`
+	Comment   string                `json:"comment,omitempty"`
+	Operator  conversation.Operator `json:"operator"`
+	HandoffAt time.Time             `json:"handoff_at"`
+	AskedAt   time.Time             `json:"asked_at"`
+	RatedAt   *time.Time            `json:"rated_at"`
+}
+
+func (s *Server) listRatings(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return
+	}
+	rs, err := s.store.Ratings(c.ID)
+	if err != nil {
+		s.internalError(w, "list ratings of "+c.ID, err)
+		return
+	}
+	out := make([]ratingView, len(rs))
+	for i, rt := range rs {
+		out[i] = ratingView{Comment: rt.Comment, Operator: rt.Operator, HandoffAt: rt.HandoffAt, AskedAt: rt.Asked()}
+		if rt.Score > 0 {
+			score, at := rt.Score, rt.At
+			out[i].Score, out[i].RatedAt = &score, &at
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ratings": out})
 }

@@ -46,7 +46,7 @@ func openStream(t *testing.T, url, key, lastID string) (*streamClient, int) {
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checked(t).Do(req)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestBadStreamRequestsNameTheirParameter(t *testing.T) {
 			if tc.lastID != "" {
 				req.Header.Set("Last-Event-ID", tc.lastID)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := checked(t).Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -77,9 +77,7 @@ func (f *oauthFixture) serve(req *http.Request) *httptest.ResponseRecorder {
 	if req.RemoteAddr == "192.0.2.1:1234" { // httptest's default
 		req.RemoteAddr = clientAddr
 	}
-	rec := httptest.NewRecorder()
-	f.s.ServeHTTP(rec, req)
-	return rec
+	return serveChecked(f.t, f.s, req)
 }
 
 // api calls a /v1 route with a bearer token.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/sse"
 	"github.com/switchboard-chat/switchboard/core/stats"
@@ -38,6 +40,7 @@ type Store interface {
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
 	Transitions(convID string) ([]conversation.Transition, error)
+	Ratings(convID string) ([]store.Rating, error)
 	KeyLookup
 	APIKeys() ([]store.APIKey, error)
 	Update(ctx context.Context, fn func(tx *store.Tx) error) error
@@ -103,6 +106,8 @@ type Config struct {
 	Operators Operators
 	// KB serves /v1/kb; nil answers its document and search routes 404.
 	KB KnowledgeBase
+	// Tickets serves /v1/tickets; nil answers them 404.
+	Tickets Tickets
 }
 
 // Server serves the HTTP API.
@@ -114,7 +119,9 @@ type Server struct {
 	ready    Readiness
 	log      logrus.FieldLogger
 	access   *access
-	mux      *http.ServeMux
+	mux      *routes.Table
+	// scopes are the scopes of the /v1 routes, by pattern.
+	scopes map[string]string
 	// closing is closed by CloseStreams: long-lived responses end.
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -134,7 +141,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: http.NewServeMux(),
+	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: routes.New(), scopes: map[string]string{},
 		closing: make(chan struct{}), heartbeat: sse.Heartbeat}
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
@@ -155,6 +162,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.route("POST /v1/conversations/{id}/handoff", write, s.handoff)
 	s.route("POST /v1/conversations/{id}/close", write, s.close)
 	s.route("GET /v1/conversations/{id}/transitions", read, s.listTransitions)
+	s.route("GET /v1/conversations/{id}/ratings", read, s.listRatings)
 	s.route("GET /v1/stats", read, s.stats)
 	s.route("GET /v1/admin/apikeys", admin, s.listKeys)
 	s.route("POST /v1/admin/apikeys", admin, s.createKey)
@@ -175,6 +183,8 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 		s.route("POST /v1/admin/operators/{id}/password", admin, s.changeOperator("operator.password"))
 	}
 	s.routeKB()
+	s.routeTickets()
+	s.docRoutes()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}))
@@ -213,8 +223,16 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 
 // route registers a /v1 handler that needs scope.
 func (s *Server) route(pattern, scope string, h http.HandlerFunc) {
+	s.scopes[pattern] = scope
 	s.mux.Handle(pattern, s.api(scope, h))
 }
+
+// Scopes returns the scope each /v1 route needs, by pattern.
+func (s *Server) Scopes() map[string]string { return maps.Clone(s.scopes) }
+
+// Routes returns the patterns of every route the server registered, in
+// http.ServeMux syntax.
+func (s *Server) Routes() []string { return s.mux.Patterns() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

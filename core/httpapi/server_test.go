@@ -77,7 +77,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, key, body string) (i
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checked(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,9 +299,7 @@ func TestAccessRules(t *testing.T) {
 		if xff != "" {
 			req.Header.Set("X-Forwarded-For", xff)
 		}
-		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, req)
-		return rec
+		return serveChecked(t, s, req)
 	}
 	tests := []struct {
 		name, method, path, key, remote, xff string
@@ -345,8 +343,7 @@ func TestAccessRules(t *testing.T) {
 		req := httptest.NewRequest("GET", "/v1/conversations", nil)
 		req.RemoteAddr = "198.51.100.4:9"
 		req.Header.Set("Authorization", "Bearer static")
-		rec := httptest.NewRecorder()
-		g.ServeHTTP(rec, req)
+		rec := serveChecked(t, g, req)
 		if rec.Code != 403 {
 			t.Fatalf("status %d from outside the global allowlist", rec.Code)
 		}

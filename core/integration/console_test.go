@@ -35,7 +35,7 @@ type operatorClient struct {
 
 func newOperatorClient(t *testing.T, d *daemon) *operatorClient {
 	jar, _ := cookiejar.New(nil)
-	return &operatorClient{t: t, d: d, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+	return &operatorClient{t: t, d: d, http: &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: checkedClient(t).Transport}}
 }
 
 func (o *operatorClient) do(method, path string, body, out any) int {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/apitest"
 	"github.com/switchboard-chat/switchboard/core/internal/daemonproc"
 )
 
@@ -86,6 +88,14 @@ type daemon struct {
 	dir     string
 	cfgPath string
 	logs    *syncBuffer // everything the daemon wrote, over all starts
+	// client validates its exchanges against the OpenAPI document.
+	client *http.Client
+}
+
+// checkedClient is an HTTP client whose exchanges under /v1, /w/v1, /op/v1
+// and /oauth are validated against the OpenAPI document.
+func checkedClient(t testing.TB) *http.Client {
+	return apitest.New(t, httpapi.OpenAPI()).Client()
 }
 
 // syncBuffer collects a process's output safely across goroutines.
@@ -126,15 +136,23 @@ func writeConfig(t *testing.T, dir, extra string) (path, url string) {
 // it is ready.
 func startDaemon(t *testing.T, extra string) *daemon {
 	t.Helper()
+	return startDaemonAt(t, extra, "")
+}
+
+// startDaemonAt is startDaemon waiting for readyPath (see
+// daemonproc.Options.ReadyPath) to answer 200 instead of /readyz.
+func startDaemonAt(t *testing.T, extra, readyPath string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	opts := daemonOptions(dir, extra)
 	opts.Output = logs
+	opts.ReadyPath = readyPath
 	proc, err := daemonproc.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{Daemon: proc, t: t, dir: dir, cfgPath: proc.ConfigPath, logs: logs}
+	d := &daemon{Daemon: proc, t: t, dir: dir, cfgPath: proc.ConfigPath, logs: logs, client: checkedClient(t)}
 	d.start()
 	t.Cleanup(d.stop)
 	return d
@@ -175,7 +193,7 @@ func (d *daemon) do(method, path string, body any, out any) int {
 	if strings.HasPrefix(path, "/v1/") {
 		req.Header.Set("Authorization", "Bearer "+apiKey)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := d.client.Do(req)
 	if err != nil {
 		d.t.Fatalf("%s %s: %v", method, path, err)
 	}

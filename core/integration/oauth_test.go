@@ -32,7 +32,7 @@ func requestToken(t *testing.T, base, id, secret string) (int, http.Header, toke
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	creds := url.QueryEscape(id) + ":" + url.QueryEscape(secret)
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := checkedClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

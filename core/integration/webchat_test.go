@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -62,7 +64,7 @@ func (v *webVisitor) call(method, path, body string, out any) int {
 	if v.token != "" {
 		req.Header.Set("Authorization", "Bearer "+v.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := v.d.client.Do(req)
 	if err != nil {
 		v.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -122,7 +124,7 @@ func (v *webVisitor) readEvents(ctx context.Context, lastID string, fn func(sseE
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := v.d.client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -236,6 +238,11 @@ func messageTexts(evs []sseEvent) []string {
 	return out
 }
 
+// The whole loop of a web visitor: the bot (a fake model) answers, the
+// visitor asks for a person, misses three lines and gets exactly those on
+// reconnecting, an operator claims the conversation in the console's API,
+// the reply reaches the visitor's stream (the private note never does),
+// the operator closes and the visitor rates them once.
 func TestWebChatVisitorWithTheModel(t *testing.T) {
 	fake := ollamatest.New(model)
 	fake.Reply = func(r ollamatest.ChatRequest) ollamatest.Response {
@@ -293,6 +300,79 @@ func TestWebChatVisitorWithTheModel(t *testing.T) {
 	if len(v.messages()) != 6 {
 		t.Errorf("transcript %+v, want 6 messages", v.messages())
 	}
+	last = evs[len(evs)-2].id // "I'll wait"
+
+	// An operator of the console claims it and answers; the reply reaches
+	// the visitor's stream, with the operator's name.
+	s = v.open(last)
+	op := signedInOperator(t, d, "Ann Lee")
+	base := "/op/v1/conversations/" + v.conv
+	if code := op.do("POST", base+"/claim", nil, nil); code != 200 {
+		t.Fatalf("claim: %d", code)
+	}
+	evs = s.until(func(ev sseEvent) bool { return ev.typ == "state" && ev.field("state") == "human" })
+	if st := evs[len(evs)-1]; st.field("operator") != "Ann Lee" {
+		t.Errorf("state after the claim %s", st.data)
+	}
+	if code := op.do("POST", base+"/messages", map[string]any{"text": "Internal: VIP customer", "private": true}, nil); code != 202 {
+		t.Fatalf("note: %d", code)
+	}
+	if code := op.do("POST", base+"/messages", map[string]any{"text": "Hi, Ann here. Your parcel left this morning."}, nil); code != 202 {
+		t.Fatalf("reply: %d", code)
+	}
+	evs = s.until(func(ev sseEvent) bool { return ev.typ == "message" && ev.field("role") == "operator" })
+	reply := evs[len(evs)-1]
+	if reply.field("text") != "Hi, Ann here. Your parcel left this morning." || reply.field("author") != "Ann Lee" {
+		t.Errorf("the operator's reply on the visitor's stream: %s", reply.data)
+	}
+	for _, ev := range evs {
+		if strings.Contains(string(ev.data), "VIP") {
+			t.Errorf("the private note reached the visitor: %s", ev.data)
+		}
+	}
+	if code := v.call("POST", "/w/v1/rating", `{"score":5}`, nil); code != http.StatusConflict {
+		t.Errorf("rating while the operator serves: %d, want 409", code)
+	}
+
+	// The operator closes: the visitor may rate them, once.
+	if code := op.do("POST", base+"/close", nil, nil); code != 200 {
+		t.Fatalf("close: %d", code)
+	}
+	evs = s.until(func(ev sseEvent) bool { return ev.typ == "state" && ev.field("can_rate") == true })
+	s.cancel()
+	if st := evs[len(evs)-1]; st.field("state") != "bot" || st.field("operator") != "Ann Lee" {
+		t.Errorf("state after the close %s", st.data)
+	}
+	var rated struct {
+		Score    int    `json:"score"`
+		Comment  string `json:"comment"`
+		Operator string `json:"operator"`
+	}
+	if code := v.call("POST", "/w/v1/rating", `{"score":4,"comment":"Quick and kind"}`, &rated); code != http.StatusCreated ||
+		rated.Score != 4 || rated.Comment != "Quick and kind" || rated.Operator != "Ann Lee" {
+		t.Fatalf("rating: %d %+v", code, rated)
+	}
+	if code := v.call("POST", "/w/v1/rating", `{"score":1}`, nil); code != http.StatusConflict {
+		t.Errorf("a second rating: %d, want 409", code)
+	}
+}
+
+// signedInOperator adds an agent with the CLI and signs them in to the
+// console's API.
+func signedInOperator(t *testing.T, d *daemon, name string) *operatorClient {
+	t.Helper()
+	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@example.com"
+	cmd := exec.Command(filepath.Join(binDir, "switchboard"), "operator", "add", "--config", d.cfgPath,
+		"--email", email, "--name", name, "--role", "agent", "--password-stdin")
+	cmd.Stdin = strings.NewReader("the password of " + name + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("operator add: %v\n%s", err, out)
+	}
+	o := newOperatorClient(t, d)
+	if code := o.do("POST", "/op/v1/login", map[string]string{"email": email, "password": "the password of " + name}, nil); code != 200 {
+		t.Fatalf("%s's sign-in: %d", name, code)
+	}
+	return o
 }
 
 func TestWebChatServedByAHelpDeskAndRated(t *testing.T) {

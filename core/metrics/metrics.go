@@ -8,8 +8,8 @@
 //
 // Every metric name starts with "switchboard_" and carries its unit
 // ("_seconds", "_total"). Label values are channel instance names (bounded
-// by the config), outcomes and causes (fixed sets), so cardinality stays
-// small. Call the per-channel methods only with configured instance names,
+// by the config), outcomes and causes (fixed sets) and operators (bounded
+// by the team), so cardinality stays small. Call the per-channel methods only with configured instance names,
 // never with a name taken from an unknown request path.
 //
 // Series:
@@ -27,6 +27,8 @@
 //	switchboard_plugin_restarts_total{plugin}                counter; plugin is the instance name (a channel instance or "llm")
 //	switchboard_engine_inflight_events                       gauge, read on scrape
 //	switchboard_outbox_pending_entries                       gauge, read on scrape
+//	switchboard_csat_requests_total{operator}                counter, read from the store on scrape
+//	switchboard_csat_score{operator}                         summary (_sum, _count) of the ratings given, read on scrape
 //	switchboard_build_info{version,goversion}                gauge, always 1
 //	go_* and process_*                                       Go runtime and process collectors
 package metrics
@@ -118,6 +120,25 @@ type Options struct {
 	// QueueByDepartment counts the conversations waiting for a person per
 	// department, on each scrape.
 	QueueByDepartment func() (map[string]int, error)
+	// Ratings are the satisfaction ratings per operator since the
+	// database was created. An error fails only these series.
+	Ratings func() ([]RatingTotals, error)
+}
+
+// RatingTotals are one operator's satisfaction ratings: the questions
+// asked about their handoffs, and the answers with the sum of their
+// scores. Per period and response rates follow in PromQL, e.g. the
+// average over a week increase(switchboard_csat_score_sum[7d]) /
+// increase(switchboard_csat_score_count[7d]), and the response rate
+// increase(switchboard_csat_score_count[7d]) /
+// increase(switchboard_csat_requests_total[7d]).
+type RatingTotals struct {
+	// Operator labels the series: the console account id, or the desk's
+	// name for the operator.
+	Operator string
+	Requests int
+	Ratings  int
+	ScoreSum int
 }
 
 // Metrics records Switchboard's metrics in its own registry. The zero value
@@ -243,6 +264,15 @@ func New(opts Options) *Metrics {
 			Name: "switchboard_outbox_pending_entries",
 			Help: "Entries waiting in the durable outbox (due now or scheduled for a retry).",
 		}, func() float64 { return float64(f()) }))
+	}
+	if opts.Ratings != nil {
+		reg.MustRegister(&ratingCollector{
+			totals: opts.Ratings,
+			requests: prometheus.NewDesc("switchboard_csat_requests_total",
+				"Satisfaction rating questions asked after an operator's close, by the operator who served.", []string{"operator"}, nil),
+			score: prometheus.NewDesc("switchboard_csat_score",
+				"Satisfaction ratings given (1 to 5), by the operator who served: _count ratings, _sum their scores.", []string{"operator"}, nil),
+		})
 	}
 	for _, ch := range opts.Channels {
 		for _, o := range []string{InboundAccepted, InboundDuplicate, InboundBadSignature, InboundMalformed, InboundRejected} {
@@ -544,5 +574,31 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, s := range conversation.States { // every state, zeros included
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+}
+
+// ratingCollector exports the satisfaction ratings from totals read on
+// each scrape.
+type ratingCollector struct {
+	totals          func() ([]RatingTotals, error)
+	requests, score *prometheus.Desc
+}
+
+// Describe implements prometheus.Collector.
+func (c *ratingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.requests
+	ch <- c.score
+}
+
+// Collect implements prometheus.Collector.
+func (c *ratingCollector) Collect(ch chan<- prometheus.Metric) {
+	totals, err := c.totals()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.requests, err)
+		return
+	}
+	for _, t := range totals {
+		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(t.Requests), t.Operator)
+		ch <- prometheus.MustNewConstSummary(c.score, uint64(t.Ratings), float64(t.ScoreSum), nil, t.Operator)
 	}
 }

@@ -125,6 +125,28 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 	}
 }
 
+func TestRatingsPerOperator(t *testing.T) {
+	m := New(Options{Ratings: func() ([]RatingTotals, error) {
+		return []RatingTotals{{Operator: "op-ann", Requests: 4, Ratings: 3, ScoreSum: 13}, {Operator: "Bob", Requests: 1}}, nil
+	}})
+	body := scrape(t, m.Handler())
+	for _, want := range []string{
+		`switchboard_csat_requests_total{operator="op-ann"} 4`,
+		`switchboard_csat_score_sum{operator="op-ann"} 13`,
+		`switchboard_csat_score_count{operator="op-ann"} 3`,
+		`switchboard_csat_requests_total{operator="Bob"} 1`,
+		`switchboard_csat_score_count{operator="Bob"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %q:\n%s", want, body)
+		}
+	}
+	failing := New(Options{Ratings: func() ([]RatingTotals, error) { return nil, errors.New("disk on fire") }})
+	if body := scrape(t, failing.Handler()); strings.Contains(body, "switchboard_csat_score") || !strings.Contains(body, "switchboard_build_info") {
+		t.Errorf("a failing ratings read: %s", body)
+	}
+}
+
 func TestStateCountErrorKeepsTheRestOfTheScrape(t *testing.T) {
 	m := New(Options{
 		ConversationsByState: func() (map[conversation.State]int, error) { return nil, errors.New("disk on fire") },

@@ -8,6 +8,7 @@
 package sse
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,23 +59,32 @@ func Start(w http.ResponseWriter, retry time.Duration) (*Stream, error) {
 // Send writes one event: id may be empty (the client's last id then stays
 // what it was), typ empty means "message", data is encoded as JSON. Call
 // Flush to push what was sent.
+//
+// A json.RawMessage on one line (as json.Marshal makes it) is written as
+// it is: an event encoded once can go to many streams without being
+// encoded, or checked, again for each. One with line breaks is compacted.
 func (s *Stream) Send(id, typ string, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("sse: encode %s event: %w", typ, err)
+	if id != "" && strings.ContainsAny(id, "\r\n\x00") {
+		return fmt.Errorf("sse: event id %q has a line break or NUL", id)
 	}
-	if id != "" {
-		if strings.ContainsAny(id, "\r\n\x00") {
-			return fmt.Errorf("sse: event id %q has a line break or NUL", id)
+	raw, ok := data.(json.RawMessage)
+	if !ok || len(raw) == 0 || bytes.ContainsAny(raw, "\r\n") {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return fmt.Errorf("sse: encode %s event: %w", typ, err)
 		}
-		io.WriteString(s.w, "id: "+id+"\n")
-	}
-	if typ != "" {
-		io.WriteString(s.w, "event: "+typ+"\n")
+		raw = b
 	}
 	// JSON has no raw line breaks, so the data is one line.
-	b = append(append([]byte("data: "), b...), "\n\n"...)
-	_, err = s.w.Write(b)
+	b := make([]byte, 0, len("id: \nevent: \ndata: \n\n")+len(id)+len(typ)+len(raw))
+	if id != "" {
+		b = append(append(append(b, "id: "...), id...), '\n')
+	}
+	if typ != "" {
+		b = append(append(append(b, "event: "...), typ...), '\n')
+	}
+	b = append(append(append(b, "data: "...), raw...), "\n\n"...)
+	_, err := s.w.Write(b)
 	return err
 }
 

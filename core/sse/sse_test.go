@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,6 +20,16 @@ func TestStreamFormat(t *testing.T) {
 	if err := s.Send("", "typing", true); err != nil {
 		t.Fatal(err)
 	}
+	// Encoded once: written as it is; with line breaks: compacted.
+	if err := s.Send("8", "message", json.RawMessage(`{"text":"once"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send("9", "", json.RawMessage("{\n  \"a\": 1\n}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send("10", "", json.RawMessage("{\"a\":\n")); err == nil {
+		t.Error("a broken raw message with a line break was not refused")
+	}
 	if err := s.Comment("ping"); err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +39,8 @@ func TestStreamFormat(t *testing.T) {
 	want := "retry: 3000\n\n" +
 		"id: 7\nevent: message\ndata: {\"text\":\"two\\nlines\"}\n\n" +
 		"event: typing\ndata: true\n\n" +
+		"id: 8\nevent: message\ndata: {\"text\":\"once\"}\n\n" +
+		"id: 9\ndata: {\"a\":1}\n\n" +
 		": ping\n\n"
 	if got := rec.Body.String(); got != want {
 		t.Errorf("stream:\n%q\nwant\n%q", got, want)

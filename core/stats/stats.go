@@ -31,6 +31,17 @@
 //	  "operator_join_seconds":  {"median": 45.5, "p90": 300, "count": 25},
 //	  "missed_handoffs": 4,             // transitions with cause missed or queue_timeout in the window
 //	  "deliveries": {"delivered": 900, "dead_letters": 3, "error_rate": 0.0033},
+//	  "csat": {
+//	    "requests": 20,                 // rating questions asked in the window
+//	    "ratings": 15,                  // of those, answered (whenever)
+//	    "response_rate": 0.75,          // ratings / requests (0 when none)
+//	    "average": 4.2,                 // mean score, 2 decimals; null without ratings
+//	    "scores": {"1": 1, "2": 0, "3": 2, "4": 3, "5": 9},
+//	    "by_operator": [                // most requests first, then by name
+//	      {"operator": {"id": "op_…", "name": "Ann"}, "requests": 12, "ratings": 10,
+//	       "response_rate": 0.8333, "average": 4.5}
+//	    ]
+//	  },
 //	  "departments": {                  // handoffs by the department they were routed to
 //	    "billing": {"waiting": 2, "handoffs": 12, "operator_join_seconds": {"median": 40, "p90": 280, "count": 10}, "sla_breaches": 1}
 //	  }
@@ -79,9 +90,16 @@
 //     the UTC days from from's date to the last day starting before to, so
 //     the window is widened to whole UTC days. error_rate is
 //     dead_letters / (delivered + dead_letters), 0 when both are 0.
+//   - CSAT: the rating questions asked in the window ([csat]; a rating
+//     given before the daemon asked counts as asked when it was given),
+//     with the answers they got up to the computation, per operator who
+//     served the rated handoff. A question is answered at most once, so
+//     ratings never exceed requests. For a trend, ask for one window per
+//     period (a week, a month).
 package stats
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -126,6 +144,8 @@ type Report struct {
 	MissedHandoffs int `json:"missed_handoffs"`
 	// Deliveries are the outbox outcomes of the window's UTC days.
 	Deliveries Deliveries `json:"deliveries"`
+	// CSAT are the satisfaction ratings asked for in the window.
+	CSAT CSAT `json:"csat"`
 	// Departments are the handoffs per department; never nil.
 	Departments map[string]*Department `json:"departments"`
 }
@@ -274,6 +294,9 @@ func ComputeFor(st *store.Store, from, to time.Time, defaultDept string) (Report
 		return Report{}, fmt.Errorf("compute stats: %w", err)
 	}
 	r.Deliveries = Deliveries{Delivered: delivered, DeadLetters: dead, ErrorRate: ratio(float64(dead), float64(delivered+dead))}
+	if r.CSAT, err = computeCSAT(st, in); err != nil {
+		return Report{}, fmt.Errorf("compute stats: ratings: %w", err)
+	}
 	r.AIResolvedShare = ratio(float64(r.AIResolved), float64(r.Conversations))
 	r.Handoffs.Rate = ratio(float64(r.Handoffs.Total), float64(r.Conversations))
 	r.FirstResponse = summarise(firstResponse)
@@ -282,6 +305,89 @@ func ComputeFor(st *store.Store, from, to time.Time, defaultDept string) (Report
 		d.OperatorJoin, d.joins = summarise(d.joins), nil
 	}
 	return r, nil
+}
+
+// CSAT are the satisfaction ratings asked for in a window.
+type CSAT struct {
+	Ratings
+	// Scores counts the ratings by score, 1 to 5; all five are present.
+	Scores map[int]int `json:"scores"`
+	// ByOperator are the same figures per operator who served the rated
+	// handoffs, most requests first; never nil.
+	ByOperator []OperatorRatings `json:"by_operator"`
+}
+
+// Ratings are the figures of a set of rating questions.
+type Ratings struct {
+	// Requests is how many questions were asked, Ratings how many of them
+	// were answered.
+	Requests int `json:"requests"`
+	Ratings  int `json:"ratings"`
+	// ResponseRate is Ratings / Requests (0 when none were asked).
+	ResponseRate float64 `json:"response_rate"`
+	// Average is the mean score, rounded to 2 decimals; nil without
+	// ratings.
+	Average *float64 `json:"average"`
+}
+
+// OperatorRatings are the ratings of one operator's handoffs.
+type OperatorRatings struct {
+	Operator conversation.Operator `json:"operator"`
+	Ratings
+}
+
+// tally counts questions, answers and their scores.
+type tally struct{ requests, ratings, sum int }
+
+// add counts one question and its answer (score 0: none yet).
+func (t *tally) add(score int) {
+	t.requests++
+	if score > 0 {
+		t.ratings++
+		t.sum += score
+	}
+}
+
+// figures are the tally's rate and average.
+func (t tally) figures() Ratings {
+	r := Ratings{Requests: t.requests, Ratings: t.ratings, ResponseRate: ratio(float64(t.ratings), float64(t.requests))}
+	if t.ratings > 0 {
+		avg := round(float64(t.sum)/float64(t.ratings), 2)
+		r.Average = &avg
+	}
+	return r
+}
+
+// computeCSAT summarises the ratings asked for in the window.
+func computeCSAT(st *store.Store, in func(time.Time) bool) (CSAT, error) {
+	c := CSAT{Scores: map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 5: 0}, ByOperator: []OperatorRatings{}}
+	var all tally
+	ops := map[conversation.Operator]*tally{}
+	err := st.ScanRatings(func(r store.Rating) error {
+		if !in(r.Asked()) {
+			return nil
+		}
+		all.add(r.Score)
+		if r.Score >= 1 && r.Score <= 5 {
+			c.Scores[r.Score]++
+		}
+		if ops[r.Operator] == nil {
+			ops[r.Operator] = &tally{}
+		}
+		ops[r.Operator].add(r.Score)
+		return nil
+	})
+	if err != nil {
+		return CSAT{}, err
+	}
+	c.Ratings = all.figures()
+	for op, t := range ops {
+		c.ByOperator = append(c.ByOperator, OperatorRatings{Operator: op, Ratings: t.figures()})
+	}
+	slices.SortFunc(c.ByOperator, func(a, b OperatorRatings) int {
+		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.Operator.Name, b.Operator.Name), cmp.Compare(a.Operator.ID, b.Operator.ID))
+	})
+	return c, nil
 }
 
 // firstResponseTime finds the span from the first visitor message to the

@@ -157,8 +157,10 @@ func scriptedStore(t *testing.T) *store.Store {
 			trans: []conversation.Transition{tr(bot, closed, "api", at(2, 12, 30, 0))},
 		},
 	}
+	convs := make([]store.Conversation, len(scripts))
 	for i, s := range scripts {
 		s.conv.ID = store.NewID("c_")
+		convs[i] = s.conv
 		s.conv.Ref = s.conv.ID
 		s.conv.UpdatedAt = s.conv.CreatedAt
 		err := st.Update(ctx, func(tx *store.Tx) error {
@@ -180,6 +182,43 @@ func scriptedStore(t *testing.T) *store.Store {
 		})
 		if err != nil {
 			t.Fatalf("script %d: %v", i, err)
+		}
+	}
+
+	// Ratings: c2's handoff (Ann) asked 3 Mar, rated 4; c8's first
+	// (Bob) asked 6 Mar, unanswered; c4 rated 2 for Ann on 5 Mar before
+	// the daemon asked; c7 asked 8 Mar (after), rated 5 for Ann.
+	ann, bob := conversation.Operator{ID: "op-ann", Name: "Ann"}, conversation.Operator{Name: "Bob"}
+	ratings := []struct {
+		conv       store.Conversation
+		req        conversation.RatingRequest
+		ratedAt    time.Time
+		score      int
+		notAskedAt bool
+	}{
+		{convs[0], conversation.RatingRequest{HandoffAt: at(3, 9, 1, 0), Operator: ann, AskedAt: at(3, 9, 10, 0)}, at(3, 9, 11, 0), 4, false},
+		{convs[6], conversation.RatingRequest{HandoffAt: at(6, 10, 0, 0), Operator: bob, AskedAt: at(6, 10, 5, 0)}, time.Time{}, 0, false},
+		{convs[2], conversation.RatingRequest{HandoffAt: at(5, 7, 0, 0), Operator: ann}, at(5, 9, 0, 0), 2, true},
+		{convs[5], conversation.RatingRequest{HandoffAt: at(8, 1, 0, 0), Operator: ann, AskedAt: at(8, 2, 0, 0)}, at(8, 2, 30, 0), 5, false},
+	}
+	for _, r := range ratings {
+		err := st.Update(ctx, func(tx *store.Tx) error {
+			if !r.notAskedAt {
+				if err := store.AskRatingTx(tx, &r.conv, r.req); err != nil {
+					return err
+				}
+			}
+			if r.score == 0 {
+				return nil
+			}
+			clk.mu.Lock()
+			clk.now = r.ratedAt
+			clk.mu.Unlock()
+			_, err := store.RateTx(tx, &r.conv, r.req, r.score, "")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 
@@ -224,6 +263,14 @@ func TestCompute(t *testing.T) {
 				OperatorJoin:   Durations{Median: f(30), P90: f(102), Count: 3},
 				MissedHandoffs: 2,
 				Deliveries:     Deliveries{Delivered: 15, DeadLetters: 1, ErrorRate: 0.0625},
+				CSAT: CSAT{
+					Ratings: Ratings{Requests: 3, Ratings: 2, ResponseRate: 0.6667, Average: f(3)},
+					Scores:  map[int]int{1: 0, 2: 1, 3: 0, 4: 1, 5: 0},
+					ByOperator: []OperatorRatings{
+						{Operator: conversation.Operator{ID: "op-ann", Name: "Ann"}, Ratings: Ratings{Requests: 2, Ratings: 2, ResponseRate: 1, Average: f(3)}},
+						{Operator: conversation.Operator{Name: "Bob"}, Ratings: Ratings{Requests: 1}},
+					},
+				},
 			},
 		},
 		{
@@ -236,6 +283,11 @@ func TestCompute(t *testing.T) {
 				OperatorJoin:   Durations{Median: f(10), P90: f(10), Count: 1},
 				MissedHandoffs: 1,
 				Deliveries:     Deliveries{},
+				CSAT: CSAT{
+					Ratings:    Ratings{Requests: 1},
+					Scores:     map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 5: 0},
+					ByOperator: []OperatorRatings{{Operator: conversation.Operator{Name: "Bob"}, Ratings: Ratings{Requests: 1}}},
+				},
 			},
 		},
 		{
@@ -255,6 +307,13 @@ func TestCompute(t *testing.T) {
 				Handoffs:      Handoffs{Total: 2, Rate: 2, ByCause: map[conversation.Cause]int{"llm_down": 1, "keyword": 1}},
 				FirstResponse: Durations{Median: f(1), P90: f(1), Count: 1},
 				Deliveries:    Deliveries{Delivered: 100, DeadLetters: 2, ErrorRate: 0.0196},
+				CSAT: CSAT{
+					Ratings: Ratings{Requests: 1, Ratings: 1, ResponseRate: 1, Average: f(5)},
+					Scores:  map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 5: 1},
+					ByOperator: []OperatorRatings{
+						{Operator: conversation.Operator{ID: "op-ann", Name: "Ann"}, Ratings: Ratings{Requests: 1, Ratings: 1, ResponseRate: 1, Average: f(5)}},
+					},
+				},
 			},
 		},
 		{
@@ -273,6 +332,9 @@ func TestCompute(t *testing.T) {
 			// Nothing is routed: every handoff is the default department's,
 			// where the two conversations waiting now are.
 			tt.want.Departments = map[string]*Department{"default": {Waiting: 2, Handoffs: tt.want.Handoffs.Total, OperatorJoin: tt.want.OperatorJoin}}
+			if tt.want.CSAT.Scores == nil { // no ratings asked for in the window
+				tt.want.CSAT = CSAT{Scores: map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 5: 0}, ByOperator: []OperatorRatings{}}
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				g, _ := json.Marshal(got)
 				w, _ := json.Marshal(tt.want)
@@ -305,6 +367,7 @@ func TestReportJSON(t *testing.T) {
 		`"first_response_seconds":{"median":null,"p90":null,"count":0},` +
 		`"operator_join_seconds":{"median":null,"p90":null,"count":0},"missed_handoffs":0,` +
 		`"deliveries":{"delivered":0,"dead_letters":0,"error_rate":0},` +
+		`"csat":{"requests":0,"ratings":0,"response_rate":0,"average":null,"scores":{"1":0,"2":0,"3":0,"4":0,"5":0},"by_operator":[]},` +
 		`"departments":{"default":{"waiting":2,"handoffs":0,"operator_join_seconds":{"median":null,"p90":null,"count":0},"sla_breaches":0}}}`
 	if string(data) != want {
 		t.Errorf("JSON\n got %s\nwant %s", data, want)

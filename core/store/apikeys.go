@@ -23,10 +23,14 @@ const (
 	ScopeKBRead = "kb:read"
 	// ScopeKBWrite imports and removes knowledge-base documents.
 	ScopeKBWrite = "kb:write"
+	// ScopeTicketsRead lists and reads tickets.
+	ScopeTicketsRead = "tickets:read"
+	// ScopeTicketsWrite creates and changes tickets and comments on them.
+	ScopeTicketsWrite = "tickets:write"
 )
 
 // Scopes lists the valid scopes.
-var Scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin, ScopeKBRead, ScopeKBWrite}
+var Scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin, ScopeKBRead, ScopeKBWrite, ScopeTicketsRead, ScopeTicketsWrite}
 
 // APIKey is a stored API key. Only the SHA-256 of the secret is kept.
 type APIKey struct {

@@ -32,9 +32,14 @@ type Conversation struct {
 	// (reply tokens and the like), handed back to the channel on sends.
 	Context map[string]string `json:"context,omitempty"`
 	// Unreachable is set when the channel said the visitor blocked the bot.
-	Unreachable bool      `json:"unreachable,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Unreachable bool `json:"unreachable,omitempty"`
+	// Profile is what the customer lookup said about the visitor; nil
+	// before the first answer.
+	Profile *Profile `json:"profile,omitempty"`
+	// LookupAt is when the customer lookup was last tried; zero: never.
+	LookupAt  time.Time `json:"lookup_at,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Message is one transcript entry.

@@ -40,7 +40,7 @@ type CommitResult struct {
 // handed-off conversation).
 func fromVisitor(k sdk.EventKind) bool {
 	switch k {
-	case sdk.KindMessage, sdk.KindUnsupported, sdk.KindFollow, sdk.KindUnfollow:
+	case sdk.KindMessage, sdk.KindUnsupported, sdk.KindFollow, sdk.KindUnfollow, sdk.KindPostback:
 		return true
 	}
 	return false

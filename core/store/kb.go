@@ -86,40 +86,45 @@ func gapKey(q string) string {
 // answer, for the reason given (GapLowScore or GapHandoff), with the best
 // entry's score. Empty questions are ignored.
 func (s *Store) RecordKBGap(ctx context.Context, question, reason string, score float64) error {
+	return s.Update(ctx, func(tx *Tx) error { return RecordKBGapTx(tx, question, reason, score) })
+}
+
+// RecordKBGapTx is RecordKBGap inside a write: the engine counts the gap in
+// the commit of the turn that found it. A stored gap that cannot be read
+// is counted afresh rather than failing the write.
+func RecordKBGapTx(tx *Tx, question, reason string, score float64) error {
 	key := gapKey(question)
 	if key == "" {
 		return nil
 	}
-	now := s.opts.Now().UTC()
-	return s.Update(ctx, func(tx *Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketKBGaps)
-		if err != nil {
+	now := tx.st.opts.Now().UTC()
+	b, err := tx.CreateBucketIfNotExists(bucketKBGaps)
+	if err != nil {
+		return err
+	}
+	g := KBGap{FirstSeen: now}
+	if v := b.Get([]byte(key)); v != nil {
+		if json.Unmarshal(v, &g) != nil {
+			g = KBGap{FirstSeen: now}
+		}
+	} else if b.Stats().KeyN >= maxKBGaps {
+		if err := evictOldestGap(b); err != nil {
 			return err
 		}
-		g := KBGap{FirstSeen: now}
-		if v := b.Get([]byte(key)); v != nil {
-			if err := json.Unmarshal(v, &g); err != nil {
-				return fmt.Errorf("decode knowledge gap %q: %w", key, err)
-			}
-		} else if b.Stats().KeyN >= maxKBGaps {
-			if err := evictOldestGap(b); err != nil {
-				return err
-			}
-		}
-		if g.Reasons == nil {
-			g.Reasons = map[string]int{}
-		}
-		g.Question = strings.TrimSpace(question)
-		g.Count++
-		g.Reasons[reason]++
-		g.Score = score
-		g.LastSeen = now
-		data, err := json.Marshal(g)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(key), data)
-	})
+	}
+	if g.Reasons == nil {
+		g.Reasons = map[string]int{}
+	}
+	g.Question = strings.TrimSpace(question)
+	g.Count++
+	g.Reasons[reason]++
+	g.Score = score
+	g.LastSeen = now
+	data, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
 }
 
 func evictOldestGap(b *bolt.Bucket) error {

@@ -60,6 +60,9 @@ var (
 	bucketOperatorSessions   = []byte("operator_sessions")
 	bucketOperatorSessionsBy = []byte("operator_sessions_by")
 	bucketCanned             = []byte("canned_replies")
+	// Tickets and their index by conversation (tickets.go).
+	bucketTickets     = []byte("tickets")
+	bucketTicketConvs = []byte("ticket_convs")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
@@ -69,6 +72,7 @@ var (
 		bucketEvents, bucketEventConvSeq, bucketWebhooks, bucketWebhookAttempts,
 		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
 		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
+		bucketTickets, bucketTicketConvs,
 	}
 
 	keySchemaVersion = []byte("schema_version")
@@ -114,6 +118,8 @@ type Store struct {
 	// ev is the event log's state: its readers, the webhook subscriptions
 	// and who is told about new deliveries.
 	ev *eventState
+	// tickets hands out ticket numbers.
+	tickets ticketSeq
 }
 
 type writeOp struct {

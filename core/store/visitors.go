@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -121,101 +122,109 @@ func (s *Store) MessageByEventID(convID, eventID string) (Message, error) {
 	return found, err
 }
 
-// Rating is a visitor's verdict on the operator who served them.
+// Satisfaction ratings: bucket ratings holds, by conversation and the
+// start of the rated handoff, the question asked after an operator's
+// close (Score 0) and then the visitor's answer. Records written before
+// the daemon asked (the web chat's stars alone) have no AskedAt.
+
+// Rating is a visitor's verdict on the operator who served a handoff, or
+// the question still waiting for it (Score 0).
 type Rating struct {
 	ConversationID string `json:"conversation_id"`
-	// Score is 1 (bad) to 5 (excellent).
+	Channel        string `json:"channel,omitempty"`
+	// Score is 1 (poor) to 5 (excellent); 0 while unanswered.
 	Score   int    `json:"score"`
 	Comment string `json:"comment,omitempty"`
 	// Operator served the rated handoff.
 	Operator conversation.Operator `json:"operator"`
 	// HandoffAt is when the rated handoff started: a conversation handed
-	// off again later can be rated again.
+	// off again later is rated again.
 	HandoffAt time.Time `json:"handoff_at"`
-	At        time.Time `json:"at"`
+	// AskedAt is when the visitor was asked; At when they answered.
+	AskedAt time.Time `json:"asked_at,omitzero"`
+	At      time.Time `json:"at,omitzero"`
 }
 
-// Errors of Rate.
-var (
-	// ErrNotRatable: no operator has finished serving the conversation.
-	ErrNotRatable = errors.New("no operator has finished serving this conversation")
-	// ErrAlreadyRated: the visitor rated this handoff before.
-	ErrAlreadyRated = errors.New("this conversation was already rated")
-)
-
-// Ratable reports whether a conversation's last handoff was served by an
-// operator and is over, so the visitor may rate it.
-func Ratable(c Conversation) bool {
-	h := c.Handoff
-	return h != nil && !h.JoinedAt.IsZero() && h.Operator+h.Assignee != "" &&
-		c.State != conversation.WaitingHuman && c.State != conversation.Human
+// Asked is when the visitor was asked for the rating: AskedAt, or for a
+// rating stored before the daemon asked, when it was given.
+func (r Rating) Asked() time.Time {
+	if r.AskedAt.IsZero() {
+		return r.At
+	}
+	return r.AskedAt
 }
+
+// ErrAlreadyRated: the handoff was rated before.
+var ErrAlreadyRated = errors.New("this conversation was already rated")
 
 func ratingKey(convID string, handoffAt time.Time) []byte {
 	return messageKey(convID, uint64(handoffAt.UnixNano()))
 }
 
-// Rated reports whether the conversation's last handoff has been rated.
-func (s *Store) Rated(c Conversation) bool {
-	if c.Handoff == nil {
-		return false
+func getRating(tx *bolt.Tx, key []byte) (Rating, bool, error) {
+	v := tx.Bucket(bucketRatings).Get(key)
+	if v == nil {
+		return Rating{}, false, nil
 	}
-	rated := false
-	s.db.View(func(tx *bolt.Tx) error {
-		rated = tx.Bucket(bucketRatings).Get(ratingKey(c.ID, c.Handoff.RequestedAt)) != nil
-		return nil
-	})
-	return rated
-}
-
-// Rate stores the visitor's rating of the conversation's last handoff,
-// with the operator who served it, and a private note in the transcript
-// for the operators. It fails with ErrNotRatable while no operator has
-// finished serving it, and ErrAlreadyRated the second time.
-func (s *Store) Rate(ctx context.Context, convID string, score int, comment string) (Rating, error) {
-	if score < 1 || score > 5 {
-		return Rating{}, fmt.Errorf("rate %s: score %d is not 1 to 5", convID, score)
-	}
-	now := s.opts.Now().UTC()
 	var r Rating
-	err := s.Update(ctx, func(tx *Tx) error {
-		c, err := getConversation(tx.Tx, convID)
-		if err != nil {
-			return err
-		}
-		if !Ratable(c) {
-			return ErrNotRatable
-		}
-		key := ratingKey(convID, c.Handoff.RequestedAt)
-		b := tx.Bucket(bucketRatings)
-		if b.Get(key) != nil {
-			return ErrAlreadyRated
-		}
-		r = Rating{
-			ConversationID: convID, Score: score, Comment: comment,
-			Operator:  conversation.Operator{ID: c.Handoff.Assignee, Name: c.Handoff.Operator},
-			HandoffAt: c.Handoff.RequestedAt, At: now,
-		}
-		data, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(key, data); err != nil {
-			return err
-		}
-		note := fmt.Sprintf("The visitor rated the conversation %d/5.", score)
-		if comment != "" {
-			note += " “" + comment + "”"
-		}
-		return s.AppendMessageTx(tx, &Message{ConversationID: convID, Role: conversation.RoleSystem, Text: note, Private: true, CreatedAt: now})
-	})
-	if err != nil {
-		return Rating{}, fmt.Errorf("rate %s: %w", convID, err)
+	if err := json.Unmarshal(v, &r); err != nil {
+		return Rating{}, false, fmt.Errorf("decode rating %x: %w", key, err)
 	}
-	return r, nil
+	return r, true, nil
 }
 
-// Ratings returns a conversation's ratings, oldest handoff first.
+func putRating(tx *bolt.Tx, r *Rating) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRatings).Put(ratingKey(r.ConversationID, r.HandoffAt), data)
+}
+
+// AskRatingTx records that the visitor of c was asked to rate the handoff
+// of req. Asking about a handoff already asked about or rated changes
+// nothing.
+func AskRatingTx(tx *Tx, c *Conversation, req conversation.RatingRequest) error {
+	key := ratingKey(c.ID, req.HandoffAt)
+	if _, ok, err := getRating(tx.Tx, key); err != nil || ok {
+		return err
+	}
+	return putRating(tx.Tx, &Rating{
+		ConversationID: c.ID, Channel: c.Channel, Operator: req.Operator,
+		HandoffAt: req.HandoffAt.UTC(), AskedAt: req.AskedAt.UTC(),
+	})
+}
+
+// RateTx stores the visitor's answer to the rating question req about c,
+// and records csat.submitted. A handoff is rated once: a second answer
+// fails with ErrAlreadyRated and changes nothing.
+func RateTx(tx *Tx, c *Conversation, req conversation.RatingRequest, score int, comment string) (Rating, error) {
+	if score < 1 || score > 5 {
+		return Rating{}, fmt.Errorf("rate %s: score %d is not 1 to 5", c.ID, score)
+	}
+	key := ratingKey(c.ID, req.HandoffAt)
+	r, ok, err := getRating(tx.Tx, key)
+	if err != nil {
+		return Rating{}, err
+	}
+	if ok && r.Score != 0 {
+		return Rating{}, fmt.Errorf("rate %s: %w", c.ID, ErrAlreadyRated)
+	}
+	if !ok {
+		r = Rating{ConversationID: c.ID, Channel: c.Channel, Operator: req.Operator, HandoffAt: req.HandoffAt.UTC(), AskedAt: req.AskedAt.UTC()}
+	}
+	r.Score, r.Comment, r.At = score, comment, tx.st.opts.Now().UTC()
+	if err := putRating(tx.Tx, &r); err != nil {
+		return Rating{}, err
+	}
+	_, err = EmitTx(tx, c.Subject(), events.CSATSubmitted{
+		Score: score, Comment: comment, Operator: events.OperatorOf(r.Operator), HandoffAt: r.HandoffAt,
+	})
+	return r, err
+}
+
+// Ratings returns a conversation's ratings and questions, oldest handoff
+// first.
 func (s *Store) Ratings(convID string) ([]Rating, error) {
 	var out []Rating
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -231,4 +240,18 @@ func (s *Store) Ratings(convID string) ([]Rating, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ScanRatings calls fn with every rating and question, in one read
+// transaction; an error from fn stops the scan and is returned as is.
+func (s *Store) ScanRatings(fn func(r Rating) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRatings).ForEach(func(k, v []byte) error {
+			var r Rating
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode rating %x: %w", k, err)
+			}
+			return fn(r)
+		})
+	})
 }

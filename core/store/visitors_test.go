@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -100,7 +102,7 @@ func TestMessageByEventID(t *testing.T) {
 	}
 }
 
-func TestRatingNeedsAFinishedHandoffAndHappensOnce(t *testing.T) {
+func TestRatingIsAskedThenGivenOnce(t *testing.T) {
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	s := openTest(t, Options{Now: func() time.Time { return now }})
 	ctx := context.Background()
@@ -108,47 +110,27 @@ func TestRatingNeedsAFinishedHandoffAndHappensOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setStatus := func(st conversation.Status) {
-		t.Helper()
-		err := s.Update(ctx, func(tx *Tx) error {
-			fresh, err := GetConversationTx(tx, c.ID)
-			if err != nil {
-				return err
-			}
-			fresh.Status = st
-			return PutConversationTx(tx, &fresh)
-		})
-		if err != nil {
+	req := conversation.RatingRequest{HandoffAt: now.Add(-10 * time.Minute), Operator: conversation.Operator{ID: "op-1", Name: "Bob"}, AskedAt: now}
+	write := func(fn func(tx *Tx) error) error { return s.Update(ctx, fn) }
+	for range 2 { // asking twice keeps one question
+		if err := write(func(tx *Tx) error { return AskRatingTx(tx, &c, req) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	requested := now.Add(-10 * time.Minute)
-	served := &conversation.Handoff{Cause: conversation.CauseVisitor, RequestedAt: requested, Desk: conversation.ConsoleDesk,
-		JoinedAt: requested.Add(time.Minute), Operator: "Bob", Assignee: "op-1"}
-	for _, tc := range []struct {
-		name   string
-		status conversation.Status
-	}{
-		{"never handed off", conversation.Status{State: conversation.Bot}},
-		{"waiting", conversation.Status{State: conversation.WaitingHuman, Handoff: &conversation.Handoff{RequestedAt: requested}}},
-		{"being served", conversation.Status{State: conversation.Human, Handoff: served}},
-		{"nobody joined before it ended", conversation.Status{State: conversation.Bot, Handoff: &conversation.Handoff{RequestedAt: requested}}},
-	} {
-		setStatus(tc.status)
-		if _, err := s.Rate(ctx, c.ID, 5, ""); !errors.Is(err, ErrNotRatable) {
-			t.Errorf("%s: %v, want ErrNotRatable", tc.name, err)
-		}
+	if got, _ := s.Ratings(c.ID); len(got) != 1 || got[0].Score != 0 || !got[0].Asked().Equal(now) || got[0].Channel != "web" {
+		t.Fatalf("after asking: %+v", got)
 	}
-	if _, err := s.Rate(ctx, c.ID, 0, ""); err == nil {
+	if err := write(func(tx *Tx) error { _, err := RateTx(tx, &c, req, 0, ""); return err }); err == nil {
 		t.Error("score 0 accepted")
 	}
-	before, _ := s.Messages(c.ID, 0, 0)
 
-	setStatus(conversation.Status{State: conversation.Bot, Handoff: served})
+	now = now.Add(time.Minute)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = s.Rate(ctx, c.ID, 4+i, "quick and kind") })
+		wg.Go(func() {
+			errs[i] = write(func(tx *Tx) error { _, err := RateTx(tx, &c, req, 4+i, "quick and kind"); return err })
+		})
 	}
 	wg.Wait()
 	ok, dup := 0, 0
@@ -170,28 +152,33 @@ func TestRatingNeedsAFinishedHandoffAndHappensOnce(t *testing.T) {
 		t.Fatalf("ratings %+v %v", got, err)
 	}
 	r := got[0]
-	if r.Operator != (conversation.Operator{ID: "op-1", Name: "Bob"}) || r.Comment != "quick and kind" || !r.HandoffAt.Equal(requested) || !r.At.Equal(now) {
+	if r.Operator != req.Operator || r.Comment != "quick and kind" || !r.HandoffAt.Equal(req.HandoffAt) || !r.At.Equal(now) || !r.AskedAt.Equal(req.AskedAt) {
 		t.Errorf("stored rating %+v", r)
 	}
-	if !s.Rated(mustConversation(t, s, c.ID)) {
-		t.Error("Rated is false after the rating")
+	evs, _, err := s.EventsAfter(0, 100, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	after, _ := s.Messages(c.ID, 0, 0)
-	if len(after) != len(before)+1 || !after[len(after)-1].Private {
-		t.Errorf("transcript after rating: %+v; want one more message, private", after)
+	submitted := 0
+	for _, e := range evs {
+		if e.Type == events.TypeCSATSubmitted {
+			submitted++
+			if e.ConversationID != c.ID || !strings.Contains(string(e.Payload), `"operator":{"id":"op-1","name":"Bob"}`) {
+				t.Errorf("csat.submitted %+v %s", e, e.Payload)
+			}
+		}
+	}
+	if submitted != 1 {
+		t.Errorf("%d csat.submitted events, want 1", submitted)
 	}
 
-	// A later handoff served by someone else can be rated again.
-	again := *served
-	again.RequestedAt, again.Operator, again.Assignee = now, "Cleo", "op-2"
-	setStatus(conversation.Status{State: conversation.Closed, Handoff: &again})
-	if s.Rated(mustConversation(t, s, c.ID)) {
-		t.Error("the new handoff counts as rated")
-	}
-	if _, err := s.Rate(ctx, c.ID, 2, ""); err != nil {
+	// A later handoff served by someone else is rated again, even unasked
+	// (a rating kept from before the daemon asked).
+	again := conversation.RatingRequest{HandoffAt: now, Operator: conversation.Operator{ID: "op-2", Name: "Cleo"}}
+	if err := write(func(tx *Tx) error { _, err := RateTx(tx, &c, again, 2, ""); return err }); err != nil {
 		t.Fatalf("rating the second handoff: %v", err)
 	}
-	if got, _ := s.Ratings(c.ID); len(got) != 2 || got[1].Operator.Name != "Cleo" {
+	if got, _ := s.Ratings(c.ID); len(got) != 2 || got[1].Operator.Name != "Cleo" || !got[1].Asked().Equal(now) {
 		t.Errorf("ratings %+v", got)
 	}
 }
@@ -203,4 +190,29 @@ func mustConversation(t *testing.T, s *Store, id string) Conversation {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// A rating stored by the release before the daemon asked (no question, no
+// asked_at) still reads, and counts as asked when it was given.
+func TestRatingOfTheEarlierShapeReads(t *testing.T) {
+	s := openTest(t, Options{})
+	old := `{"conversation_id":"c_old","score":4,"comment":"kind","operator":{"id":"op-1","name":"Bob"},` +
+		`"handoff_at":"2026-02-01T09:00:00Z","at":"2026-02-01T10:00:00Z"}`
+	err := s.Update(context.Background(), func(tx *Tx) error {
+		return tx.Bucket(bucketRatings).Put(ratingKey("c_old", time.Date(2026, 2, 1, 9, 0, 0, 0, time.UTC)), []byte(old))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Ratings("c_old")
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ratings %+v %v", got, err)
+	}
+	if r := got[0]; r.Score != 4 || r.Operator.Name != "Bob" || !r.Asked().Equal(time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("read %+v, asked %s", r, r.Asked())
+	}
+	n := 0
+	if err := s.ScanRatings(func(Rating) error { n++; return nil }); err != nil || n != 1 {
+		t.Errorf("scan: %d %v", n, err)
+	}
 }

@@ -94,6 +94,18 @@ func TestBrowserFullPageChat(t *testing.T) {
 
 	p.Screenshot("webchat-desktop-bot")
 
+	// Over the length limit (50 here): a clear error, nothing sent.
+	p.Do(chromedp.SendKeys(chromedp.CSS(".sb-input"), strings.Repeat("x", 51)+"\n"))
+	p.WaitText(".sb-error", "This message is too long (51 of 50 characters).")
+	if got := e.visitorLines(e.onlyConversation()); len(got) != 1 {
+		t.Errorf("visitor lines stored %q, want only the first", got)
+	}
+	if shown := bubbles(p, "document"); strings.Contains(strings.Join(shown, "\n"), "xxxxx") {
+		t.Errorf("the message over the limit is shown as sent: %q", shown)
+	}
+	browsertest.Eval[bool](p, `(() => { const i = document.querySelector('.sb-input'); i.value = ''; i.dispatchEvent(new Event('input')); return true })()`)
+	waitFor(t, p, "the error to go once the text is short again", `document.querySelector('.sb-error').hidden`)
+
 	// Talk to a person: the waiting banner with the place in line.
 	p.Do(chromedp.Click(chromedp.CSS(".sb-human")))
 	p.WaitText(".sb-banner", "Waiting for a person")

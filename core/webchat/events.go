@@ -43,8 +43,8 @@ type stateView struct {
 	// WaitMinutes is the estimated wait for an operator, in whole
 	// minutes, while waiting; 0 (left out) when there is no estimate.
 	WaitMinutes int `json:"wait_minutes,omitempty"`
-	// CanRate says an operator finished serving and the visitor has not
-	// rated them yet.
+	// CanRate says the visitor was asked to rate the operator who served
+	// them ([csat]) and has not answered yet.
 	CanRate bool `json:"can_rate"`
 }
 
@@ -54,8 +54,8 @@ func (s *Server) stateOf(c store.Conversation) stateView {
 	if c.State == conversation.Human && c.Handoff != nil {
 		v.Operator = c.Handoff.Operator
 	}
-	if store.Ratable(c) && !s.st.Rated(c) {
-		v.CanRate, v.Operator = true, c.Handoff.Operator
+	if r := c.Rating; r.Open(s.cfg.Now()) {
+		v.CanRate, v.Operator = true, r.Operator.Name
 	}
 	return v
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
+	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/apitest"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -118,8 +120,9 @@ func newEnv(t *testing.T, opts ...option) *env {
 	ecfg := engine.Config{
 		Rules: conversation.Policy{
 			Desk: conversation.ConsoleDesk, Keywords: []string{"human"}, MaxBotFailures: 2,
-			QueueTimeout: time.Hour, ReturnToBot: true,
+			QueueTimeout: time.Hour, ReturnToBot: true, Rating: conversation.RatingPolicy{Ask: true, Window: 24 * time.Hour},
 			Messages: conversation.Messages{
+				RateAsk: "How would you rate the help you got?", RateThanks: "Thank you for your rating!",
 				Handoff: "I'm connecting you with a colleague, one moment please.", Fallback: "Sorry, I can't answer that right now.",
 				Cancel: "OK, you're back with the assistant.", Closed: "Our colleague has ended the conversation. I'm here if you need anything else.",
 			},
@@ -152,6 +155,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 		srv.Start()
 	}
 	e.URL, e.client = srv.URL, srv.Client()
+	e.client.Transport = apitest.New(t, httpapi.OpenAPI()).Transport(e.client.Transport)
 	t.Cleanup(func() {
 		cancel() // ends the event streams first, as the daemon does
 		<-runDone

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
@@ -321,8 +322,9 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request, c store.Convers
 	httpapi.WriteJSON(w, http.StatusOK, s.stateOf(c))
 }
 
-// rate stores the visitor's rating of the operator who served them, once,
-// after the operator finished.
+// rate gives the visitor's answer to the rating question ([csat]) to the
+// conversation's rules: 201 with the rating, 409 not_ratable when nothing
+// is asked (or the question lapsed), already_rated when it was answered.
 func (s *Server) rate(w http.ResponseWriter, r *http.Request, c store.Conversation) {
 	var req struct {
 		Score   int    `json:"score"`
@@ -340,16 +342,28 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, c store.Conversati
 		httpapi.WriteError(w, http.StatusBadRequest, "too_long", fmt.Sprintf("the comment has %d characters; at most %d are accepted", n, maxCommentChars))
 		return
 	}
-	rating, err := s.st.Rate(r.Context(), c.ID, req.Score, comment)
-	switch {
-	case errors.Is(err, store.ErrNotRatable):
-		httpapi.WriteError(w, http.StatusConflict, "not_ratable", "nothing to rate yet: an operator has not finished serving this conversation")
+	if !allow(w, "requests", check{s.visitors, c.ID, "from this visitor"}) {
 		return
-	case errors.Is(err, store.ErrAlreadyRated):
-		httpapi.WriteError(w, http.StatusConflict, "already_rated", "this conversation was already rated")
+	}
+	_, err := s.eng.Do(r.Context(), c.ID, conversation.Rated{Score: req.Score, Comment: comment})
+	switch {
+	case errors.Is(err, engine.ErrConflict):
+		if after, err := s.st.Conversation(c.ID); err == nil && after.Handoff != nil && s.ratedAlready(c.ID, after.Handoff.RequestedAt) {
+			httpapi.WriteError(w, http.StatusConflict, "already_rated", "this conversation was already rated")
+		} else {
+			httpapi.WriteError(w, http.StatusConflict, "not_ratable", "nothing to rate: no operator's service is waiting for a rating")
+		}
 		return
 	case err != nil:
-		s.internalError(w, "store rating", err)
+		if r.Context().Err() != nil {
+			return
+		}
+		s.internalError(w, "rate", err)
+		return
+	}
+	rating, err := s.latestRating(c.ID)
+	if err != nil {
+		s.internalError(w, "read the rating", err)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, struct {
@@ -357,4 +371,31 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, c store.Conversati
 		Comment  string `json:"comment"`
 		Operator string `json:"operator"`
 	}{rating.Score, rating.Comment, rating.Operator.Name})
+}
+
+// ratedAlready reports whether the handoff that started at handoffAt has a
+// rating.
+func (s *Server) ratedAlready(convID string, handoffAt time.Time) bool {
+	ratings, _ := s.st.Ratings(convID)
+	for _, r := range ratings {
+		if r.HandoffAt.Equal(handoffAt) && r.Score > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// latestRating is the conversation's rating given last.
+func (s *Server) latestRating(convID string) (store.Rating, error) {
+	ratings, err := s.st.Ratings(convID)
+	if err != nil {
+		return store.Rating{}, err
+	}
+	var last store.Rating
+	for _, r := range ratings {
+		if r.Score > 0 && !r.At.Before(last.At) {
+			last = r
+		}
+	}
+	return last, nil
 }

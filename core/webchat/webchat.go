@@ -28,6 +28,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/internal/routes"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
@@ -70,8 +71,7 @@ type Store interface {
 	MessageByEventID(convID, eventID string) (store.Message, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	Watch(convID string) (<-chan struct{}, func())
-	Rate(ctx context.Context, convID string, score int, comment string) (store.Rating, error)
-	Rated(c store.Conversation) bool
+	Ratings(convID string) ([]store.Rating, error)
 }
 
 // Engine performs a visitor's requests in the conversation's lane.
@@ -92,7 +92,7 @@ type Server struct {
 	eng     Engine
 	signals Signals
 	log     logrus.FieldLogger
-	mux     *http.ServeMux
+	mux     *routes.Table
 	assets  map[string]*asset
 	queue   *queue
 	boxes   *typingBoxes
@@ -118,7 +118,7 @@ func New(cfg Config, st Store, eng Engine, signals Signals, log logrus.FieldLogg
 	}
 	s := &Server{
 		cfg: cfg, st: st, eng: eng, signals: signals, log: log,
-		mux:       http.NewServeMux(),
+		mux:       routes.New(),
 		queue:     newQueue(st),
 		boxes:     newTypingBoxes(),
 		visitors:  newLimiters(cfg.RatePerVisitor, cfg.Now),
@@ -172,6 +172,10 @@ func (s *Server) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Routes returns the patterns of every route the web chat registered, in
+// http.ServeMux syntax.
+func (s *Server) Routes() []string { return s.mux.Patterns() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -333,8 +333,12 @@ func TestRatingAfterTheOperatorClosed(t *testing.T) {
 	if r.status != http.StatusCreated || r.body["score"] != float64(4) || r.body["comment"] != "Quick and kind" || r.body["operator"] != "Bob" {
 		t.Fatalf("rating: %d %s", r.status, r.raw)
 	}
-	if ev := s.next(); ev.typ != eventState || ev.data["can_rate"] != false {
-		t.Errorf("after rating: %s %v, want can_rate false", ev.typ, ev.data)
+	evs = s.until(func(ev event) bool { return ev.typ == eventState })
+	if ev := evs[len(evs)-1]; ev.data["can_rate"] != false {
+		t.Errorf("after rating: %v, want can_rate false", ev.data)
+	}
+	if r := rate(`{"score":0}`); r.status != http.StatusBadRequest {
+		t.Errorf("score 0: %d %s", r.status, r.raw)
 	}
 	if r := rate(`{"score":1}`); r.status != http.StatusConflict || r.errorCode() != "already_rated" {
 		t.Errorf("second rating: %d %s", r.status, r.raw)

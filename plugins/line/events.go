@@ -41,6 +41,9 @@ type lineEvent struct {
 	Follow *struct {
 		IsUnblocked bool `json:"isUnblocked"`
 	} `json:"follow"`
+	Postback *struct {
+		Data string `json:"data"`
+	} `json:"postback"`
 }
 
 // lineSource is a user, group chat or multi-person chat ("room").
@@ -77,8 +80,10 @@ type lineMessage struct {
 //     with the place as text; sticker and unknown types → KindUnsupported.
 //   - messageEdited (a text the user edited) → KindMessage "[edited] …".
 //   - follow → KindFollow; unfollow → KindUnfollow.
+//   - postback (a quick reply or button with a postback action) →
+//     KindPostback with the postback's data as text.
 //   - standby mode events (a module owns the chat and the bot must not
-//     talk), postback, join, leave, memberJoined, memberLeft, unsend,
+//     talk), join, leave, memberJoined, memberLeft, unsend,
 //     videoPlayComplete, beacon, accountLink, membership and unknown types
 //     are ignored.
 func parseEvent(raw json.RawMessage) (ev sdk.Event, ok bool, reason string) {
@@ -131,6 +136,11 @@ func parseEvent(raw json.RawMessage) (ev sdk.Event, ok bool, reason string) {
 		}
 	case "unfollow":
 		ev.Kind = sdk.KindUnfollow
+	case "postback":
+		if e.Postback == nil || e.Postback.Data == "" {
+			return sdk.Event{}, false, "postback event without data"
+		}
+		ev.Kind, ev.Text = sdk.KindPostback, e.Postback.Data
 	default:
 		return sdk.Event{}, false, "event type " + strconv.Quote(e.Type) + " is not handled"
 	}

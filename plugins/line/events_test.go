@@ -114,7 +114,12 @@ func TestWebhookEvents(t *testing.T) {
 			Context: userCtx("757913772c4646b784d4b7ce46d12671", 1625665242211, "true"),
 		}}},
 		{"empty events: connectivity check", `{"destination":"xxxxxxxxxx","events":[]}`, nil},
-		{"ignored: standby, postback, join, unsend", wrap(standbyEvent, postbackEvent, joinEvent, unsendEvent), nil},
+		{"postback carries its data", wrap(postbackEvent), []sdk.Event{{
+			ID: "01FZ74A0TDDPYRVKNK77XKC3Z9", Kind: sdk.KindPostback, Conversation: "U91eeaf62d", User: sdk.User{ID: "U91eeaf62d"},
+			Text: "storeId=12345", Time: ms(1513669370317), Context: userCtx("b60d432864f44d079f6d8efe86cf404b", 1513669370317, "false"),
+		}}},
+		{"ignored: standby, join, unsend, postback without data", wrap(standbyEvent, joinEvent, unsendEvent,
+			`{"type":"postback","mode":"active","source":{"userId":"U1","type":"user"},"timestamp":1,"webhookEventId":"pb0","postback":{}}`), nil},
 		{"ignored: event without webhookEventId or source", wrap(`{"type":"follow","timestamp":1}`, `{"type":"follow","webhookEventId":"x"}`, `"not an object"`), nil},
 	}
 	for _, tt := range tests {
@@ -146,7 +151,7 @@ func TestWebhookSeveralEvents(t *testing.T) {
 	for _, e := range resp.Events {
 		got = append(got, string(e.Kind)+" "+e.Conversation)
 	}
-	want := []string{"message U80696558e1aa831", "follow Ufc729a925b3abef", "unfollow Ubbd4f124aee5113"}
+	want := []string{"message U80696558e1aa831", "follow Ufc729a925b3abef", "postback U91eeaf62d", "unfollow Ubbd4f124aee5113"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("events %q, want %q", got, want)
 	}

@@ -15,18 +15,91 @@ import (
 // roleOperator is the Outbound.Role of a human operator's reply.
 const roleOperator = "operator"
 
-// textMessage is a LINE text message object.
+// textMessage is a LINE text message object, with quick reply buttons on
+// the last one of a delivery.
 type textMessage struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type       string      `json:"type"`
+	Text       string      `json:"text"`
+	QuickReply *quickReply `json:"quickReply,omitempty"`
 }
 
-func textMessages(parts []string) []textMessage {
+// quickReply is a message's quick reply buttons: up to 13 items, each an
+// action (message: sends its text as the user's message; postback: sends
+// a postback event with its data, showing displayText as the user's
+// message).
+type quickReply struct {
+	Items []quickReplyItem `json:"items"`
+}
+
+type quickReplyItem struct {
+	Type   string      `json:"type"` // always "action"
+	Action replyAction `json:"action"`
+}
+
+type replyAction struct {
+	Type        string `json:"type"` // "message" or "postback"
+	Label       string `json:"label"`
+	Text        string `json:"text,omitempty"`
+	Data        string `json:"data,omitempty"`
+	DisplayText string `json:"displayText,omitempty"`
+}
+
+// Limits of quick replies: 13 items, labels of 20 characters, texts and
+// postback data of 300.
+const (
+	maxQuickReplies = 13
+	maxLabelChars   = 20
+	maxActionChars  = 300
+)
+
+// textMessages are the message objects of the parts, with choices as the
+// last one's quick replies.
+func textMessages(parts []string, choices []sdk.Choice) []textMessage {
 	out := make([]textMessage, len(parts))
 	for i, p := range parts {
 		out[i] = textMessage{Type: "text", Text: p}
 	}
+	if len(out) > 0 {
+		out[len(out)-1].QuickReply = quickReplies(choices)
+	}
 	return out
+}
+
+// quickReplies turns choices into quick reply buttons: a postback action
+// for a choice with Data, a message action otherwise. Choices past 13, and
+// ones whose text or data LINE would refuse, are left out; nil for none.
+func quickReplies(choices []sdk.Choice) *quickReply {
+	var items []quickReplyItem
+	for _, c := range choices {
+		label := cut(c.Label, maxLabelChars)
+		if label == "" {
+			label = cut(c.Text, maxLabelChars)
+		}
+		a := replyAction{Type: "message", Label: label, Text: c.Text}
+		if c.Data != "" {
+			a = replyAction{Type: "postback", Label: label, Data: c.Data, DisplayText: cut(c.Label, maxActionChars)}
+		}
+		if label == "" || len([]rune(a.Text+a.Data)) > maxActionChars || a.Text+a.Data == "" {
+			continue
+		}
+		items = append(items, quickReplyItem{Type: "action", Action: a})
+		if len(items) == maxQuickReplies {
+			break
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return &quickReply{Items: items}
+}
+
+// cut shortens s to at most n characters, marking a cut with "…".
+func cut(s string, n int) string {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) <= n {
+		return string(r)
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // errInvalidReplyToken marks a reply refused because its token is used or
@@ -76,7 +149,7 @@ func (c *Channel) sendText(ctx context.Context, cfg *config, out sdk.Outbound) (
 		ok = false // another delivery used it: push
 	}
 	if ok && len(calls) == 1 {
-		ids, err := c.reply(ctx, cfg, token, out.ID, calls[0])
+		ids, err := c.reply(ctx, cfg, token, out.ID, textMessages(calls[0], out.Choices))
 		switch {
 		case err == nil:
 			return sdk.SendResult{NativeID: ids}, nil
@@ -97,7 +170,11 @@ func (c *Channel) sendText(ctx context.Context, cfg *config, out sdk.Outbound) (
 		if out.ID != "" {
 			key = retryKey(out.ID, i)
 		}
-		got, err := c.push(ctx, cfg, out.Conversation, parts, key)
+		var choices []sdk.Choice
+		if i == len(calls)-1 {
+			choices = out.Choices
+		}
+		got, err := c.push(ctx, cfg, out.Conversation, textMessages(parts, choices), key)
 		if err != nil {
 			return sdk.SendResult{}, fmt.Errorf("push %d of %d: %w", i+1, len(calls), err)
 		}
@@ -126,10 +203,10 @@ func (c *Channel) replyToken(cfg *config, out sdk.Outbound) (string, bool) {
 // reply sends one Reply API call. The token is remembered as used after a
 // success or when LINE refuses it; after other errors LINE has sent nothing
 // and the token may still serve a retry.
-func (c *Channel) reply(ctx context.Context, cfg *config, token, outID string, parts []string) (string, error) {
+func (c *Channel) reply(ctx context.Context, cfg *config, token, outID string, msgs []textMessage) (string, error) {
 	res := c.call(ctx, cfg, http.MethodPost, "/v2/bot/message/reply", map[string]any{
 		"replyToken": token,
-		"messages":   textMessages(parts),
+		"messages":   msgs,
 	}, nil)
 	switch {
 	case res.err == nil && res.status < 300:
@@ -146,14 +223,14 @@ func (c *Channel) reply(ctx context.Context, cfg *config, token, outID string, p
 
 // push sends one Push API call with the retry key (none when key is "").
 // A 409 for an accepted retry key is a success.
-func (c *Channel) push(ctx context.Context, cfg *config, to string, parts []string, key string) (string, error) {
+func (c *Channel) push(ctx context.Context, cfg *config, to string, msgs []textMessage, key string) (string, error) {
 	var header http.Header
 	if key != "" {
 		header = http.Header{"X-Line-Retry-Key": {key}}
 	}
 	res := c.call(ctx, cfg, http.MethodPost, "/v2/bot/message/push", map[string]any{
 		"to":       to,
-		"messages": textMessages(parts),
+		"messages": msgs,
 	}, header)
 	switch {
 	case res.err == nil && res.status < 300:

@@ -442,3 +442,63 @@ func TestRateLimitUntilAnHTTPDate(t *testing.T) {
 		t.Errorf("%v: kind %s after %v, want temporary after 1m30s", err, sdk.KindOf(err), sdk.RetryAfterOf(err))
 	}
 }
+
+func TestChoicesAreQuickReplies(t *testing.T) {
+	long := "How long does shipping take to the outer islands?"
+	tests := []struct {
+		name  string
+		text  string
+		fresh bool
+		// want are the quick reply actions of the last message delivered:
+		// type, label, text or data.
+		want [][3]string
+	}{
+		{name: "rating stars are postbacks, in a reply", text: "Rate us", fresh: true, want: [][3]string{
+			{"postback", "★", "rating:1"}, {"postback", "★★", "rating:2"}, {"postback", "★★★★★", "rating:5"},
+		}},
+		{name: "questions are message actions with cut labels, in a push", text: "Did you mean:", want: [][3]string{
+			{"message", "How long does shipp…", long},
+		}},
+		{name: "only the last part of a long text has them", text: repeat(repeat("Fifty characters of text in one sentence, more or less. ", 90)+"\n\n", 7), want: [][3]string{
+			{"postback", "★", "rating:1"}, {"postback", "★★", "rating:2"}, {"postback", "★★★★★", "rating:5"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, base := startFake(t)
+			c := configured(t, base, nil)
+			choices := []sdk.Choice{{Label: "★", Text: "1", Data: "rating:1"}, {Label: "★★", Text: "2", Data: "rating:2"}, {Label: "★★★★★", Text: "5", Data: "rating:5"}}
+			if tt.want[0][0] == "message" {
+				choices = []sdk.Choice{{Label: long, Text: long}}
+			}
+			out := sdk.Outbound{ID: "q-1", Kind: sdk.OutText, Conversation: testUser, Text: tt.text, Role: "bot", Choices: choices}
+			if tt.fresh {
+				out.Context = replyContext(fake.NewReplyToken(testUser), time.Now())
+			}
+			if _, err := c.Send(context.Background(), out); err != nil {
+				t.Fatal(err)
+			}
+			d := fake.Delivered()
+			for i, m := range d[:len(d)-1] {
+				if m.QuickReply != nil {
+					t.Errorf("message %d of %d has quick replies", i, len(d))
+				}
+			}
+			q := d[len(d)-1].QuickReply
+			if q == nil {
+				t.Fatal("no quick replies")
+			}
+			var got [][3]string
+			for _, it := range q.Items {
+				a := it.Action
+				got = append(got, [3]string{a.Type, a.Label, a.Text + a.Data})
+				if a.Type == "postback" && a.DisplayText != a.Label {
+					t.Errorf("postback shows %q, want its label", a.DisplayText)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("quick replies %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -73,7 +73,7 @@ func TestConfigure(t *testing.T) {
 		if w.URL != "https://bot.example.com/webhooks/tg" || w.SecretToken != testSecret {
 			t.Fatalf("webhook %+v", w)
 		}
-		if strings.Join(w.AllowedUpdates, ",") != "message,my_chat_member" {
+		if strings.Join(w.AllowedUpdates, ",") != "message,callback_query,my_chat_member" {
 			t.Errorf("allowed_updates %v", w.AllowedUpdates)
 		}
 	})

@@ -76,6 +76,7 @@ func (p *poller) once(ctx context.Context) error {
 	}
 	bot := p.st.identity()
 	var events []sdk.Event
+	var queries []string
 	next := p.offset
 	for _, raw := range updates {
 		var head struct {
@@ -97,6 +98,9 @@ func (p *poller) once(ctx context.Context) error {
 			p.st.log.Error("telegram update skipped", "update_id", head.UpdateID, "error", err.Error())
 		}
 		events = append(events, evs...)
+		if id := callbackQueryID(raw, evs); id != "" {
+			queries = append(queries, id)
+		}
 		next = max(next, head.UpdateID+1)
 	}
 	if len(events) > 0 {
@@ -105,7 +109,21 @@ func (p *poller) once(ctx context.Context) error {
 		}
 	}
 	p.offset = next
+	for _, id := range queries {
+		p.answerCallback(ctx, id)
+	}
 	return nil
+}
+
+// answerCallback stops a pressed button's progress indicator once its
+// event is committed. It is best effort: Telegram takes the answer only for
+// a short while, and an unanswered press merely shows the indicator longer.
+func (p *poller) answerCallback(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	if err := p.st.api.call(ctx, "answerCallbackQuery", map[string]any{"callback_query_id": id}, nil); err != nil {
+		p.st.log.Debug("telegram answerCallbackQuery failed", "error", err.Error())
+	}
 }
 
 func (p *poller) getUpdates(ctx context.Context) ([]json.RawMessage, error) {

@@ -99,6 +99,25 @@ func TestPollOffsetAdvancesOnlyAfterDeliver(t *testing.T) {
 	}
 }
 
+// A polled button press is answered once its event is delivered.
+func TestPollAnswersButtonPresses(t *testing.T) {
+	fake := tt.NewServer(t, testToken)
+	ann := tt.Visitor(777, "Ann")
+	press := fake.PressButton(ann, tt.SentMessage{ChatID: 777, MessageID: 3, Text: "Rate us", Time: time.Now()}, "rating:2")
+	fake.Enqueue(press)
+	s := &sink{failures: 1}
+	_, stop := polling(t, fake, s)
+	defer stop()
+	waitFor(t, "the answer", func() bool { return len(fake.CallbackAnswers()) == 1 })
+	_, ok := s.snapshot()
+	if len(ok) != 1 || ok[0].Kind != sdk.KindPostback || ok[0].Text != "rating:2" {
+		t.Errorf("delivered %+v", ok)
+	}
+	if a := fake.CallbackAnswers(); a[0].QueryID != press.CallbackQuery.ID {
+		t.Errorf("answered %+v", a)
+	}
+}
+
 func TestPollResumesAfterRestartWithoutLoss(t *testing.T) {
 	fake := tt.NewServer(t, testToken)
 	ann := tt.Visitor(777, "Ann")

@@ -16,8 +16,8 @@ type sentMessage struct {
 }
 
 // Send delivers one outbound: text with sendMessage (plain text, no
-// parse_mode, split into parts of at most 4096 UTF-16 code units), typing
-// with sendChatAction.
+// parse_mode, split into parts of at most 4096 UTF-16 code units, the
+// choices as buttons under the last part), typing with sendChatAction.
 //
 // A text split into several messages is sent part by part. If part k
 // fails, Send returns that part's error; the parts before it are
@@ -82,6 +82,9 @@ func (c *Channel) sendText(ctx context.Context, st *state, chatID int64, out sdk
 				params["reply_parameters"] = map[string]any{"message_id": msg, "allow_sending_without_reply": true}
 			}
 		}
+		if m := replyMarkup(out.Choices); m != nil && i == len(parts)-1 {
+			params["reply_markup"] = m
+		}
 		msg, err := c.sendMessage(ctx, st, params)
 		if err != nil {
 			what := fmt.Sprintf("sendMessage to chat %d", chatID)
@@ -127,4 +130,51 @@ func contextInt(ctx map[string]string, key string) int64 {
 func isGroup(ctx map[string]string) bool {
 	t := ctx["chat_type"]
 	return t == "group" || t == "supergroup"
+}
+
+// maxButtonsInRow is how many inline buttons share a row (the five rating
+// stars); more choices get a row each.
+const maxButtonsInRow = 5
+
+// replyMarkup shows choices as buttons: choices with Data as an inline
+// keyboard under the message, whose presses come back as callback queries
+// (postbacks); otherwise a one-time reply keyboard whose buttons send
+// their text as the visitor's message. nil without choices.
+func replyMarkup(choices []sdk.Choice) map[string]any {
+	type inlineButton struct {
+		Text         string `json:"text"`
+		CallbackData string `json:"callback_data"`
+	}
+	type keyButton struct {
+		Text string `json:"text"`
+	}
+	var inline []inlineButton
+	var keys [][]keyButton
+	for _, c := range choices {
+		switch {
+		case c.Data != "":
+			label := c.Label
+			if label == "" {
+				label = c.Text
+			}
+			inline = append(inline, inlineButton{Text: label, CallbackData: c.Data})
+		case c.Text != "":
+			keys = append(keys, []keyButton{{Text: c.Text}})
+		}
+	}
+	switch {
+	case len(inline) > 0:
+		var rows [][]inlineButton
+		if len(inline) <= maxButtonsInRow {
+			rows = [][]inlineButton{inline}
+		} else {
+			for _, b := range inline {
+				rows = append(rows, []inlineButton{b})
+			}
+		}
+		return map[string]any{"inline_keyboard": rows}
+	case len(keys) > 0:
+		return map[string]any{"keyboard": keys, "one_time_keyboard": true, "resize_keyboard": true}
+	}
+	return nil
 }

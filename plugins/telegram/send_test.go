@@ -29,6 +29,44 @@ func TestSendText(t *testing.T) {
 	}
 }
 
+// Choices with data are an inline keyboard under the last part; others a
+// one-time reply keyboard; none, no markup.
+func TestSendChoicesAsButtons(t *testing.T) {
+	fake := tt.NewServer(t, testToken)
+	c := configured(t, options(fake, nil))
+	stars := []sdk.Choice{{Label: "★", Text: "1", Data: "rating:1"}, {Label: "★★", Text: "2", Data: "rating:2"}}
+	questions := []sdk.Choice{{Label: "Where is my parcel?", Text: "Where is my parcel?"}, {Label: "Returns", Text: "How do returns work?"}}
+	long := strings.Repeat("A line of text that is long enough. ", 200) // two messages
+	for i, out := range []sdk.Outbound{
+		{ID: "c1", Text: "Rate us", Choices: stars},
+		{ID: "c2", Text: "Did you mean:", Choices: questions},
+		{ID: "c3", Text: long, Choices: stars},
+		{ID: "c4", Text: "plain"},
+	} {
+		out.Kind, out.Conversation, out.Role = sdk.OutText, "777", "bot"
+		if _, err := c.Send(context.Background(), out); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	got := fake.Sent(777)
+	if len(got) != 5 {
+		t.Fatalf("%d messages, want 5", len(got))
+	}
+	if m := got[0].Markup; m == nil || len(m.InlineKeyboard) != 1 || len(m.InlineKeyboard[0]) != 2 ||
+		m.InlineKeyboard[0][1] != (tt.InlineKeyboardButton{Text: "★★", CallbackData: "rating:2"}) {
+		t.Errorf("stars: %+v", got[0].Markup)
+	}
+	if m := got[1].Markup; m == nil || len(m.Keyboard) != 2 || m.Keyboard[1][0].Text != "How do returns work?" || !m.OneTimeKeyboard {
+		t.Errorf("questions: %+v", got[1].Markup)
+	}
+	if got[2].Markup != nil || got[3].Markup == nil || len(got[3].Markup.InlineKeyboard) != 1 {
+		t.Errorf("long text: markup %+v then %+v, want it on the last part only", got[2].Markup, got[3].Markup)
+	}
+	if got[4].Markup != nil {
+		t.Errorf("plain text has markup %+v", got[4].Markup)
+	}
+}
+
 func TestSendInGroupRepliesInThread(t *testing.T) {
 	fake := tt.NewServer(t, testToken)
 	c := configured(t, options(fake, nil))

@@ -117,10 +117,20 @@ type tgUpdate struct {
 	UpdateID      *int64               `json:"update_id"`
 	Message       *tgMessage           `json:"message"`
 	EditedMessage json.RawMessage      `json:"edited_message"`
-	CallbackQuery json.RawMessage      `json:"callback_query"`
+	CallbackQuery *tgCallbackQuery     `json:"callback_query"`
 	MyChatMember  *tgChatMemberUpdated `json:"my_chat_member"`
 }
 
+// tgCallbackQuery is https://core.telegram.org/bots/api#callbackquery: a
+// press on an inline keyboard button. Message is the message the button
+// was under (absent for inline-mode messages).
+type tgCallbackQuery struct {
+	ID      string     `json:"id"`
+	From    tgUser     `json:"from"`
+	Message *tgMessage `json:"message"`
+	Data    string     `json:"data"`
+}
+
 // allowedUpdates are the update types the plugin asks for in setWebhook and
-// getUpdates. Edits and button presses are left out: see README.md.
-func allowedUpdates() []string { return []string{"message", "my_chat_member"} }
+// getUpdates. Edits are left out: see README.md.
+func allowedUpdates() []string { return []string{"message", "callback_query", "my_chat_member"} }

@@ -60,10 +60,49 @@ func parseUpdate(raw []byte, bot botIdentity) ([]sdk.Event, error) {
 		return messageEvents(id, u.Message, bot)
 	case u.MyChatMember != nil:
 		return memberEvents(id, u.MyChatMember), nil
+	case u.CallbackQuery != nil:
+		return callbackEvents(id, u.CallbackQuery), nil
 	}
-	// Edits, callback queries, channel posts and other types: accepted,
-	// nothing to do (see README.md).
+	// Edits, channel posts and other types: accepted, nothing to do (see
+	// README.md).
 	return nil, nil
+}
+
+// callbackEvents turns a press on one of the bot's inline keyboard buttons
+// into a postback carrying the button's data. Presses under messages the
+// bot cannot place in a chat, or without data, give nothing.
+func callbackEvents(id string, q *tgCallbackQuery) []sdk.Event {
+	m := q.Message
+	if m == nil || m.Chat.ID == 0 || q.Data == "" || q.ID == "" {
+		return nil
+	}
+	switch m.Chat.Type {
+	case "private", "group", "supergroup":
+	default:
+		return nil
+	}
+	return []sdk.Event{{
+		ID: id, Kind: sdk.KindPostback, Conversation: strconv.FormatInt(m.Chat.ID, 10),
+		User: userOf(&q.From), Text: q.Data, Context: map[string]string{"chat_type": m.Chat.Type},
+	}}
+}
+
+// callbackQueryID is the id of the callback query an update carries ("" for
+// none) when it yields events: the plugin answers it (answerCallbackQuery)
+// once they are committed, which stops the button's progress indicator.
+func callbackQueryID(raw []byte, events []sdk.Event) string {
+	if len(events) == 0 {
+		return ""
+	}
+	var u struct {
+		CallbackQuery *struct {
+			ID string `json:"id"`
+		} `json:"callback_query"`
+	}
+	if json.Unmarshal(raw, &u) != nil || u.CallbackQuery == nil {
+		return ""
+	}
+	return u.CallbackQuery.ID
 }
 
 // messageEvents handles a new message.

@@ -22,9 +22,10 @@ const identityWait = 2 * time.Second
 // HandleWebhook verifies the secret token header and turns the update into
 // events. A missing or wrong secret is 401, a body that is not an update
 // 400, both without events. Everything else is 200: updates the plugin does
-// not handle (edits, button presses, channel posts, group messages not
-// addressed to the bot) give no events, so Telegram does not redeliver
-// them. A polling instance refuses webhooks with 409.
+// not handle (edits, channel posts, group messages not addressed to the
+// bot) give no events, so Telegram does not redeliver them. A button press
+// is answered in the response body (answerCallbackQuery). A polling
+// instance refuses webhooks with 409.
 func (c *Channel) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResponse, error) {
 	st, err := c.state()
 	if err != nil {
@@ -56,7 +57,15 @@ func (c *Channel) HandleWebhook(ctx context.Context, req sdk.WebhookRequest) (sd
 	case err != nil:
 		return answer(http.StatusBadRequest, err.Error()), nil
 	}
-	return sdk.WebhookResponse{Status: http.StatusOK, Events: events}, nil
+	resp := sdk.WebhookResponse{Status: http.StatusOK, Events: events}
+	if id := callbackQueryID(req.Body, events); id != "" {
+		// Telegram carries out a method given in the answer to a webhook:
+		// the button press is answered, without a call of its own, once
+		// the daemon has committed the event and writes this response.
+		resp.Header = http.Header{"Content-Type": {"application/json"}}
+		resp.Body, _ = json.Marshal(map[string]string{"method": "answerCallbackQuery", "callback_query_id": id})
+	}
+	return resp, nil
 }
 
 // secretMatches compares in constant time (over hashes, so the length of

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
@@ -77,7 +79,10 @@ func TestWebhookParsing(t *testing.T) {
 		{"voice is unsupported", tt.Update{UpdateID: 9, Message: withVoice},
 			[]sdk.Event{{ID: "9", Kind: sdk.KindUnsupported, Conversation: "777", User: annUser, Context: privCtx}}},
 		{"edited message is ignored", tt.Update{UpdateID: 10, EditedMessage: msg(private, ann, "fixed typo")}, nil},
-		{"callback query is ignored", tt.Update{UpdateID: 11, CallbackQuery: &tt.CallbackQuery{ID: "cq", From: ann, ChatInstance: "x", Data: "yes"}}, nil},
+		{"button press without its message is ignored", tt.Update{UpdateID: 11, CallbackQuery: &tt.CallbackQuery{ID: "cq", From: ann, ChatInstance: "x", Data: "yes"}}, nil},
+		{"button press is a postback", tt.Update{UpdateID: 28, CallbackQuery: &tt.CallbackQuery{ID: "cq2", From: ann, ChatInstance: "x", Data: "rating:4",
+			Message: &tt.Message{MessageID: 50, From: &bot, Chat: private, Date: 1700000000, Text: "Rate us"}}},
+			[]sdk.Event{{ID: "28", Kind: sdk.KindPostback, Conversation: "777", User: annUser, Text: "rating:4", Context: map[string]string{"chat_type": "private"}}}},
 		{"channel post is ignored", tt.Update{UpdateID: 12, ChannelPost: msg(tt.Chat{ID: -1001, Type: "channel"}, ann, "news")}, nil},
 		{"group without mention", tt.Update{UpdateID: 13, Message: msg(group, ann, "anyone here?")}, nil},
 		{"group mentioning someone else", tt.Update{UpdateID: 14, Message: msg(group, ann, "@nick_only hi")}, nil},
@@ -127,6 +132,30 @@ func TestWebhookParsing(t *testing.T) {
 				t.Errorf("events\n got %+v\nwant %+v", resp.Events, tc.want)
 			}
 		})
+	}
+}
+
+// A button press is answered in the webhook's response, which Telegram
+// carries out once the daemon has committed the event.
+func TestButtonPressIsAnsweredInTheResponse(t *testing.T) {
+	fake := tt.NewServer(t, testToken)
+	c := configured(t, options(fake, nil))
+	ann := tt.Visitor(777, "Ann")
+	press := fake.PressButton(ann, tt.SentMessage{ChatID: 777, MessageID: 5, Text: "Rate us", Time: time.Now()}, "rating:5")
+	resp, err := c.HandleWebhook(context.Background(), hook(testSecret, press.JSON()))
+	if err != nil || resp.Status != http.StatusOK || len(resp.Events) != 1 {
+		t.Fatalf("%d %v %+v", resp.Status, err, resp.Events)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(resp.Body, &body); err != nil || body["method"] != "answerCallbackQuery" || body["callback_query_id"] != press.CallbackQuery.ID {
+		t.Errorf("response body %s, want answerCallbackQuery for %s", resp.Body, press.CallbackQuery.ID)
+	}
+	if resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("content type %q", resp.Header.Get("Content-Type"))
+	}
+	plain, _ := c.HandleWebhook(context.Background(), hook(testSecret, tt.TextUpdate(30, ann, "hi").JSON()))
+	if bytes.Contains(plain.Body, []byte("method")) {
+		t.Errorf("a message is answered with %s", plain.Body)
 	}
 }
 

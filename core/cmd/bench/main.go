@@ -51,6 +51,7 @@ type sizes struct {
 	startups        int
 	recoveryOutbox  int
 	webStreams      int
+	webOperators    int
 	webRate         float64
 	webDur          time.Duration
 }
@@ -59,14 +60,14 @@ var full = sizes{
 	warm: 2 * time.Second, ingestDur: 30 * time.Second, conns: 64, maxReq: 2_000_000, ingestChats: 100_000,
 	overheadRate: 200, overheadDur: 30 * time.Second, overheadConvs: 2000,
 	rpcCalls: 20000, rssStored: 100_000, rssActive: 10_000, stored1M: 1_000_000, startups: 5, recoveryOutbox: 100_000,
-	webStreams: 1000, webRate: 200, webDur: 30 * time.Second,
+	webStreams: 1000, webOperators: 20, webRate: 200, webDur: 30 * time.Second,
 }
 
 var quick = sizes{
 	warm: 500 * time.Millisecond, ingestDur: 3 * time.Second, conns: 64, maxReq: 200_000, ingestChats: 10_000,
 	overheadRate: 200, overheadDur: 3 * time.Second, overheadConvs: 200,
 	rpcCalls: 2000, rssStored: 10_000, rssActive: 1000, stored1M: 50_000, startups: 2, recoveryOutbox: 5000,
-	webStreams: 200, webRate: 200, webDur: 3 * time.Second,
+	webStreams: 200, webOperators: 20, webRate: 200, webDur: 3 * time.Second,
 }
 
 func fatalf(format string, args ...any) {
@@ -234,13 +235,23 @@ func main() {
 			sections = webchatSection
 		}
 		d := newDaemon(sub("webchat"), sections)
+		addOperators(d, sz.webOperators)
 		d.start(60 * time.Second)
-		res := webchatPush(d, sz.webStreams, sz.webRate, sz.webDur)
+		res := webchatPush(d, sz.webStreams, sz.webOperators, sz.webRate, sz.webDur)
 		d.stop()
+		fsync := fsyncTimes(sub("fsync"), 200)
+		emit("fsync_p50_ms", "%.2f", ms(percentile(fsync, 0.50)))
+		emit("fsync_p99_ms", "%.2f", ms(percentile(fsync, 0.99)))
 		emit("webchat_streams", "%d", res.streams)
 		emit("webchat_sse_p50_ms", "%.2f", ms(percentile(res.latencies, 0.50)))
 		emit("webchat_sse_p99_ms", "%.2f", ms(percentile(res.latencies, 0.99)))
 		emit("webchat_sse_max_ms", "%.2f", ms(percentile(res.latencies, 1)))
+		emit("webchat_post_p50_ms", "%.2f", ms(percentile(res.acks, 0.50)))
+		emit("webchat_post_p99_ms", "%.2f", ms(percentile(res.acks, 0.99)))
+		emit("webchat_operators", "%d", res.operators)
+		emit("webchat_operator_sse_p50_ms", "%.2f", ms(percentile(res.opLatencies, 0.50)))
+		emit("webchat_operator_sse_p99_ms", "%.2f", ms(percentile(res.opLatencies, 0.99)))
+		emit("webchat_operator_sse_max_ms", "%.2f", ms(percentile(res.opLatencies, 1)))
 		emit("webchat_cpu_cores", "%.2f", res.cores)
 		per1000 := func(beforeKB, afterKB int) float64 {
 			return float64(afterKB-beforeKB) / 1024 / float64(res.streams) * 1000
@@ -250,6 +261,9 @@ func main() {
 		if missing := res.sent - len(res.latencies); missing > 0 || res.failed > 0 {
 			emit("webchat_sse_missing", "%d", missing)
 			emit("webchat_posts_failed", "%d", res.failed)
+		}
+		if missing := res.sent*res.operators - len(res.opLatencies); missing > 0 {
+			emit("webchat_operator_sse_missing", "%d", missing)
 		}
 	}
 

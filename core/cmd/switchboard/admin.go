@@ -203,7 +203,7 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	af := addAdminFlags(fs)
 	name := fs.String("name", "", "name of the key (create)")
-	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin, kb:read, kb:write (create)")
+	scopes := fs.String("scopes", "", "comma-separated: conversations:read, conversations:write, admin, kb:read, kb:write, tickets:read, tickets:write (create)")
 	allow := fs.String("allow-ip", "", "comma-separated addresses or CIDRs the key may be used from (create)")
 	rate := fs.String("rate", "", "request rate limit like 20/s, 600/m (create)")
 	a, code := parseAdmin(fs, af, args, stderr)

@@ -471,6 +471,7 @@ async function openConversation(id, refresh) {
     if (state.openId !== id) return;
     const known = state.convs.get(id);
     if (!known || newer(known, detail)) state.convs.set(id, detail);
+    state.tickets = detail.tickets || [];
     const seen = new Set();
     const fresh = [...msgs.messages, ...state.pending]
       .filter((m) => m.id > state.lastMsgId && !seen.has(m.id) && seen.add(m.id))
@@ -640,12 +641,25 @@ function renderDetails() {
         ho.joined_at ? row(t('joined'), dateTimeFmt.format(new Date(ho.joined_at)) + (ho.operator ? ' · ' + ho.operator : '')) : null),
       ho.summary ? h('div.summary', null, h('div.summary-label', { text: t('summary') }), h('p', { text: ho.summary })) : null));
   }
+  const pr = c.profile;
+  let fields = [];
+  if (pr && pr.fields && typeof pr.fields === 'object') {
+    fields = Object.entries(pr.fields).slice(0, 20).map(([k, v]) => row(k, typeof v === 'string' ? v : JSON.stringify(v)));
+  }
   sections.push(h('section.card', null, h('h3', { text: t('visitor_section') }),
     h('dl', null,
-      row(t('name'), c.user && c.user.name),
+      row(t('name'), (pr && pr.name) || (c.user && c.user.name)),
       row(t('user_id'), c.user && c.user.id, 'mono'),
       row(t('channel'), c.channel),
+      pr ? row(t('email'), pr.email) : null,
+      pr ? row(t('tier'), pr.tier) : null,
+      ...fields,
       c.unreachable ? row('', t('unreachable')) : null)));
+  const tickets = c.id === state.openId ? (state.tickets || []) : [];
+  if (tickets.length) {
+    sections.push(h('section.card', null, h('h3', { text: t('tickets') }),
+      h('dl', null, ...tickets.map((tk) => row('#' + tk.id, tk.subject + ' · ' + t('ticket_' + tk.status))))));
+  }
   sections.push(h('section.card', null, h('h3', { text: t('conversation') }),
     h('dl', null,
       row(t('created'), dateTimeFmt.format(new Date(c.created_at))),

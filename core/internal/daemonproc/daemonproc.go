@@ -46,6 +46,10 @@ type Options struct {
 	// PollInterval is how often /readyz is asked while waiting; 0 asks
 	// every 50ms.
 	PollInterval time.Duration
+	// ReadyPath is the route asked until it answers 200; "" is /readyz.
+	// /healthz serves a daemon whose model server is down, which /readyz
+	// rightly calls not ready.
+	ReadyPath string
 }
 
 // maxStarts bounds the starts of one Start call that found their port
@@ -176,8 +180,8 @@ func (d *Daemon) launch() error {
 	return nil
 }
 
-// WaitReady polls /readyz until it answers 200 (setting ReadyAt); it fails
-// if the daemon exits first or limit passes.
+// WaitReady polls /readyz (or Options.ReadyPath) until it answers 200
+// (setting ReadyAt); it fails if the daemon exits first or limit passes.
 func (d *Daemon) WaitReady(limit time.Duration) error {
 	if d.cmd == nil {
 		return errors.New("the daemon was not started")
@@ -193,6 +197,10 @@ func (d *Daemon) WaitReady(limit time.Duration) error {
 		case <-ctx.Done():
 		}
 	}(d.done)
+	path := d.opts.ReadyPath
+	if path == "" {
+		path = "/readyz"
+	}
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
@@ -200,7 +208,7 @@ func (d *Daemon) WaitReady(limit time.Duration) error {
 			return fmt.Errorf("daemon exited before it was ready: %v", d.exitErr)
 		default:
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL+"/readyz", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.URL+path, nil)
 		if err != nil {
 			return err
 		}

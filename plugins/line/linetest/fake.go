@@ -20,7 +20,10 @@
 // {"message":…,"details":[{"message","property"}]}. Requests need
 // "Authorization: Bearer <AccessToken>" (401 otherwise) and JSON bodies a
 // Content-Type of application/json (415 otherwise); message arrays take 1
-// to 5 text messages of 1 to 5000 UTF-16 code units.
+// to 5 text messages of 1 to 5000 UTF-16 code units, each with optional
+// quick reply buttons (1 to 13 message or postback actions, labels of 1 to
+// 20 characters, texts and data of 1 to 300). [Event] with Type
+// "postback" builds the webhook event of a tapped postback action.
 //
 // Failures are scripted with [Fake.FailNext]: a status (429 with an
 // optional Retry-After, 500, 400…), a dropped connection before anything
@@ -93,6 +96,8 @@ type Delivery struct {
 	// RetryKey of the push that delivered it ("" for replies and pushes
 	// without a key).
 	RetryKey string
+	// QuickReply are the message's quick reply buttons; nil for none.
+	QuickReply *QuickReply
 }
 
 // Fake is a fake LINE Messaging API. Set its fields before Start. Its

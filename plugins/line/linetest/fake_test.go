@@ -59,6 +59,14 @@ func TestFakeFollowsTheReference(t *testing.T) {
 		{name: "loading in a group", url: loading, token: "tok", body: `{"chatId":"C1","loadingSeconds":5}`, want: 400},
 		{name: "loading 7 seconds", url: loading, token: "tok", body: `{"chatId":"U1","loadingSeconds":7}`, want: 400},
 		{name: "loading", url: loading, token: "tok", body: `{"chatId":"U1","loadingSeconds":10}`, want: 202},
+		{name: "quick reply with a postback", url: push, token: "tok", body: `{"to":"U1","messages":[{"type":"text","text":"rate us","quickReply":{"items":[` +
+			`{"type":"action","action":{"type":"postback","label":"★","data":"rating:1","displayText":"★"}},` +
+			`{"type":"action","action":{"type":"message","label":"Five","text":"5"}}]}}]}`, want: 200},
+		{name: "quick reply label over 20", url: push, token: "tok", body: `{"to":"U1","messages":[{"type":"text","text":"x","quickReply":{"items":[` +
+			`{"type":"action","action":{"type":"message","label":"123456789012345678901","text":"x"}}]}}]}`, want: 400},
+		{name: "quick reply postback without data", url: push, token: "tok", body: `{"to":"U1","messages":[{"type":"text","text":"x","quickReply":{"items":[` +
+			`{"type":"action","action":{"type":"postback","label":"a"}}]}}]}`, want: 400},
+		{name: "quick reply without items", url: push, token: "tok", body: `{"to":"U1","messages":[{"type":"text","text":"x","quickReply":{"items":[]}}]}`, want: 400},
 	}
 	for _, tt := range tests {
 		now = now.Add(tt.advance)
@@ -73,8 +81,11 @@ func TestFakeFollowsTheReference(t *testing.T) {
 			t.Errorf("%s: 409 without x-line-accepted-request-id or sentMessages", tt.name)
 		}
 	}
-	if got := f.DeliveredTexts("U1"); len(got) != 2 {
-		t.Errorf("delivered %q, want the reply and one push", got)
+	if got := f.DeliveredTexts("U1"); len(got) != 3 {
+		t.Errorf("delivered %q, want the reply and two pushes", got)
+	}
+	if d := f.Delivered(); d[len(d)-1].QuickReply == nil || d[len(d)-1].QuickReply.Items[0].Action.Data != "rating:1" {
+		t.Errorf("quick reply not recorded: %+v", d[len(d)-1])
 	}
 }
 

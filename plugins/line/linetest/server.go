@@ -34,8 +34,71 @@ type sentMessage struct {
 
 // messageObject is the part of a message object the fake checks.
 type messageObject struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type       string      `json:"type"`
+	Text       string      `json:"text"`
+	QuickReply *QuickReply `json:"quickReply,omitempty"`
+}
+
+// QuickReply is a message's quick reply buttons
+// (developers.line.biz/en/reference/messaging-api/#items-object).
+type QuickReply struct {
+	Items []QuickReplyItem `json:"items"`
+}
+
+// QuickReplyItem is one quick reply button: Type "action" and its action.
+type QuickReplyItem struct {
+	Type     string `json:"type"`
+	ImageURL string `json:"imageUrl,omitempty"`
+	Action   Action `json:"action"`
+}
+
+// Action is an action object; the fake checks the message and postback
+// actions (developers.line.biz/en/reference/messaging-api/#action-objects).
+type Action struct {
+	Type        string `json:"type"`
+	Label       string `json:"label"`
+	Text        string `json:"text,omitempty"`
+	Data        string `json:"data,omitempty"`
+	DisplayText string `json:"displayText,omitempty"`
+}
+
+// checkQuickReply validates quick reply buttons as documented: 1 to 13
+// items of type "action"; labels of 1 to 20 characters; a message
+// action's text and a postback action's data 1 to 300 characters, its
+// displayText at most 300.
+func checkQuickReply(q *QuickReply, prop string) []errorDetail {
+	var details []errorDetail
+	add := func(p, msg string) { details = append(details, errorDetail{Message: msg, Property: prop + p}) }
+	if len(q.Items) < 1 || len(q.Items) > 13 {
+		add(".items", "Size must be between 1 and 13")
+	}
+	chars := func(s string) int { return len([]rune(s)) }
+	for i, it := range q.Items {
+		p := ".items[" + strconv.Itoa(i) + "]"
+		if it.Type != "action" {
+			add(p+".type", "Must be one of the following values: [action]")
+		}
+		a := it.Action
+		if n := chars(a.Label); n < 1 || n > 20 {
+			add(p+".action.label", "Length must be between 1 and 20")
+		}
+		switch a.Type {
+		case "message":
+			if n := chars(a.Text); n < 1 || n > 300 {
+				add(p+".action.text", "Length must be between 1 and 300")
+			}
+		case "postback":
+			if n := chars(a.Data); n < 1 || n > 300 {
+				add(p+".action.data", "Length must be between 1 and 300")
+			}
+			if chars(a.DisplayText) > 300 {
+				add(p+".action.displayText", "Length must be between 0 and 300")
+			}
+		default:
+			add(p+".action.type", "This fake only takes message and postback actions")
+		}
+	}
+	return details
 }
 
 // retryKeyPattern is a UUID in hexadecimal notation.
@@ -283,6 +346,9 @@ func checkMessages(msgs []messageObject) []errorDetail {
 		case len(utf16.Encode([]rune(m.Text))) > 5000:
 			details = append(details, errorDetail{Message: "Length must be between 0 and 5000", Property: prop + ".text"})
 		}
+		if m.QuickReply != nil {
+			details = append(details, checkQuickReply(m.QuickReply, prop+".quickReply")...)
+		}
 	}
 	return details
 }
@@ -295,7 +361,7 @@ func (f *Fake) deliverLocked(via, to, key string, msgs []messageObject) []sentMe
 		f.nextID++
 		id := strconv.FormatInt(461230966842064897+f.nextID, 10)
 		sent[i] = sentMessage{ID: id, QuoteToken: randomHex(8)}
-		f.delivered = append(f.delivered, Delivery{Via: via, To: to, Text: m.Text, MessageID: id, RetryKey: key})
+		f.delivered = append(f.delivered, Delivery{Via: via, To: to, Text: m.Text, MessageID: id, RetryKey: key, QuickReply: m.QuickReply})
 	}
 	return sent
 }

@@ -33,6 +33,9 @@ type Event struct {
 	ReplyToken string
 	// MessageID and Text of a text message.
 	MessageID, Text string
+	// Data is a postback event's postback.data (Type "postback"): what
+	// LINE sends when the user taps a postback action.
+	Data string
 	// Time of the event; default now.
 	Time time.Time
 	// Redelivery sets deliveryContext.isRedelivery.
@@ -76,6 +79,9 @@ func (e Event) Object() map[string]any {
 			id = "14353798921116"
 		}
 		obj["message"] = map[string]any{"type": "text", "id": id, "text": e.Text, "quoteToken": "q3Plxr4AgKd"}
+	}
+	if typ == "postback" {
+		obj["postback"] = map[string]any{"data": e.Data}
 	}
 	return obj
 }

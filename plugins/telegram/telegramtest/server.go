@@ -5,7 +5,9 @@
 // JSON body, and answer {"ok":true,"result":…} or
 // {"ok":false,"error_code":…,"description":…,"parameters":{…}}.
 //
-// It records sendMessage and sendChatAction calls per chat, serves
+// It records sendMessage (with its reply_markup, checked as documented)
+// and sendChatAction calls per chat, makes the callback queries of button
+// presses and takes their answerCallbackQuery once each, serves
 // getUpdates from a queue with offset semantics, keeps the webhook set by
 // setWebhook/deleteWebhook (getUpdates answers 409 while one is set), and
 // can be scripted to fail the next calls of a method. It is safe for
@@ -13,8 +15,10 @@
 package telegramtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -35,7 +39,13 @@ const (
 	MethodSetWebhook     = "setWebhook"
 	MethodDeleteWebhook  = "deleteWebhook"
 	MethodGetWebhookInfo = "getWebhookInfo"
+	// MethodAnswerCallbackQuery answers a button press; see [Server.PressButton].
+	MethodAnswerCallbackQuery = "answerCallbackQuery"
 )
+
+// maxCallbackData is the longest callback_data of an inline keyboard
+// button: "1-64 bytes".
+const maxCallbackData = 64
 
 // maxTextLength is sendMessage's limit: "1-4096 characters after entities
 // parsing", counted here in UTF-16 code units.
@@ -54,7 +64,17 @@ type SentMessage struct {
 	ThreadID int64
 	// Params are all parameters of the call, as received.
 	Params map[string]json.RawMessage
+	// Markup is the reply_markup, decoded; nil when none was given.
+	Markup *ReplyMarkup
 	Time   time.Time
+}
+
+// CallbackAnswer is one successful answerCallbackQuery call.
+type CallbackAnswer struct {
+	QueryID string
+	// Text is the notification shown, "" for none.
+	Text string
+	Time time.Time
 }
 
 // ChatAction is one successful sendChatAction call.
@@ -91,6 +111,10 @@ type Server struct {
 	allowed    []string
 	webhook    WebhookInfo
 	pollGen    int // the generation of the current long poll
+	// queries are the callback queries made by PressButton, by id, and
+	// whether they were answered.
+	queries  map[string]bool
+	answered []CallbackAnswer
 }
 
 // New returns a server for token that is not listening yet; set fields,
@@ -104,6 +128,7 @@ func New(token string) *Server {
 		nextMsgID:  map[int64]int64{},
 		blocked:    map[int64]string{},
 		calls:      map[string]int{},
+		queries:    map[string]bool{},
 		nextUpdate: 100000,
 	}
 }
@@ -352,6 +377,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result = true
 	case "getwebhookinfo":
 		result = s.Webhook()
+	case "answercallbackquery":
+		status, result, desc = s.answerCallbackQuery(p)
 	default:
 		status, desc = http.StatusNotFound, "Not Found: method not found"
 	}
@@ -390,6 +417,13 @@ func (s *Server) sendMessage(p params) (int, any, string) {
 		}
 	}
 	thread, _ := strconv.ParseInt(p.string("message_thread_id"), 10, 64)
+	var markup *ReplyMarkup
+	if raw, ok := p["reply_markup"]; ok {
+		var desc string
+		if markup, desc = parseMarkup(unquoteJSON(raw)); desc != "" {
+			return http.StatusBadRequest, nil, "Bad Request: " + desc
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if desc, ok := s.blocked[chatID]; ok {
@@ -398,13 +432,124 @@ func (s *Server) sendMessage(p params) (int, any, string) {
 	s.nextMsgID[chatID]++
 	m := SentMessage{
 		ChatID: chatID, MessageID: s.nextMsgID[chatID], Text: text, ParseMode: mode,
-		ReplyTo: reply.MessageID, ThreadID: thread, Params: p, Time: time.Now(),
+		ReplyTo: reply.MessageID, ThreadID: thread, Params: p, Markup: markup, Time: time.Now(),
 	}
 	s.sent = append(s.sent, m)
 	bot := s.Bot
-	return http.StatusOK, Message{
-		MessageID: m.MessageID, From: &bot, Date: m.Time.Unix(), Chat: chatOf(chatID), Text: text,
-	}, ""
+	msg := Message{MessageID: m.MessageID, From: &bot, Date: m.Time.Unix(), Chat: chatOf(chatID), Text: text}
+	if markup != nil && len(markup.InlineKeyboard) > 0 {
+		// Only inline keyboards are shown on the message itself.
+		msg.ReplyMarkup = &ReplyMarkup{InlineKeyboard: markup.InlineKeyboard}
+	}
+	return http.StatusOK, msg, ""
+}
+
+// parseMarkup checks a reply_markup: an InlineKeyboardMarkup (buttons with
+// text and 1-64 bytes of callback_data, or a url), a ReplyKeyboardMarkup
+// (buttons with text), a ReplyKeyboardRemove or a ForceReply. It returns
+// the error description Telegram would give.
+func parseMarkup(raw json.RawMessage) (*ReplyMarkup, string) {
+	var m ReplyMarkup
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, "can't parse reply keyboard markup JSON object"
+	}
+	for _, row := range m.InlineKeyboard {
+		for _, b := range row {
+			switch {
+			case b.Text == "":
+				return nil, "text buttons are unallowed in the inline keyboard"
+			case b.URL == "" && (b.CallbackData == "" || len(b.CallbackData) > maxCallbackData):
+				return nil, "BUTTON_DATA_INVALID"
+			}
+		}
+	}
+	for _, row := range m.Keyboard {
+		for _, b := range row {
+			if b.Text == "" {
+				return nil, "keyboard button text is empty"
+			}
+		}
+	}
+	if len(m.InlineKeyboard) == 0 && len(m.Keyboard) == 0 && !m.RemoveKeyboard && !m.ForceReply {
+		return nil, "can't parse reply keyboard markup JSON object"
+	}
+	return &m, ""
+}
+
+// answerCallbackQuery answers a query made by PressButton, once: an
+// unknown or already answered query gets Telegram's 400.
+func (s *Server) answerCallbackQuery(p params) (int, any, string) {
+	id := p.string("callback_query_id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	answered, known := s.queries[id]
+	if !known || answered {
+		return http.StatusBadRequest, nil, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+	}
+	s.queries[id] = true
+	s.answered = append(s.answered, CallbackAnswer{QueryID: id, Text: p.string("text"), Time: time.Now()})
+	return http.StatusOK, true, ""
+}
+
+// PressButton is u pressing the inline keyboard button with callbackData
+// under the sent message m: the callback_query update Telegram sends,
+// with a fresh query id the bot may answer once.
+func (s *Server) PressButton(u User, m SentMessage, callbackData string) Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextUpdate++
+	id := strconv.FormatInt(s.nextUpdate*7919, 10)
+	s.queries[id] = false
+	bot := s.Bot
+	return Update{UpdateID: s.nextUpdate, CallbackQuery: &CallbackQuery{
+		ID: id, From: u, ChatInstance: "-" + strconv.FormatInt(m.ChatID, 10), Data: callbackData,
+		Message: &Message{MessageID: m.MessageID, From: &bot, Date: m.Time.Unix(), Chat: chatOf(m.ChatID), Text: m.Text},
+	}}
+}
+
+// CallbackAnswers returns the answerCallbackQuery calls that succeeded,
+// oldest first.
+func (s *Server) CallbackAnswers() []CallbackAnswer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]CallbackAnswer(nil), s.answered...)
+}
+
+// Post delivers u to a webhook url as Telegram does and returns the status
+// code. Like Telegram, it carries out a Bot API method the webhook answers
+// with ({"method":…} in a 2xx response body) against this server.
+func (s *Server) Post(url, secret string, u Update) (int, error) {
+	resp, err := http.DefaultClient.Do(WebhookRequest(url, secret, u))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var call map[string]json.RawMessage
+	if json.Unmarshal(body, &call) != nil || call["method"] == nil {
+		return resp.StatusCode, nil
+	}
+	var method string
+	json.Unmarshal(call["method"], &method)
+	delete(call, "method")
+	// Telegram ignores the outcome of such a call; so does the fake.
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/bot"+s.Token+"/"+method, bytes.NewReader(mustJSON(call)))
+	req.Header.Set("Content-Type", "application/json")
+	if r, err := http.DefaultClient.Do(req); err == nil {
+		r.Body.Close()
+	}
+	return resp.StatusCode, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // chatActions are sendChatAction's documented actions.

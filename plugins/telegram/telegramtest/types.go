@@ -103,6 +103,36 @@ type Message struct {
 	Sticker         *Sticker        `json:"sticker,omitempty"`
 	Voice           *Voice          `json:"voice,omitempty"`
 	NewChatMembers  []User          `json:"new_chat_members,omitempty"`
+	ReplyMarkup     *ReplyMarkup    `json:"reply_markup,omitempty"`
+}
+
+// ReplyMarkup is the reply_markup of sendMessage: an InlineKeyboardMarkup
+// (https://core.telegram.org/bots/api#inlinekeyboardmarkup), a
+// ReplyKeyboardMarkup (#replykeyboardmarkup), a ReplyKeyboardRemove or a
+// ForceReply, told apart by their fields.
+type ReplyMarkup struct {
+	InlineKeyboard  [][]InlineKeyboardButton `json:"inline_keyboard,omitempty"`
+	Keyboard        [][]KeyboardButton       `json:"keyboard,omitempty"`
+	OneTimeKeyboard bool                     `json:"one_time_keyboard,omitempty"`
+	ResizeKeyboard  bool                     `json:"resize_keyboard,omitempty"`
+	RemoveKeyboard  bool                     `json:"remove_keyboard,omitempty"`
+	ForceReply      bool                     `json:"force_reply,omitempty"`
+}
+
+// InlineKeyboardButton is a button under a message
+// (https://core.telegram.org/bots/api#inlinekeyboardbutton); pressing one
+// with CallbackData sends a callback_query.
+type InlineKeyboardButton struct {
+	Text         string `json:"text"`
+	CallbackData string `json:"callback_data,omitempty"`
+	URL          string `json:"url,omitempty"`
+}
+
+// KeyboardButton is a button of a reply keyboard
+// (https://core.telegram.org/bots/api#keyboardbutton): pressing it sends
+// its text as a message.
+type KeyboardButton struct {
+	Text string `json:"text"`
 }
 
 // ChatMember is the part of https://core.telegram.org/bots/api#chatmember

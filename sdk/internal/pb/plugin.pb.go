@@ -951,6 +951,7 @@ type Choice struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
 	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	Data          string                 `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -995,6 +996,13 @@ func (x *Choice) GetLabel() string {
 func (x *Choice) GetText() string {
 	if x != nil {
 		return x.Text
+	}
+	return ""
+}
+
+func (x *Choice) GetData() string {
+	if x != nil {
+		return x.Data
 	}
 	return ""
 }
@@ -2035,10 +2043,11 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\b\x10\tJ\x04\b\t\x10\n" +
 	"J\x04\b\n" +
 	"\x10\vR\n" +
-	"transcriptR\achannelR\asummary\"2\n" +
+	"transcriptR\achannelR\asummary\"F\n" +
 	"\x06Choice\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\")\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\tR\x04data\")\n" +
 	"\n" +
 	"SendResult\x12\x1b\n" +
 	"\tnative_id\x18\x01 \x01(\tR\bnativeId\"T\n" +
