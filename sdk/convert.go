@@ -267,6 +267,17 @@ func errorToStatus(err error) error {
 // gRPC hop: errors.Is finds it in an error that came back from a plugin.
 var ErrPluginUnavailable = errors.New("plugin unavailable")
 
+// ErrPluginFailed is wrapped, beside [ErrPluginUnavailable], by calls to a
+// plugin the daemon gave up on (its restart budget is spent, or it
+// rejected its options at start): it stays stopped until the daemon
+// restarts, so retrying soon does not help.
+var ErrPluginFailed = errors.New("plugin failed")
+
+// ErrMessageTooLarge is returned by calls whose request or answer is larger
+// than the plugin connection carries (see [MessageLimit]). Such an error is
+// [Permanent].
+var ErrMessageTooLarge = errors.New("message too large for the plugin connection")
+
 // errorDomain and reasonPluginUnavailable mark, in a status's details (a
 // google.rpc.ErrorInfo), an error that wraps ErrPluginUnavailable.
 const (
@@ -320,6 +331,10 @@ func errorFromStatus(err error) error {
 		// The plugin does not serve the service or call (built with an
 		// SDK that lacks it): retrying cannot help.
 		return &Error{Kind: Permanent, Err: errors.New(st.Message())}
+	case codes.ResourceExhausted:
+		// Without a detail this is gRPC's own message size limit: the
+		// same message will never fit, so retrying cannot help.
+		return &Error{Kind: Permanent, Err: fmt.Errorf("%w: %s", ErrMessageTooLarge, st.Message())}
 	case codes.Canceled:
 		return &Error{Kind: Temporary, Err: errors.New(st.Message())}
 	case codes.DeadlineExceeded:

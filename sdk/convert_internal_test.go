@@ -17,6 +17,7 @@ func TestStatusWithoutDetailGetsAKind(t *testing.T) {
 		{codes.Unavailable, Temporary},
 		{codes.Canceled, Temporary},
 		{codes.Internal, Temporary},
+		{codes.ResourceExhausted, Permanent}, // a message over the connection's size limit
 	}
 	for _, tt := range tests {
 		t.Run(tt.code.String(), func(t *testing.T) {

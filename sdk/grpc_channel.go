@@ -45,6 +45,7 @@ func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest)
 		Instance:    req.GetInstance(),
 		Options:     OptionsFromJSON(req.GetOptionsJson()),
 		HostVersion: req.GetHostVersion(),
+		DryRun:      req.GetDryRun(),
 	})
 	if err != nil {
 		return nil, errorToStatus(NewError(Permanent, err))
@@ -157,6 +158,7 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 		Instance:    req.Instance,
 		OptionsJson: req.Options.JSON(),
 		HostVersion: req.HostVersion,
+		DryRun:      req.DryRun,
 	})
 	if err != nil {
 		return Capabilities{}, errorFromStatus(err)

@@ -40,6 +40,7 @@ func (s *llmServer) Configure(ctx context.Context, req *pb.ConfigureRequest) (*p
 		Instance:    req.GetInstance(),
 		Options:     OptionsFromJSON(req.GetOptionsJson()),
 		HostVersion: req.GetHostVersion(),
+		DryRun:      req.GetDryRun(),
 	})
 	if err != nil {
 		return nil, errorToStatus(NewError(Permanent, err))
@@ -89,6 +90,7 @@ func (c *LLMClient) Configure(ctx context.Context, req ConfigureRequest) (LLMInf
 		Instance:    req.Instance,
 		OptionsJson: req.Options.JSON(),
 		HostVersion: req.HostVersion,
+		DryRun:      req.DryRun,
 	})
 	if err != nil {
 		return LLMInfo{}, errorFromStatus(err)

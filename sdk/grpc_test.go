@@ -212,3 +212,16 @@ func TestTransportErrorTellsRefusedFromUnknown(t *testing.T) {
 		t.Errorf("timeout after sending: %s, want outcome_unknown", got)
 	}
 }
+
+// A message over the connection's size limit is a permanent error that
+// says so: the same message never fits, so retrying cannot help.
+func TestAMessageTooLargeIsPermanent(t *testing.T) {
+	ch := plugintest.Channel(t, &scripted{polled: make(chan struct{})})
+	_, err := ch.Send(context.Background(), sdk.Outbound{ID: "big", Kind: sdk.OutText, Text: strings.Repeat("x", sdk.DefaultMessageLimit+1)})
+	if !errors.Is(err, sdk.ErrMessageTooLarge) || sdk.KindOf(err) != sdk.Permanent {
+		t.Fatalf("error %v (kind %s), want a permanent ErrMessageTooLarge", err, sdk.KindOf(err))
+	}
+	if _, err := ch.Send(context.Background(), sdk.Outbound{ID: "small", Kind: sdk.OutText, Text: "hi"}); err != nil {
+		t.Fatalf("a small message after the large one: %v", err)
+	}
+}

@@ -104,7 +104,10 @@ func Serve(p Plugins) {
 // per call grows (copies) its stack again each time.
 const streamWorkers = 16
 
+// newGRPCServer is the plugin's gRPC server, taking messages as large as
+// the daemon said it may send (see [MessageLimitEnv]).
 func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	opts = append(opts, serverMessageLimit(messageLimitFromEnv())...)
 	return grpc.NewServer(append(opts, grpc.NumStreamWorkers(streamWorkers))...)
 }
 

@@ -209,6 +209,11 @@ type ConfigureRequest struct {
 	Options Options
 	// HostVersion is the daemon's version.
 	HostVersion string
+	// DryRun asks only whether the options are valid (switchboard
+	// check-config): validate them as for a real start, but change nothing
+	// outside the process (register no webhook, send nothing). The process
+	// is stopped right after.
+	DryRun bool
 }
 
 // Options is an instance's options table, as JSON.

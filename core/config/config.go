@@ -222,13 +222,28 @@ type Server struct {
 	// DataDir holds the database file; relative to the working directory.
 	DataDir string `toml:"data_dir"`
 	// MaxBodyBytes caps webhook and API request bodies; larger ones get 413.
+	// At most MaxBodyBytesLimit.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight work.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
+	// ReadTimeout is how long a request's body may take to arrive; a
+	// slower one gets 408 and its connection is closed.
+	ReadTimeout time.Duration `toml:"read_timeout"`
+	// WriteTimeout is how long an answer may take, from the end of the
+	// request's headers; long polls and event streams are exempt.
+	WriteTimeout time.Duration `toml:"write_timeout"`
+	// MaxConnections caps the connections open at once; a few more are
+	// kept for /healthz and /readyz.
+	MaxConnections int `toml:"max_connections"`
 	// TLSCert and TLSKey, both set, serve HTTPS with these PEM files.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 }
+
+// MaxBodyBytesLimit is the largest server.max_body_bytes accepted: the
+// plugin connections are sized from it, and each request in flight may
+// hold that much memory.
+const MaxBodyBytesLimit = 32 << 20
 
 // Log is the log table: level and format.
 type Log struct {
@@ -358,6 +373,9 @@ func Default() *Config {
 			DataDir:         "data",
 			MaxBodyBytes:    1 << 20,
 			ShutdownTimeout: 15 * time.Second,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    60 * time.Second,
+			MaxConnections:  1000,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Plugins: Plugins{

@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -105,11 +107,20 @@ func (c *Config) validate() []Problem {
 	if c.Server.DataDir == "" {
 		add("server.data_dir", "must not be empty")
 	}
-	if c.Server.MaxBodyBytes <= 0 {
-		add("server.max_body_bytes", "must be greater than 0, got %d", c.Server.MaxBodyBytes)
+	if c.Server.MaxBodyBytes <= 0 || c.Server.MaxBodyBytes > MaxBodyBytesLimit {
+		add("server.max_body_bytes", "must be between 1 and %d (32 MiB), got %d", MaxBodyBytesLimit, c.Server.MaxBodyBytes)
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		add("server.shutdown_timeout", "must be greater than 0, got %s", c.Server.ShutdownTimeout)
+	}
+	if c.Server.ReadTimeout <= 0 {
+		add("server.read_timeout", "must be greater than 0, got %s", c.Server.ReadTimeout)
+	}
+	if c.Server.WriteTimeout <= 0 {
+		add("server.write_timeout", "must be greater than 0, got %s", c.Server.WriteTimeout)
+	}
+	if c.Server.MaxConnections <= 0 {
+		add("server.max_connections", "must be greater than 0, got %d", c.Server.MaxConnections)
 	}
 
 	// [log]
@@ -494,4 +505,75 @@ func (c *Config) validateEvents(add func(key, format string, args ...any)) {
 			}
 		}
 	}
+}
+
+// CheckFiles reports what serve would find wrong on the file system
+// besides the plugins: a data folder it cannot create or write, and TLS
+// files it cannot load. Like CheckPlugins it changes nothing.
+func (c *Config) CheckFiles() []Problem {
+	var ps []Problem
+	if msg := checkWritableDir(c.Server.DataDir); msg != "" {
+		ps = append(ps, Problem{Key: "server.data_dir", Message: msg})
+	}
+	if db := c.DBPath(); c.Server.DataDir != "" {
+		if f, err := os.OpenFile(db, os.O_RDWR, 0); err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			ps = append(ps, Problem{Key: "server.data_dir", Message: fmt.Sprintf("database %q cannot be opened for writing: %v", db, unwrapPath(err))})
+		}
+	}
+	if c.Server.TLSCert != "" && c.Server.TLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(c.Server.TLSCert, c.Server.TLSKey); err != nil {
+			ps = append(ps, Problem{Key: "server.tls_cert", Message: fmt.Sprintf("cannot load the certificate and key: %v", err)})
+		}
+	}
+	sortProblems(ps)
+	return ps
+}
+
+// checkWritableDir explains why dir cannot be created or written, or
+// returns "". A folder that does not exist yet is judged by its nearest
+// existing parent, where serve would create it.
+func checkWritableDir(dir string) string {
+	if dir == "" {
+		return "" // already a validation problem
+	}
+	probe := filepath.Clean(dir)
+	for {
+		info, err := os.Stat(probe)
+		if err == nil {
+			if !info.IsDir() {
+				return fmt.Sprintf("%q is not a folder", probe)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Sprintf("%q cannot be read: %v", probe, unwrapPath(err))
+		}
+		parent := filepath.Dir(probe)
+		if parent == probe {
+			return fmt.Sprintf("no folder of %q exists", dir)
+		}
+		probe = parent
+	}
+	f, err := os.CreateTemp(probe, ".switchboard-check-*")
+	if err != nil {
+		if probe != filepath.Clean(dir) {
+			return fmt.Sprintf("data folder %q cannot be created in %q: %v", dir, probe, unwrapPath(err))
+		}
+		return fmt.Sprintf("data folder %q is not writable: %v", dir, unwrapPath(err))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return ""
+}
+
+// unwrapPath drops the operation and path a *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/events"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
@@ -39,6 +40,11 @@ import (
 
 // Daemon is a running Switchboard.
 type Daemon struct {
+	// Strict refuses to start when any plugin fails its first start;
+	// otherwise a plugin that rejects its options is marked failed and
+	// the rest of the daemon starts.
+	Strict bool
+
 	cfg     *config.Config
 	log     *logrus.Logger
 	version string
@@ -96,7 +102,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Dir:     d.cfg.Plugins.Dir,
 		Version: d.version,
 		Metrics: m,
-		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
+		// A webhook body the server let in always fits the call that
+		// hands it to its plugin.
+		MessageLimit: sdk.MessageLimit(d.cfg.Server.MaxBodyBytes),
+		Lenient:      !d.Strict,
+		Sink:         func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
 		OnGiveUp: func(instance string, err error) {
 			alerter.Send(alerts.PluginFailed, err.Error(), map[string]string{"plugin": instance})
 		},
@@ -198,12 +208,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 		routes.Handle(webchat.Prefix, wc)
 		routes.Handle(strings.TrimSuffix(webchat.Prefix, "/"), wc)
 	}
+	// Bodies must arrive within read_timeout and answers leave within
+	// write_timeout (long polls and streams clear theirs); connections
+	// beyond max_connections are served health checks only.
+	sc := d.cfg.Server
+	bodies := httplimit.NewBodies(sc.ReadTimeout)
 	srv := &http.Server{
-		Handler:           routes,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           httplimit.HealthOnly(bodies.Handler(routes), "/healthz", "/readyz"),
+		ReadHeaderTimeout: min(10*time.Second, sc.ReadTimeout),
+		WriteTimeout:      sc.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
+		ConnContext:       httplimit.ConnContext,
 	}
+	ln = httplimit.Limit(ln, sc.MaxConnections)
+	d.warnOpenFiles()
 	srv.RegisterOnShutdown(api.CloseStreams)
+	// Bodies still arriving get 408 at once: slow clients do not hold
+	// the shutdown up.
+	srv.RegisterOnShutdown(bodies.Expire)
 	if desk != nil {
 		srv.RegisterOnShutdown(desk.Close)
 	}
@@ -238,7 +260,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), d.cfg.Server.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		d.log.WithError(err).Warn("http shutdown did not finish in time")
+		d.log.WithError(err).Warn("http shutdown did not finish in time; closing the remaining connections")
+		_ = srv.Close()
 	}
 	// Turns still running finish and commit; what does not finish in time
 	// stays in the inbox and runs again on the next start. The engine gets
@@ -588,4 +611,45 @@ func ratingTotals(st *store.Store) ([]metrics.RatingTotals, error) {
 		out = append(out, *by[op])
 	}
 	return out, nil
+}
+
+// Check runs the checks serve runs before it serves, changing nothing:
+// the data folder and TLS files, and each plugin's binary and options (the
+// plugin is started, asked to check its options in a dry run, and
+// stopped). It returns every problem, by the key it concerns.
+func (d *Daemon) Check(ctx context.Context) []config.Problem {
+	problems := d.cfg.CheckFiles()
+	host := pluginhost.New(pluginhost.Config{
+		Dir: d.cfg.Plugins.Dir, Version: d.version, MessageLimit: sdk.MessageLimit(d.cfg.Server.MaxBodyBytes),
+	}, d.log)
+	for instance, err := range host.Check(ctx, d.pluginSpecs()) {
+		key := "channels." + instance
+		if instance == pluginhost.LLMInstance {
+			key = "llm"
+		}
+		var rejected *pluginhost.OptionsError
+		if errors.As(err, &rejected) {
+			key += ".options"
+		} else {
+			key += ".plugin"
+		}
+		problems = append(problems, config.Problem{Key: key, Message: err.Error()})
+	}
+	slices.SortFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Key, b.Key) })
+	return problems
+}
+
+// fdHeadroom is the descriptors the daemon needs besides client
+// connections: the database, plugin pipes and connections, outgoing calls.
+const fdHeadroom = 128
+
+// warnOpenFiles warns when server.max_connections leaves too little of the
+// process's open-files limit for everything else.
+func (d *Daemon) warnOpenFiles() {
+	limit, ok := openFileLimit()
+	want := uint64(d.cfg.Server.MaxConnections + httplimit.HealthReserve + fdHeadroom)
+	if ok && limit < want {
+		d.log.WithFields(logrus.Fields{"open_files_limit": limit, "max_connections": d.cfg.Server.MaxConnections}).
+			Warnf("server.max_connections is too high for the open-files limit: lower it to %d or raise the limit (ulimit -n) to %d", max(int64(limit)-int64(httplimit.HealthReserve+fdHeadroom), 1), want)
+	}
 }

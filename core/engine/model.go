@@ -136,9 +136,9 @@ func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, source
 	for _, m := range append(ordered, pending...) {
 		switch m.Role {
 		case conversation.RoleVisitor:
-			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleUser, Content: messageText(m.Text, m.Attachments)})
+			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleUser, Content: clip(messageText(m.Text, m.Attachments), lineBytes)})
 		case conversation.RoleBot, conversation.RoleOperator:
-			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleAssistant, Content: m.Text})
+			req.Messages = append(req.Messages, sdk.ChatMessage{Role: sdk.RoleAssistant, Content: clip(m.Text, lineBytes)})
 		}
 	}
 

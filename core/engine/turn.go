@@ -343,7 +343,8 @@ func (e *Engine) takeContext(ef *effects) map[string]string {
 	return out
 }
 
-// handoffTranscript is the transcript and a short summary for the desk.
+// handoffTranscript is the transcript and a short summary for the desk,
+// bounded in bytes (see boundTranscript).
 func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.TranscriptEntry, string) {
 	history, err := e.st.LastMessages(ef.conv.ID, deskTranscriptLines)
 	if err != nil {
@@ -365,7 +366,7 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 			lastVisitor = m.Text
 		}
 	}
-	return out, HandoffSummary(ef.conv.User, ef.conv.Channel, reason, lastVisitor)
+	return boundTranscript(out, deskTranscriptBytes), HandoffSummary(ef.conv.User, ef.conv.Channel, reason, lastVisitor)
 }
 
 // HandoffSummary is the one-line summary a person gets with a handoff:
@@ -375,7 +376,8 @@ func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
 	if name == "" {
 		name = user.ID
 	}
-	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, reason)
+	name = truncate(name, summaryNameRunes)
+	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, truncate(reason, summaryReasonRunes))
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)
 	}

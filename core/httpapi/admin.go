@@ -52,6 +52,8 @@ type APIKeyInfo struct {
 // APIKeyList is the answer of GET /v1/admin/apikeys.
 type APIKeyList struct {
 	Keys []APIKeyInfo `json:"keys"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // CreatedAPIKey is the answer of POST /v1/admin/apikeys: the new key and,
@@ -72,17 +74,22 @@ func viewKey(k store.APIKey) APIKeyInfo {
 	return APIKeyInfo{ID: k.ID, Name: k.Name, Scopes: k.Scopes, AllowIPs: k.AllowIPs, Rate: k.Rate, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	keys, err := s.store.APIKeys()
 	if err != nil {
 		s.internalError(w, "list api keys", err)
 		return
 	}
-	out := APIKeyList{Keys: make([]APIKeyInfo, len(keys))}
+	keys, next := pageOf(p, keys, func(k store.APIKey) []byte { return timeKey(k.CreatedAt, k.ID) })
+	out := APIKeyList{Keys: make([]APIKeyInfo, len(keys)), NextCursor: next}
 	for i, k := range keys {
 		out.Keys[i] = viewKey(k)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // CreateKeyRequest is the body of POST /v1/admin/apikeys and of POST
@@ -149,7 +156,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "create api key", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, CreatedAPIKey{APIKeyInfo: viewKey(k), Key: secret})
+	s.writeJSON(w, http.StatusCreated, CreatedAPIKey{APIKeyInfo: viewKey(k), Key: secret})
 }
 
 func ipString(c caller) string {
@@ -182,28 +189,26 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "revoke api key", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewKey(k))
+	s.writeJSON(w, http.StatusOK, viewKey(k))
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
-	after, ok := afterParam(w, r, "an entry number")
+	p, ok := seqPageParams(w, r, "an entry number")
 	if !ok {
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
-	if !ok {
-		return
-	}
-	entries, err := s.store.Audit(after, limit)
+	entries, err := s.store.AuditPage(p.Page)
 	if err != nil {
 		s.internalError(w, "read audit log", err)
 		return
 	}
-	resp := map[string]any{"entries": entries}
-	if len(entries) == limit {
+	entries, next := finish(p, entries, func(e store.AuditEntry) []byte { return seqKey(e.Seq) })
+	resp := listBody("entries", entries, next)
+	if next != "" && !p.Desc {
+		// The older form of the cursor, for ?after=.
 		resp["next"] = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, _ *http.Request) {
@@ -212,5 +217,5 @@ func (s *Server) verifyAudit(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusConflict, "audit_broken", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, AuditVerification{OK: true, Entries: n})
+	s.writeJSON(w, http.StatusOK, AuditVerification{OK: true, Entries: n})
 }

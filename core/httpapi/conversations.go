@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 
@@ -84,7 +87,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/conversations/"+c.ID)
-	writeJSON(w, http.StatusCreated, viewConversation(c))
+	s.writeJSON(w, http.StatusCreated, viewConversation(c))
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
@@ -93,20 +96,21 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "unknown state "+strconv.Quote(string(state))+"; one of bot, waiting_human, human, closed")
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
+	p, ok := pageParams(w, r, orderAsc)
 	if !ok {
 		return
 	}
-	convs, err := s.store.ListConversations(state, limit)
+	convs, err := s.store.ConversationPage(state, p.Page)
 	if err != nil {
 		s.internalError(w, "list conversations", err)
 		return
 	}
+	convs, next := finish(p, convs, func(c store.Conversation) []byte { return []byte(c.ID) })
 	out := make([]conversationView, len(convs))
 	for i, c := range convs {
 		out[i] = viewConversation(c)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+	s.writeJSON(w, http.StatusOK, listBody("conversations", out, next))
 }
 
 // conversation loads the {id} of the path, answering 404 itself.
@@ -126,7 +130,7 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) (store.Con
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	if c, ok := s.conversation(w, r); ok {
-		writeJSON(w, http.StatusOK, viewConversation(c))
+		s.writeJSON(w, http.StatusOK, viewConversation(c))
 	}
 }
 
@@ -156,7 +160,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "store message for "+c.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": strconv.FormatUint(res.Accepted[0].MessageID, 10)})
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"id": strconv.FormatUint(res.Accepted[0].MessageID, 10)})
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
@@ -165,11 +169,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	after, ok := afterParam(w, r, "a message id")
-	if !ok {
-		return
-	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
+	p, ok := seqPageParams(w, r, "a message id")
 	if !ok {
 		return
 	}
@@ -177,44 +177,84 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			writeError(w, http.StatusBadRequest, "bad_request", "wait: not a duration like \"10s\": "+strconv.Quote(v))
+			writeError(w, http.StatusBadRequest, "bad_request", "wait: not a duration like \"10s\": "+strconv.Quote(truncateParam(v)))
 			return
 		}
 		wait = min(d, s.cfg.MaxWait)
 	}
+	if wait > 0 && p.Desc {
+		writeError(w, http.StatusBadRequest, "bad_request", "wait: waits for newer messages, so only with order=asc")
+		return
+	}
 	var msgs []store.Message
 	var err error
 	if wait > 0 {
+		// A long poll may outlast the server's write timeout.
+		httplimit.KeepOpen(w)
 		ctx, cancel := context.WithTimeout(r.Context(), wait)
-		msgs, err = s.store.WaitMessages(ctx, c.ID, after, limit)
+		msgs, err = s.store.WaitMessages(ctx, c.ID, seqOfKey(p.After), p.Limit)
 		cancel()
 	} else {
-		msgs, err = s.store.Messages(c.ID, after, limit)
+		msgs, err = s.store.MessagePage(c.ID, p.Page)
 	}
 	if err != nil {
 		s.internalError(w, "list messages of "+c.ID, err)
 		return
 	}
+	msgs, next := finish(p, msgs, func(m store.Message) []byte { return seqKey(m.ID) })
 	out := make([]messageView, len(msgs))
 	for i, m := range msgs {
 		out[i] = viewMessage(m)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": out})
+	s.writeJSON(w, http.StatusOK, listBody("messages", out, next))
 }
 
-// afterParam reads the ?after= cursor (a number; 0 when absent), answering
-// 400 itself when it is not one.
+// afterParam reads the ?after= number (0 when absent), answering 400
+// itself when it is not one from 0 to the largest id the store hands out.
 func afterParam(w http.ResponseWriter, r *http.Request, what string) (uint64, bool) {
 	v := r.URL.Query().Get("after")
 	if v == "" {
 		return 0, true
 	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "after: not "+what+": "+strconv.Quote(v))
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", "after: not "+what+" (0 to "+strconv.FormatInt(math.MaxInt64, 10)+"): "+strconv.Quote(truncateParam(v)))
 		return 0, false
 	}
-	return n, true
+	return uint64(n), true
+}
+
+// seqPageParams reads the paging of a list numbered in order (messages,
+// audit entries), where ?after=<number> is the older form of ?cursor=.
+func seqPageParams(w http.ResponseWriter, r *http.Request, what string) (listPage, bool) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return p, false
+	}
+	if p.After != nil && len(p.After) != 8 {
+		writeError(w, http.StatusBadRequest, "bad_request", "cursor: not a cursor this API gave")
+		return p, false
+	}
+	if r.URL.Query().Has("after") {
+		after, ok := afterParam(w, r, what)
+		if !ok {
+			return p, false
+		}
+		if p.After != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "after: give after or cursor, not both")
+			return p, false
+		}
+		p.After = seqKey(after)
+	}
+	return p, true
+}
+
+// seqOfKey is the number of a seqKey; 0 for none.
+func seqOfKey(k []byte) uint64 {
+	if len(k) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(k)
 }
 
 func intParam(w http.ResponseWriter, r *http.Request, name string, def, max int) (int, bool) {
@@ -258,7 +298,7 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "hand off "+c.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewConversation(updated))
+	s.writeJSON(w, http.StatusOK, viewConversation(updated))
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request) {
@@ -274,7 +314,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "close "+c.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewConversation(updated))
+	s.writeJSON(w, http.StatusOK, viewConversation(updated))
 }
 
 // transitionView is a state change as the API shows it.
@@ -291,16 +331,32 @@ func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	ts, err := s.store.Transitions(c.ID)
 	if err != nil {
 		s.internalError(w, "list transitions of "+c.ID, err)
 		return
 	}
-	out := make([]transitionView, len(ts))
+	// A transition's place in the conversation's history never changes:
+	// new ones are appended.
+	type numbered struct {
+		n int
+		t conversation.Transition
+	}
+	all := make([]numbered, len(ts))
 	for i, t := range ts {
+		all[i] = numbered{i, t}
+	}
+	page, next := pageOf(p, all, func(e numbered) []byte { return seqKey(uint64(e.n)) })
+	out := make([]transitionView, len(page))
+	for i, e := range page {
+		t := e.t
 		out[i] = transitionView{From: t.From, To: t.To, Cause: t.Cause, Reason: t.Reason, At: t.At}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"transitions": out})
+	s.writeJSON(w, http.StatusOK, listBody("transitions", out, next))
 }
 
 // ratingView is a satisfaction rating question, with its answer, as the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
@@ -25,22 +26,29 @@ type DeadLetter struct {
 // DeadLetterList is the answer of GET /v1/admin/deadletters.
 type DeadLetterList struct {
 	DeadLetters []DeadLetter `json:"deadletters"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-func (s *Server) listDeadLetters(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	dls, err := s.store.DeadLetters()
 	if err != nil {
 		s.internalError(w, "list dead letters", err)
 		return
 	}
-	out := DeadLetterList{DeadLetters: make([]DeadLetter, len(dls))}
+	dls, next := pageOf(p, dls, func(d store.DeadLetter) []byte { return seqKey(d.Entry.Seq) })
+	out := DeadLetterList{DeadLetters: make([]DeadLetter, len(dls)), NextCursor: next}
 	for i, d := range dls {
 		out.DeadLetters[i] = DeadLetter{
 			ID: d.Entry.ID(), ConversationID: d.Entry.ConversationID, Channel: d.Entry.Instance, Kind: d.Entry.Op().String(),
 			Text: d.Entry.Text(), Attempts: d.Entry.Attempts, Error: d.Error, CreatedAt: d.Entry.CreatedAt, FailedAt: d.FailedAt,
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) retryDeadLetter(w http.ResponseWriter, r *http.Request) {
@@ -89,11 +97,13 @@ func (s *Server) changeDeadLetter(w http.ResponseWriter, r *http.Request, action
 	if requeued != nil && s.actions != nil {
 		s.actions.Requeue(*requeued)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": fmt.Sprintf("o%d", seq), "result": action})
+	s.writeJSON(w, http.StatusOK, map[string]string{"id": fmt.Sprintf("o%d", seq), "result": action})
 }
 
 // backup streams a consistent copy of the database.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	// A large database takes longer than the server's write timeout.
+	httplimit.KeepOpen(w)
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="switchboard.db"`)
 	n, err := s.store.Backup(w)

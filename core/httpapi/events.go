@@ -23,6 +23,7 @@ type EventStore interface {
 	Webhooks() ([]store.Webhook, error)
 	Webhook(id string) (store.Webhook, error)
 	WebhookAttempts(id string, limit int) ([]store.WebhookAttempt, error)
+	WebhookAttemptPage(id string, p store.Page) ([]store.WebhookAttempt, [][]byte, error)
 }
 
 // builtinChannels are the channels that are no plugin instance: the REST

@@ -2,13 +2,16 @@ package httpapi
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-chat/switchboard/core/httplimit"
 	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
@@ -64,6 +67,9 @@ func (s *Server) kbImport(w http.ResponseWriter, r *http.Request) {
 	if !s.kbAvailable(w) {
 		return
 	}
+	// Embedding a long document can take longer than the server's write
+	// timeout.
+	httplimit.KeepOpen(w)
 	var in kb.Input
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType == "multipart/form-data" {
@@ -91,7 +97,7 @@ func (s *Server) kbImport(w http.ResponseWriter, r *http.Request) {
 	if res.Status != kb.Unchanged {
 		s.audit(r, "kb.import", res.ID+" ("+res.Name+")", nil)
 	}
-	writeJSON(w, http.StatusCreated, res)
+	s.writeJSON(w, http.StatusCreated, res)
 }
 
 // readUpload reads a multipart upload into an input, answering the
@@ -153,8 +159,12 @@ func uploadError(w http.ResponseWriter, err error) bool {
 	return false
 }
 
-func (s *Server) kbList(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) kbList(w http.ResponseWriter, r *http.Request) {
 	if !s.kbAvailable(w) {
+		return
+	}
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
 		return
 	}
 	docs, err := s.cfg.KB.Documents()
@@ -162,10 +172,12 @@ func (s *Server) kbList(w http.ResponseWriter, _ *http.Request) {
 		s.internalError(w, "list documents", err)
 		return
 	}
+	// A document's id comes from its name and stays through re-imports.
+	docs, next := pageOf(p, docs, func(d kb.Document) []byte { return []byte(d.ID) })
 	if docs == nil {
 		docs = []kb.Document{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"documents": docs})
+	s.writeJSON(w, http.StatusOK, listBody("documents", docs, next))
 }
 
 func (s *Server) kbRemove(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +194,7 @@ func (s *Server) kbRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, "kb.remove", doc.ID+" ("+doc.Name+")", nil)
-	writeJSON(w, http.StatusOK, doc)
+	s.writeJSON(w, http.StatusOK, doc)
 }
 
 // kbResult is one search result of GET /v1/kb/search.
@@ -223,26 +235,31 @@ func (s *Server) kbSearch(w http.ResponseWriter, r *http.Request) {
 	for i, h := range hits {
 		out[i] = kbResult{ID: h.ID, Document: h.Document, DocumentName: h.DocumentName, Kind: h.Kind, Title: h.Title, Text: h.Text, Score: h.Score}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"results": out})
 }
 
 func (s *Server) kbGaps(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "bad_request", `"limit" must be a positive number`)
-			return
-		}
-		limit = n
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
 	}
-	gaps, err := s.store.KBGaps(limit)
+	gaps, err := s.store.KBGaps(0)
 	if err != nil {
 		s.internalError(w, "list knowledge gaps", err)
 		return
 	}
+	// Most asked first, then the latest asked: the store's order.
+	gaps, next := pageOf(p, gaps, gapKey)
 	if gaps == nil {
 		gaps = []store.KBGap{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"gaps": gaps})
+	s.writeJSON(w, http.StatusOK, listBody("gaps", gaps, next))
+}
+
+// gapKey orders knowledge gaps most asked first, then latest asked, then
+// by question.
+func gapKey(g store.KBGap) []byte {
+	k := binary.BigEndian.AppendUint64(nil, math.MaxUint64-uint64(g.Count))
+	k = binary.BigEndian.AppendUint64(k, math.MaxUint64-(uint64(g.LastSeen.UnixNano())^(1<<63)))
+	return append(k, g.Question...)
 }

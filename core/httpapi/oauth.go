@@ -120,7 +120,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	h.Set("Pragma", "no-cache")
 	resp, fail := s.grant(w, r)
 	if fail == nil {
-		writeJSON(w, http.StatusOK, resp)
+		s.writeJSON(w, http.StatusOK, resp)
 		return
 	}
 	if fail.challenge {
@@ -129,7 +129,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if fail.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(fail.retryAfter.Seconds()))))
 	}
-	writeJSON(w, fail.status, fail.body)
+	s.writeJSON(w, fail.status, fail.body)
 }
 
 // grant checks a token request and issues the token: the request's form,
@@ -447,6 +447,8 @@ type OAuthClientInfo struct {
 // OAuthClientList is the answer of GET /v1/admin/oauth-clients.
 type OAuthClientList struct {
 	Clients []OAuthClientInfo `json:"clients"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // CreatedOAuthClient is the answer of POST /v1/admin/oauth-clients: the
@@ -460,17 +462,22 @@ func viewClient(c store.OAuthClient) OAuthClientInfo {
 	return OAuthClientInfo{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, AllowIPs: c.AllowIPs, Rate: c.Rate, CreatedAt: c.CreatedAt, RevokedAt: c.RevokedAt}
 }
 
-func (s *Server) listOAuthClients(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listOAuthClients(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	clients, err := s.store.OAuthClients()
 	if err != nil {
 		s.internalError(w, "list oauth clients", err)
 		return
 	}
-	out := OAuthClientList{Clients: make([]OAuthClientInfo, len(clients))}
+	clients, next := pageOf(p, clients, func(c store.OAuthClient) []byte { return timeKey(c.CreatedAt, c.ID) })
+	out := OAuthClientList{Clients: make([]OAuthClientInfo, len(clients)), NextCursor: next}
 	for i, c := range clients {
 		out.Clients[i] = viewClient(c)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) createOAuthClient(w http.ResponseWriter, r *http.Request) {
@@ -503,7 +510,7 @@ func (s *Server) createOAuthClient(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "create oauth client", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, CreatedOAuthClient{OAuthClientInfo: viewClient(c), ClientSecret: secret})
+	s.writeJSON(w, http.StatusCreated, CreatedOAuthClient{OAuthClientInfo: viewClient(c), ClientSecret: secret})
 }
 
 func (s *Server) revokeOAuthClient(w http.ResponseWriter, r *http.Request) {
@@ -525,5 +532,5 @@ func (s *Server) revokeOAuthClient(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "revoke oauth client", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewClient(c))
+	s.writeJSON(w, http.StatusOK, viewClient(c))
 }

@@ -48,17 +48,22 @@ type PasswordRequest struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) listOperators(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listOperators(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	ops, err := s.cfg.Operators.List()
 	if err != nil {
 		s.internalError(w, "list operators", err)
 		return
 	}
+	ops, next := pageOf(p, ops, func(op store.Operator) []byte { return timeKey(op.CreatedAt, op.ID) })
 	out := make([]OperatorView, len(ops))
 	for i, op := range ops {
 		out[i] = viewOperator(op)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"operators": out})
+	s.writeJSON(w, http.StatusOK, listBody("operators", out, next))
 }
 
 func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +82,7 @@ func (s *Server) createOperator(w http.ResponseWriter, r *http.Request) {
 	if s.operatorError(w, "add operator", req.Email, err) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, viewOperator(op))
+	s.writeJSON(w, http.StatusCreated, viewOperator(op))
 }
 
 // changeOperator serves the routes that change one account: disable,
@@ -105,7 +110,7 @@ func (s *Server) changeOperator(action string) http.HandlerFunc {
 		if s.operatorError(w, action, id, err) {
 			return
 		}
-		writeJSON(w, http.StatusOK, viewOperator(op))
+		s.writeJSON(w, http.StatusOK, viewOperator(op))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
 
@@ -36,8 +38,10 @@ type Store interface {
 	CommitEvents(ctx context.Context, channel string, events []sdk.Event) (store.CommitResult, error)
 	CreateConversation(ctx context.Context, c store.Conversation) (store.Conversation, error)
 	Conversation(id string) (store.Conversation, error)
-	ListConversations(state conversation.State, limit int) ([]store.Conversation, error)
+	ConversationPage(state conversation.State, p store.Page) ([]store.Conversation, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
+	MessagePage(convID string, p store.Page) ([]store.Message, error)
+	AuditPage(p store.Page) ([]store.AuditEntry, error)
 	WaitMessages(ctx context.Context, convID string, after uint64, limit int) ([]store.Message, error)
 	Transitions(convID string) ([]conversation.Transition, error)
 	Ratings(convID string) ([]store.Rating, error)
@@ -127,6 +131,8 @@ type Server struct {
 	closeOnce sync.Once
 	// heartbeat is how often an idle event stream shows it is alive.
 	heartbeat time.Duration
+	// rejections logs refused webhooks, sampled.
+	rejections *rejectionLog
 }
 
 // New builds the server's routes.
@@ -143,6 +149,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	}
 	s := &Server{cfg: cfg, store: st, channels: channels, actions: actions, ready: ready, log: log, access: acc, mux: routes.New(), scopes: map[string]string{},
 		closing: make(chan struct{}), heartbeat: sse.Heartbeat}
+	s.rejections = newRejectionLog(log, st.Now)
 
 	s.mux.HandleFunc("POST /webhooks/{instance}", s.handleWebhook)
 	s.mux.HandleFunc("GET /webhooks/{instance}", s.handleWebhookProbe)
@@ -186,7 +193,7 @@ func New(cfg Config, st Store, channels Channels, actions Actions, ready Readine
 	s.routeTickets()
 	s.docRoutes()
 	s.mux.Handle("/v1/", s.api("", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+truncateParam(r.Method)+" "+strconv.Quote(truncateParam(r.URL.Path)))
 	}))
 	return s, nil
 }
@@ -218,7 +225,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "compute statistics", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, report)
+	s.writeJSON(w, http.StatusOK, report)
 }
 
 // route registers a /v1 handler that needs scope.
@@ -244,15 +251,15 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	if !ready {
 		status, state = http.StatusServiceUnavailable, "not_ready"
 	}
-	writeJSON(w, status, map[string]any{"status": state, "plugins": details})
+	s.writeJSON(w, status, map[string]any{"status": state, "plugins": details})
 }
 
 // api wraps a /v1 handler: bearer key (401), source address (403), scope
 // (403) and the key's rate (429), in that order.
 func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
+		token, ok := BearerToken(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing bearer token")
 			return
@@ -284,6 +291,18 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.Handler {
 	})
 }
 
+// BearerToken is the token of the request's Authorization header under
+// the Bearer scheme, whose name is matched without regard to case (RFC
+// 9110, 11.1); ok is false without one.
+func BearerToken(r *http.Request) (token string, ok bool) {
+	scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
+}
+
 // ErrorBody is the shape of every error answer.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
@@ -296,14 +315,42 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 }
 
+// maxErrorMessage caps an error answer's message: messages quote what the
+// client sent (a path, an id), which can be as long as the client likes.
+const maxErrorMessage = 512
+
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	if len(msg) > maxErrorMessage {
+		cut := maxErrorMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
 	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeJSON answers with status and v as JSON. v is encoded before the
+// status is written, so a value that cannot be encoded is answered 500,
+// not a 200 cut short; that error is returned for the caller to log.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `{"error":{"code":"internal","message":"the answer could not be encoded"}}`+"\n")
+		return fmt.Errorf("encode the answer: %w", err)
+	}
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// writeJSON is writeJSON with a failure logged.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	if err := writeJSON(w, status, v); err != nil {
+		s.log.WithError(err).Error("answer could not be sent")
+	}
 }
 
 // decodeJSON reads one strict JSON object from the request body and answers
@@ -312,8 +359,17 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("unexpected data after the JSON object")
+	if err == nil {
+		// Anything but the end of the body after the object is refused,
+		// a lone ] or } included (which dec.More does not see).
+		if rest := dec.Decode(&struct{}{}); !errors.Is(rest, io.EOF) {
+			var tooLarge *http.MaxBytesError
+			if errors.As(rest, &tooLarge) {
+				err = rest
+			} else {
+				err = errors.New("unexpected data after the JSON object")
+			}
+		}
 	}
 	if err == nil {
 		return true

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,6 +48,9 @@ func (c stubChannels) Channel(name string) (sdk.Channel, bool, error) {
 		return nil, false, nil
 	}
 	if ch == nil {
+		if name == "gone" {
+			return nil, true, fmt.Errorf("%w: %w", sdk.ErrPluginUnavailable, sdk.ErrPluginFailed)
+		}
 		return nil, true, sdk.ErrPluginUnavailable
 	}
 	return ch, true, nil
@@ -229,6 +233,7 @@ func TestAPIBadInput(t *testing.T) {
 		{"unknown field", "POST", "/v1/conversations", `{"user":{"id":"u"},"x":1}`, 400, "bad_request"},
 		{"missing user id", "POST", "/v1/conversations", `{"user":{"name":"Ann"}}`, 400, "bad_request"},
 		{"trailing data", "POST", "/v1/conversations", `{"user":{"id":"u"}} {}`, 400, "bad_request"},
+		{"trailing bracket", "POST", "/v1/conversations", `{"user":{"id":"u"}}]`, 400, "bad_request"},
 		{"too large", "POST", "/v1/conversations", `{"user":{"id":"` + strings.Repeat("x", 2000) + `"}}`, 413, "too_large"},
 		{"empty text", "POST", "/v1/conversations/" + id + "/messages", `{"text":"  "}`, 400, "bad_request"},
 		{"unknown conversation", "GET", "/v1/conversations/c_nope", "", 404, "not_found"},
@@ -237,6 +242,14 @@ func TestAPIBadInput(t *testing.T) {
 		{"bad after", "GET", "/v1/conversations/" + id + "/messages?after=abc", "", 400, "bad_request"},
 		{"bad wait", "GET", "/v1/conversations/" + id + "/messages?wait=forever", "", 400, "bad_request"},
 		{"bad limit", "GET", "/v1/conversations?limit=0", "", 400, "bad_request"},
+		{"after past the largest id", "GET", "/v1/conversations/" + id + "/messages?after=18446744073709551615", "", 400, "bad_request"},
+		{"negative after", "GET", "/v1/conversations/" + id + "/messages?after=-1", "", 400, "bad_request"},
+		{"after and cursor", "GET", "/v1/conversations/" + id + "/messages?after=1&cursor=YQAAAAAAAAAB", "", 400, "bad_request"},
+		{"bad cursor", "GET", "/v1/conversations?cursor=!!", "", 400, "bad_request"},
+		{"cursor of the other order", "GET", "/v1/conversations?order=desc&cursor=YWJj", "", 400, "bad_request"},
+		{"bad order", "GET", "/v1/conversations?order=newest", "", 400, "bad_request"},
+		{"wait with desc", "GET", "/v1/conversations/" + id + "/messages?wait=1s&order=desc", "", 400, "bad_request"},
+		{"audit after past the largest number", "GET", "/v1/admin/audit?after=18446744073709551615", "", 400, "bad_request"},
 		{"bad state", "GET", "/v1/conversations?state=sleeping", "", 400, "bad_request"},
 		{"unknown endpoint", "GET", "/v1/nothing", "", 404, "not_found"},
 	}

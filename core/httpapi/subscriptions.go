@@ -40,6 +40,8 @@ type WebhookInfo struct {
 // WebhookList is the answer of GET /v1/webhooks.
 type WebhookList struct {
 	Webhooks []WebhookInfo `json:"webhooks"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // CreatedWebhook is the answer of POST /v1/webhooks and of a rotation: the
@@ -91,6 +93,8 @@ type DeliveryAttempt struct {
 // DeliveryList is the answer of GET /v1/webhooks/{id}/deliveries.
 type DeliveryList struct {
 	Deliveries []DeliveryAttempt `json:"deliveries"`
+	// NextCursor is the cursor of the next page while more remain.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func viewWebhook(w store.Webhook, now time.Time) WebhookInfo {
@@ -131,18 +135,23 @@ func webhookAuditOf(tx *store.Tx, r *http.Request, action, target string) error 
 	return err
 }
 
-func (s *Server) listWebhooks(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	subs, err := s.store.Webhooks()
 	if err != nil {
 		s.internalError(w, "list webhooks", err)
 		return
 	}
+	subs, next := pageOf(p, subs, func(sub store.Webhook) []byte { return timeKey(sub.CreatedAt, sub.ID) })
 	now := time.Now()
-	out := WebhookList{Webhooks: make([]WebhookInfo, len(subs))}
+	out := WebhookList{Webhooks: make([]WebhookInfo, len(subs)), NextCursor: next}
 	for i, sub := range subs {
 		out.Webhooks[i] = viewWebhook(sub, now)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // webhook loads the {id} of the path, answering 404 itself.
@@ -162,7 +171,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) (store.Webhook,
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) {
 	if sub, ok := s.webhook(w, r); ok {
-		writeJSON(w, http.StatusOK, viewWebhook(sub, time.Now()))
+		s.writeJSON(w, http.StatusOK, viewWebhook(sub, time.Now()))
 	}
 }
 
@@ -228,7 +237,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/webhooks/"+sub.ID)
-	writeJSON(w, http.StatusCreated, CreatedWebhook{WebhookInfo: viewWebhook(sub, time.Now()), Secret: sub.Secret})
+	s.writeJSON(w, http.StatusCreated, CreatedWebhook{WebhookInfo: viewWebhook(sub, time.Now()), Secret: sub.Secret})
 }
 
 // errFromConfig refuses a change to a subscription of the config file.
@@ -286,7 +295,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "update webhook "+sub.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewWebhook(updated, time.Now()))
+	s.writeJSON(w, http.StatusOK, viewWebhook(updated, time.Now()))
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
@@ -361,7 +370,7 @@ func (s *Server) rotateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "rotate the secret of webhook "+sub.ID, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, CreatedWebhook{WebhookInfo: viewWebhook(updated, time.Now()), Secret: secret})
+	s.writeJSON(w, http.StatusOK, CreatedWebhook{WebhookInfo: viewWebhook(updated, time.Now()), Secret: secret})
 }
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -369,16 +378,22 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
+	// Newest first unless asked otherwise.
+	p, ok := pageParams(w, r, orderDesc)
 	if !ok {
 		return
 	}
-	attempts, err := s.store.WebhookAttempts(sub.ID, limit)
+	attempts, keys, err := s.store.WebhookAttemptPage(sub.ID, p.Page)
 	if err != nil {
 		s.internalError(w, "list deliveries of webhook "+sub.ID, err)
 		return
 	}
-	out := DeliveryList{Deliveries: make([]DeliveryAttempt, len(attempts))}
+	next := ""
+	if len(attempts) > p.limit {
+		attempts = attempts[:p.limit]
+		next = encodeCursor(p.Desc, keys[p.limit-1])
+	}
+	out := DeliveryList{Deliveries: make([]DeliveryAttempt, len(attempts)), NextCursor: next}
 	for i, a := range attempts {
 		out.Deliveries[i] = DeliveryAttempt{
 			DeliveryID: a.Delivery, EventID: a.EventID, Type: a.Type, Attempt: a.Attempt, Status: a.Status,
@@ -388,7 +403,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 			out.Deliveries[i].NextAt = &a.NextAttempt
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // retryDelivery sends a delivery again: at once if it is still pending, or
@@ -427,5 +442,5 @@ func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "retry delivery "+id, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": queued.ID()})
+	s.writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": queued.ID()})
 }

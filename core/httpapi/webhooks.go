@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -17,7 +18,7 @@ import (
 func (s *Server) handleWebhookProbe(w http.ResponseWriter, r *http.Request) {
 	instance := r.PathValue("instance")
 	if _, ok, _ := s.channels.Channel(instance); !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no channel instance named "+instance)
+		writeError(w, http.StatusNotFound, "not_found", "no channel instance named "+strconv.Quote(truncateParam(instance)))
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -30,7 +31,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	instance := r.PathValue("instance")
 	ch, ok, err := s.channels.Channel(instance)
 	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no channel instance named "+instance)
+		writeError(w, http.StatusNotFound, "not_found", "no channel instance named "+strconv.Quote(truncateParam(instance)))
 		return
 	}
 	defer s.cfg.Metrics.ObserveWebhook(instance, time.Now())
@@ -40,15 +41,23 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	if rerr != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(rerr, &tooLarge) {
+			s.rejections.reject(instance, "too_large", nil)
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body exceeds the limit")
 			return
 		}
+		log().WithError(rerr).Debug("webhook body not received")
 		writeError(w, http.StatusBadRequest, "bad_request", "could not read the body")
+		return
+	}
+	if errors.Is(err, sdk.ErrPluginFailed) {
+		// Given up on: retrying soon does not help, so no Retry-After.
+		s.rejections.reject(instance, "plugin_failed", logrus.Fields{"error": err.Error()})
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the channel's plugin failed and is stopped until the daemon restarts")
 		return
 	}
 	if err != nil {
 		// The plugin is restarting; the platform will redeliver.
-		log().WithError(err).Warn("webhook refused: plugin not running")
+		s.rejections.reject(instance, "plugin_restarting", logrus.Fields{"error": err.Error()})
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "channel is restarting, retry later")
 		return
@@ -61,6 +70,16 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr,
 	})
 	if err != nil {
+		if r.Context().Err() != nil {
+			// The client hung up; the plugin call was cancelled with it.
+			log().WithError(err).Debug("webhook client went away before the answer")
+			return
+		}
+		if sdk.KindOf(err) == sdk.Permanent {
+			log().WithError(err).Error("plugin cannot handle this webhook")
+			writeError(w, http.StatusInternalServerError, "internal", "the channel cannot handle this request")
+			return
+		}
 		log().WithError(err).Error("plugin failed to handle webhook")
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the channel could not handle the request")
@@ -81,7 +100,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Metrics.InboundCommitted(instance, len(res.Accepted), res.Duplicates)
 	} else if status >= 400 {
 		s.cfg.Metrics.InboundRefused(instance, status)
-		log().WithField("status", status).Info("webhook rejected by plugin")
+		s.rejections.reject(instance, "plugin_status_"+strconv.Itoa(status), logrus.Fields{"status": status})
 	}
 	for k, v := range resp.Header {
 		w.Header()[k] = v

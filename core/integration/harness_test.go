@@ -136,16 +136,24 @@ func writeConfig(t *testing.T, dir, extra string) (path, url string) {
 // it is ready.
 func startDaemon(t *testing.T, extra string) *daemon {
 	t.Helper()
-	return startDaemonAt(t, extra, "")
+	return startDaemonWith(t, extra, "", "")
 }
 
 // startDaemonAt is startDaemon waiting for readyPath (see
 // daemonproc.Options.ReadyPath) to answer 200 instead of /readyz.
 func startDaemonAt(t *testing.T, extra, readyPath string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, extra, "", readyPath)
+}
+
+// startDaemonWith is startDaemon with server lines added to the [server]
+// section, waiting for readyPath ("" for /readyz).
+func startDaemonWith(t *testing.T, extra, server, readyPath string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	opts := daemonOptions(dir, extra)
+	opts.Server = server
 	opts.Output = logs
 	opts.ReadyPath = readyPath
 	proc, err := daemonproc.New(opts)

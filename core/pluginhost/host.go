@@ -57,6 +57,15 @@ type Config struct {
 	OnGiveUp func(instance string, err error)
 	// Metrics counts restarts; nil: none.
 	Metrics *metrics.Metrics
+	// Lenient starts the daemon with the plugins whose options are valid:
+	// one whose Configure fails at the first start is marked failed, and
+	// the others run. Otherwise any plugin failing its first start fails
+	// Start.
+	Lenient bool
+	// MessageLimit is the largest message, in bytes, either side of a
+	// plugin connection sends (see sdk.MessageLimit); 0 keeps gRPC's
+	// default.
+	MessageLimit int
 }
 
 // Host supervises plugin instances.
@@ -88,7 +97,8 @@ func New(cfg Config, log logrus.FieldLogger) *Host {
 // Start launches the given plugins in parallel and waits until each is
 // configured. If any fails its first start (missing binary, checksum
 // mismatch, rejected options), Start stops the others and returns the
-// errors: a daemon should not run half configured.
+// errors: a daemon should not run half configured. With Config.Lenient,
+// a plugin that rejected its options is only logged and left failed.
 func (h *Host) Start(ctx context.Context, specs []Spec) error {
 	results := make(chan error, len(specs))
 	for _, spec := range specs {
@@ -110,7 +120,12 @@ func (h *Host) Start(ctx context.Context, specs []Spec) error {
 	for range specs {
 		select {
 		case err := <-results:
-			if err != nil {
+			var rejected *OptionsError
+			switch {
+			case err == nil:
+			case h.cfg.Lenient && errors.As(err, &rejected):
+				h.log.WithError(err).Error("plugin refused its options; it stays stopped and /readyz reports it failed")
+			default:
 				errs = append(errs, err)
 			}
 		case <-ctx.Done():
@@ -125,6 +140,32 @@ func (h *Host) Start(ctx context.Context, specs []Spec) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// Check runs each plugin's start checks without keeping it running: the
+// binary (present, not writable by others, its pinned checksum), then its
+// options, by starting the process and asking it to check them in a dry
+// run. It returns every problem, by instance.
+func (h *Host) Check(ctx context.Context, specs []Spec) map[string]error {
+	var (
+		mu       sync.Mutex
+		problems = map[string]error{}
+		wg       sync.WaitGroup
+	)
+	for _, spec := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inst := &Instance{spec: spec, host: h, state: StateStarting}
+			if err := inst.start(ctx, true); err != nil {
+				mu.Lock()
+				problems[spec.Instance] = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return problems
 }
 
 // Stop stops all plugin processes and waits for their supervisors.

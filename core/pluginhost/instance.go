@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/sirupsen/logrus"
+	"google.golang.org/grpc"
 
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -178,16 +180,35 @@ func pluginEnv() []string {
 	return env
 }
 
+// OptionsError is a plugin's refusal of its options: its Configure
+// failed.
+type OptionsError struct{ Err error }
+
+func (e *OptionsError) Error() string { return "configure: " + e.Err.Error() }
+
+// Unwrap returns the plugin's error.
+func (e *OptionsError) Unwrap() error { return e.Err }
+
 // launch verifies, starts and configures one plugin process.
-func (i *Instance) launch(ctx context.Context) error {
+func (i *Instance) launch(ctx context.Context) error { return i.start(ctx, false) }
+
+// start verifies, starts and configures one plugin process. A dry run
+// only asks the plugin to check its options and stops it again.
+func (i *Instance) start(ctx context.Context, dryRun bool) error {
 	path, err := VerifyBinary(i.host.cfg.Dir, i.spec.Plugin, i.spec.SHA256)
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(path)
 	cmd.Env = pluginEnv()
+	var dial []grpc.DialOption
+	if limit := i.host.cfg.MessageLimit; limit > 0 {
+		cmd.Env = append(cmd.Env, sdk.MessageLimitEnv+"="+strconv.Itoa(limit))
+		dial = append(dial, sdk.ClientMessageLimit(limit))
+	}
 	logEntry := i.log()
 	client := plugin.NewClient(&plugin.ClientConfig{
+		GRPCDialOptions:  dial,
 		HandshakeConfig:  sdk.Handshake(),
 		VersionedPlugins: sdk.VersionedPlugins(),
 		Cmd:              cmd,
@@ -214,7 +235,7 @@ func (i *Instance) launch(ctx context.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	req := sdk.ConfigureRequest{Instance: i.spec.Instance, Options: opts, HostVersion: i.host.cfg.Version}
+	req := sdk.ConfigureRequest{Instance: i.spec.Instance, Options: opts, HostVersion: i.host.cfg.Version, DryRun: dryRun}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 
@@ -236,7 +257,11 @@ func (i *Instance) launch(ctx context.Context) error {
 		return fail(fmt.Errorf("unexpected plugin client %T", raw))
 	}
 	if err != nil {
-		return fail(fmt.Errorf("configure: %w", err))
+		return fail(&OptionsError{Err: err})
+	}
+	if dryRun {
+		client.Kill()
+		return nil
 	}
 	if caps.Desk {
 		// The desk is a service of its own on the same connection.
@@ -384,7 +409,7 @@ func (i *Instance) ChannelClient() (sdk.Channel, error) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if i.channel == nil {
-		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("channel %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
+		return nil, i.notRunning("channel")
 	}
 	return i.channel, nil
 }
@@ -396,7 +421,7 @@ func (i *Instance) DeskClient() (sdk.Desk, error) {
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	if i.desk == nil {
-		return nil, sdk.NewError(sdk.Temporary, fmt.Errorf("desk %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
+		return nil, i.notRunning("desk")
 	}
 	return i.desk, nil
 }
@@ -410,4 +435,14 @@ func (i *Instance) LLMClient() (sdk.LLM, error) {
 		return nil, sdk.NewError(sdk.Unavailable, fmt.Errorf("llm %s: %w (%s)", i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
 	}
 	return i.llm, nil
+}
+
+// notRunning is the error of a call to the instance while its plugin is
+// not running; i.mu is held. One the host gave up on also wraps
+// sdk.ErrPluginFailed.
+func (i *Instance) notRunning(what string) error {
+	if i.state == StateFailed {
+		return sdk.NewError(sdk.Temporary, fmt.Errorf("%s %s: %w: %w (%s)", what, i.spec.Instance, sdk.ErrPluginUnavailable, sdk.ErrPluginFailed, i.lastErr))
+	}
+	return sdk.NewError(sdk.Temporary, fmt.Errorf("%s %s: %w (%s)", what, i.spec.Instance, sdk.ErrPluginUnavailable, i.state))
 }

@@ -475,6 +475,9 @@ func ParseWindow(q url.Values, now time.Time) (from, to time.Time, err error) {
 		if date {
 			t = t.AddDate(0, 0, 1)
 		}
+		if !representable(t) {
+			return time.Time{}, time.Time{}, fmt.Errorf("parameter to: %q is past the last day a report can end, 9999-12-30: %w", s, ErrBadWindow)
+		}
 		to = t
 	}
 	from = to.Add(-DefaultWindow)
@@ -485,12 +488,19 @@ func ParseWindow(q url.Values, now time.Time) (from, to time.Time, err error) {
 		}
 		from = t
 	}
+	if !representable(from) {
+		return time.Time{}, time.Time{}, fmt.Errorf("parameter from: the window would start at %s, outside the years 1 to 9999: %w", from.Format(time.DateOnly), ErrBadWindow)
+	}
 	if !from.Before(to) {
 		return time.Time{}, time.Time{}, fmt.Errorf("from %s is not before to %s: %w",
 			from.Format(time.RFC3339), to.Format(time.RFC3339), ErrBadWindow)
 	}
 	return from, to, nil
 }
+
+// representable reports whether t is a time the report can show: RFC
+// 3339 (and JSON) has four-digit years.
+func representable(t time.Time) bool { return t.Year() >= 1 && t.Year() <= 9999 }
 
 // parseTime parses RFC 3339 or YYYY-MM-DD (UTC); date reports the latter.
 func parseTime(s string) (t time.Time, date bool, err error) {

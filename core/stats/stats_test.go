@@ -394,6 +394,10 @@ func TestParseWindow(t *testing.T) {
 		{name: "garbage to", query: "to=2025-13-01", bad: "parameter to"},
 		{name: "from after to", query: "from=2025-03-05&to=2025-03-01", bad: "not before"},
 		{name: "from in the future", query: "from=2025-04-01", bad: "not before"},
+		{name: "to past the last representable day", query: "to=9999-12-31", bad: "parameter to"},
+		{name: "to past year 9999", query: "to=9999-12-31T23:00:00-05:00", bad: "parameter to"},
+		{name: "from before year 1", query: "from=0000-06-01", bad: "parameter from"},
+		{name: "default window before year 1", query: "to=0001-01-02", bad: "parameter from"},
 		{name: "equal instants", query: "from=2025-03-01T00:00:00Z&to=2025-03-01T00:00:00Z", bad: "not before"},
 	}
 	for _, tt := range tests {

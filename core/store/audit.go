@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,6 +62,9 @@ func AppendAuditTx(tx *Tx, e AuditEntry) (AuditEntry, error) {
 // Audit returns up to limit entries after seq after, oldest first.
 func (s *Store) Audit(after uint64, limit int) ([]AuditEntry, error) {
 	var out []AuditEntry
+	if after == math.MaxUint64 {
+		return nil, nil // no entry follows
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketAudit).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {

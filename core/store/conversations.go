@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -286,6 +287,9 @@ func (s *Store) Messages(convID string, after uint64, limit int) ([]Message, err
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if _, err := getConversation(tx, convID); err != nil {
 			return err
+		}
+		if after == math.MaxUint64 {
+			return nil // no message follows
 		}
 		prefix := messagePrefix(convID)
 		c := tx.Bucket(bucketMessages).Cursor()

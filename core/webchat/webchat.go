@@ -293,8 +293,8 @@ func (s *Server) visitor(h func(w http.ResponseWriter, r *http.Request, c store.
 // token, 404 when the request names another conversation than the
 // token's.
 func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.Conversation, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
+	token, ok := httpapi.BearerToken(r)
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-webchat"`)
 		httpapi.WriteError(w, http.StatusUnauthorized, "unauthorized", "missing visitor token: start with POST /w/v1/session")
 		return store.Conversation{}, false

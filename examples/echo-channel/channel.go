@@ -76,6 +76,9 @@ func (c *Channel) HandleWebhook(_ context.Context, req sdk.WebhookRequest) (sdk.
 	if err := dec.Decode(&body); err != nil {
 		return jsonError(http.StatusBadRequest, "malformed JSON: "+err.Error()), nil
 	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return jsonError(http.StatusBadRequest, "malformed JSON: unexpected data after the object"), nil
+	}
 	switch {
 	case body.ID == "":
 		return jsonError(http.StatusBadRequest, `"id" is required`), nil

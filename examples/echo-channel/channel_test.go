@@ -71,6 +71,8 @@ func TestConformance(t *testing.T) {
 			"malformed":     webhook(`{"id":`, signed),
 			"missing id":    webhook(`{"chat":"room-1","text":"hello"}`, signed),
 			"unknown field": webhook(`{"id":"e1","chat":"room-1","text":"x","extra":1}`, signed),
+			"trailing data": webhook(`{"id":"e1","chat":"room-1","text":"x"} {"id":"e2"}`, signed),
+			"trailing junk": webhook(`{"id":"e1","chat":"room-1","text":"x"}]`, signed),
 		},
 		Outbound:  sdk.Outbound{ID: "o1", Kind: sdk.OutText, Conversation: "room-1", Text: "hello"},
 		Delivered: func() bool { return target.got("echo: hello") },

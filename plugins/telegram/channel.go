@@ -75,7 +75,8 @@ func newChannel(log *slog.Logger) *Channel {
 
 // Configure validates the options, learns the bot's username with getMe
 // (without failing when Telegram is unreachable, only when it rejects the
-// token) and, in webhook mode with public_url, registers the webhook.
+// token) and, in webhook mode with public_url, registers the webhook
+// (not in a dry run).
 func (c *Channel) Configure(ctx context.Context, req sdk.ConfigureRequest) (sdk.Capabilities, error) {
 	var opts Options
 	if err := req.Options.Decode(&opts); err != nil {
@@ -103,7 +104,7 @@ func (c *Channel) Configure(ctx context.Context, req sdk.ConfigureRequest) (sdk.
 		}
 		st.log.Warn("telegram getMe failed; group mentions are recognised once it succeeds", "error", err.Error())
 	}
-	if opts.Mode == modeWebhook && opts.PublicURL != "" {
+	if opts.Mode == modeWebhook && opts.PublicURL != "" && !req.DryRun {
 		if err := c.setWebhook(ctx, st); err != nil {
 			return sdk.Capabilities{}, err
 		}

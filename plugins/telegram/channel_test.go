@@ -77,6 +77,16 @@ func TestConfigure(t *testing.T) {
 			t.Errorf("allowed_updates %v", w.AllowedUpdates)
 		}
 	})
+	t.Run("a dry run registers no webhook", func(t *testing.T) {
+		fake := telegramtest.NewServer(t, testToken)
+		o, _ := sdk.NewOptions(options(fake, map[string]any{"public_url": "https://bot.example.com/"}))
+		if _, err := newChannel(nil).Configure(context.Background(), sdk.ConfigureRequest{Instance: "tg", Options: o, DryRun: true}); err != nil {
+			t.Fatal(err)
+		}
+		if w := fake.Webhook(); w.URL != "" {
+			t.Errorf("a dry run registered the webhook %q", w.URL)
+		}
+	})
 	t.Run("setWebhook failure is a Configure error", func(t *testing.T) {
 		fake := telegramtest.NewServer(t, testToken)
 		fake.FailNext(telegramtest.MethodSetWebhook, 1, telegramtest.Failure{Status: 400, Description: "Bad Request: bad webhook: Failed to resolve host"})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -27,8 +28,12 @@ const defaultConfigPath = "config.toml"
 const usage = `usage: switchboard <command> [flags]
 
 commands:
-  serve --config F          run the daemon
-  check-config --config F   validate a config file; exit 1 naming each bad key
+  serve --config F [--strict]
+                            run the daemon; --strict: refuse to start when a
+                            plugin rejects its options (else it is left failed)
+  check-config --config F   run every check serve runs (keys, data folder,
+                            plugin binaries, pins, permissions, plugin options);
+                            exit 1 naming each problem
   version                   print the version
   apikey create --name N --scopes S [--allow-ip CIDRS] [--rate 20/s]
                             create an API key; it is printed once
@@ -99,50 +104,78 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 }
 
-// loadConfig parses --config from args and loads the file with the
-// environment's overrides.
-func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, int) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", defaultConfigPath, "path to the config file")
-	if err := fs.Parse(args); err != nil {
-		return nil, 2
-	}
-	cfg, err := config.Load(*path, os.Environ())
-	var problems []config.Problem
+// readConfig loads the file at path with the environment's overrides and
+// returns its problems, missing plugin binaries included; code is 1 when
+// the file could not be read at all (said on stderr).
+func readConfig(path string, stderr io.Writer) (cfg *config.Config, problems []config.Problem, code int) {
+	cfg, err := config.Load(path, os.Environ())
 	var invalid *config.ValidationError
 	if errors.As(err, &invalid) {
 		problems = invalid.Problems
 	} else if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", *path, err)
-		return nil, 1
+		fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		return nil, nil, 1
 	}
 	// Missing plugin binaries are reported along with the other problems.
-	problems = append(problems, cfg.CheckPlugins()...)
-	if len(problems) > 0 {
-		fmt.Fprintf(stderr, "%s: %v\n", *path, &config.ValidationError{Problems: problems})
-		return nil, 1
-	}
-	return cfg, 0
+	return cfg, append(problems, cfg.CheckPlugins()...), 0
 }
 
+// checkConfig runs every check serve runs before serving and names every
+// problem at once: the file's keys, the data folder, the TLS files, and
+// each plugin's binary and options (each plugin is started, asked to check
+// its options without acting on them, and stopped).
 func checkConfig(args []string, stdout, stderr io.Writer) int {
-	_, code := loadConfig("check-config", args, stderr)
-	if code == 0 {
-		fmt.Fprintln(stdout, "config is valid")
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", defaultConfigPath, "path to the config file")
+	if err := fs.Parse(args); err != nil {
+		return 2
 	}
-	return code
+	cfg, problems, code := readConfig(*path, stderr)
+	if code != 0 {
+		return code
+	}
+	if len(problems) == 0 {
+		// Plugins are only started from a config without problems: their
+		// options and binaries are then what serve would use.
+		log := logrus.New()
+		log.SetOutput(io.Discard)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		problems = daemon.New(cfg, log, version).Check(ctx)
+	} else {
+		problems = append(problems, cfg.CheckFiles()...)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%s: %v\n", *path, &config.ValidationError{Problems: problems})
+		return 1
+	}
+	fmt.Fprintln(stdout, "config is valid")
+	return 0
 }
 
 func serve(args []string, stderr io.Writer) int {
-	cfg, code := loadConfig("serve", args, stderr)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", defaultConfigPath, "path to the config file")
+	strict := fs.Bool("strict", false, "refuse to start when any plugin fails to start, instead of starting without it")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, problems, code := readConfig(*path, stderr)
 	if code != 0 {
 		return code
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%s: %v\n", *path, &config.ValidationError{Problems: problems})
+		return 1
 	}
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := daemon.New(cfg, log, version).Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	d := daemon.New(cfg, log, version)
+	d.Strict = *strict
+	if err := d.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.WithError(err).Error("switchboard stopped")
 		return 1
 	}

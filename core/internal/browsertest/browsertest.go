@@ -19,6 +19,7 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
@@ -211,13 +213,28 @@ func (b *Browser) Page(o Options) *Page {
 func (p *Page) Context() context.Context { return p.ctx }
 
 // Do runs chromedp actions with a time limit, failing the test on error.
+// A single action whose element the page replaced between finding it and
+// acting on it (a list re-rendered by a live update) is tried again, as a
+// person would click again.
 func (p *Page) Do(actions ...chromedp.Action[chromedp.Void]) {
 	p.b.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	err := chromedp.Do(ctx, actions...)
+	for try := 0; err != nil && len(actions) == 1 && nodeReplaced(err) && try < 3; try++ {
+		err = chromedp.Do(ctx, actions...)
+	}
+	if err != nil {
 		p.b.t.Fatalf("browser: %v", err)
 	}
+}
+
+// nodeReplaced reports whether err is the browser's answer about a node
+// that left the document after it was found (a generic server error, code
+// -32000, from the DevTools protocol).
+func nodeReplaced(err error) bool {
+	var perr *cdproto.Error
+	return errors.As(err, &perr) && perr.Code == -32000
 }
 
 func (p *Page) call(f func(ctx context.Context) error) {

@@ -37,6 +37,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// APIKeys are api.keys; none leaves the [api] section out.
 	APIKeys []string
+	// Server is TOML lines added to the generated [server] section, such
+	// as read_timeout = "2s".
+	Server string
 	// Sections is TOML appended after the generated [server], [log],
 	// [plugins] and [api] sections: channels, [llm], [bot]…
 	Sections string
@@ -73,6 +76,9 @@ func WriteConfig(opts Options) (path, url string, err error) {
 	fmt.Fprintf(&b, "\n[server]\nlisten = %q\ndata_dir = %q\n", addr, filepath.Join(opts.Dir, "data"))
 	if opts.ShutdownTimeout > 0 {
 		fmt.Fprintf(&b, "shutdown_timeout = %q\n", opts.ShutdownTimeout.String())
+	}
+	if opts.Server != "" {
+		b.WriteString(strings.TrimSpace(opts.Server) + "\n")
 	}
 	if opts.LogLevel != "" {
 		fmt.Fprintf(&b, "\n[log]\nlevel = %q\n", opts.LogLevel)

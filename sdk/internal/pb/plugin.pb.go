@@ -121,6 +121,7 @@ type ConfigureRequest struct {
 	Instance      string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`                          // config name of this instance, e.g. "tg"
 	OptionsJson   []byte                 `protobuf:"bytes,2,opt,name=options_json,json=optionsJson,proto3" json:"options_json,omitempty"` // the instance's [..options] table as JSON
 	HostVersion   string                 `protobuf:"bytes,3,opt,name=host_version,json=hostVersion,proto3" json:"host_version,omitempty"`
+	DryRun        bool                   `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"` // only check the options: no side effects, and the process is stopped next
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,6 +175,13 @@ func (x *ConfigureRequest) GetHostVersion() string {
 		return x.HostVersion
 	}
 	return ""
+}
+
+func (x *ConfigureRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
 }
 
 type Capabilities struct {
@@ -1955,11 +1963,12 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x05Empty\"G\n" +
 	"\vErrorDetail\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12$\n" +
-	"\x0eretry_after_ms\x18\x02 \x01(\x03R\fretryAfterMs\"t\n" +
+	"\x0eretry_after_ms\x18\x02 \x01(\x03R\fretryAfterMs\"\x8d\x01\n" +
 	"\x10ConfigureRequest\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12!\n" +
 	"\foptions_json\x18\x02 \x01(\fR\voptionsJson\x12!\n" +
-	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\"\xf2\x01\n" +
+	"\fhost_version\x18\x03 \x01(\tR\vhostVersion\x12\x17\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"\xf2\x01\n" +
 	"\fCapabilities\x12\x1d\n" +
 	"\n" +
 	"text_limit\x18\x01 \x01(\x05R\ttextLimit\x12\x16\n" +
