@@ -115,6 +115,7 @@ func outboundToPB(o Outbound) *pb.Outbound {
 		Text:         o.Text,
 		Role:         o.Role,
 		Reason:       o.Reason,
+		Department:   o.Department,
 		Context:      o.Context,
 		Choices:      choicesToPB(o.Choices),
 	}
@@ -151,6 +152,7 @@ func outboundFromPB(o *pb.Outbound) Outbound {
 		Text:         o.GetText(),
 		Role:         o.GetRole(),
 		Reason:       o.GetReason(),
+		Department:   o.GetDepartment(),
 		Context:      o.GetContext(),
 		Choices:      choicesFromPB(o.GetChoices()),
 	}

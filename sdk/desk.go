@@ -47,6 +47,9 @@ type Handoff struct {
 	Summary string
 	// Reason says why the conversation was handed off.
 	Reason string
+	// Department is the desk's id of the department the handoff goes to
+	// (the routed department's desk_id); "" for the desk's own default.
+	Department string
 }
 
 // TranscriptEntry is one message of a transcript handed to a desk.

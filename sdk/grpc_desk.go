@@ -37,7 +37,7 @@ func (s *deskServer) OpenHandoff(ctx context.Context, req *pb.OpenHandoffRequest
 	ref, err := s.impl.OpenHandoff(ctx, Handoff{
 		ID: req.GetId(), ConversationID: req.GetConversationId(), Channel: req.GetChannel(),
 		User: userFromPB(req.GetUser()), Transcript: transcriptFromPB(req.GetTranscript()),
-		Summary: req.GetSummary(), Reason: req.GetReason(),
+		Summary: req.GetSummary(), Reason: req.GetReason(), Department: req.GetDepartment(),
 	})
 	if err != nil {
 		return nil, errorToStatus(err)
@@ -69,7 +69,7 @@ type DeskClient struct {
 func (c *DeskClient) OpenHandoff(ctx context.Context, h Handoff) (string, error) {
 	res, err := c.client.OpenHandoff(ctx, &pb.OpenHandoffRequest{
 		Id: h.ID, ConversationId: h.ConversationID, Channel: h.Channel, User: userToPB(h.User),
-		Transcript: transcriptToPB(h.Transcript), Summary: h.Summary, Reason: h.Reason,
+		Transcript: transcriptToPB(h.Transcript), Summary: h.Summary, Reason: h.Reason, Department: h.Department,
 	})
 	if err != nil {
 		return "", errorFromStatus(err)

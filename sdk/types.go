@@ -125,6 +125,9 @@ type Outbound struct {
 	Role string
 	// Reason explains a handoff.
 	Reason string
+	// Department is, for a native handoff, the platform's id of the
+	// department it goes to ("" for the channel's own default).
+	Department string
 	// Context is the latest context map of the conversation's events.
 	Context map[string]string
 	// Choices are answers the visitor can pick with one tap, offered with

@@ -85,6 +85,12 @@ type Config struct {
 	Console Console `toml:"console"`
 	// KB is the [kb] section: the knowledge base (kb.go).
 	KB KB `toml:"kb"`
+	// Departments are the [[departments]] that serve handoffs
+	// (routing.go).
+	Departments []Department `toml:"departments"`
+	// Routing is the [routing] section: classification of handoffs and
+	// assignment to operators (routing.go).
+	Routing Routing `toml:"routing"`
 	// Hours is the [hours] section: opening hours (tickets.go).
 	Hours Hours `toml:"hours"`
 	// CRM is the [crm] section: customer lookup (tickets.go).
@@ -407,6 +413,7 @@ func Default() *Config {
 		OAuth:   OAuth{TokenTTL: time.Hour},
 		Console: Console{Enabled: true, SessionLifetime: 12 * time.Hour},
 		KB:      defaultKB(),
+		Routing: defaultRouting(),
 		CSAT: CSAT{
 			Enabled:  true,
 			Question: "How would you rate the help you got? Tap a star, or reply with a number from 1 (poor) to 5 (excellent).",

@@ -126,6 +126,7 @@ func TestLoadFullExample(t *testing.T) {
 		OAuth:   OAuth{TokenTTL: 30 * time.Minute},
 		Console: Console{Enabled: true, PublicURL: "https://support.example.com", SessionLifetime: 8 * time.Hour},
 		KB:      Default().KB,
+		Routing: Default().Routing,
 		Events:  Events{Retention: 72 * time.Hour, WebhookTimeout: 15 * time.Second, RetryFor: 24 * time.Hour, PauseAfter: time.Hour},
 		CSAT:    Default().CSAT,
 	}
@@ -192,6 +193,8 @@ func TestDefaults(t *testing.T) {
 		// for range below.
 		KB: KB{Sources: []string{}, TopK: 4, AnswerThreshold: Default().KB.AnswerThreshold,
 			AnswerMargin: Default().KB.AnswerMargin, SuggestThreshold: Default().KB.SuggestThreshold},
+		Routing: Routing{DefaultDepartment: "general", MaxChats: 3, OperatorMaxChats: map[string]int{},
+			FirstResponse: FirstResponse{Low: 30 * time.Minute, Normal: 10 * time.Minute, High: 5 * time.Minute, Urgent: 2 * time.Minute}},
 		CSAT: CSAT{Enabled: true, Question: Default().CSAT.Question, Thanks: "Thank you for your rating!", Window: 24 * time.Hour},
 	}
 	if want.Bot.SystemPrompt == "" {

@@ -120,6 +120,17 @@ func (c *Config) normalize() {
 	if c.LLM != nil && c.LLM.Options == nil {
 		c.LLM.Options = map[string]any{}
 	}
+	// Operator accounts' emails are stored lower-cased.
+	for i := range c.Departments {
+		for j, e := range c.Departments[i].Operators {
+			c.Departments[i].Operators[j] = strings.ToLower(e)
+		}
+	}
+	lower := make(map[string]int, len(c.Routing.OperatorMaxChats))
+	for e, n := range c.Routing.OperatorMaxChats {
+		lower[strings.ToLower(e)] = n
+	}
+	c.Routing.OperatorMaxChats = lower
 }
 
 // envOverrides turns environment variables into config keys and values, and

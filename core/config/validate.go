@@ -309,6 +309,8 @@ func (c *Config) validate() []Problem {
 	c.validateTickets(add)
 	// [kb]
 	ps = append(ps, c.validateKB()...)
+	// [[departments]], [routing]
+	ps = append(ps, c.validateRouting()...)
 	return ps
 }
 

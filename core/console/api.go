@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -98,6 +99,9 @@ type HandoffView struct {
 	JoinedAt    *time.Time         `json:"joined_at,omitempty"`
 	// Summary is what a desk would be told: who, where, why, last words.
 	Summary string `json:"summary,omitempty"`
+	// Route is the department, priority and tags the handoff was given,
+	// and what chose them.
+	Route *conversation.Route `json:"route,omitempty"`
 }
 
 // MessageView is a transcript line as the console shows it.
@@ -139,6 +143,7 @@ func view(c store.Conversation, last *store.Message, lastVisitor string) Convers
 		v.Handoff = &HandoffView{
 			Cause: h.Cause, Reason: h.Reason, RequestedAt: h.RequestedAt, Desk: h.Desk, Native: h.Native,
 			Operator: h.Operator, Assignee: h.Assignee, Summary: engine.HandoffSummary(c.User, c.Channel, reason, lastVisitor),
+			Route: h.Route,
 		}
 		if !h.JoinedAt.IsZero() {
 			v.Handoff.JoinedAt = &h.JoinedAt
@@ -252,7 +257,8 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	// Waiting first, longest wait first; then the most recently active.
+	// Waiting first, highest priority then longest wait first; then the
+	// most recently active.
 	slices.SortStableFunc(out, func(a, b ConversationView) int {
 		if (a.WaitingSince == nil) != (b.WaitingSince == nil) {
 			if a.WaitingSince != nil {
@@ -261,6 +267,9 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 			return 1
 		}
 		if a.WaitingSince != nil {
+			if pa, pb := priorityOf(a), priorityOf(b); pa != pb {
+				return cmp.Compare(pb, pa)
+			}
 			return a.WaitingSince.Compare(*b.WaitingSince)
 		}
 		return b.ActivityAt.Compare(a.ActivityAt)
@@ -269,6 +278,14 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		out = out[:limit]
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"conversations": out})
+}
+
+// priorityOf is a view's priority: normal when it was not routed.
+func priorityOf(v ConversationView) conversation.Priority {
+	if v.Handoff != nil && v.Handoff.Route != nil {
+		return v.Handoff.Route.Priority
+	}
+	return conversation.PriorityNormal
 }
 
 // conversation loads the {id} of the path, answering 404 itself.
@@ -407,6 +424,7 @@ func (s *Server) do(w http.ResponseWriter, r *http.Request, c store.Conversation
 	ctx, cancel := context.WithTimeout(r.Context(), actionTimeout)
 	defer cancel()
 	updated, err := s.eng.Do(ctx, c.ID, ev)
+	s.kickRouting() // a close, release or transfer may free a place
 	result := "ok"
 	if err != nil {
 		result = "refused: " + err.Error()

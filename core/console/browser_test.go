@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/accounts"
 	"github.com/switchboard-chat/switchboard/core/internal/browsertest"
 	"github.com/switchboard-chat/switchboard/core/live"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
@@ -268,4 +269,46 @@ func TestConsoleSetupLink(t *testing.T) {
 	if !browsertest.Eval[bool](p, `document.getElementById("app").hidden`) {
 		t.Error("the console stays visible after the session ended")
 	}
+}
+
+// The queue shows each handoff's department and priority, highest first,
+// and the conversation's route in its details; on a desktop in English
+// and on a phone in Chinese.
+func TestConsoleRoutedQueue(t *testing.T) {
+	tbl := priorities()
+	tbl.Departments = append(tbl.Departments, routing.Department{Name: "chinese", Languages: []string{"zh"}})
+	e := newRoutedEnv(t, tbl, Routing{Default: "general", Departments: []Department{{Name: "general"}, {Name: "chinese"}}, MaxChats: 3})
+	b := browsertest.New(t)
+	b.Allow("status of 401")
+	e.addOperator("ann@example.com", "Ann Lee", accounts.RoleAgent)
+	e.waiting("901", "whenever you have a minute")
+	e.waiting("902", "我的快递还没到，能帮我查一下吗？")
+	urgent := e.waiting("903", "this is urgent, my card was charged twice")
+	p := b.Page(browsertest.Options{Width: 1440, Height: 900})
+	p.Do(chromedp.Navigate(e.srv.URL + "/console/"))
+	signIn(p, "ann@example.com", "password of Ann Lee")
+	p.WaitText("#conv-list", "Visitor 901")
+	first := browsertest.Eval[string](p, `document.querySelector("#conv-list .conv").dataset.id`)
+	if first != urgent {
+		t.Errorf("the queue starts with %s, want the urgent %s", first, urgent)
+	}
+	p.WaitText("#conv-list", "Urgent")
+	p.WaitText("#conv-list", "chinese")
+	p.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + urgent + `"]`)))
+	p.WaitText("#details", "rule urgent")
+	p.WaitText("#details", "hot")
+	p.Screenshot("console-routed-desktop-en")
+
+	b2 := browsertest.New(t)
+	b2.Allow("status of 401")
+	small := b2.Page(browsertest.Options{Width: 360, Height: 740, Mobile: true, Language: "zh-CN"})
+	small.Do(chromedp.Navigate(e.srv.URL + "/console/"))
+	signIn(small, "ann@example.com", "password of Ann Lee")
+	small.WaitText("#conv-list", "紧急")
+	small.Screenshot("console-routed-phone-zh")
+	if w := browsertest.Eval[int](small, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("the queue is %d px wide at 360 px: it overflows", w)
+	}
+	small.Do(chromedp.Click(chromedp.CSS(`.conv[data-id="` + urgent + `"]`)))
+	small.WaitText("#details", "规则 urgent")
 }

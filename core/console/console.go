@@ -52,6 +52,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Routing hands out the queue; the zero value assigns nothing and
+	// sets no service levels.
+	Routing Routing
 }
 
 // Server serves the console and its API.
@@ -65,6 +68,7 @@ type Server struct {
 	hub      *hub
 	presence *presence
 	limits   *loginLimits
+	assign   *assigner
 	handler  http.Handler
 	// api holds the routes under /op/.
 	api      *routes.Table
@@ -80,11 +84,15 @@ func New(cfg Config, st *store.Store, eng Engine, hub *live.Hub, acc *accounts.A
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.Routing.FirstResponse == nil {
+		cfg.Routing.FirstResponse = func(conversation.Priority) time.Duration { return 0 }
+	}
 	s := &Server{
 		cfg: cfg, st: st, eng: eng, live: hub, accounts: acc, log: log,
 		hub:      newHub(st, cfg.Now, log),
 		presence: newPresence(),
 		limits:   newLoginLimits(),
+		assign:   newAssigner(),
 		closing:  make(chan struct{}),
 	}
 	api := routes.New()
@@ -125,6 +133,7 @@ func (s *Server) Close() { s.closeOne.Do(func() { close(s.closing) }) }
 // sessions until ctx ends.
 func (s *Server) Run(ctx context.Context) {
 	go s.hub.run(ctx)
+	go s.runRouting(ctx)
 	tick := time.NewTicker(10 * time.Minute)
 	defer tick.Stop()
 	for {

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/internal/apitest"
 	"github.com/switchboard-chat/switchboard/core/live"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -126,7 +127,11 @@ type env struct {
 	live  *live.Hub
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newRoutedEnv(t, nil, Routing{}) }
+
+// newRoutedEnv is newEnv with handoffs classified by table and the
+// queue handed out by r.
+func newRoutedEnv(t *testing.T, table *routing.Table, r Routing) *env {
 	t.Helper()
 	e := &env{t: t, tg: &channel{}, clock: &clock{}, live: live.NewHub()}
 	st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
@@ -140,12 +145,13 @@ func newEnv(t *testing.T) *env {
 		Rules: conversation.Policy{Desk: conversation.ConsoleDesk, MaxBotFailures: 2, ReturnToBot: true,
 			Messages: conversation.Messages{Handoff: "connecting you", Fallback: "sorry", Closed: "bye for now", Cancel: "back with the bot"}},
 		Concurrency: 1,
+		Routing:     table,
 	}, st, channels{"tg": e.tg}, nil, log)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	e.acc = accounts.New(st, e.clock.now)
-	e.con, err = New(Config{SessionLifetime: time.Hour, Now: e.clock.now}, st, eng, e.live, e.acc, log)
+	e.con, err = New(Config{SessionLifetime: time.Hour, Now: e.clock.now, Routing: r}, st, eng, e.live, e.acc, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -383,6 +384,12 @@ func (s *Server) sendSignal(stream *sse.Stream, me signedIn, sig live.Signal) bo
 			return true
 		}
 		typ, data = EventPresence, p
+	case live.Alert:
+		n, ok := sig.Data.(ServiceLevelNotice)
+		if !ok || !slices.Contains(n.recipients, me.op.ID) {
+			return true
+		}
+		typ, data = EventServiceLevel, n
 	default:
 		return true
 	}

@@ -85,6 +85,7 @@ func (p *presence) chosen(id string) string {
 // connected counts a console stream of the operator in (+1) or out (-1).
 func (s *Server) connected(me signedIn, delta int) {
 	if st, changed := s.presence.change(me.op.ID, func(o *opPresence) { o.conns += delta }); changed {
+		s.kickRouting()
 		s.live.Publish(live.Signal{Kind: live.Presence, From: "operator", Data: Presence{OperatorID: me.op.ID, Name: me.op.Name, Status: st}})
 	}
 }
@@ -103,6 +104,7 @@ func (s *Server) setPresence(w http.ResponseWriter, r *http.Request) {
 	me := operatorOf(r.Context())
 	st, changed := s.presence.change(me.op.ID, func(o *opPresence) { o.chosen = req.Status })
 	if changed {
+		s.kickRouting()
 		s.live.Publish(live.Signal{Kind: live.Presence, From: "operator", Data: Presence{OperatorID: me.op.ID, Name: me.op.Name, Status: st}})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": req.Status})

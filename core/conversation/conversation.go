@@ -211,6 +211,12 @@ type Handoff struct {
 	// Announced says the visitor was told a person is on the way (for a
 	// desk, once it confirmed it has the handoff).
 	Announced bool `json:"announced,omitempty"`
+	// Route is the department and priority the handoff was given (see
+	// routing.go); nil before routing existed or for a takeover.
+	Route *Route `json:"route,omitempty"`
+	// LastAssignee is the console account that held the conversation's
+	// previous handoff, to give a returning customer back to them.
+	LastAssignee string `json:"last_assignee,omitempty"`
 }
 
 // Transition is one change of state, as stored in a conversation's history.

@@ -44,8 +44,12 @@ type KnowledgeNoMatch struct {
 	Reason string
 }
 
-// ModelTransferred is a model turn that called transfer_to_human.
-type ModelTransferred struct{ Reason string }
+// ModelTransferred is a model turn that called transfer_to_human, with
+// the department and priority it suggested, if any.
+type ModelTransferred struct {
+	Reason string
+	Hint   RouteHint
+}
 
 // ModelFailed is a model turn that did not produce an answer.
 type ModelFailed struct {

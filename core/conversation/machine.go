@@ -327,6 +327,8 @@ func (s *step) apply(ev Event) {
 		default:
 			s.refuse("the conversation is closed")
 		}
+	case ServiceLevelBreached:
+		s.breach()
 	case Rated:
 		s.rated(ev.Score, ev.Comment)
 	case ReturnedToBot:
@@ -417,7 +419,7 @@ func (s *step) handoff(cause Cause, reason string) {
 	}
 	s.transition(WaitingHuman, cause, reason)
 	s.c.Failures, s.c.Offered = 0, nil
-	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now}
+	h := &Handoff{Cause: cause, Reason: reason, RequestedAt: s.now, LastAssignee: lastAssignee(s.c.Handoff)}
 	if s.m.p.QueueTimeout > 0 {
 		h.Deadline = s.now.Add(s.m.p.QueueTimeout)
 	}

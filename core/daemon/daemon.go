@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/metrics"
 	"github.com/switchboard-chat/switchboard/core/pluginhost"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/stats"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/core/webchat"
@@ -90,6 +91,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		OutboxPending: func() int {
 			n, _ := st.CountOutbox()
 			return n
+		},
+		Departments: d.departmentNames(),
+		QueueByDepartment: func() (map[string]int, error) {
+			return st.WaitingByDepartment(d.cfg.Routing.DefaultDepartment)
 		},
 		Ratings: func() ([]metrics.RatingTotals, error) { return ratingTotals(st) },
 	})
@@ -170,7 +175,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		OAuthTokenTTL:  d.cfg.OAuth.TokenTTL,
 		Metrics:        m,
 		Stats: func(from, to time.Time) (any, error) {
-			return stats.Compute(st, from, to)
+			return stats.ComputeFor(st, from, to, d.cfg.Routing.DefaultDepartment)
 		},
 		Operators: operators,
 		KB:        knowledge,
@@ -183,7 +188,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	routes.Handle("/", api)
 	var desk *console.Server
 	if d.cfg.Console.Enabled {
-		if desk, err = d.console(st, eng, signals, operators); err != nil {
+		if desk, err = d.console(st, eng, signals, operators, alerter); err != nil {
 			return err
 		}
 		consoleDesk.Store(desk)
@@ -288,7 +293,7 @@ func (d *Daemon) webChat(st *store.Store, eng *engine.Engine, signals *live.Hub)
 }
 
 // console builds the operators' console.
-func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts) (*console.Server, error) {
+func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts, alerter *alerts.Alerter) (*console.Server, error) {
 	trusted, err := httpapi.ParsePrefixes(d.cfg.API.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
@@ -298,7 +303,21 @@ func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub,
 		PublicURL:       d.cfg.BaseURL(),
 		TrustedProxies:  trusted,
 		MaxBodyBytes:    d.cfg.Server.MaxBodyBytes,
+		Routing:         d.consoleRouting(alerter),
 	}, st, eng, signals, operators, d.log)
+}
+
+// consoleRouting is how the console hands out its queue.
+func (d *Daemon) consoleRouting(alerter *alerts.Alerter) console.Routing {
+	r := d.cfg.Routing
+	out := console.Routing{
+		AutoAssign: r.AutoAssign, Default: r.DefaultDepartment, MaxChats: r.MaxChats,
+		OperatorMaxChats: r.OperatorMaxChats, FirstResponse: r.FirstResponse.Of, Alert: alerter.Send,
+	}
+	for _, dep := range d.cfg.DepartmentList() {
+		out.Departments = append(out.Departments, console.Department{Name: dep.Name, Operators: dep.Operators})
+	}
+	return out
 }
 
 // announceSetup logs the one-time link that creates the first console
@@ -314,6 +333,33 @@ func (d *Daemon) announceSetup(ctx context.Context, desk *console.Server) {
 			Warn("no console operator yet: open the setup_url once to create the first administrator " +
 				"(or run `switchboard operator add`); it works once and expires")
 	}
+}
+
+// routingTable is the classifier's table from [[departments]] and
+// [routing].
+func (d *Daemon) routingTable() *routing.Table {
+	t := d.cfg.RoutingTable()
+	return &t
+}
+
+// departmentNames lists the departments in force.
+func (d *Daemon) departmentNames() []string {
+	var out []string
+	for _, dep := range d.cfg.DepartmentList() {
+		out = append(out, dep.Name)
+	}
+	return out
+}
+
+// deskIDs are the departments' desk-side ids, by name.
+func (d *Daemon) deskIDs() map[string]string {
+	out := map[string]string{}
+	for _, dep := range d.cfg.DepartmentList() {
+		if dep.DeskID != "" {
+			out[dep.Name] = dep.DeskID
+		}
+	}
+	return out
 }
 
 // ticketDesk serves /v1/tickets: the tickets are the store's, comments go
@@ -356,6 +402,8 @@ func (d *Daemon) engineConfig() engine.Config {
 				RateThanks:     d.cfg.CSAT.Thanks,
 			},
 		},
+		Routing:         d.routingTable(),
+		DeskIDs:         d.deskIDs(),
 		SystemPrompt:    b.SystemPrompt,
 		SuggestMessage:  b.SuggestMessage,
 		HistoryMessages: b.HistoryMessages,

@@ -472,6 +472,7 @@ func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, erro
 	case store.NativeHandoff:
 		return "", d.sendChannel(ctx, e.Instance, sdk.Outbound{
 			ID: e.ID(), Kind: sdk.OutHandoff, Conversation: p.Ref, User: p.User, Text: p.Text, Reason: p.Reason, Context: p.Context,
+			Department: p.Department,
 		})
 	case store.OpenHandoff:
 		desk, err := d.desk(e.Instance)
@@ -480,7 +481,7 @@ func (d *deliverer) send(ctx context.Context, e store.OutboxEntry) (string, erro
 		}
 		return desk.OpenHandoff(ctx, sdk.Handoff{
 			ID: e.ID(), ConversationID: e.ConversationID, Channel: p.Channel, User: p.User,
-			Transcript: p.Transcript, Summary: p.Summary, Reason: p.Reason,
+			Transcript: p.Transcript, Summary: p.Summary, Reason: p.Reason, Department: p.Department,
 		})
 	case store.RelayToDesk:
 		ref, ok := d.deskRef(e)

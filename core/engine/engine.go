@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/hours"
 	"github.com/switchboard-chat/switchboard/core/metrics"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
@@ -53,6 +54,12 @@ type Config struct {
 	Delivery DeliveryConfig
 	// Metrics records turns, transitions and sends; nil: none.
 	Metrics *metrics.Metrics
+	// Routing classifies handoffs into departments and priorities (see
+	// routing.go); nil: every handoff goes to the one queue unrouted.
+	Routing *routing.Table
+	// DeskIDs are the desk-side ids of the departments (a SalesIQ
+	// department id), by department name.
+	DeskIDs map[string]string
 	// ShareProfile gives the model what the customer lookup said about
 	// the visitor (crm.share_with_model).
 	ShareProfile bool
@@ -103,6 +110,8 @@ type Engine struct {
 	lanes    *lanes
 	deliver  *deliverer
 	timers   *timers
+	// transferTool is the transfer_to_human tool of model turns.
+	transferTool sdk.Tool
 
 	mu       sync.Mutex
 	waiters  map[string]chan error // requests waiting for their event, by event ID
@@ -139,6 +148,11 @@ func New(cfg Config, st *store.Store, channels Channels, models Models, log logr
 	dcfg.Hooks = e.deskOutcomes()
 	e.deliver = newDeliverer(dcfg, st, channels, cfg.Metrics, log)
 	e.timers = newTimers(st.Now, e.fireTimeout)
+	var departments []string
+	if cfg.Routing != nil {
+		departments = cfg.Routing.DepartmentNames()
+	}
+	e.transferTool = TransferTool(departments)
 	return e
 }
 

@@ -14,12 +14,28 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
-// transferTool is the tool every model turn gets.
-var transferTool = sdk.Tool{
-	Name:        "transfer_to_human",
-	Description: "Hand the conversation to a human colleague. Use it when the customer asks for a person, when you cannot help, or when the request needs a human decision.",
-	Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string",` +
-		`"description":"Why a human is needed, in one sentence for the colleague."}},"required":["reason"]}`),
+// transferToolName is the name of the tool every model turn gets.
+const transferToolName = "transfer_to_human"
+
+// TransferTool is the transfer_to_human tool every model turn gets: a
+// reason, and, when there are departments to choose from, the department
+// (an enum of their names) and the priority.
+func TransferTool(departments []string) sdk.Tool {
+	props := map[string]any{
+		"reason": map[string]any{"type": "string", "description": "Why a human is needed, in one sentence for the colleague."},
+		"priority": map[string]any{"type": "string", "enum": conversation.PriorityNames(),
+			"description": "How urgent it is: high or urgent for an angry customer, a payment problem or an outage; normal otherwise."},
+	}
+	if len(departments) > 1 {
+		props["department"] = map[string]any{"type": "string", "enum": departments,
+			"description": "The team that should take the conversation."}
+	}
+	params, _ := json.Marshal(map[string]any{"type": "object", "properties": props, "required": []string{"reason"}})
+	return sdk.Tool{
+		Name:        transferToolName,
+		Description: "Hand the conversation to a human colleague. Use it when the customer asks for a person, when you cannot help, or when the request needs a human decision.",
+		Parameters:  params,
+	}
 }
 
 // typingEvery is how often the typing indicator is renewed during a model
@@ -30,7 +46,7 @@ const typingEvery = 4 * time.Second
 // returns the outcome as the event the conversation rules take, or nil when
 // ctx ended first.
 func (e *Engine) botTurn(ctx context.Context, ef *effects) conversation.Event {
-	text, sources, reason, err := e.askModel(ctx, ef)
+	text, sources, transfer, err := e.askModel(ctx, ef)
 	if ctx.Err() != nil {
 		return nil // shutting down: the turn runs again after the restart
 	}
@@ -46,11 +62,11 @@ func (e *Engine) botTurn(ctx context.Context, ef *effects) conversation.Event {
 	case err != nil:
 		log.WithError(err).WithField("failures", ef.conv.Failures+1).Warn("model turn failed")
 		return conversation.ModelFailed{Err: err.Error()}
-	case reason != "":
+	case transfer != nil:
 		if e.cfg.Knowledge != nil {
 			ef.gaps = append(ef.gaps, gap{question: ef.question, reason: store.GapHandoff})
 		}
-		return conversation.ModelTransferred{Reason: reason}
+		return *transfer
 	case strings.TrimSpace(text) == "":
 		log.WithField("failures", ef.conv.Failures+1).Warn("model gave an empty answer")
 	}
@@ -72,19 +88,19 @@ func isModelDown(err error) bool {
 // when there is a knowledge base. The visitor messages being answered come
 // last, after any answer the bot wrote while they were arriving, so the
 // model sees the exchange in the order it must reply to. It returns the
-// answer text and the entries it was given, or the reason of a
-// transfer_to_human call.
-func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, sources []conversation.Source, transferReason string, err error) {
+// answer text and the entries it was given, or the transfer_to_human
+// call.
+func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, sources []conversation.Source, transfer *conversation.ModelTransferred, err error) {
 	conv, asked := ef.conv, ef.asked
 	llm, err := e.models.LLM()
 	if err != nil {
-		return "", nil, "", err
+		return "", nil, nil, err
 	}
 	history, err := e.st.LastMessages(conv.ID, e.cfg.HistoryMessages)
 	if err != nil {
-		return "", nil, "", err
+		return "", nil, nil, err
 	}
-	req := sdk.ChatRequest{Tools: []sdk.Tool{transferTool}}
+	req := sdk.ChatRequest{Tools: []sdk.Tool{e.transferTool}}
 	system := e.cfg.SystemPrompt
 	if e.cfg.Knowledge != nil {
 		g, err := e.cfg.Knowledge.Ground(ctx, ef.question)
@@ -129,7 +145,7 @@ func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, source
 	select {
 	case e.sem <- struct{}{}:
 	case <-ctx.Done():
-		return "", nil, "", ctx.Err()
+		return "", nil, nil, ctx.Err()
 	}
 	defer func() { <-e.sem }()
 
@@ -149,22 +165,24 @@ func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, source
 		return nil
 	}))
 	if err != nil {
-		return "", nil, "", err
+		return "", nil, nil, err
 	}
 	for _, c := range calls {
-		if c.Name != transferTool.Name {
+		if c.Name != transferToolName {
 			continue
 		}
 		var args struct {
-			Reason string `json:"reason"`
+			Reason     string `json:"reason"`
+			Department string `json:"department"`
+			Priority   string `json:"priority"`
 		}
 		_ = json.Unmarshal(c.Arguments, &args)
 		if args.Reason == "" {
 			args.Reason = "the assistant asked for a human"
 		}
-		return "", nil, args.Reason, nil
+		return "", nil, &conversation.ModelTransferred{Reason: args.Reason, Hint: conversation.RouteHint{Department: args.Department, Priority: args.Priority}}, nil
 	}
-	return b.String(), sources, "", nil
+	return b.String(), sources, nil, nil
 }
 
 // showTyping keeps a typing indicator up while the model works, where the

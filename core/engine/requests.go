@@ -28,6 +28,7 @@ const (
 	kindOperatorSay   sdk.EventKind = "engine.operator_message"
 	kindDeskOpened    sdk.EventKind = "engine.desk_opened"
 	kindDeskFailed    sdk.EventKind = "engine.desk_failed"
+	kindServiceLevel  sdk.EventKind = "engine.sla_breached"
 	kindRate          sdk.EventKind = "engine.rate"
 )
 
@@ -156,6 +157,8 @@ func encodeRequest(req conversation.Event) (sdk.Event, error) {
 		return sdk.Event{Kind: kindHandoff, Text: r.Reason, Context: map[string]string{ctxCause: string(r.Cause)}}, nil
 	case conversation.CloseRequested:
 		return sdk.Event{Kind: kindClose}, nil
+	case conversation.ServiceLevelBreached:
+		return sdk.Event{Kind: kindServiceLevel}, nil
 	case conversation.Claimed:
 		return sdk.Event{Kind: kindClaim, User: operatorUser(r.Operator)}, nil
 	case conversation.Released:
@@ -200,6 +203,8 @@ func decodeRequest(it store.InboxItem) conversation.Event {
 		return conversation.HandoffRequested{Cause: cause, Reason: ev.Text}
 	case kindClose:
 		return conversation.CloseRequested{}
+	case kindServiceLevel:
+		return conversation.ServiceLevelBreached{}
 	case kindClaim:
 		return conversation.Claimed{Operator: op, At: it.ReceivedAt}
 	case kindRelease:

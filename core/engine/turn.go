@@ -54,6 +54,8 @@ type effects struct {
 	question string
 	// gaps are questions the knowledge base could not answer.
 	gaps []gap
+	// escalations are service-level breaches.
+	escalations []conversation.Escalated
 	// rateAsks are the rating questions asked, rated the answers given.
 	rateAsks []conversation.RatingRequest
 	rated    []conversation.RecordRating
@@ -187,6 +189,9 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.transitions = append(ef.transitions, a.Transition)
 			if a.To == conversation.WaitingHuman {
 				e.logFor(ef.conv).WithField("cause", a.Cause).Info("handing off to a human")
+				if a.From != conversation.Human {
+					e.route(ctx, ef, ev)
+				}
 			}
 		case conversation.Say:
 			e.say(ef, a)
@@ -199,6 +204,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
 				ConversationID: ef.conv.ID, Instance: ef.conv.Channel, Payload: store.NativeHandoff{
 					Ref: ef.conv.Ref, User: ef.conv.User, Text: a.Text, Reason: a.Reason, Context: ef.conv.Context,
+					Department: e.deskDepartment(ef.conv.Handoff),
 				},
 			})
 		case conversation.OpenDesk:
@@ -209,6 +215,7 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.outbox = append(ef.outbox, store.OutboxEntry{
 				ConversationID: ef.conv.ID, Instance: a.Desk, Payload: store.OpenHandoff{
 					User: ef.conv.User, Channel: ef.conv.Channel, Reason: a.Reason, Summary: summary, Transcript: transcript,
+					Department: e.deskDepartment(ef.conv.Handoff),
 				},
 			})
 		case conversation.RelayToDesk:
@@ -254,6 +261,8 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 			ef.messages = append(ef.messages, store.Message{ConversationID: ef.conv.ID, Role: conversation.RoleSystem, Text: note, Private: true})
 		case conversation.OpenTicket:
 			e.openTicket(ef, a)
+		case conversation.Escalated:
+			ef.escalations = append(ef.escalations, a)
 		default:
 			panic(fmt.Sprintf("engine: unhandled action %T", a))
 		}
@@ -407,6 +416,10 @@ func emitHandoff(tx *store.Tx, c *store.Conversation, t conversation.Transition)
 	}
 	h := c.Handoff
 	ev := events.HandoffRequested{Cause: h.Cause, Reason: h.Reason, Desk: h.Desk, Native: h.Native}
+	if r := h.Route; r != nil {
+		p := r.Priority
+		ev.Department, ev.Priority, ev.Tags, ev.RoutedBy = r.Department, &p, r.Tags, r.By
+	}
 	if !h.Deadline.IsZero() {
 		deadline := h.Deadline.UTC()
 		ev.Deadline = &deadline
@@ -468,6 +481,15 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 				return err
 			}
 		}
+		for _, a := range ef.escalations {
+			ev := events.HandoffServiceLevelBreached{Department: a.Department, Previous: a.From, Priority: a.To}
+			if h := fresh.Handoff; h != nil {
+				ev.WaitingSince = h.RequestedAt.UTC()
+			}
+			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
+				return err
+			}
+		}
 		for _, m := range ef.messages {
 			if err := e.st.AppendMessageTx(tx, &m); err != nil {
 				return err
@@ -502,6 +524,14 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
 	e.cfg.Metrics.Transitions(ef.transitions)
+	for _, t := range ef.transitions {
+		if h := ef.conv.Handoff; t.From == conversation.WaitingHuman && t.To == conversation.Human && h != nil {
+			e.cfg.Metrics.ObserveQueueWait(e.departmentOf(h), t.At.Sub(h.RequestedAt))
+		}
+	}
+	for _, a := range ef.escalations {
+		e.cfg.Metrics.ServiceLevelBreach(a.Department)
+	}
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
 	}

@@ -39,6 +39,10 @@ const (
 	// TypeHandoffRequested: the conversation left the bot for the people.
 	// Data: [HandoffRequested].
 	TypeHandoffRequested Type = "handoff.requested"
+	// TypeHandoffServiceLevelBreached: a waiting conversation passed its
+	// priority's first-response target with no operator; its priority
+	// went up. Data: [HandoffServiceLevelBreached].
+	TypeHandoffServiceLevelBreached Type = "handoff.sla_breached"
 	// TypeCSATSubmitted: the visitor rated the operator who served them.
 	// Data: [CSATSubmitted].
 	TypeCSATSubmitted Type = "csat.submitted"
@@ -60,6 +64,7 @@ var Types = []Type{
 	TypeConversationAssigned,
 	TypeMessageCreated,
 	TypeHandoffRequested,
+	TypeHandoffServiceLevelBreached,
 	TypeCSATSubmitted,
 	TypeKBUnanswered,
 	TypeTicketCreated,
@@ -161,6 +166,22 @@ type HandoffRequested struct {
 	// Deadline is when the visitor stops waiting (handoff.queue_timeout);
 	// absent for no limit.
 	Deadline *time.Time `json:"deadline,omitempty"`
+	// Department, Priority, Tags and RoutedBy are the handoff's route:
+	// where it was sent and what chose it ("rule:<name>", "model",
+	// "language", "channel", "default"); absent when it was not routed.
+	Department string                 `json:"department,omitempty"`
+	Priority   *conversation.Priority `json:"priority,omitempty"`
+	Tags       []string               `json:"tags,omitempty"`
+	RoutedBy   string                 `json:"routed_by,omitempty"`
+}
+
+// HandoffServiceLevelBreached is the data of handoff.sla_breached.
+type HandoffServiceLevelBreached struct {
+	Department string                `json:"department"`
+	Previous   conversation.Priority `json:"previous_priority"`
+	Priority   conversation.Priority `json:"priority"`
+	// WaitingSince is when the conversation started waiting.
+	WaitingSince time.Time `json:"waiting_since"`
 }
 
 // CSATSubmitted is the data of csat.submitted.
@@ -198,6 +219,9 @@ func (MessageCreated) EventType() Type { return TypeMessageCreated }
 
 // EventType implements [Payload].
 func (HandoffRequested) EventType() Type { return TypeHandoffRequested }
+
+// EventType implements [Payload].
+func (HandoffServiceLevelBreached) EventType() Type { return TypeHandoffServiceLevelBreached }
 
 // EventType implements [Payload].
 func (CSATSubmitted) EventType() Type { return TypeCSATSubmitted }

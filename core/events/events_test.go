@@ -12,7 +12,7 @@ import (
 // payloads has a zero value of every payload type; a new event type adds
 // its own.
 var payloads = []Payload{
-	ConversationCreated{}, ConversationStateChanged{}, ConversationAssigned{}, MessageCreated{}, HandoffRequested{},
+	ConversationCreated{}, ConversationStateChanged{}, ConversationAssigned{}, MessageCreated{}, HandoffRequested{}, HandoffServiceLevelBreached{},
 	CSATSubmitted{}, KBUnanswered{},
 	TicketCreated{}, TicketUpdated{},
 }

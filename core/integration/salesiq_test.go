@@ -287,3 +287,37 @@ func TestTelegramVisitorWithSalesIQDesk(t *testing.T) {
 		}
 	}
 }
+
+// The model names the department in transfer_to_human (its tool offers
+// the configured ones): the Zobot forwards the visitor to that
+// department's SalesIQ id.
+func TestSalesIQHandoffGoesToTheRoutedDepartment(t *testing.T) {
+	fake := ollamatest.New(model)
+	var params string
+	fake.Reply = func(req ollamatest.ChatRequest) ollamatest.Response {
+		if tool, ok := req.Tool("transfer_to_human"); ok {
+			params = string(tool.Function.Parameters)
+		}
+		return ollamatest.Call("transfer_to_human", map[string]any{"reason": "a charge twice", "department": "billing", "priority": "high"})
+	}
+	siq := siqtest.New(t)
+	d := startDaemon(t, llmConfig(fake.Start(t))+siq.TOML("siq")+`
+[[departments]]
+name = "general"
+[[departments]]
+name = "billing"
+desk_id = "11209000000007777"
+`)
+	siqPost(t, siq, d, siqtest.ZobotMessage("req-r", siqConv, "v1", "I was charged twice"), 200)
+	cb := siqCallback(t, siq, "req-r")
+	if cb.Action() != "forward" || cb.Body["department"] != "11209000000007777" {
+		t.Fatalf("callback %+v", cb.Body)
+	}
+	if !strings.Contains(params, `"general"`) || !strings.Contains(params, `"billing"`) {
+		t.Errorf("the tool's parameters %s do not offer the departments", params)
+	}
+	c := waitState(t, d, siqConversationID(t, d), "waiting_human")
+	if c.Handoff == nil {
+		t.Fatal("no handoff")
+	}
+}

@@ -17,6 +17,8 @@ const (
 	Typing Kind = "typing"
 	// Presence: an operator's status changed.
 	Presence Kind = "presence"
+	// Alert: something operators must act on (a service-level breach).
+	Alert Kind = "alert"
 )
 
 // Who a signal is from (Signal.From).

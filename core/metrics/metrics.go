@@ -114,6 +114,12 @@ type Options struct {
 	// OutboxPending is the number of entries waiting in the outbox, e.g.
 	// a wrapper of (*store.Store).CountOutbox.
 	OutboxPending func() int
+	// Departments are the configured departments: their series start at
+	// zero.
+	Departments []string
+	// QueueByDepartment counts the conversations waiting for a person per
+	// department, on each scrape.
+	QueueByDepartment func() (map[string]int, error)
 	// Ratings are the satisfaction ratings per operator since the
 	// database was created. An error fails only these series.
 	Ratings func() ([]RatingTotals, error)
@@ -151,6 +157,8 @@ type Metrics struct {
 	llmTurn        prometheus.Histogram
 	llmFirstTok    prometheus.Histogram
 	pluginRestarts *prometheus.CounterVec
+	queueWait      *prometheus.HistogramVec
+	breaches       *prometheus.CounterVec
 }
 
 // New builds the metrics and registers them, with the Go runtime and process
@@ -202,13 +210,34 @@ func New(opts Options) *Metrics {
 			Name: "switchboard_plugin_restarts_total",
 			Help: "Restarts of supervised plugin processes, by plugin instance name (a channel instance or llm).",
 		}, []string{"plugin"}),
+		queueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_queue_wait_seconds",
+			Help:    "Time a handed-off conversation waited for an operator to join, by department.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
+		}, []string{"department"}),
+		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sla_breaches_total",
+			Help: "Waiting conversations that passed their priority's first-response target, by department.",
+		}, []string{"department"}),
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.inbound, m.webhook, m.outbound, m.retries, m.deadLetters,
 		m.handoffs, m.transitions, m.llmTurn, m.llmFirstTok, m.pluginRestarts,
+		m.queueWait, m.breaches,
 	)
+	for _, d := range opts.Departments {
+		m.queueWait.WithLabelValues(d)
+		m.breaches.WithLabelValues(d)
+	}
+	if opts.QueueByDepartment != nil {
+		reg.MustRegister(&queueCollector{
+			count: opts.QueueByDepartment, departments: opts.Departments,
+			desc: prometheus.NewDesc("switchboard_queue_length",
+				"Conversations waiting for a person, by department, counted in the store on each scrape.", []string{"department"}, nil),
+		})
+	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "switchboard_build_info",
 		Help:        "Always 1; labelled with the daemon's version and the Go version it was built with.",
@@ -476,6 +505,54 @@ func (m *Metrics) PluginRestart(instance string) {
 		return
 	}
 	m.pluginRestarts.WithLabelValues(instance).Inc()
+}
+
+// ObserveQueueWait records how long a conversation of a department waited
+// for an operator. Call it after the commit of the join.
+func (m *Metrics) ObserveQueueWait(department string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.queueWait.WithLabelValues(department).Observe(max(d, 0).Seconds())
+}
+
+// ServiceLevelBreach counts a first-response target passed in a
+// department. Call it after the commit of the breach.
+func (m *Metrics) ServiceLevelBreach(department string) {
+	if m == nil {
+		return
+	}
+	m.breaches.WithLabelValues(department).Inc()
+}
+
+// queueCollector exports switchboard_queue_length{department}: every
+// configured department, zeros included, and any other found waiting.
+type queueCollector struct {
+	count       func() (map[string]int, error)
+	departments []string
+	desc        *prometheus.Desc
+}
+
+// Describe implements prometheus.Collector.
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := c.count()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, d := range c.departments {
+		seen[d] = true
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[d]), d)
+	}
+	for d, n := range counts {
+		if !seen[d] {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), d)
+		}
+	}
 }
 
 // stateCollector exports switchboard_conversations{state} from a count

@@ -199,6 +199,8 @@ func TestNilMetricsIsSafe(t *testing.T) {
 		{"ObserveLLMFirstToken", func() { m.ObserveLLMFirstToken(time.Second) }},
 		{"StartLLMTurn", func() { turn := m.StartLLMTurn(); turn.FirstToken(); turn.Done() }},
 		{"PluginRestart", func() { m.PluginRestart("tg") }},
+		{"ObserveQueueWait", func() { m.ObserveQueueWait("billing", time.Second) }},
+		{"ServiceLevelBreach", func() { m.ServiceLevelBreach("billing") }},
 		{"Registry", func() { _ = m.Registry() }},
 	}
 	for _, c := range calls {
@@ -244,5 +246,31 @@ func TestLLMTurnConcurrentUse(t *testing.T) {
 	turn.Done()
 	if out := scrape(t, m.Handler()); !strings.Contains(out, "switchboard_llm_time_to_first_token_seconds_count 1") {
 		t.Error("concurrent FirstToken calls counted more than once")
+	}
+}
+
+func TestDepartmentSeries(t *testing.T) {
+	m := New(Options{
+		Departments: []string{"billing", "general"},
+		QueueByDepartment: func() (map[string]int, error) {
+			return map[string]int{"billing": 4, "retired": 1}, nil
+		},
+	})
+	m.ObserveQueueWait("billing", 90*time.Second)
+	m.ServiceLevelBreach("billing")
+	out := scrape(t, m.Handler())
+	for _, want := range []string{
+		`switchboard_queue_length{department="billing"} 4`,
+		`switchboard_queue_length{department="general"} 0`,
+		`switchboard_queue_length{department="retired"} 1`,
+		`switchboard_queue_wait_seconds_bucket{department="billing",le="120"} 1`,
+		`switchboard_queue_wait_seconds_bucket{department="billing",le="60"} 0`,
+		`switchboard_queue_wait_seconds_count{department="general"} 0`,
+		`switchboard_sla_breaches_total{department="billing"} 1`,
+		`switchboard_sla_breaches_total{department="general"} 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
 	}
 }

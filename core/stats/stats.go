@@ -41,6 +41,9 @@
 //	      {"operator": {"id": "op_…", "name": "Ann"}, "requests": 12, "ratings": 10,
 //	       "response_rate": 0.8333, "average": 4.5}
 //	    ]
+//	  },
+//	  "departments": {                  // handoffs by the department they were routed to
+//	    "billing": {"waiting": 2, "handoffs": 12, "operator_join_seconds": {"median": 40, "p90": 280, "count": 10}, "sla_breaches": 1}
 //	  }
 //	}
 //
@@ -143,6 +146,25 @@ type Report struct {
 	Deliveries Deliveries `json:"deliveries"`
 	// CSAT are the satisfaction ratings asked for in the window.
 	CSAT CSAT `json:"csat"`
+	// Departments are the handoffs per department; never nil.
+	Departments map[string]*Department `json:"departments"`
+}
+
+// Department is one department's part of the report.
+type Department struct {
+	// Waiting is how many conversations wait for a person in it now
+	// (whatever the window).
+	Waiting int `json:"waiting"`
+	// Handoffs counts the window's handoffs routed to it.
+	Handoffs int `json:"handoffs"`
+	// OperatorJoin is the time from those handoffs to an operator
+	// joining.
+	OperatorJoin Durations `json:"operator_join_seconds"`
+	// ServiceLevelBreaches counts those handoffs that waited past their
+	// first-response target.
+	ServiceLevelBreaches int `json:"sla_breaches"`
+
+	joins []float64
 }
 
 // Handoffs are the window's handoffs.
@@ -174,20 +196,51 @@ type Deliveries struct {
 	ErrorRate float64 `json:"error_rate"`
 }
 
-// Compute builds the report of [from, to) from the store.
+// Compute builds the report of [from, to) from the store, with unrouted
+// handoffs in the department "default".
 func Compute(st *store.Store, from, to time.Time) (Report, error) {
+	return ComputeFor(st, from, to, "default")
+}
+
+// ComputeFor builds the report of [from, to) from the store; handoffs
+// without a route count in defaultDept. A handoff's department is its
+// route's, which the conversation keeps for its latest handoff only:
+// earlier handoffs of the same conversation count in defaultDept.
+func ComputeFor(st *store.Store, from, to time.Time, defaultDept string) (Report, error) {
 	from, to = from.UTC(), to.UTC()
 	if !from.Before(to) {
 		return Report{}, fmt.Errorf("compute stats: from %s is not before to %s: %w",
 			from.Format(time.RFC3339), to.Format(time.RFC3339), ErrBadWindow)
 	}
 	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
-	r := Report{From: from, To: to, Handoffs: Handoffs{ByCause: map[conversation.Cause]int{}}}
+	r := Report{From: from, To: to, Handoffs: Handoffs{ByCause: map[conversation.Cause]int{}}, Departments: map[string]*Department{}}
+	dept := func(name string) *Department {
+		d := r.Departments[name]
+		if d == nil {
+			d = &Department{}
+			r.Departments[name] = d
+		}
+		return d
+	}
 	var firstResponse, join []float64
 
 	err := st.ScanConversations(func(sc *store.ScannedConversation) error {
 		ts := sc.Transitions
 		handedOff := false
+		lastHandoff := -1
+		for i, t := range ts {
+			if t.To == conversation.WaitingHuman && t.From != conversation.Human {
+				lastHandoff = i
+			}
+		}
+		h := sc.Conversation.Handoff
+		if sc.Conversation.State == conversation.WaitingHuman {
+			name := defaultDept
+			if h != nil && h.Route != nil {
+				name = h.Route.Department
+			}
+			dept(name).Waiting++
+		}
 		for i, t := range ts {
 			if t.To == conversation.WaitingHuman {
 				handedOff = true
@@ -203,8 +256,17 @@ func Compute(st *store.Store, from, to time.Time) (Report, error) {
 			}
 			r.Handoffs.Total++
 			r.Handoffs.ByCause[t.Cause]++
+			d := dept(defaultDept)
+			if i == lastHandoff && h != nil && h.Route != nil {
+				d = dept(h.Route.Department)
+				if !h.Route.BreachedAt.IsZero() {
+					d.ServiceLevelBreaches++
+				}
+			}
+			d.Handoffs++
 			if i+1 < len(ts) && ts[i+1].From == conversation.WaitingHuman && ts[i+1].To == conversation.Human {
 				join = append(join, seconds(ts[i+1].At.Sub(t.At)))
+				d.joins = append(d.joins, seconds(ts[i+1].At.Sub(t.At)))
 			}
 		}
 
@@ -239,6 +301,9 @@ func Compute(st *store.Store, from, to time.Time) (Report, error) {
 	r.Handoffs.Rate = ratio(float64(r.Handoffs.Total), float64(r.Conversations))
 	r.FirstResponse = summarise(firstResponse)
 	r.OperatorJoin = summarise(join)
+	for _, d := range r.Departments {
+		d.OperatorJoin, d.joins = summarise(d.joins), nil
+	}
 	return r, nil
 }
 

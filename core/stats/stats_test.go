@@ -329,6 +329,9 @@ func TestCompute(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.want.From, tt.want.To = tt.from, tt.to
+			// Nothing is routed: every handoff is the default department's,
+			// where the two conversations waiting now are.
+			tt.want.Departments = map[string]*Department{"default": {Waiting: 2, Handoffs: tt.want.Handoffs.Total, OperatorJoin: tt.want.OperatorJoin}}
 			if tt.want.CSAT.Scores == nil { // no ratings asked for in the window
 				tt.want.CSAT = CSAT{Scores: map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 5: 0}, ByOperator: []OperatorRatings{}}
 			}
@@ -364,7 +367,8 @@ func TestReportJSON(t *testing.T) {
 		`"first_response_seconds":{"median":null,"p90":null,"count":0},` +
 		`"operator_join_seconds":{"median":null,"p90":null,"count":0},"missed_handoffs":0,` +
 		`"deliveries":{"delivered":0,"dead_letters":0,"error_rate":0},` +
-		`"csat":{"requests":0,"ratings":0,"response_rate":0,"average":null,"scores":{"1":0,"2":0,"3":0,"4":0,"5":0},"by_operator":[]}}`
+		`"csat":{"requests":0,"ratings":0,"response_rate":0,"average":null,"scores":{"1":0,"2":0,"3":0,"4":0,"5":0},"by_operator":[]},` +
+		`"departments":{"default":{"waiting":2,"handoffs":0,"operator_join_seconds":{"median":null,"p90":null,"count":0},"sla_breaches":0}}}`
 	if string(data) != want {
 		t.Errorf("JSON\n got %s\nwant %s", data, want)
 	}
@@ -483,5 +487,62 @@ func BenchmarkCompute(b *testing.B) {
 		if _, err := Compute(st, at(1, 0, 0, 0), at(8, 0, 0, 0)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Handoffs count in the department of their route; an unrouted one and a
+// conversation's earlier handoffs in the default department.
+func TestComputeDepartments(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	billing := func(breached bool) *conversation.Handoff {
+		h := &conversation.Handoff{Cause: "tool", Route: &conversation.Route{Department: "billing", Priority: conversation.PriorityHigh, By: "model"}}
+		if breached {
+			h.Route.BreachedAt = at(2, 9, 10, 0)
+		}
+		return h
+	}
+	scripts := []script{
+		{conv: store.Conversation{Status: conversation.Status{State: waiting, Handoff: billing(true)}},
+			trans: []conversation.Transition{tr(bot, waiting, "tool", at(2, 9, 0, 0))}},
+		{conv: store.Conversation{Status: conversation.Status{State: human, Handoff: billing(false)}},
+			trans: []conversation.Transition{tr(bot, waiting, "keyword", at(1, 9, 0, 0)), tr(waiting, bot, "missed", at(1, 9, 5, 0)),
+				tr(bot, waiting, "tool", at(2, 9, 0, 0)), tr(waiting, human, "operator", at(2, 9, 0, 30))}},
+		{conv: store.Conversation{Status: conversation.Status{State: waiting, Handoff: &conversation.Handoff{Cause: "api"}}},
+			trans: []conversation.Transition{tr(bot, waiting, "api", at(3, 9, 0, 0))}},
+	}
+	for _, s := range scripts {
+		s.conv.ID = store.NewID("c_")
+		s.conv.Ref, s.conv.Channel, s.conv.CreatedAt = s.conv.ID, "tg", at(1, 0, 0, 0)
+		err := st.Update(context.Background(), func(tx *store.Tx) error {
+			if err := store.PutConversationTx(tx, &s.conv); err != nil {
+				return err
+			}
+			for _, tr := range s.trans {
+				if err := store.AddTransitionTx(tx, s.conv.ID, tr); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := ComputeFor(st, at(1, 0, 0, 0), at(8, 0, 0, 0), "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*Department{
+		"billing": {Waiting: 1, Handoffs: 2, ServiceLevelBreaches: 1, OperatorJoin: Durations{Median: f(30), P90: f(30), Count: 1}},
+		"general": {Waiting: 1, Handoffs: 2},
+	}
+	if !reflect.DeepEqual(r.Departments, want) {
+		g, _ := json.Marshal(r.Departments)
+		w, _ := json.Marshal(want)
+		t.Errorf("departments\n got %s\nwant %s", g, w)
 	}
 }

@@ -114,6 +114,9 @@ type NativeHandoff struct {
 	Text    string            `json:"text,omitempty"`
 	Reason  string            `json:"reason,omitempty"`
 	Context map[string]string `json:"context,omitempty"`
+	// Department is the platform's id of the routed department; "" for
+	// the channel's own default.
+	Department string `json:"department,omitempty"`
 }
 
 // OpenHandoff opens a handoff on the desk. The desk's reference for it is
@@ -125,6 +128,9 @@ type OpenHandoff struct {
 	Reason     string                `json:"reason,omitempty"`
 	Summary    string                `json:"summary,omitempty"`
 	Transcript []sdk.TranscriptEntry `json:"transcript,omitempty"`
+	// Department is the desk's id of the routed department; "" for the
+	// desk's own default.
+	Department string `json:"department,omitempty"`
 }
 
 // RelayToDesk posts a visitor message into the conversation's open

@@ -114,3 +114,22 @@ func (s *Store) CountOutbox() (int, error) {
 	}
 	return n, nil
 }
+
+// WaitingByDepartment counts the conversations waiting for a person per
+// department of their handoff's route; an unrouted one counts in
+// defaultDept.
+func (s *Store) WaitingByDepartment(defaultDept string) (map[string]int, error) {
+	waiting, err := s.ListConversations(conversation.WaitingHuman, 0)
+	if err != nil {
+		return nil, fmt.Errorf("count waiting conversations: %w", err)
+	}
+	out := map[string]int{}
+	for _, c := range waiting {
+		d := defaultDept
+		if c.Handoff != nil && c.Handoff.Route != nil {
+			d = c.Handoff.Route.Department
+		}
+		out[d]++
+	}
+	return out, nil
+}

@@ -40,13 +40,17 @@ type stateView struct {
 	// Position is the visitor's place in line while waiting for the
 	// daemon's own people, 1 for the next one; 0 (left out) when unknown.
 	Position int `json:"position,omitempty"`
+	// WaitMinutes is the estimated wait for an operator, in whole
+	// minutes, while waiting; 0 (left out) when there is no estimate.
+	WaitMinutes int `json:"wait_minutes,omitempty"`
 	// CanRate says the visitor was asked to rate the operator who served
 	// them ([csat]) and has not answered yet.
 	CanRate bool `json:"can_rate"`
 }
 
 func (s *Server) stateOf(c store.Conversation) stateView {
-	v := stateView{State: c.State, Position: s.queue.position(c)}
+	pos, wait := s.queue.position(c)
+	v := stateView{State: c.State, Position: pos, WaitMinutes: int((wait + time.Minute - 1) / time.Minute)}
 	if c.State == conversation.Human && c.Handoff != nil {
 		v.Operator = c.Handoff.Operator
 	}

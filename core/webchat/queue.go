@@ -1,7 +1,6 @@
 package webchat
 
 import (
-	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
@@ -25,17 +25,18 @@ type queue struct {
 	st Store
 
 	mu        sync.Mutex
-	pos       map[string]int // conversation ID → 1-based place
-	stale     bool           // something changed since pos was computed
-	computed  time.Time      // when pos was computed
-	changed   chan struct{}  // closed when positions changed
+	pos       map[string]int           // conversation ID → 1-based place
+	wait      map[string]time.Duration // conversation ID → estimated wait
+	stale     bool                     // something changed since pos was computed
+	computed  time.Time                // when pos was computed
+	changed   chan struct{}            // closed when positions changed
 	listeners int
 	// kick asks run for a recomputation a reader could not wait for.
 	kick chan struct{}
 }
 
 func newQueue(st Store) *queue {
-	return &queue{st: st, pos: map[string]int{}, stale: true, changed: make(chan struct{}), kick: make(chan struct{}, 1)}
+	return &queue{st: st, pos: map[string]int{}, wait: map[string]time.Duration{}, stale: true, changed: make(chan struct{}), kick: make(chan struct{}, 1)}
 }
 
 // ownQueue reports whether a waiting conversation is in the daemon's own
@@ -70,37 +71,93 @@ func (q *queue) run(ctx context.Context) {
 	}
 }
 
-// refresh recomputes the positions and wakes the listeners when they
-// changed; the caller holds q.mu.
+// line is the line a waiting conversation stands in: its desk's, and
+// within the console's, its department's.
+func line(h *conversation.Handoff) string {
+	if h.Route == nil {
+		return h.Desk
+	}
+	return h.Desk + "/" + h.Route.Department
+}
+
+// waitingOf is a conversation as the console's queue orders it.
+func waitingOf(c store.Conversation) routing.Waiting {
+	w := routing.Waiting{ID: c.ID, Priority: conversation.PriorityNormal, Since: c.Handoff.RequestedAt}
+	if r := c.Handoff.Route; r != nil {
+		w.Priority = r.Priority
+	}
+	return w
+}
+
+// recentServed is how many of the latest served conversations of a line
+// the wait estimate averages over.
+const recentServed = 50
+
+// refresh recomputes the positions (highest priority first, then oldest,
+// in each line, as operators are given them) and the estimated waits,
+// and wakes the listeners when they changed; the caller holds q.mu.
 func (q *queue) refresh() {
 	waiting, err := q.st.ListConversations(conversation.WaitingHuman, 0)
 	if err != nil {
 		return // stays stale: the next reader tries again
 	}
+	served, err := q.st.ListConversations(conversation.Human, 0)
+	if err != nil {
+		return
+	}
 	waiting = slices.DeleteFunc(waiting, func(c store.Conversation) bool { return !ownQueue(c.Handoff) })
 	slices.SortFunc(waiting, func(a, b store.Conversation) int {
-		return cmp.Or(a.Handoff.RequestedAt.Compare(b.Handoff.RequestedAt), cmp.Compare(a.ID, b.ID))
+		if routing.Before(waitingOf(a), waitingOf(b)) {
+			return -1
+		}
+		return 1
 	})
+	// The estimate: a line's recent time to an operator, times the place
+	// in line, over the operators serving the line now.
+	served = slices.DeleteFunc(served, func(c store.Conversation) bool {
+		return !ownQueue(c.Handoff) || c.Handoff.JoinedAt.IsZero()
+	})
+	slices.SortFunc(served, func(a, b store.Conversation) int { return b.Handoff.JoinedAt.Compare(a.Handoff.JoinedAt) })
+	sum, n := map[string]time.Duration{}, map[string]int{}
+	people := map[string]map[string]bool{}
+	for _, c := range served {
+		l := line(c.Handoff)
+		if n[l] < recentServed {
+			sum[l] += c.Handoff.JoinedAt.Sub(c.Handoff.RequestedAt)
+			n[l]++
+		}
+		if people[l] == nil {
+			people[l] = map[string]bool{}
+		}
+		people[l][c.Handoff.Operator] = true
+	}
 	pos := make(map[string]int, len(waiting))
-	place := map[string]int{} // per desk
+	wait := make(map[string]time.Duration, len(waiting))
+	place := map[string]int{}
 	for _, c := range waiting {
-		place[c.Handoff.Desk]++
-		pos[c.ID] = place[c.Handoff.Desk]
+		l := line(c.Handoff)
+		place[l]++
+		pos[c.ID] = place[l]
+		if n[l] > 0 {
+			est := sum[l] / time.Duration(n[l]) * time.Duration(place[l]) / time.Duration(max(len(people[l]), 1))
+			wait[c.ID] = est
+		}
 	}
 	q.stale, q.computed = false, time.Now()
-	if !maps.Equal(pos, q.pos) {
-		q.pos = pos
+	if !maps.Equal(pos, q.pos) || !maps.Equal(wait, q.wait) {
+		q.pos, q.wait = pos, wait
 		close(q.changed)
 		q.changed = make(chan struct{})
 	}
 }
 
-// position is a waiting conversation's place in line, 1 for the next one;
-// 0 when it is not in the daemon's own line, or not in it yet as far as
-// the last computation knows (listeners hear when that changes).
-func (q *queue) position(c store.Conversation) int {
+// position is a waiting conversation's place in line, 1 for the next one,
+// and its estimated wait (0: no estimate yet); 0 when it is not in the
+// daemon's own line, or not in it yet as far as the last computation
+// knows (listeners hear when that changes).
+func (q *queue) position(c store.Conversation) (int, time.Duration) {
 	if c.State != conversation.WaitingHuman || !ownQueue(c.Handoff) {
-		return 0
+		return 0, 0
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -117,7 +174,7 @@ func (q *queue) position(c store.Conversation) int {
 			}
 		}
 	}
-	return q.pos[c.ID]
+	return q.pos[c.ID], q.wait[c.ID]
 }
 
 // listen registers interest in position changes until leave is called.

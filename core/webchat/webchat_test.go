@@ -631,3 +631,52 @@ func TestShutdownEndsTheStreams(t *testing.T) {
 		})
 	}
 }
+
+// The line is the console's order (highest priority first, then oldest)
+// and each place comes with a wait estimated from the line's recent time
+// to an operator.
+func TestLineFollowsPriorityWithAnEstimate(t *testing.T) {
+	e := newEnv(t, withModel(&fakeModel{text: "ok"}))
+	var vs []visitor
+	for range 3 {
+		v := e.session("{}")
+		if r := e.request("POST", "/w/v1/handoff", v.token, ""); r.status != 200 {
+			t.Fatalf("handoff: %d %s", r.status, r.raw)
+		}
+		vs = append(vs, v)
+	}
+	edit := func(id string, f func(h *conversation.Handoff)) {
+		t.Helper()
+		err := e.st.Update(context.Background(), func(tx *store.Tx) error {
+			c, err := store.GetConversationTx(tx, id)
+			if err != nil {
+				return err
+			}
+			f(c.Handoff)
+			return store.PutConversationTx(tx, &c)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first was served after six minutes; the third is urgent.
+	if _, err := e.eng.Do(context.Background(), vs[0].conv, conversation.Claimed{Operator: conversation.Operator{ID: "op-ann", Name: "Ann"}}); err != nil {
+		t.Fatal(err)
+	}
+	edit(vs[0].conv, func(h *conversation.Handoff) {
+		h.RequestedAt = h.JoinedAt.Add(-6 * time.Minute)
+		h.Route = &conversation.Route{Department: "general", Priority: conversation.PriorityNormal, By: "default"}
+	})
+	edit(vs[2].conv, func(h *conversation.Handoff) {
+		h.Route = &conversation.Route{Department: "general", Priority: conversation.PriorityUrgent, By: "default"}
+	})
+	edit(vs[1].conv, func(h *conversation.Handoff) {
+		h.Route = &conversation.Route{Department: "general", Priority: conversation.PriorityNormal, By: "default"}
+	})
+	for i, want := range map[int][2]float64{2: {1, 6}, 1: {2, 12}} {
+		s := e.open(vs[i], "")
+		s.until(func(ev event) bool {
+			return ev.typ == eventState && ev.data["position"] == want[0] && ev.data["wait_minutes"] == want[1]
+		})
+	}
+}

@@ -126,10 +126,14 @@ func (d *Desk) OpenHandoff(ctx context.Context, h sdk.Handoff) (string, error) {
 	var resp struct {
 		Ref string `json:"ref"`
 	}
-	err := d.call(ctx, "/handoffs", h.ID, map[string]any{
+	body := map[string]any{
 		"id": h.ID, "conversation_id": h.ConversationID, "channel": h.Channel, "user": h.User,
 		"summary": h.Summary, "reason": h.Reason, "transcript": entries,
-	}, &resp)
+	}
+	if h.Department != "" {
+		body["department"] = h.Department // the routed department's desk_id
+	}
+	err := d.call(ctx, "/handoffs", h.ID, body, &resp)
 	if err != nil {
 		return "", err
 	}

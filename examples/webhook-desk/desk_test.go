@@ -84,14 +84,14 @@ func TestConformance(t *testing.T) {
 		Handoff: &sdk.Handoff{
 			ID: "o7", ConversationID: "c_1", Channel: "tg", User: sdk.User{ID: "42", Name: "Ann"},
 			Transcript: []sdk.TranscriptEntry{{Role: "visitor", Text: "human please"}},
-			Summary:    "Ann needs a human", Reason: "keyword",
+			Summary:    "Ann needs a human", Reason: "keyword", Department: "billing-queue",
 		},
 		DeskReceived: func() bool {
 			return desk.count("/handoffs") == 1 && desk.count("/handoffs/T-1/messages") == 1 && desk.count("/handoffs/T-1/close") == 1
 		},
 	})
 	open := desk.calls["/handoffs"][0]
-	if open["summary"] != "Ann needs a human" || len(open["transcript"].([]any)) != 1 {
+	if open["summary"] != "Ann needs a human" || len(open["transcript"].([]any)) != 1 || open["department"] != "billing-queue" {
 		t.Errorf("the desk got %v", open)
 	}
 }

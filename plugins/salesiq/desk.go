@@ -32,7 +32,7 @@ func (c *Channel) OpenHandoff(ctx context.Context, h sdk.Handoff) (string, error
 	body := map[string]any{
 		"visitor":       map[string]string{"user_id": h.Channel + ":" + h.User.ID, "name": name},
 		"app_id":        string(st.opts.AppID),
-		"department_id": string(st.opts.DepartmentID),
+		"department_id": st.department(h.Department),
 		"question":      question(h),
 	}
 	var data struct {
@@ -46,6 +46,15 @@ func (c *Channel) OpenHandoff(ctx context.Context, h sdk.Handoff) (string, error
 		return "", sdk.Errorf(sdk.Permanent, "open salesiq conversation: the answer has no conversation_id")
 	}
 	return string(data.ConversationID), nil
+}
+
+// department is the SalesIQ department a handoff goes to: the routed
+// one's id when the daemon chose one, else the configured department_id.
+func (st *state) department(routed string) string {
+	if routed != "" {
+		return routed
+	}
+	return string(st.opts.DepartmentID)
 }
 
 // question is the opening message operators see: summary, then transcript.

@@ -627,3 +627,29 @@ func mustURL(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// A routed handoff goes to its department's SalesIQ id, on the desk and
+// in a transfer; an unrouted one to the configured department_id.
+func TestRoutedDepartment(t *testing.T) {
+	f := siqtest.New(t)
+	c := configured(t, f, nil)
+	ctx := context.Background()
+	if _, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "h1", Channel: "tg", User: sdk.User{ID: "42"}, Summary: "help", Department: "777"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.OpenHandoff(ctx, sdk.Handoff{ID: "h2", Channel: "tg", User: sdk.User{ID: "43"}, Summary: "help"}); err != nil {
+		t.Fatal(err)
+	}
+	convs := f.Conversations()
+	if len(convs) != 2 || convs[0].Body["department_id"] != "777" || convs[1].Body["department_id"] != siqtest.DepartmentID {
+		t.Errorf("departments of the visitor conversations: %v, %v", convs[0].Body["department_id"], convs[1].Body["department_id"])
+	}
+	_, err := c.Send(ctx, sdk.Outbound{ID: "o4", Kind: sdk.OutHandoff, Reason: "VIP", Department: "888",
+		Context: map[string]string{ctxConversationID: "11209000000003001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := f.Transfers(); len(tr) != 1 || tr[0]["department_id"] != "888" {
+		t.Errorf("transfers %+v", tr)
+	}
+}

@@ -56,7 +56,7 @@ func (st *state) reply(ctx context.Context, out sdk.Outbound) error {
 	return st.respond(ctx, rid, out.ID, zobotAnswer{Action: "reply", Replies: []string{out.Text}})
 }
 
-// forward hands the visitor to the configured department: a "forward"
+// forward hands the visitor to the routed (or configured) department: a "forward"
 // answer to the pending request, or, with none left, a chat transfer.
 func (st *state) forward(ctx context.Context, out sdk.Outbound) error {
 	if rid, ok := st.openRequest(out); ok {
@@ -65,7 +65,7 @@ func (st *state) forward(ctx context.Context, out sdk.Outbound) error {
 			replies = append(replies, out.Text)
 		}
 		return st.respond(ctx, rid, out.ID, zobotAnswer{
-			Action: "forward", Department: string(st.opts.DepartmentID),
+			Action: "forward", Department: st.department(out.Department),
 			Operators: st.opts.Operators, Replies: replies,
 		})
 	}
@@ -78,7 +78,7 @@ func (st *state) forward(ctx context.Context, out sdk.Outbound) error {
 		note = "handed off by the assistant"
 	}
 	path := fmt.Sprintf("/api/v2/%s/conversations/%s/transfer", url.PathEscape(st.opts.ScreenName), url.PathEscape(conv))
-	err := st.api.call(ctx, http.MethodPut, path, map[string]string{"department_id": string(st.opts.DepartmentID), "note": note}, nil)
+	err := st.api.call(ctx, http.MethodPut, path, map[string]string{"department_id": st.department(out.Department), "note": note}, nil)
 	if err != nil {
 		return fmt.Errorf("transfer conversation %s: %w", conv, err)
 	}

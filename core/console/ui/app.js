@@ -161,12 +161,20 @@ function inView(c, view) {
   return false;
 }
 
+// Priorities, lowest first; an unrouted handoff is normal.
+const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
+const route = (c) => (c.handoff && c.handoff.route) || null;
+const priorityOf = (c) => PRIORITIES.indexOf((route(c) && route(c).priority) || 'normal');
+
+// Waiting conversations are served highest priority first, then oldest.
+const byQueue = (a, b) => (priorityOf(b) - priorityOf(a)) || (new Date(a.waiting_since) - new Date(b.waiting_since));
+
 function sortFor(view) {
-  if (view === 'waiting') return (a, b) => new Date(a.waiting_since) - new Date(b.waiting_since);
+  if (view === 'waiting') return byQueue;
   return (a, b) => {
     const wa = a.state === 'waiting_human', wb = b.state === 'waiting_human';
     if (wa !== wb) return wa ? -1 : 1;
-    if (wa) return new Date(a.waiting_since) - new Date(b.waiting_since);
+    if (wa) return byQueue(a, b);
     return new Date(b.activity_at) - new Date(a.activity_at);
   };
 }
@@ -290,6 +298,11 @@ function startEvents() {
   es.addEventListener('message', (e) => onMessage(JSON.parse(e.data)));
   es.addEventListener('typing', (e) => onTyping(JSON.parse(e.data)));
   es.addEventListener('presence', (e) => onPresence(JSON.parse(e.data)));
+  es.addEventListener('sla_breached', (e) => {
+    const n = JSON.parse(e.data);
+    const c = state.convs.get(n.conversation_id);
+    toast(t('sla_breached', { name: c ? visitorName(c) : n.conversation_id, department: n.department, priority: t('priority_' + n.priority) }));
+  });
   es.addEventListener('resync', () => { reloadLists().catch(() => {}); });
   es.addEventListener('signed_out', () => signedOut(true));
 }
@@ -418,6 +431,8 @@ function listItem(c) {
         h('div.conv-preview', null, who ? h('span.who', { text: who }) : null, preview),
         h('div.conv-tags', null,
           h('span.badge', { text: c.channel }),
+          route(c) ? h('span.badge', { text: route(c).department }) : null,
+          route(c) && route(c).priority !== 'normal' ? h('span.tag.prio-' + route(c).priority, { text: t('priority_' + route(c).priority) }) : null,
           waiting && c.handoff ? h('span.tag', { text: t('cause_' + c.handoff.cause) }) : null,
           holder ? h('span.tag.tag-soft', { text: holder }) : null))));
   return li;
@@ -618,6 +633,10 @@ function renderDetails() {
       h('dl', null,
         row(t('cause'), t('cause_' + ho.cause)),
         row(t('reason'), ho.reason),
+        ho.route ? row(t('department'), ho.route.department + ' · ' + t('routed_' + ho.route.by.split(':')[0], { rule: ho.route.by.split(':').slice(1).join(':') })) : null,
+        ho.route ? row(t('priority'), t('priority_' + ho.route.priority) + (ho.route.raised ? ' · ' + t('raised_' + ho.route.raised) : '')) : null,
+        ho.route && ho.route.language ? row(t('language'), ho.route.language) : null,
+        ho.route && ho.route.tags && ho.route.tags.length ? row(t('tags'), ho.route.tags.join(', ')) : null,
         row(t('requested'), dateTimeFmt.format(new Date(ho.requested_at))),
         ho.joined_at ? row(t('joined'), dateTimeFmt.format(new Date(ho.joined_at)) + (ho.operator ? ' · ' + ho.operator : '')) : null),
       ho.summary ? h('div.summary', null, h('div.summary-label', { text: t('summary') }), h('p', { text: ho.summary })) : null));

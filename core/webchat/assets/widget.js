@@ -31,6 +31,7 @@
       stateBot: 'AI assistant', stateBotSub: 'Answers right away',
       stateWaiting: 'Waiting for a person',
       position: (n) => (n === 1 ? "You're next in line" : "You're number " + n + ' in line'),
+      wait: (m) => 'about ' + m + (m === 1 ? ' minute' : ' minutes'),
       stateHuman: (n) => (n ? n + ' is here to help' : 'A person is here to help'),
       stateClosed: 'Conversation ended · write to start again',
       thinking: 'Assistant is thinking…', typing: (n) => (n || 'Support') + ' is typing…',
@@ -51,6 +52,7 @@
       stateBot: '智能助手', stateBotSub: '即时回复',
       stateWaiting: '正在为您转接人工客服',
       position: (n) => (n === 1 ? '您是下一位' : '您前面还有 ' + (n - 1) + ' 位'),
+      wait: (m) => '预计等待约 ' + m + ' 分钟',
       stateHuman: (n) => (n ? n + ' 正在为您服务' : '人工客服正在为您服务'),
       stateClosed: '会话已结束 · 发送消息即可重新开始',
       thinking: '智能助手正在思考…', typing: (n) => (n || '客服') + ' 正在输入…',
@@ -409,7 +411,9 @@
 
   // ---- State, typing, rating -----------------------------------------
   function setView(v) {
-    view = Object.assign({}, view, v);
+    // The place in line and the wait belong to a wait: a view that does
+    // not know them yet (just handed off) keeps the last ones known.
+    view = Object.assign({}, view, v.state && v.state !== 'waiting_human' ? { position: 0, wait_minutes: 0 } : {}, v);
     renderState();
   }
 
@@ -417,7 +421,7 @@
     const s = view.state;
     const parts = {
       bot: ['spark', T.stateBot, T.stateBotSub],
-      waiting_human: ['clock', T.stateWaiting, view.position ? T.position(view.position) : ''],
+      waiting_human: ['clock', T.stateWaiting, [view.position ? T.position(view.position) : '', view.wait_minutes ? T.wait(view.wait_minutes) : ''].filter(Boolean).join(' · ')],
       human: ['person', T.stateHuman(view.operator), ''],
       closed: ['check', T.stateClosed, ''],
     }[s] || ['spark', T.stateBot, T.stateBotSub];

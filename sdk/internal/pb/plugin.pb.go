@@ -849,6 +849,7 @@ type Outbound struct {
 	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
 	Role          string                 `protobuf:"bytes,11,opt,name=role,proto3" json:"role,omitempty"`
 	Choices       []*Choice              `protobuf:"bytes,12,rep,name=choices,proto3" json:"choices,omitempty"`
+	Department    string                 `protobuf:"bytes,13,opt,name=department,proto3" json:"department,omitempty"` // a native handoff's desk-side department id
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -944,6 +945,13 @@ func (x *Outbound) GetChoices() []*Choice {
 		return x.Choices
 	}
 	return nil
+}
+
+func (x *Outbound) GetDepartment() string {
+	if x != nil {
+		return x.Department
+	}
+	return ""
 }
 
 // Choice is an answer the visitor can pick with one tap.
@@ -1216,6 +1224,7 @@ type OpenHandoffRequest struct {
 	Transcript     []*TranscriptEntry     `protobuf:"bytes,5,rep,name=transcript,proto3" json:"transcript,omitempty"`
 	Summary        string                 `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
 	Reason         string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	Department     string                 `protobuf:"bytes,8,opt,name=department,proto3" json:"department,omitempty"` // the desk-side department id; empty: the desk's own
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1295,6 +1304,13 @@ func (x *OpenHandoffRequest) GetSummary() string {
 func (x *OpenHandoffRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *OpenHandoffRequest) GetDepartment() string {
+	if x != nil {
+		return x.Department
 	}
 	return ""
 }
@@ -2017,7 +2033,7 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12 \n" +
 	"\ftime_unix_ms\x18\x03 \x01(\x03R\n" +
-	"timeUnixMs\"\xb0\x03\n" +
+	"timeUnixMs\"\xd0\x03\n" +
 	"\bOutbound\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\"\n" +
@@ -2027,7 +2043,10 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\acontext\x18\x06 \x03(\v2,.switchboard.plugin.v1.Outbound.ContextEntryR\acontext\x12\x16\n" +
 	"\x06reason\x18\a \x01(\tR\x06reason\x12\x12\n" +
 	"\x04role\x18\v \x01(\tR\x04role\x127\n" +
-	"\achoices\x18\f \x03(\v2\x1d.switchboard.plugin.v1.ChoiceR\achoices\x1a:\n" +
+	"\achoices\x18\f \x03(\v2\x1d.switchboard.plugin.v1.ChoiceR\achoices\x12\x1e\n" +
+	"\n" +
+	"department\x18\r \x01(\tR\n" +
+	"department\x1a:\n" +
 	"\fContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\b\x10\tJ\x04\b\t\x10\n" +
@@ -2050,7 +2069,7 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"8\n" +
 	"\fHealthStatus\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x92\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xb2\x02\n" +
 	"\x12OpenHandoffRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0fconversation_id\x18\x02 \x01(\tR\x0econversationId\x12\x18\n" +
@@ -2060,7 +2079,10 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"transcript\x18\x05 \x03(\v2&.switchboard.plugin.v1.TranscriptEntryR\n" +
 	"transcript\x12\x18\n" +
 	"\asummary\x18\x06 \x01(\tR\asummary\x12\x16\n" +
-	"\x06reason\x18\a \x01(\tR\x06reason\"'\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12\x1e\n" +
+	"\n" +
+	"department\x18\b \x01(\tR\n" +
+	"department\"'\n" +
 	"\x13OpenHandoffResponse\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\"{\n" +
 	"\x12RelayToDeskRequest\x12\x0e\n" +
