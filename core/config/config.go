@@ -347,8 +347,9 @@ type Handoff struct {
 	ClosedMessage string `toml:"closed_message"`
 	// WhenUnavailable is what a handoff does when it cannot reach a
 	// person (outside [hours], no operator signed in to the console, the
-	// desk unreachable, queue_timeout passed): "ticket" or "wait".
-	WhenUnavailable string `toml:"when_unavailable"`
+	// desk unreachable, queue_timeout passed): "ticket" or "wait", for
+	// every case or case by case.
+	WhenUnavailable Unavailable `toml:"when_unavailable"`
 	// TicketMessage tells the visitor a ticket was opened; {ticket} is its
 	// number.
 	TicketMessage string `toml:"ticket_message"`
@@ -432,7 +433,7 @@ func Default() *Config {
 			ClosedMessage:  "Our colleague has ended the conversation. I'm here if you need anything else.",
 			// Waiting is what earlier releases did; tickets are work someone
 			// must answer, so they are asked for.
-			WhenUnavailable:       UnavailableWait,
+			WhenUnavailable:       AllUnavailable(UnavailableWait),
 			TicketMessage:         "Nobody from our team can take the chat right now, so I've opened ticket #{ticket} for you. We'll answer you here as soon as we can.",
 			OffHoursTicketMessage: "Our team is away right now, so I've opened ticket #{ticket} for you. We're back {back} and will answer you here.",
 			OffHoursMessage:       "Our team is away right now. We're back {back}, and a colleague will answer you here then.",

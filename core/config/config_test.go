@@ -104,7 +104,7 @@ func TestLoadFullExample(t *testing.T) {
 			TimeoutMessage:        "Sorry, no colleague could join in time. I'll keep helping you here.",
 			MissedMessage:         "Sorry, no colleague is available right now. I'll keep helping you here.",
 			ClosedMessage:         "Our colleague has ended the conversation. I'm here if you need anything else.",
-			WhenUnavailable:       "wait",
+			WhenUnavailable:       AllUnavailable("wait"),
 			TicketMessage:         Default().Handoff.TicketMessage,
 			OffHoursTicketMessage: Default().Handoff.OffHoursTicketMessage,
 			OffHoursMessage:       Default().Handoff.OffHoursMessage,
@@ -176,7 +176,7 @@ func TestDefaults(t *testing.T) {
 			TimeoutMessage:        "Sorry, no colleague could join in time. I'll keep helping you here.",
 			MissedMessage:         "Sorry, no colleague is available right now. I'll keep helping you here.",
 			ClosedMessage:         "Our colleague has ended the conversation. I'm here if you need anything else.",
-			WhenUnavailable:       "wait",
+			WhenUnavailable:       AllUnavailable("wait"),
 			TicketMessage:         "Nobody from our team can take the chat right now, so I've opened ticket #{ticket} for you. We'll answer you here as soon as we can.",
 			OffHoursTicketMessage: "Our team is away right now, so I've opened ticket #{ticket} for you. We're back {back} and will answer you here.",
 			OffHoursMessage:       "Our team is away right now. We're back {back}, and a colleague will answer you here then.",
@@ -931,14 +931,25 @@ share_with_model = true
 	if err != nil || !s.Configured() {
 		t.Fatalf("Schedule = %v, %v", s, err)
 	}
-	if cfg.CRM.Timeout != 2*time.Second || !cfg.CRM.ShareWithModel || cfg.Handoff.WhenUnavailable != UnavailableTicket {
+	if cfg.CRM.Timeout != 2*time.Second || !cfg.CRM.ShareWithModel || cfg.Handoff.WhenUnavailable != AllUnavailable(UnavailableTicket) {
 		t.Errorf("loaded %+v %+v", cfg.CRM, cfg.Handoff.WhenUnavailable)
+	}
+	cases, err := loadString(t, "[handoff]\nwhen_unavailable = { off_hours = \"ticket\", desk_unreachable = \"ticket\" }\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Unavailable{OffHours: "ticket", NoOperator: "wait", DeskUnreachable: "ticket", QueueTimeout: "wait"}
+	if cases.Handoff.WhenUnavailable != want {
+		t.Errorf("when_unavailable by case = %+v, want %+v", cases.Handoff.WhenUnavailable, want)
 	}
 	for _, tc := range []struct{ content, key string }{
 		{"[hours]\ntimezone = \"Mars/Base\"\n", "hours.timezone"},
 		{"[hours]\ntimezone = \"UTC\"\ntue = [\"09:00-12:00\", \"13-18\"]\n", "hours.tue[1]"},
 		{"[hours]\ntimezone = \"UTC\"\nholidays = [\"soon\"]\n", "hours.holidays[0]"},
 		{"[handoff]\nwhen_unavailable = \"maybe\"\n", "handoff.when_unavailable"},
+		{"[handoff]\nwhen_unavailable = { queue_timeout = \"soon\" }\n", "handoff.when_unavailable.queue_timeout"},
+		{"[handoff]\nwhen_unavailable = { lunch = \"ticket\" }\n", "handoff.when_unavailable.lunch"},
+		{"[handoff]\nwhen_unavailable = 3\n", "handoff.when_unavailable"},
 		{"[handoff]\nwhen_unavailable = \"ticket\"\nticket_message = \"no number\"\n", "handoff.ticket_message"},
 		{"[crm]\nlookup_url = \"ftp://x\"\n", "crm.lookup_url"},
 		{"[crm]\ntimeout = \"0s\"\n", "crm.timeout"},

@@ -38,6 +38,20 @@ func (d *decoder) decode(key string, raw any, v reflect.Value) {
 		v.SetInt(int64(dur))
 		return
 	}
+	if v.Type() == reflect.TypeFor[Unavailable]() {
+		if s, ok := raw.(string); ok {
+			if s != UnavailableTicket && s != UnavailableWait {
+				d.add(key, "unknown value %q; use %q, %q or a table of cases", s, UnavailableTicket, UnavailableWait)
+				return
+			}
+			v.Set(reflect.ValueOf(AllUnavailable(s)))
+			return
+		}
+		if _, ok := raw.(map[string]any); !ok {
+			d.add(key, "expected %q, %q or a table of cases, got %s", UnavailableTicket, UnavailableWait, tomlType(raw))
+			return
+		}
+	}
 	switch v.Kind() {
 	case reflect.String:
 		s, ok := raw.(string)

@@ -20,6 +20,43 @@ const (
 	UnavailableWait = "wait"
 )
 
+// Unavailable is handoff.when_unavailable: what a handoff does, case by
+// case, when it cannot reach a person — UnavailableTicket or
+// UnavailableWait. In the file it is one string for every case, or a table
+// of the cases to set (the others keep their default):
+//
+//	when_unavailable = "ticket"
+//	when_unavailable = { off_hours = "ticket", queue_timeout = "wait" }
+type Unavailable struct {
+	// OffHours: outside [hours].
+	OffHours string `toml:"off_hours"`
+	// NoOperator: nobody signed in to the console, or the desk answered
+	// that no operator is available.
+	NoOperator string `toml:"no_operator"`
+	// DeskUnreachable: the desk could not be reached.
+	DeskUnreachable string `toml:"desk_unreachable"`
+	// QueueTimeout: nobody joined within handoff.queue_timeout.
+	QueueTimeout string `toml:"queue_timeout"`
+}
+
+// AllUnavailable is the same choice for every case.
+func AllUnavailable(choice string) Unavailable {
+	return Unavailable{OffHours: choice, NoOperator: choice, DeskUnreachable: choice, QueueTimeout: choice}
+}
+
+// cases lists each case's key and value.
+func (u Unavailable) cases() []struct{ key, value string } {
+	return []struct{ key, value string }{
+		{"off_hours", u.OffHours}, {"no_operator", u.NoOperator},
+		{"desk_unreachable", u.DeskUnreachable}, {"queue_timeout", u.QueueTimeout},
+	}
+}
+
+// AnyTicket reports whether some case opens a ticket.
+func (u Unavailable) AnyTicket() bool {
+	return slices.ContainsFunc(u.cases(), func(c struct{ key, value string }) bool { return c.value == UnavailableTicket })
+}
+
 // Hours is the [hours] section: the team's opening hours. Only the way to
 // a person follows them; the bot answers around the clock.
 type Hours struct {
@@ -67,10 +104,12 @@ type CRM struct {
 // validateTickets checks [hours], [crm] and the handoff keys about
 // unavailable people.
 func (c *Config) validateTickets(add func(key, format string, args ...any)) {
-	if !slices.Contains([]string{UnavailableTicket, UnavailableWait}, c.Handoff.WhenUnavailable) {
-		add("handoff.when_unavailable", "unknown value %q; use %q or %q", c.Handoff.WhenUnavailable, UnavailableTicket, UnavailableWait)
+	for _, cs := range c.Handoff.WhenUnavailable.cases() {
+		if !slices.Contains([]string{UnavailableTicket, UnavailableWait}, cs.value) {
+			add("handoff.when_unavailable."+cs.key, "unknown value %q; use %q or %q", cs.value, UnavailableTicket, UnavailableWait)
+		}
 	}
-	if c.Handoff.WhenUnavailable == UnavailableTicket {
+	if c.Handoff.WhenUnavailable.AnyTicket() {
 		if !strings.Contains(c.Handoff.TicketMessage, "{ticket}") {
 			add("handoff.ticket_message", "must contain {ticket}, where the ticket's number goes")
 		}

@@ -33,10 +33,12 @@ type Policy struct {
 	ReturnToBot bool
 	// Rating asks visitors to rate the operator after a close ([csat]).
 	Rating RatingPolicy
-	// Tickets opens a ticket when a handoff cannot reach a person (people
-	// away, the desk unreachable or without operators, the queue timeout
-	// passed) instead of waiting or going back to the bot with an apology.
-	Tickets bool
+	// Tickets are the causes for which a handoff that cannot reach a
+	// person opens a ticket instead of waiting or going back to the bot
+	// with an apology: CauseOffHours and CauseNoOperator (people away),
+	// CauseMissed (the desk without operators), CauseDeskFailed,
+	// CauseQueueTimeout.
+	Tickets map[Cause]bool
 	// Messages are what the visitor is told.
 	Messages Messages
 }
@@ -215,7 +217,7 @@ func (s *step) apply(ev Event) {
 		if s.c.State != WaitingHuman || !s.withHuman() || s.c.Handoff.Desk == "" {
 			return // an operator joined after all, or the handoff is over
 		}
-		if s.m.p.Tickets {
+		if s.m.p.Tickets[CauseDeskFailed] {
 			s.ticket(CauseDeskFailed, ev.Reason)
 			return
 		}
@@ -234,7 +236,7 @@ func (s *step) apply(ev Event) {
 			return
 		}
 		s.forgetDesk()
-		if s.m.p.Tickets {
+		if s.m.p.Tickets[CauseMissed] {
 			s.ticket(CauseMissed, ev.Reason)
 			return
 		}
@@ -246,7 +248,7 @@ func (s *step) apply(ev Event) {
 			return // stale: an operator joined, or a newer handoff started
 		}
 		s.closeDesk("no operator joined in time")
-		if s.m.p.Tickets {
+		if s.m.p.Tickets[CauseQueueTimeout] {
 			s.ticket(CauseQueueTimeout, "no operator joined in time")
 			return
 		}
@@ -410,7 +412,7 @@ func (s *step) botFailed() {
 // the channel can, else on the desk, else (no desk) it waits for staff to
 // pick it up over the API and the visitor gets the fallback message.
 func (s *step) handoff(cause Cause, reason string) {
-	if s.m.p.Tickets && s.c.PeopleAway != "" {
+	if s.c.PeopleAway != "" && s.m.p.Tickets[s.c.PeopleAway] {
 		if reason == "" {
 			reason = "handoff (" + string(cause) + ")"
 		}

@@ -534,6 +534,13 @@ var rows = []struct {
 		OpenTicket{Cause: CauseQueueTimeout, Reason: "no operator joined in time", Text: "ticket {ticket}"}}},
 	{"waiting: the desk missed it: a ticket", policy(tickets), waiting(), DeskMissed{"nobody online"}, toState(waiting(), Bot), []Action{
 		ForgetDesk{}, changed(WaitingHuman, Bot, CauseMissed, "nobody online"), OpenTicket{Cause: CauseMissed, Reason: "nobody online", Text: "ticket {ticket}"}}},
+	{"waiting: tickets off hours only: the queue timeout apologises", policy(ticketsFor(CauseOffHours)), overdue(), QueueTimeoutFired{}, toState(overdue(), Bot), []Action{
+		CloseDesk{"no operator joined in time"}, changed(WaitingHuman, Bot, CauseQueueTimeout, ""), Say{Role: RoleBot, Text: "nobody came"},
+	}},
+	{"waiting: tickets on a timeout only: the desk's failure apologises", policy(ticketsFor(CauseQueueTimeout)), waiting(), DeskMissed{"nobody online"}, toState(waiting(), Bot),
+		[]Action{ForgetDesk{}, changed(WaitingHuman, Bot, CauseMissed, "nobody online"), Say{Role: RoleBot, Text: "missed you"}}},
+	{"bot: tickets when nobody is online, off hours: the queue", policy(ticketsFor(CauseNoOperator)), away(bot(), CauseOffHours),
+		ModelTransferred{Reason: "refund"}, away(handedOff(bot(), CauseTool, "refund"), CauseOffHours), deskHandoff(Bot, CauseTool, "refund", "refund")},
 	{"bot: a ticket comment reaches the visitor", policy(), bot(), TicketCommented{Author: ann, Text: "Your refund is on its way."}, bot(),
 		[]Action{Say{Role: RoleOperator, Text: "Your refund is on its way.", Author: ann}}},
 	{"waiting: a ticket comment does not take the conversation", policy(), waiting(), TicketCommented{Author: bob, Text: "Noted."}, waiting(),
@@ -548,10 +555,21 @@ var rows = []struct {
 		[]Action{OpenTicket{Cause: CauseOffHours, Reason: "x", Text: "ticket {ticket}"}}},
 }
 
-// tickets turns tickets on, with texts that show which was used.
+// tickets turns tickets on for every cause, with texts that show which
+// was used.
 func tickets(p *Policy) {
-	p.Tickets = true
-	p.Messages.Ticket, p.Messages.OffHoursTicket = "ticket {ticket}", "ticket {ticket}, back {back}"
+	ticketsFor(CauseOffHours, CauseNoOperator, CauseMissed, CauseDeskFailed, CauseQueueTimeout)(p)
+}
+
+// ticketsFor turns tickets on for some causes only.
+func ticketsFor(causes ...Cause) func(*Policy) {
+	return func(p *Policy) {
+		p.Tickets = map[Cause]bool{}
+		for _, c := range causes {
+			p.Tickets[c] = true
+		}
+		p.Messages.Ticket, p.Messages.OffHoursTicket = "ticket {ticket}", "ticket {ticket}, back {back}"
+	}
 }
 
 // offHours sets the text of a handoff that waits outside the hours.

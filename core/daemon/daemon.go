@@ -385,7 +385,7 @@ func (d *Daemon) engineConfig() engine.Config {
 			QueueTimeout:   h.QueueTimeout,
 			ReturnToBot:    h.ReturnToBot,
 			Rating:         conversation.RatingPolicy{Ask: d.cfg.CSAT.Enabled, Window: d.cfg.CSAT.Window},
-			Tickets:        h.WhenUnavailable == config.UnavailableTicket,
+			Tickets:        ticketCauses(h.WhenUnavailable),
 			Messages: conversation.Messages{
 				Handoff:        b.HandoffMessage,
 				Fallback:       b.FallbackMessage,
@@ -651,5 +651,19 @@ func (d *Daemon) warnOpenFiles() {
 	if ok && limit < want {
 		d.log.WithFields(logrus.Fields{"open_files_limit": limit, "max_connections": d.cfg.Server.MaxConnections}).
 			Warnf("server.max_connections is too high for the open-files limit: lower it to %d or raise the limit (ulimit -n) to %d", max(int64(limit)-int64(httplimit.HealthReserve+fdHeadroom), 1), want)
+	}
+}
+
+// ticketCauses are the handoff causes that open a ticket, from
+// handoff.when_unavailable's cases: the desk answering that it has no
+// operator is the console's "nobody online" for another desk.
+func ticketCauses(u config.Unavailable) map[conversation.Cause]bool {
+	ticket := func(choice string) bool { return choice == config.UnavailableTicket }
+	return map[conversation.Cause]bool{
+		conversation.CauseOffHours:     ticket(u.OffHours),
+		conversation.CauseNoOperator:   ticket(u.NoOperator),
+		conversation.CauseMissed:       ticket(u.NoOperator),
+		conversation.CauseDeskFailed:   ticket(u.DeskUnreachable),
+		conversation.CauseQueueTimeout: ticket(u.QueueTimeout),
 	}
 }

@@ -14,7 +14,10 @@ import (
 
 func ticketConfig() Config {
 	cfg := testConfig()
-	cfg.Rules.Tickets = true
+	cfg.Rules.Tickets = map[conversation.Cause]bool{
+		conversation.CauseOffHours: true, conversation.CauseNoOperator: true, conversation.CauseMissed: true,
+		conversation.CauseDeskFailed: true, conversation.CauseQueueTimeout: true,
+	}
 	cfg.Rules.Messages.Ticket = "ticket #{ticket} opened"
 	cfg.Rules.Messages.OffHoursTicket = "ticket #{ticket}, back {back}"
 	return cfg
