@@ -78,6 +78,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Plugins:              d.pluginInstances(),
 		ConversationsByState: st.CountConversationsByState,
 		EngineInflight:       func() int { return eng.Inflight() },
+		EngineProcessed:      func() uint64 { return eng.Processed() },
 		OutboxPending: func() int {
 			n, _ := st.CountOutbox()
 			return n

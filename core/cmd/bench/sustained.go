@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,14 +26,12 @@ import (
 // while the engine keeps up with them (docs/performance.md, "Sustained
 // throughput"), and the CPU each message costs at that rate.
 
-// sustainedKey is the API key of the sustained runs' daemons: the
-// observer reads their event stream with it.
-const sustainedKey = "bench-sustained-key"
-
-// keepUpBound is how long an acknowledged message may take to reach its
-// transcript, and its answer the platform, for the engine to count as
+// keepUpBound is how long an acknowledged message may wait in the inbox,
+// and its answer take to reach the platform, for the engine to count as
 // keeping up.
 const keepUpBound = time.Second
+
+var fixedRate = flag.Float64("rate", 0, "sustained phase: run one trial per setup at this rate instead of searching (for profiling)")
 
 // sustainedSizes are one run's sizes for the sustained search.
 type sustainedSizes struct {
@@ -56,6 +55,7 @@ var sustainedQuick = sustainedSizes{conns: 64, chats: 1000, warm: 500 * time.Mil
 // sustainedSetup is one configuration the search runs against.
 type sustainedSetup struct {
 	name     string
+	channel  string // the channel instance's name
 	sections string
 	path     string // the webhook route
 	// body is the webhook of message token from chat.
@@ -73,21 +73,24 @@ type sustainedSetup struct {
 type trialResult struct {
 	offered, achieved float64
 	acked, failed     int
-	late, missing     int // over keepUpBound, or never seen
+	behind            int // samples with a backlog older than keepUpBound
+	noMetrics         bool
 	unanswered        int // answers over keepUpBound or never sent
 	backlogStart      int
 	backlogEnd        int
 	processed         int // lines that reached a transcript in the window
 	cpu, daemonCPU    time.Duration
-	p50, p99          time.Duration // ack → transcript
-	load              string
-	pass              bool
+	// ageP50 and ageMax are how far back the backlog reached over the
+	// samples from the window's start to a second after it.
+	ageP50, ageMax time.Duration
+	load           string
+	pass           bool
 }
 
 func (t trialResult) String() string {
-	return fmt.Sprintf("offered %.0f/s achieved %.0f/s acked %d failed %d late %d missing %d unanswered %d backlog %d→%d transcript p50 %.1fms p99 %.1fms cpu %.0fµs/msg load %s pass %v",
-		t.offered, t.achieved, t.acked, t.failed, t.late, t.missing, t.unanswered, t.backlogStart, t.backlogEnd,
-		ms(t.p50), ms(t.p99), t.cpuPerMsg(), t.load, t.pass)
+	return fmt.Sprintf("offered %.0f/s achieved %.0f/s acked %d failed %d unanswered %d behind %d backlog %d→%d age p50 %.0fms max %.0fms processed %d cpu %.0fµs/msg load %s pass %v",
+		t.offered, t.achieved, t.acked, t.failed, t.unanswered, t.behind, t.backlogStart, t.backlogEnd,
+		ms(t.ageP50), ms(t.ageMax), t.processed, t.cpuPerMsg(), t.load, t.pass)
 }
 
 // cpuPerMsg is the daemon's and its plugins' CPU per processed message, in µs.
@@ -113,7 +116,7 @@ func runSustained(root string, plat *platform, modelURL string) {
 	defer replies.Close()
 
 	echo := sustainedSetup{
-		name: "echo", path: "/webhooks/echo",
+		name: "echo", channel: "echo", path: "/webhooks/echo",
 		sections: fmt.Sprintf("\n[channels.echo]\nplugin = \"echo\"\n[channels.echo.options]\nreply_url = %q\n", replies.URL+"/reply"),
 		body: func(token int64, chat int) []byte {
 			return fmt.Appendf(nil, `{"id":"m%d","chat":"c%d","name":"Visitor","text":"hello k%d"}`, token, chat, token)
@@ -129,7 +132,7 @@ func runSustained(root string, plat *platform, modelURL string) {
 		reset: replies.reset,
 	}
 	tg := sustainedSetup{
-		name: "telegram", path: "/webhooks/tg",
+		name: "telegram", channel: "tg", path: "/webhooks/tg",
 		sections: telegramSection(plat.URL) + llmSection(modelURL),
 		body: func(token int64, chat int) []byte {
 			return update(token, 9_000_000_000+int64(chat), "hello k"+strconv.FormatInt(token, 10))
@@ -180,12 +183,12 @@ func runSustained(root string, plat *platform, modelURL string) {
 	emit("sustained_load", "%s", e.load)
 	emit("cpu_us_per_msg", "%.0f", e.cpuPerMsg())
 	emit("cpu_us_per_msg_daemon", "%.0f", us(e.daemonCPU)/float64(max(e.processed, 1)))
-	emit("sustained_transcript_p99_ms", "%.1f", ms(e.p99))
+	emit("sustained_backlog_age_max_ms", "%.0f", ms(e.ageMax))
 	emit("sustained_per_s_telegram", "%.0f", t.achieved)
 	emit("sustained_load_telegram", "%s", t.load)
 	emit("cpu_us_per_msg_telegram", "%.0f", t.cpuPerMsg())
 	emit("cpu_us_per_msg_telegram_daemon", "%.0f", us(t.daemonCPU)/float64(max(t.processed, 1)))
-	emit("sustained_transcript_p99_ms_telegram", "%.1f", ms(t.p99))
+	emit("sustained_backlog_age_max_ms_telegram", "%.0f", ms(t.ageMax))
 	emit("sustained_bare_http_per_s", "%.0f", bare.perSec)
 	emit("sustained_bare_http_load", "%s", load)
 	emit("cpu_us_per_msg_bare_http", "%.0f", us(bareCPU)/max(bareAll, 1))
@@ -196,6 +199,9 @@ func runSustained(root string, plat *platform, modelURL string) {
 // search finds the highest rate whose trial passes and returns that
 // trial (the zero result when none did).
 func search(sz sustainedSizes, try func(rate float64) trialResult) trialResult {
+	if *fixedRate > 0 {
+		return try(*fixedRate)
+	}
 	var best trialResult
 	lo, hi := 0.0, 0.0 // best passing rate, lowest failing rate
 	rate := sz.start
@@ -227,8 +233,14 @@ func search(sz sustainedSizes, try func(rate float64) trialResult) trialResult {
 // runTrial starts a daemon for setup in dir, offers it rate webhooks a
 // second for sz.warm+sz.window (open loop over sz.conns connections, each
 // message from the next of sz.chats chats), and judges the window.
+//
+// A visitor's line is written to its transcript in the commit that
+// acknowledges the webhook, so what remains to watch is the engine: the
+// answers at the fake platforms, message by message, and the inbox
+// backlog, read from the daemon's counters (/metrics) every samplePeriod:
+// events accepted minus events the engine finished.
 func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64, tokens *atomic.Int64) trialResult {
-	d := newKeyedDaemon(dir, setup.sections)
+	d := newSustainedDaemon(dir, setup.sections)
 	d.start(60 * time.Second)
 	defer d.stop()
 	setup.reset()
@@ -236,12 +248,6 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 
 	total := int(rate * (sz.warm + sz.window).Seconds())
 	base := tokens.Add(int64(total)) - int64(total)
-	obs, err := observe(d.URL, base, total)
-	if err != nil {
-		fatalf("sustained %s: %v", setup.name, err)
-	}
-	defer obs.close()
-
 	acks := make([]atomic.Int64, total) // UnixNano of the 2xx, 0: none yet, -1: failed
 	tickets := make(chan int, total)
 	c := newClient(sz.conns)
@@ -274,10 +280,20 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 		}()
 	}
 
-	// The CPU of the window is read when it starts and ends.
 	start := time.Now()
 	from, until := start.Add(sz.warm), start.Add(sz.warm+sz.window)
+	// The counters are sampled from the start until a second after the
+	// window; CPU is read when the window starts and ends.
+	smp := &sampler{url: d.URL + "/metrics", channel: setup.channel}
+	stopSampling := make(chan struct{})
+	var sampling sync.WaitGroup
+	sampling.Add(1)
+	go func() {
+		defer sampling.Done()
+		smp.run(stopSampling)
+	}()
 	var cpuFrom, cpuUntil, daemonFrom, daemonUntil time.Duration
+	var atFrom, atUntil sample
 	var load string
 	var clock sync.WaitGroup
 	clock.Add(1)
@@ -285,8 +301,10 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 		defer clock.Done()
 		time.Sleep(time.Until(from))
 		cpuFrom, daemonFrom = cpuTime(pids), cpuTime(pids[:1])
+		atFrom = smp.take()
 		time.Sleep(time.Until(until))
 		cpuUntil, daemonUntil = cpuTime(pids), cpuTime(pids[:1])
+		atUntil = smp.take()
 		load = loadAvg()
 	}()
 	interval := time.Duration(float64(time.Second) / rate)
@@ -300,18 +318,12 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 	wg.Wait()
 	clock.Wait()
 
-	// Every message acknowledged in the window gets keepUpBound to reach
-	// its transcript and platform.
+	// Every message acknowledged in the window gets keepUpBound to be
+	// answered.
 	deadline := time.Now().Add(keepUpBound + 500*time.Millisecond)
-	first := make(map[int]bool, sz.chats)
-	for i := range min(total, sz.chats) {
-		first[i] = true
-	}
 	res := trialResult{offered: rate, load: load, cpu: cpuUntil - cpuFrom, daemonCPU: daemonUntil - daemonFrom}
-	var lat []time.Duration
 	for {
-		res.late, res.missing, res.unanswered, res.acked, res.failed = 0, 0, 0, 0, 0
-		lat = lat[:0]
+		res.unanswered, res.acked, res.failed = 0, 0, 0
 		for i := range total {
 			ack := acks[i].Load()
 			if ack == -1 {
@@ -325,143 +337,149 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 				continue
 			}
 			res.acked++
-			seen, ok := obs.seen(i)
-			if !ok {
-				res.missing++
-				continue
-			}
-			took := max(seen.Sub(at), 0)
-			lat = append(lat, took)
-			if took > keepUpBound {
-				res.late++
-			}
-			if answer, ok, need := setup.answered(base+int64(i), i%sz.chats, first[i]); need && (!ok || answer.Sub(at) > keepUpBound) {
+			first := i < sz.chats
+			if answer, ok, need := setup.answered(base+int64(i), i%sz.chats, first); need && (!ok || answer.Sub(at) > keepUpBound) {
 				res.unanswered++
 			}
 		}
-		if (res.missing == 0 && res.unanswered == 0) || time.Now().After(deadline) {
+		if res.unanswered == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// The backlog at an instant: acknowledged, not yet in a transcript.
-	backlog := func(t time.Time) int {
-		n := 0
-		for i := range total {
-			ack := acks[i].Load()
-			if ack <= 0 || time.Unix(0, ack).After(t) {
-				continue
-			}
-			if seen, ok := obs.seen(i); !ok || seen.After(t) {
-				n++
-			}
+	for time.Since(until) < keepUpBound+samplePeriod {
+		time.Sleep(samplePeriod)
+	}
+	close(stopSampling)
+	sampling.Wait()
+
+	// acked counts the acknowledgements the generator had received by t
+	// since t-span (span 0: since the start).
+	var ackTimes []int64
+	for i := range total {
+		if ack := acks[i].Load(); ack > 0 {
+			ackTimes = append(ackTimes, ack)
 		}
+	}
+	slices.Sort(ackTimes)
+	upTo := func(t time.Time) int { // acknowledgements at or before t
+		n, _ := slices.BinarySearch(ackTimes, t.UnixNano()+1)
 		return n
 	}
-	res.backlogStart, res.backlogEnd = backlog(from), backlog(until)
-	for i := range total {
-		if seen, ok := obs.seen(i); ok && !seen.Before(from) && seen.Before(until) {
-			res.processed++
+	acked := func(t time.Time, span time.Duration) int {
+		if span == 0 {
+			return upTo(t)
 		}
+		return upTo(t) - upTo(t.Add(-span))
 	}
-	sortDurations(lat)
-	res.p50, res.p99 = percentile(lat, 0.5), percentile(lat, 0.99)
+	// The engine is behind when, at a sample in the window or the second
+	// after it, the backlog holds more than what was acknowledged in the
+	// last keepUpBound (and the acknowledgements still on their way, one
+	// per connection): the engine takes the inbox in order, so the
+	// backlog is then older than keepUpBound.
+	var lags []time.Duration
+	for _, x := range smp.samples {
+		if x.at.Before(from) {
+			continue
+		}
+		if x.backlog() > acked(x.at, keepUpBound)+sz.conns {
+			res.behind++
+		}
+		// How far back the backlog reaches: the age of the oldest
+		// acknowledgement it can hold.
+		n, lag := x.backlog(), time.Duration(0)
+		for ; n > acked(x.at, lag+10*time.Millisecond) && lag < 10*time.Second; lag += 10 * time.Millisecond {
+		}
+		lags = append(lags, lag)
+	}
+	if len(smp.samples) == 0 || atUntil.at.IsZero() {
+		res.noMetrics = true
+	}
+	res.backlogStart, res.backlogEnd = atFrom.backlog(), atUntil.backlog()
+	res.processed = int(atUntil.processed - atFrom.processed)
+	sortDurations(lags)
+	res.ageP50, res.ageMax = percentile(lags, 0.5), percentile(lags, 1)
 	res.achieved = float64(res.acked) / sz.window.Seconds()
 	// A backlog under a tenth of a second of the offered load counts as
 	// none: it is the messages in flight, not a queue that grows.
 	allowed := max(res.backlogStart, int(rate/10))
-	res.pass = res.failed == 0 && res.late == 0 && res.missing == 0 && res.unanswered == 0 &&
+	res.pass = res.failed == 0 && res.behind == 0 && !res.noMetrics && res.unanswered == 0 &&
 		res.backlogEnd <= allowed && res.achieved >= 0.95*rate
 	return res
 }
 
-// newKeyedDaemon is newDaemon with an API key for the event stream.
-func newKeyedDaemon(dir, sections string) *daemon {
+// samplePeriod is how often the daemon's counters are read.
+const samplePeriod = 100 * time.Millisecond
+
+// sample is the daemon's counters at one instant.
+type sample struct {
+	at                  time.Time
+	accepted, processed uint64
+}
+
+// backlog is the inbox's length: accepted, not yet finished.
+func (x sample) backlog() int { return int(x.accepted) - int(x.processed) }
+
+// sampler reads the events a channel accepted and the events the engine
+// finished from the daemon's /metrics.
+type sampler struct {
+	url, channel string
+	client       http.Client
+	samples      []sample // written by run only
+}
+
+func (s *sampler) run(stop <-chan struct{}) {
+	tick := time.NewTicker(samplePeriod)
+	defer tick.Stop()
+	for {
+		if x := s.take(); !x.at.IsZero() {
+			s.samples = append(s.samples, x)
+		}
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// take reads the counters once; a zero sample when the scrape failed.
+func (s *sampler) take() sample {
+	resp, err := s.client.Get(s.url)
+	if err != nil {
+		return sample{}
+	}
+	defer resp.Body.Close()
+	x := sample{at: time.Now()}
+	accepted := `switchboard_inbound_events_total{channel="` + s.channel + `",outcome="accepted"} `
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, accepted); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			x.accepted = uint64(f)
+		} else if v, ok := strings.CutPrefix(line, "switchboard_engine_processed_events_total "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			x.processed = uint64(f)
+		}
+	}
+	return x
+}
+
+// newSustainedDaemon is newDaemon without the fine /readyz polling.
+func newSustainedDaemon(dir, sections string) *daemon {
 	logf, err := os.OpenFile(filepath.Join(dir, "daemon.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		fatalf("%v", err)
 	}
 	proc, err := daemonproc.New(daemonproc.Options{
-		Bin: *binDir, Dir: dir, LogLevel: "warn", ShutdownTimeout: 2 * time.Second, Sections: sections,
-		APIKeys: []string{sustainedKey}, Output: logf,
+		Bin: *binDir, Dir: dir, LogLevel: "warn", ShutdownTimeout: 2 * time.Second, Sections: sections, Output: logf,
 	})
 	if err != nil {
 		fatalf("%v", err)
 	}
 	return &daemon{Daemon: proc, log: logf}
-}
-
-// observer reads the daemon's event stream (GET /v1/events, message.created
-// only) and records when each visitor line carrying a bench token reached
-// a transcript: the store writes the event in the transaction that adds
-// the line, so its arrival on the stream is the line's commit plus the
-// stream's wake-up and write, never earlier.
-type observer struct {
-	base   int64
-	seenAt []atomic.Int64 // UnixNano by token-base; 0: not yet
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func observe(url string, base int64, n int) (*observer, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v1/events?type=message.created", nil)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+sustainedKey)
-	resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("event stream: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		cancel()
-		return nil, fmt.Errorf("event stream: %s", resp.Status)
-	}
-	o := &observer{base: base, seenAt: make([]atomic.Int64, n), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(o.done)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var ev struct {
-			Data struct {
-				Role string `json:"role"`
-				Text string `json:"text"`
-			} `json:"data"`
-		}
-		for sc.Scan() {
-			line, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
-			if !ok {
-				continue
-			}
-			now := time.Now().UnixNano()
-			ev.Data.Role, ev.Data.Text = "", ""
-			if json.Unmarshal(line, &ev) != nil || ev.Data.Role != "visitor" {
-				continue
-			}
-			for _, tok := range tokensOf(ev.Data.Text) {
-				if i := tok - o.base; i >= 0 && i < int64(len(o.seenAt)) {
-					o.seenAt[i].CompareAndSwap(0, now)
-				}
-			}
-		}
-	}()
-	return o, nil
-}
-
-// seen is when message i of the trial reached its transcript.
-func (o *observer) seen(i int) (time.Time, bool) {
-	at := o.seenAt[i].Load()
-	return time.Unix(0, at), at != 0
-}
-
-func (o *observer) close() {
-	o.cancel()
-	<-o.done
 }
 
 // replySink is the echo channel's platform: it records when the first
