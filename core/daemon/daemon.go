@@ -55,6 +55,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("server.listen %s: %w", d.cfg.Server.Listen, err)
 	}
 	defer ln.Close()
+	if err := d.servePprof(ctx); err != nil {
+		return err
+	}
 	st, err := store.Open(d.cfg.DBPath(), store.Options{})
 	if err != nil {
 		return err
