@@ -88,10 +88,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		},
 	})
 	host := pluginhost.New(pluginhost.Config{
-		Dir:     d.cfg.Plugins.Dir,
-		Version: d.version,
-		Metrics: m,
-		Sink:    func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
+		Dir:      d.cfg.Plugins.Dir,
+		Version:  d.version,
+		Metrics:  m,
+		LogLevel: d.cfg.Log.Level,
+		Sink:     func(instance string) sdk.EventSink { return storeSink{st: st, channel: instance, metrics: m} },
 		OnGiveUp: func(instance string, err error) {
 			alerter.Send(alerts.PluginFailed, err.Error(), map[string]string{"plugin": instance})
 		},

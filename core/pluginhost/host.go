@@ -57,6 +57,9 @@ type Config struct {
 	OnGiveUp func(instance string, err error)
 	// Metrics counts restarts; nil: none.
 	Metrics *metrics.Metrics
+	// LogLevel is the daemon's log level (log.level), told to plugins so
+	// they do not write lines the daemon would drop; "": every line.
+	LogLevel string
 }
 
 // Host supervises plugin instances.

@@ -167,13 +167,17 @@ func (i *Instance) setState(state string, err error) {
 }
 
 // pluginEnv is the daemon's environment without its own settings, which may
-// hold other plugins' secrets: a plugin gets only its own options.
-func pluginEnv() []string {
+// hold other plugins' secrets: a plugin gets only its own options. A
+// logLevel tells the plugin which of its log lines the daemon keeps.
+func pluginEnv(logLevel string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHBOARD_") {
 			env = append(env, kv)
 		}
+	}
+	if logLevel != "" {
+		env = append(env, sdk.LogLevelEnv+"="+logLevel)
 	}
 	return env
 }
@@ -185,7 +189,7 @@ func (i *Instance) launch(ctx context.Context) error {
 		return err
 	}
 	cmd := exec.Command(path)
-	cmd.Env = pluginEnv()
+	cmd.Env = pluginEnv(i.host.cfg.LogLevel)
 	logEntry := i.log()
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake(),

@@ -117,7 +117,7 @@ func runSustained(root string, plat *platform, modelURL string) {
 
 	echo := sustainedSetup{
 		name: "echo", channel: "echo", path: "/webhooks/echo",
-		sections: fmt.Sprintf("\n[channels.echo]\nplugin = \"echo\"\n[channels.echo.options]\nreply_url = %q\n", replies.URL+"/reply"),
+		sections: fmt.Sprintf("\n[channels.echo]\nplugin = \"echo\"\n[channels.echo.options]\nreply_url = %q\n\n[bot]\ngather_window = \"0s\"\n", replies.URL+"/reply"),
 		body: func(token int64, chat int) []byte {
 			return fmt.Appendf(nil, `{"id":"m%d","chat":"c%d","name":"Visitor","text":"hello k%d"}`, token, chat, token)
 		},
