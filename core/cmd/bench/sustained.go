@@ -284,7 +284,10 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 	from, until := start.Add(sz.warm), start.Add(sz.warm+sz.window)
 	// The counters are sampled from the start until a second after the
 	// window; CPU is read when the window starts and ends.
-	smp := &sampler{url: d.URL + "/metrics", channel: setup.channel}
+	smp := &sampler{url: d.URL + "/metrics", channel: setup.channel,
+		// Uncompressed: compressing every scrape would cost the daemon
+		// more than reading its counters.
+		client: http.Client{Transport: &http.Transport{DisableCompression: true}}}
 	stopSampling := make(chan struct{})
 	var sampling sync.WaitGroup
 	sampling.Add(1)
@@ -409,7 +412,7 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 }
 
 // samplePeriod is how often the daemon's counters are read.
-const samplePeriod = 100 * time.Millisecond
+const samplePeriod = 200 * time.Millisecond
 
 // sample is the daemon's counters at one instant.
 type sample struct {
