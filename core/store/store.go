@@ -114,6 +114,8 @@ type Store struct {
 	// ev is the event log's state: its readers, the webhook subscriptions
 	// and who is told about new deliveries.
 	ev *eventState
+	// convs keeps decoded conversation records.
+	convs *convCache
 }
 
 type writeOp struct {
@@ -174,6 +176,7 @@ func Open(path string, opts Options) (*Store, error) {
 		watchers: newWatchers(),
 		inboxSig: make(chan struct{}, 1),
 		ev:       newEventState(),
+		convs:    newConvCache(),
 	}
 	go s.writer()
 	return s, nil
