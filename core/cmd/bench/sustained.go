@@ -403,9 +403,10 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 	sortDurations(lags)
 	res.ageP50, res.ageMax = percentile(lags, 0.5), percentile(lags, 1)
 	res.achieved = float64(res.acked) / sz.window.Seconds()
-	// A backlog under a tenth of a second of the offered load counts as
-	// none: it is the messages in flight, not a queue that grows.
-	allowed := max(res.backlogStart, int(rate/10))
+	// A backlog under a tenth of a second of the offered load, or under
+	// one message per connection, counts as none: it is the messages in
+	// flight, not a queue that grows.
+	allowed := max(res.backlogStart, int(rate/10), sz.conns)
 	res.pass = res.failed == 0 && res.behind == 0 && !res.noMetrics && res.unanswered == 0 &&
 		res.backlogEnd <= allowed && res.achieved >= 0.95*rate
 	return res
