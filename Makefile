@@ -98,7 +98,7 @@ fuzz:
 
 # The benchmark suite: the real daemon and plugins on loopback with a fake
 # Telegram and a fake model; prints one "name: value" line per figure, with
-# its baselines measured in the same run (docs/performance.md). About six
+# its baselines measured in the same run (docs/performance.md). About fifteen
 # minutes; BENCH_QUICK=1 runs each figure for a few seconds.
 bench: build
 	BENCH_QUICK=$(BENCH_QUICK) $(GO) run ./core/cmd/bench -bin bin

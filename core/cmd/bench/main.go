@@ -4,7 +4,7 @@
 // prints one "name: value" line per figure; every baseline is measured in
 // the same run. See docs/performance.md.
 //
-//	make bench                 # full suite (about 10 minutes)
+//	make bench                 # full suite (about 15 minutes)
 //	BENCH_QUICK=1 make bench   # a few seconds per figure, small sizes (CI)
 //	go run ./core/cmd/bench -only ingest,overhead
 package main
