@@ -44,10 +44,14 @@ type sustainedSizes struct {
 	start      float64
 	trials     int
 	resolution float64
+	// retry runs a failing rate once more (counted in trials) before the
+	// search takes it as failing: on a shared machine another process can
+	// stall the daemon for a second.
+	retry bool
 }
 
 var sustainedFull = sustainedSizes{conns: 64, chats: 1000, warm: 2 * time.Second, window: 10 * time.Second,
-	start: 2000, trials: 8, resolution: 0.06}
+	start: 2000, trials: 10, resolution: 0.06, retry: true}
 
 var sustainedQuick = sustainedSizes{conns: 64, chats: 1000, warm: 500 * time.Millisecond, window: 2 * time.Second,
 	start: 2000, trials: 4, resolution: 0.15}
@@ -205,8 +209,12 @@ func search(sz sustainedSizes, try func(rate float64) trialResult) trialResult {
 	var best trialResult
 	lo, hi := 0.0, 0.0 // best passing rate, lowest failing rate
 	rate := sz.start
-	for range sz.trials {
+	for n := 0; n < sz.trials; n++ {
 		res := try(rate)
+		if !res.pass && sz.retry && n+1 < sz.trials {
+			n++
+			res = try(rate)
+		}
 		if res.pass {
 			if res.achieved > best.achieved {
 				best = res
