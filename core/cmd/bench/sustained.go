@@ -82,7 +82,7 @@ type trialResult struct {
 	unanswered        int // answers over keepUpBound or never sent
 	backlogStart      int
 	backlogEnd        int
-	processed         int // lines that reached a transcript in the window
+	processed         int // inbox events the engine finished in the window
 	cpu, daemonCPU    time.Duration
 	// ageP50 and ageMax are how far back the backlog reached over the
 	// samples from the window's start to a second after it.
