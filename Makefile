@@ -98,13 +98,13 @@ fuzz:
 
 # The benchmark suite: the real daemon and plugins on loopback with a fake
 # Telegram and a fake model; prints one "name: value" line per figure, with
-# its baselines measured in the same run (docs/performance.md). About six
+# its baselines measured in the same run (docs/performance.md). About fifteen
 # minutes; BENCH_QUICK=1 runs each figure for a few seconds. Then the
-# in-process benchmarks: the store, the webhook handler, the knowledge
-# base and routing (assignment decisions, classification).
+# in-process benchmarks: the store, the webhook handler, the engine, the
+# knowledge base and routing (assignment decisions, classification).
 bench: build
 	BENCH_QUICK=$(BENCH_QUICK) $(GO) run ./core/cmd/bench -bin bin
-	$(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) ./core/store/ ./core/httpapi/ ./core/kb/ ./core/routing/
+	$(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) ./core/store/ ./core/httpapi/ ./core/engine/ ./core/kb/ ./core/routing/
 
 # Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
 # shows how to install them).

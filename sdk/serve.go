@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -122,13 +123,19 @@ func exitWithParent() {
 	}
 }
 
+// LogLevelEnv is set in a plugin's environment to the daemon's log level
+// (trace, debug, info, warn or error): lines below it would be dropped by
+// the daemon, so [NewLogger] does not write them.
+const LogLevelEnv = "SWITCHBOARD_PLUGIN_LOG_LEVEL"
+
 // NewLogger returns a logger for plugin code. Its lines reach the daemon's
-// log with their level and fields, tagged with the plugin's name.
+// log with their level and fields, tagged with the plugin's name; lines
+// below the daemon's level ([LogLevelEnv]) are not written at all.
 func NewLogger() *slog.Logger {
 	// fd 2 is the pipe the daemon reads log lines from; os.Stderr itself is
 	// redirected by go-plugin while serving.
 	h := slog.NewJSONHandler(os.NewFile(2, "stderr"), &slog.HandlerOptions{
-		Level: slog.LevelDebug,
+		Level: logLevel(os.Getenv(LogLevelEnv)),
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) > 0 {
 				return a
@@ -145,6 +152,20 @@ func NewLogger() *slog.Logger {
 		},
 	})
 	return slog.New(h)
+}
+
+// logLevel is the slog level of a daemon log level name; debug (every
+// line) for an empty or unknown one.
+func logLevel(name string) slog.Level {
+	switch strings.ToLower(name) {
+	case "info":
+		return slog.LevelInfo
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelDebug
 }
 
 func levelName(l slog.Level) string {

@@ -238,6 +238,9 @@ type Server struct {
 	// TLSCert and TLSKey, both set, serve HTTPS with these PEM files.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// PprofListen, when set, serves Go's profiles (net/http/pprof, under
+	// /debug/pprof/) on this loopback address, for diagnosing load.
+	PprofListen string `toml:"pprof_listen"`
 }
 
 // MaxBodyBytesLimit is the largest server.max_body_bytes accepted: the

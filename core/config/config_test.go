@@ -455,6 +455,9 @@ plugin = "echo"
 		{"listen without port", "[server]\nlisten = \"localhost\"\n", "server.listen", "want host:port"},
 		{"listen with bad port", "[server]\nlisten = \"127.0.0.1:http\"\n", "server.listen", "invalid port"},
 		{"listen port out of range", "[server]\nlisten = \":70000\"\n", "server.listen", "invalid port"},
+		{"profiles on every interface", "[server]\npprof_listen = \":6060\"\n", "server.pprof_listen", "not a loopback address"},
+		{"profiles on a public address", "[server]\npprof_listen = \"10.0.0.1:6060\"\n", "server.pprof_listen", "not a loopback address"},
+		{"profiles without a port", "[server]\npprof_listen = \"127.0.0.1\"\n", "server.pprof_listen", "want host:port"},
 		{"empty data dir", "[server]\ndata_dir = \"\"\n", "server.data_dir", "must not be empty"},
 		{"zero max body", "[server]\nmax_body_bytes = 0\n", "server.max_body_bytes", "between 1 and 33554432"},
 		{"negative max body", "[server]\nmax_body_bytes = -1\n", "server.max_body_bytes", "between 1 and 33554432"},
@@ -555,6 +558,13 @@ func TestValidConfigs(t *testing.T) {
 				eq(t, c.Channels["demo"].Options["anything"], any(int64(1)))
 				eq(t, c.Channels["demo"].Options["deep"], any(map[string]any{"x": []any{int64(1), "mixed", map[string]any{"y": int64(2)}}}))
 				eq(t, c.LLM.Options["whatever"], any(time.Date(1979, 5, 27, 7, 32, 0, 0, time.UTC)))
+			},
+		},
+		{
+			name: "profiles on loopback",
+			toml: "[server]\npprof_listen = \"[::1]:6060\"\n",
+			check: func(t *testing.T, c *Config) {
+				eq(t, c.Server.PprofListen, "[::1]:6060")
 			},
 		},
 		{

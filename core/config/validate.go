@@ -104,6 +104,13 @@ func (c *Config) validate() []Problem {
 	if msg := checkListen(c.Server.Listen); msg != "" {
 		add("server.listen", "%s", msg)
 	}
+	if c.Server.PprofListen != "" {
+		if msg := checkListen(c.Server.PprofListen); msg != "" {
+			add("server.pprof_listen", "%s", msg)
+		} else if host, _, _ := net.SplitHostPort(c.Server.PprofListen); !isLoopback(host) {
+			add("server.pprof_listen", "%q is not a loopback address: profiles are served to this machine only, such as 127.0.0.1:6060", c.Server.PprofListen)
+		}
+	}
 	if c.Server.DataDir == "" {
 		add("server.data_dir", "must not be empty")
 	}
@@ -345,6 +352,16 @@ func isHexColor(s string) bool {
 		}
 	}
 	return true
+}
+
+// isLoopback reports whether host names this machine only: localhost or
+// a loopback IP.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkListen explains what is wrong with a listen address, or returns "".

@@ -65,6 +65,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("server.listen %s: %w", d.cfg.Server.Listen, err)
 	}
 	defer ln.Close()
+	if err := d.servePprof(ctx); err != nil {
+		return err
+	}
 	st, err := store.Open(d.cfg.DBPath(), store.Options{})
 	if err != nil {
 		return err
@@ -88,6 +91,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Plugins:              d.pluginInstances(),
 		ConversationsByState: st.CountConversationsByState,
 		EngineInflight:       func() int { return eng.Inflight() },
+		EngineProcessed:      func() uint64 { return eng.Processed() },
 		OutboxPending: func() int {
 			n, _ := st.CountOutbox()
 			return n
@@ -99,9 +103,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Ratings: func() ([]metrics.RatingTotals, error) { return ratingTotals(st) },
 	})
 	host := pluginhost.New(pluginhost.Config{
-		Dir:     d.cfg.Plugins.Dir,
-		Version: d.version,
-		Metrics: m,
+		Dir:      d.cfg.Plugins.Dir,
+		Version:  d.version,
+		Metrics:  m,
+		LogLevel: d.cfg.Log.Level,
 		// A webhook body the server let in always fits the call that
 		// hands it to its plugin.
 		MessageLimit: sdk.MessageLimit(d.cfg.Server.MaxBodyBytes),

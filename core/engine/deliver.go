@@ -276,7 +276,9 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		d.attemptWebhook(ctx, e)
 		return
 	}
-	log := d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
+	log := func() logrus.FieldLogger { // built only when a line is written
+		return d.log.WithFields(logrus.Fields{"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String()})
+	}
 	// The send does not end with ctx (the deliverer stopping): a call that
 	// completes during the stop is recorded, not sent again after a
 	// restart.
@@ -315,12 +317,14 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			return d.cfg.Hooks.delivered(tx, e, deskRef)
 		})
 		if err != nil {
-			log.WithError(err).Error("record delivery")
+			log().WithError(err).Error("record delivery")
 			d.release(e, false)
 			return
 		}
 		d.metrics.OutboundSend(e.Instance, "sent")
-		log.Debug("delivered")
+		if debugEnabled(d.log) {
+			log().Debug("delivered")
+		}
 		d.release(e, true)
 		return
 	}
@@ -331,7 +335,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	if kind == sdk.OutcomeUnknown && !d.idempotent(e) {
 		// The platform may have delivered it and would not notice a
 		// second copy: record it instead of risking a duplicate.
-		log.WithError(err).Warn("send outcome unknown; recorded as possibly delivered, not retried")
+		log().WithError(err).Warn("send outcome unknown; recorded as possibly delivered, not retried")
 		cause := err.Error()
 		if uerr := d.st.Update(context.Background(), func(tx *store.Tx) error {
 			if err := store.PossiblyDeliveredTx(tx, &e, cause, now); err != nil {
@@ -339,7 +343,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			}
 			return d.cfg.Hooks.undelivered(tx, e, DeliveryFailure{Reason: cause, PossiblyDelivered: true})
 		}); uerr != nil {
-			log.WithError(uerr).Error("record possibly delivered")
+			log().WithError(uerr).Error("record possibly delivered")
 			d.release(e, false)
 			return
 		}
@@ -357,7 +361,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		dead = fmt.Sprintf("gave up after %v: %v", d.cfg.MaxAge, err)
 	}
 	if dead != "" {
-		log.WithError(err).Error("delivery failed for good; moved to dead letters")
+		log().WithError(err).Error("delivery failed for good; moved to dead letters")
 		if d.cfg.Alerts != nil {
 			d.cfg.Alerts.Send("dead_letter", "a message could not be delivered: "+dead, map[string]string{
 				"conversation_id": e.ConversationID, "channel": e.Instance, "outbox": e.ID(), "kind": e.Op().String(),
@@ -382,7 +386,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 			return d.cfg.Hooks.undelivered(tx, e, DeliveryFailure{Reason: dead})
 		})
 		if uerr != nil {
-			log.WithError(uerr).Error("record dead letter")
+			log().WithError(uerr).Error("record dead letter")
 			d.release(e, false)
 			return
 		}
@@ -395,9 +399,9 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 		delay = ra
 	}
 	e.NextAttempt = now.Add(delay)
-	log.WithError(err).WithFields(logrus.Fields{"attempt": e.Attempts, "retry_in": delay.String()}).Warn("delivery failed; will retry")
+	log().WithError(err).WithFields(logrus.Fields{"attempt": e.Attempts, "retry_in": delay.String()}).Warn("delivery failed; will retry")
 	if uerr := d.st.Update(context.Background(), func(tx *store.Tx) error { return store.UpdateOutboxTx(tx, &e) }); uerr != nil {
-		log.WithError(uerr).Error("record failed attempt")
+		log().WithError(uerr).Error("record failed attempt")
 	}
 	d.metrics.OutboundSend(e.Instance, "retry")
 	d.release(e, false)
@@ -532,4 +536,16 @@ func (d *deliverer) desk(instance string) (sdk.Desk, error) {
 func (d *deliverer) deskRef(e store.OutboxEntry) (string, bool) {
 	desk, ref, ok := d.st.DeskRef(e.ConversationID)
 	return ref, ok && desk == e.Instance
+}
+
+// debugEnabled reports whether log writes debug lines, so a line on every
+// delivery costs nothing when it would be dropped.
+func debugEnabled(log logrus.FieldLogger) bool {
+	switch l := log.(type) {
+	case *logrus.Logger:
+		return l.IsLevelEnabled(logrus.DebugLevel)
+	case *logrus.Entry:
+		return l.Logger.IsLevelEnabled(logrus.DebugLevel)
+	}
+	return true
 }

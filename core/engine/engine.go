@@ -210,6 +210,10 @@ func (e *Engine) Stop(ctx context.Context) {
 // Inflight is the number of inbox events held in memory.
 func (e *Engine) Inflight() int { return e.lanes.inflight() }
 
+// Processed is the number of inbox events finished since the start: their
+// effects committed and they left the inbox.
+func (e *Engine) Processed() uint64 { return e.lanes.processed.Load() }
+
 // Requeue hands an entry moved back into the outbox (a retried dead letter)
 // to the deliverer.
 func (e *Engine) Requeue(entry store.OutboxEntry) { e.deliver.add([]store.OutboxEntry{entry}) }

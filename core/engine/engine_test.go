@@ -42,6 +42,8 @@ type recorder struct {
 	// hang makes every Send wait until its context ends.
 	hang bool
 	n    int
+	// typing counts typing indicators.
+	typing int
 }
 
 // try counts a call and returns the error fail has for it; r.mu is held.
@@ -72,6 +74,7 @@ func (r *recorder) Send(ctx context.Context, out sdk.Outbound) (sdk.SendResult, 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if out.Kind == sdk.OutTyping {
+		r.typing++
 		return sdk.SendResult{}, nil
 	}
 	if err := r.try(); err != nil {
@@ -334,6 +337,32 @@ func (h *harness) transcript(id string) []string {
 }
 
 func equal(a, b []string) bool { return strings.Join(a, "\n") == strings.Join(b, "\n") }
+
+// A turn that takes a while shows the channel's typing indicator while it
+// runs; the model here answers only once the indicator was sent.
+func TestSlowTurnShowsTyping(t *testing.T) {
+	var h *harness
+	typed := func() int {
+		r := h.ch["tg"]
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.typing
+	}
+	llm := &model{turn: func(int, sdk.ChatRequest) (string, []sdk.ToolCall, error) {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if typed() > 0 {
+				return "done thinking", nil, nil
+			}
+		}
+		return "no typing indicator came", nil, nil
+	}}
+	h = newHarness(t, testConfig(), llm)
+	h.visitor("1", "a hard question")
+	h.eventually("the answer", func() bool { return len(h.ch["tg"].texts()) == 1 })
+	if got := h.ch["tg"].texts(); got[0] != "done thinking" {
+		t.Errorf("sent %q", got)
+	}
+}
 
 func TestModelAnswerIsDelivered(t *testing.T) {
 	llm := &model{turn: answer("Your order ships today.")}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"sync"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 
@@ -43,6 +44,8 @@ type lanes struct {
 	st       *store.Store
 	process  processFunc
 	finished func([]store.InboxItem)
+	// processed counts the items finished since the start.
+	processed atomic.Uint64
 
 	mu      sync.Mutex
 	byConv  map[string]*lane
@@ -306,6 +309,7 @@ func (s *lanes) runLane(ctx context.Context, convID string, l *lane) {
 			s.cfg.Log.WithError(err).WithField("conversation_id", convID).Error("processing failed; will retry")
 		}
 		s.finished(batch[:done])
+		s.processed.Add(uint64(done))
 		s.mu.Lock()
 		s.hold(-released)
 		s.mu.Unlock()

@@ -42,6 +42,11 @@ func TransferTool(departments []string) sdk.Tool {
 // turn (platforms show it for about five seconds).
 const typingEvery = 4 * time.Second
 
+// typingAfter is how long a model turn runs before the channel's typing
+// indicator is shown: a faster answer needs none, and the indicator costs a
+// call to the plugin and one to the platform.
+const typingAfter = 500 * time.Millisecond
+
 // botTurn asks the model to answer the visitor messages in ef.asked and
 // returns the outcome as the event the conversation rules take, or nil when
 // ctx ended first.
@@ -186,8 +191,8 @@ func (e *Engine) askModel(ctx context.Context, ef *effects) (text string, source
 }
 
 // showTyping keeps a typing indicator up while the model works, where the
-// channel has one, and tells Config.Thinking. It is best effort and never
-// retried.
+// channel has one (from typingAfter into the turn on), and tells
+// Config.Thinking at once. It is best effort and never retried.
 func (e *Engine) showTyping(ctx context.Context, conv store.Conversation) (stop func()) {
 	caps, ok := e.channels.Capabilities(conv.Channel)
 	native := ok && caps.Typing
@@ -197,10 +202,20 @@ func (e *Engine) showTyping(ctx context.Context, conv store.Conversation) (stop 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
+		if thinking != nil {
+			thinking(true)
+		}
+		if native {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(typingAfter):
+			}
+		}
 		tick := time.NewTicker(typingEvery)
 		defer tick.Stop()
-		for {
-			if thinking != nil {
+		for renewal := false; ; renewal = true {
+			if thinking != nil && renewal {
 				thinking(true)
 			}
 			if ch, ok, err := e.channels.Channel(conv.Channel); native && ok && err == nil {

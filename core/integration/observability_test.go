@@ -56,6 +56,7 @@ func TestMetricsAndStatsAfterAConversation(t *testing.T) {
 		`switchboard_llm_time_to_first_token_seconds_count 1`,
 		`switchboard_webhook_duration_seconds_count{channel="demo"} 4`,
 		`switchboard_engine_inflight_events`,
+		`switchboard_engine_processed_events_total `,
 		`switchboard_outbox_pending_entries`,
 		`switchboard_plugin_restarts_total`,
 	} {

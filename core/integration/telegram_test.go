@@ -64,7 +64,15 @@ func sentTexts(msgs []tt.SentMessage) []string {
 // polite "text only" answer.
 func TestTelegramWebhookReplies(t *testing.T) {
 	fake := tt.NewServer(t, tgToken)
-	d := startDaemon(t, llmConfig(echoModel(t))+telegramChannel(fake.URL(), "webhook"))
+	model := ollamatest.New(model)
+	model.Reply = func(r ollamatest.ChatRequest) ollamatest.Response {
+		res := ollamatest.Text("You said: " + r.LastUser())
+		if r.LastUser() == "and my refund?" {
+			res.Delay = 2 * time.Second // long enough for the typing indicator
+		}
+		return res
+	}
+	d := startDaemon(t, llmConfig(model.Start(t))+telegramChannel(fake.URL(), "webhook"))
 	ann := tt.Visitor(5550001, "Ann")
 
 	hello := tt.TextUpdate(fake.NextUpdateID(), ann, "where is my order?")

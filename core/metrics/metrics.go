@@ -111,6 +111,9 @@ type Options struct {
 	// EngineInflight is the number of inbox events the engine holds in
 	// memory (queued in lanes or being processed).
 	EngineInflight func() int
+	// EngineProcessed is the number of inbox events the engine finished
+	// since the start (their effects committed, out of the inbox).
+	EngineProcessed func() uint64
 	// OutboxPending is the number of entries waiting in the outbox, e.g.
 	// a wrapper of (*store.Store).CountOutbox.
 	OutboxPending func() int
@@ -257,6 +260,12 @@ func New(opts Options) *Metrics {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "switchboard_engine_inflight_events",
 			Help: "Inbox events the engine holds in memory: queued in conversation lanes or being processed.",
+		}, func() float64 { return float64(f()) }))
+	}
+	if f := opts.EngineProcessed; f != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "switchboard_engine_processed_events_total",
+			Help: "Inbox events the engine finished since the start: their effects committed and they left the inbox.",
 		}, func() float64 { return float64(f()) }))
 	}
 	if f := opts.OutboxPending; f != nil {

@@ -38,8 +38,9 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 		ConversationsByState: func() (map[conversation.State]int, error) {
 			return map[conversation.State]int{conversation.Bot: 4, conversation.Human: 1}, nil
 		},
-		EngineInflight: func() int { return int(inflight.Load()) },
-		OutboxPending:  func() int { return 3 },
+		EngineInflight:  func() int { return int(inflight.Load()) },
+		EngineProcessed: func() uint64 { return 41 },
+		OutboxPending:   func() int { return 3 },
 	})
 
 	m.InboundCommitted("tg", 2, 1)
@@ -102,6 +103,7 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 		{"ttft smallest bucket", `switchboard_llm_time_to_first_token_seconds_bucket{le="0.01"} 1`},
 		{"plugin restarts", `switchboard_plugin_restarts_total{plugin="tg"} 2`},
 		{"inflight", `switchboard_engine_inflight_events 7`},
+		{"processed", `switchboard_engine_processed_events_total 41`},
 		{"outbox", `switchboard_outbox_pending_entries 3`},
 		{"build info", `switchboard_build_info{goversion="go`},
 		{"go collector", `go_goroutines `},

@@ -66,6 +66,9 @@ type Config struct {
 	// plugin connection sends (see sdk.MessageLimit); 0 keeps gRPC's
 	// default.
 	MessageLimit int
+	// LogLevel is the daemon's log level (log.level), told to plugins so
+	// they do not write lines the daemon would drop; "": every line.
+	LogLevel string
 }
 
 // Host supervises plugin instances.

@@ -169,13 +169,17 @@ func (i *Instance) setState(state string, err error) {
 }
 
 // pluginEnv is the daemon's environment without its own settings, which may
-// hold other plugins' secrets: a plugin gets only its own options.
-func pluginEnv() []string {
+// hold other plugins' secrets: a plugin gets only its own options. A
+// logLevel tells the plugin which of its log lines the daemon keeps.
+func pluginEnv(logLevel string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHBOARD_") {
 			env = append(env, kv)
 		}
+	}
+	if logLevel != "" {
+		env = append(env, sdk.LogLevelEnv+"="+logLevel)
 	}
 	return env
 }
@@ -200,7 +204,7 @@ func (i *Instance) start(ctx context.Context, dryRun bool) error {
 		return err
 	}
 	cmd := exec.Command(path)
-	cmd.Env = pluginEnv()
+	cmd.Env = pluginEnv(i.host.cfg.LogLevel)
 	var dial []grpc.DialOption
 	if limit := i.host.cfg.MessageLimit; limit > 0 {
 		cmd.Env = append(cmd.Env, sdk.MessageLimitEnv+"="+strconv.Itoa(limit))

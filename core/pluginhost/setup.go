@@ -30,7 +30,7 @@ func RunSetup(ctx context.Context, dir string, spec Spec, args []string, stdout,
 		return fmt.Errorf("plugin %s: %w", spec.Instance, err)
 	}
 	cmd := exec.CommandContext(ctx, path)
-	cmd.Env = append(pluginEnv(), sdk.SetupEnv+"=1")
+	cmd.Env = append(pluginEnv(""), sdk.SetupEnv+"=1")
 	cmd.Stdin = bytes.NewReader(req)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	return cmd.Run()

@@ -173,7 +173,7 @@ func (s *Store) Conversation(id string) (Conversation, error) {
 	var c Conversation
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		c, err = getConversation(tx, id)
+		c, err = s.conversationAt(tx, id)
 		return err
 	})
 	return c, err

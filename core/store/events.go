@@ -99,7 +99,7 @@ func (tx *Tx) subject(id string) (events.Subject, error) {
 	if s, ok := tx.ev.subjects[id]; ok {
 		return s, nil
 	}
-	c, err := getConversation(tx.Tx, id)
+	c, err := tx.st.conversationAt(tx.Tx, id)
 	if err != nil {
 		return events.Subject{}, err
 	}

@@ -15,7 +15,7 @@ func transitionKey(convID string, seq uint64) []byte { return messageKey(convID,
 
 // GetConversationTx reads a conversation inside a write transaction.
 func GetConversationTx(tx *Tx, id string) (Conversation, error) {
-	c, err := getConversation(tx.Tx, id)
+	c, err := tx.st.conversationAt(tx.Tx, id)
 	if err == nil {
 		tx.remember(&c)
 	}

@@ -141,7 +141,7 @@ func (s *Store) visitorConversation(tx *Tx, channel string, e sdk.Event, now tim
 		return Conversation{}, fmt.Errorf("channel %s: event %s has no conversation reference", channel, e.ID)
 	}
 	if id := tx.Bucket(bucketConvRefs).Get(refKey(channel, e.Conversation)); id != nil {
-		c, err := getConversation(tx.Tx, string(id))
+		c, err := s.conversationAt(tx.Tx, string(id))
 		if err != nil {
 			return Conversation{}, err
 		}

@@ -120,6 +120,8 @@ type Store struct {
 	ev *eventState
 	// tickets hands out ticket numbers.
 	tickets ticketSeq
+	// convs keeps decoded conversation records.
+	convs *convCache
 }
 
 type writeOp struct {
@@ -180,6 +182,7 @@ func Open(path string, opts Options) (*Store, error) {
 		watchers: newWatchers(),
 		inboxSig: make(chan struct{}, 1),
 		ev:       newEventState(),
+		convs:    newConvCache(),
 	}
 	go s.writer()
 	return s, nil

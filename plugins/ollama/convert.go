@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/ollama/ollama/api"
 
@@ -32,7 +33,7 @@ func (b *backend) chatRequest(req sdk.ChatRequest) (*api.ChatRequest, error) {
 		out.Messages = append(out.Messages, msg)
 	}
 	for _, t := range req.Tools {
-		tool, err := toolToAPI(t)
+		tool, err := b.tools.convert(t)
 		if err != nil {
 			return nil, fmt.Errorf("tool %q: %w", t.Name, err)
 		}
@@ -72,6 +73,41 @@ func messageToAPI(m sdk.ChatMessage) (api.Message, error) {
 		})
 	}
 	return out, nil
+}
+
+// toolCacheSize bounds the converted tools a backend keeps.
+const toolCacheSize = 64
+
+// toolCache keeps tools converted by toolToAPI, by their name, description
+// and parameters. The converted tools are only read (encoded into
+// requests) once made.
+type toolCache struct {
+	mu    sync.Mutex
+	tools map[string]api.Tool
+}
+
+// convert is toolToAPI, through the cache.
+func (c *toolCache) convert(t sdk.Tool) (api.Tool, error) {
+	key := t.Name + "\x00" + t.Description + "\x00" + string(t.Parameters)
+	c.mu.Lock()
+	tool, ok := c.tools[key]
+	c.mu.Unlock()
+	if ok {
+		return tool, nil
+	}
+	tool, err := toolToAPI(t)
+	if err != nil {
+		return api.Tool{}, err
+	}
+	c.mu.Lock()
+	if c.tools == nil {
+		c.tools = map[string]api.Tool{}
+	}
+	if len(c.tools) < toolCacheSize {
+		c.tools[key] = tool
+	}
+	c.mu.Unlock()
+	return tool, nil
 }
 
 // toolToAPI converts a tool to Ollama's function tool. Ollama's schema type

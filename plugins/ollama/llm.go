@@ -31,12 +31,15 @@ type LLM struct {
 }
 
 // backend is one configuration: the options and the client built from
-// them. It is never changed once built.
+// them, which are never changed once built, and the tools converted for it.
 type backend struct {
 	opts   Options
 	client *api.Client
 	http   *http.Client
 	base   *url.URL
+	// tools keeps converted tools: the daemon sends the same few with
+	// every turn.
+	tools toolCache
 }
 
 var (

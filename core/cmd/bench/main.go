@@ -4,7 +4,7 @@
 // prints one "name: value" line per figure; every baseline is measured in
 // the same run. See docs/performance.md.
 //
-//	make bench                 # full suite (about 10 minutes)
+//	make bench                 # full suite (about 15 minutes)
 //	BENCH_QUICK=1 make bench   # a few seconds per figure, small sizes (CI)
 //	go run ./core/cmd/bench -only ingest,overhead
 package main
@@ -28,7 +28,7 @@ const benchModel = "bench:latest"
 
 var (
 	binDir     = flag.String("bin", "bin", "directory holding switchboard and plugins/")
-	only       = flag.String("only", "", "comma-separated phases to run (ingest,overhead,webchat,rpc,rss,ingest1m,startup,recovery); default all")
+	only       = flag.String("only", "", "comma-separated phases to run (ingest,sustained,overhead,webchat,rpc,rss,ingest1m,startup,recovery); default all")
 	keep       = flag.Bool("keep", false, "keep the work directory (databases, configs, daemon logs)")
 	workDir    = flag.String("dir", "", "work directory (default: a new temporary one)")
 	noModel    = flag.Bool("no-model", false, "ingest and webchat phases: run the daemon without [llm] (every conversation goes to the human queue)")
@@ -395,5 +395,10 @@ func main() {
 			fatalf("recovery: no send within 60s")
 		}
 		emit("recovery_ms", "%.0f", ms(first.Sub(d.StartedAt)))
+	}
+
+	// 7. The highest rate the engine keeps up with, and CPU per message.
+	if run("sustained") {
+		runSustained(root, plat, modelURL)
 	}
 }

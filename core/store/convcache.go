@@ -1,0 +1,80 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// convCacheSize bounds the decoded conversations kept in memory.
+const convCacheSize = 2048
+
+// convCache keeps recently decoded conversation records with the bytes
+// they were decoded from. A record is used only while the stored bytes
+// are the same, so the cache never answers with a stale conversation,
+// whatever wrote the record or rolled back meanwhile: a message costs one
+// decode of its conversation (at intake) instead of one per read (intake,
+// the engine's read, the engine's commit).
+type convCache struct {
+	mu      sync.Mutex
+	entries map[string]convEntry
+}
+
+type convEntry struct {
+	raw  []byte
+	conv Conversation
+}
+
+func newConvCache() *convCache { return &convCache{entries: make(map[string]convEntry, convCacheSize)} }
+
+// get returns the conversation decoded from data, the stored record of id.
+func (cc *convCache) get(id string, data []byte) (Conversation, error) {
+	cc.mu.Lock()
+	e, ok := cc.entries[id]
+	cc.mu.Unlock()
+	if ok && bytes.Equal(e.raw, data) {
+		return e.conv.clone(), nil
+	}
+	var c Conversation
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Conversation{}, fmt.Errorf("decode conversation %s: %w", id, err)
+	}
+	cc.mu.Lock()
+	if _, ok := cc.entries[id]; !ok && len(cc.entries) >= convCacheSize {
+		for k := range cc.entries { // any one: map order is arbitrary
+			delete(cc.entries, k)
+			break
+		}
+	}
+	// data belongs to the transaction (bbolt's memory map): keep a copy.
+	cc.entries[id] = convEntry{raw: bytes.Clone(data), conv: c.clone()}
+	cc.mu.Unlock()
+	return c, nil
+}
+
+// clone copies c so that nothing of the copy is shared with c: callers
+// change the conversations they get.
+func (c Conversation) clone() Conversation {
+	out := c
+	out.Context = maps.Clone(c.Context)
+	if c.Handoff != nil {
+		h := *c.Handoff
+		out.Handoff = &h
+	}
+	out.Offered = slices.Clone(c.Offered)
+	return out
+}
+
+// conversationAt reads conversation id in tx through the cache.
+func (s *Store) conversationAt(tx *bolt.Tx, id string) (Conversation, error) {
+	data := tx.Bucket(bucketConversations).Get([]byte(id))
+	if data == nil {
+		return Conversation{}, fmt.Errorf("conversation %s: %w", id, ErrNotFound)
+	}
+	return s.convs.get(id, data)
+}
