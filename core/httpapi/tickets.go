@@ -207,7 +207,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		// The older form of the cursor, for ?after=.
 		resp["next"] = strconv.FormatUint(list[len(list)-1].ID, 10)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeJSON(w, http.StatusOK, resp)
 }
 
 // ticketID reads the {id} of the path, answering 404 itself for one that
