@@ -376,11 +376,17 @@ func (s *Server) listRatings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p, ok := pageParams(w, r, orderAsc)
+	if !ok {
+		return
+	}
 	rs, err := s.store.Ratings(c.ID)
 	if err != nil {
 		s.internalError(w, "list ratings of "+c.ID, err)
 		return
 	}
+	// A conversation has one rating per handoff, stored under its time.
+	rs, next := pageOf(p, rs, func(rt store.Rating) []byte { return timeKey(rt.HandoffAt, "") })
 	out := make([]ratingView, len(rs))
 	for i, rt := range rs {
 		out[i] = ratingView{Comment: rt.Comment, Operator: rt.Operator, HandoffAt: rt.HandoffAt, AskedAt: rt.Asked()}
@@ -389,5 +395,5 @@ func (s *Server) listRatings(w http.ResponseWriter, r *http.Request) {
 			out[i].Score, out[i].RatedAt = &score, &at
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ratings": out})
+	s.writeJSON(w, http.StatusOK, listBody("ratings", out, next))
 }

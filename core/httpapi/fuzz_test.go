@@ -81,14 +81,17 @@ var listRoutes = []string{
 	"/v1/conversations",
 	"/v1/conversations/{conv}/messages",
 	"/v1/conversations/{conv}/transitions",
+	"/v1/conversations/{conv}/ratings",
 	"/v1/admin/apikeys",
 	"/v1/admin/audit",
 	"/v1/admin/deadletters",
 	"/v1/admin/oauth-clients",
+	"/v1/admin/operators",
 	"/v1/webhooks",
 	"/v1/webhooks/{hook}/deliveries",
 	"/v1/kb/documents",
 	"/v1/kb/gaps",
+	"/v1/tickets",
 	"/v1/stats",
 }
 
@@ -114,7 +117,7 @@ func FuzzListQueries(f *testing.F) {
 	f.Cleanup(func() { st.Close() })
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	s, err := New(Config{MaxBodyBytes: 4096, APIKeys: []string{"k"}, MaxWait: time.Millisecond,
+	s, err := New(Config{MaxBodyBytes: 4096, APIKeys: []string{"k"}, MaxWait: time.Millisecond, Tickets: &ticketDesk{Store: st},
 		Stats: func(from, to time.Time) (any, error) { return map[string]time.Time{"from": from, "to": to}, nil },
 	}, st, stubChannels{}, nil, func() (bool, any) { return true, nil }, log)
 	if err != nil {

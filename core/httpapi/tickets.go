@@ -19,7 +19,7 @@ import (
 type Tickets interface {
 	CreateTicket(ctx context.Context, t store.Ticket) (store.Ticket, error)
 	Ticket(id uint64) (store.Ticket, error)
-	Tickets(f store.TicketFilter, after uint64, limit int) ([]store.Ticket, error)
+	Tickets(f store.TicketFilter, p store.Page) ([]store.Ticket, error)
 	UpdateTicket(ctx context.Context, id uint64, ch store.TicketChange) (store.Ticket, error)
 	CommentTicket(ctx context.Context, id uint64, c store.TicketComment) (store.Ticket, error)
 }
@@ -188,28 +188,26 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		badField(w, "priority", strconv.Quote(f.Priority)+" is not one of "+strings.Join(store.TicketPriorities, ", "))
 		return
 	}
-	after, ok := afterParam(w, r, "a ticket number")
+	p, ok := seqPageParams(w, r, "a ticket number")
 	if !ok {
 		return
 	}
-	limit, ok := intParam(w, r, "limit", 100, 1000)
-	if !ok {
-		return
-	}
-	list, err := s.cfg.Tickets.Tickets(f, after, limit)
+	list, err := s.cfg.Tickets.Tickets(f, p.Page)
 	if err != nil {
 		s.internalError(w, "list tickets", err)
 		return
 	}
+	list, next := finish(p, list, func(t store.Ticket) []byte { return seqKey(t.ID) })
 	out := make([]ticketView, len(list))
 	for i, t := range list {
 		out[i] = viewTicket(t)
 	}
-	resp := map[string]any{"tickets": out}
-	if len(list) == limit {
+	resp := listBody("tickets", out, next)
+	if next != "" && !p.Desc {
+		// The older form of the cursor, for ?after=.
 		resp["next"] = strconv.FormatUint(list[len(list)-1].ID, 10)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeJSON(w, http.StatusOK, resp)
 }
 
 // ticketID reads the {id} of the path, answering 404 itself for one that

@@ -307,37 +307,41 @@ func (f TicketFilter) match(t *Ticket) bool {
 		(f.Channel == "" || t.Requester.Channel == f.Channel)
 }
 
-// Tickets returns up to limit tickets matching f with numbers after after,
-// in order.
-func (s *Store) Tickets(f TicketFilter, after uint64, limit int) ([]Ticket, error) {
+// Tickets returns one page of the tickets matching f, ordered by number:
+// p.After is the SeqCursor of the last ticket of the previous page, and
+// p.Limit counts matching tickets (0 returns all).
+func (s *Store) Tickets(f TicketFilter, p Page) ([]Ticket, error) {
 	var out []Ticket
+	walk := Page{After: p.After, Desc: p.Desc}
+	full := func() bool { return p.Limit > 0 && len(out) >= p.Limit }
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if f.ConversationID != "" {
 			// The index has the conversation's tickets in order.
 			prefix := ticketConvKey(f.ConversationID, 0)[:len(f.ConversationID)+1]
-			c := tx.Bucket(bucketTicketConvs).Cursor()
-			for k, _ := c.Seek(ticketConvKey(f.ConversationID, after+1)); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix) && len(out) < limit; k, _ = c.Next() {
+			return scan(tx.Bucket(bucketTicketConvs).Cursor(), prefix, walk, func(k, _ []byte) (bool, error) {
+				if len(k) != len(prefix)+8 {
+					return true, nil
+				}
 				t, err := getTicket(tx, readU64(k[len(prefix):]))
 				if err != nil {
-					return err
+					return false, err
 				}
 				if f.match(&t) {
 					out = append(out, t)
 				}
-			}
-			return nil
+				return !full(), nil
+			})
 		}
-		c := tx.Bucket(bucketTickets).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		return scan(tx.Bucket(bucketTickets).Cursor(), nil, walk, func(k, v []byte) (bool, error) {
 			var t Ticket
 			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("decode ticket %d: %w", readU64(k), err)
+				return false, fmt.Errorf("decode ticket %d: %w", readU64(k), err)
 			}
 			if f.match(&t) {
 				out = append(out, t)
 			}
-		}
-		return nil
+			return !full(), nil
+		})
 	})
 	return out, err
 }
@@ -403,5 +407,5 @@ func (s *Store) SetLookup(ctx context.Context, id string, at time.Time, p *Profi
 
 // TicketsOf lists the tickets linked to a conversation, oldest first.
 func (s *Store) TicketsOf(convID string) ([]Ticket, error) {
-	return s.Tickets(TicketFilter{ConversationID: convID}, 0, 1000)
+	return s.Tickets(TicketFilter{ConversationID: convID}, Page{Limit: 1000})
 }

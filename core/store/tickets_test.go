@@ -67,20 +67,27 @@ func TestTickets(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		f     TicketFilter
-		after uint64
-		want  []uint64
+		f    TicketFilter
+		p    Page
+		want []uint64
 	}{
-		{TicketFilter{}, 0, []uint64{1, 3}},
-		{TicketFilter{}, 1, []uint64{3}},
-		{TicketFilter{Status: TicketSolved}, 0, []uint64{1}},
-		{TicketFilter{Priority: PriorityUrgent}, 0, []uint64{3}},
-		{TicketFilter{Tag: "billing"}, 0, []uint64{1}},
-		{TicketFilter{ConversationID: conv.ID}, 0, []uint64{1}},
-		{TicketFilter{ConversationID: conv.ID}, 1, nil},
-		{TicketFilter{Channel: "tg"}, 0, []uint64{1}},
+		{TicketFilter{}, Page{}, []uint64{1, 3}},
+		{TicketFilter{}, Page{After: SeqCursor(1)}, []uint64{3}},
+		{TicketFilter{}, Page{Desc: true}, []uint64{3, 1}},
+		{TicketFilter{}, Page{Desc: true, After: SeqCursor(3)}, []uint64{1}},
+		{TicketFilter{}, Page{Limit: 1}, []uint64{1}},
+		{TicketFilter{}, Page{Desc: true, Limit: 1}, []uint64{3}},
+		{TicketFilter{Status: TicketSolved}, Page{}, []uint64{1}},
+		{TicketFilter{Status: TicketSolved}, Page{Desc: true, Limit: 1}, []uint64{1}},
+		{TicketFilter{Priority: PriorityUrgent}, Page{}, []uint64{3}},
+		{TicketFilter{Tag: "billing"}, Page{}, []uint64{1}},
+		{TicketFilter{ConversationID: conv.ID}, Page{}, []uint64{1}},
+		{TicketFilter{ConversationID: conv.ID}, Page{After: SeqCursor(1)}, nil},
+		{TicketFilter{ConversationID: conv.ID}, Page{Desc: true}, []uint64{1}},
+		{TicketFilter{ConversationID: conv.ID}, Page{Desc: true, After: SeqCursor(1)}, nil},
+		{TicketFilter{Channel: "tg"}, Page{}, []uint64{1}},
 	} {
-		list, err := s.Tickets(tc.f, tc.after, 10)
+		list, err := s.Tickets(tc.f, tc.p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +96,7 @@ func TestTickets(t *testing.T) {
 			ids = append(ids, t.ID)
 		}
 		if !slices.Equal(ids, tc.want) {
-			t.Errorf("Tickets(%+v, %d) = %v, want %v", tc.f, tc.after, ids, tc.want)
+			t.Errorf("Tickets(%+v, %+v) = %v, want %v", tc.f, tc.p, ids, tc.want)
 		}
 	}
 
