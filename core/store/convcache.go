@@ -64,9 +64,23 @@ func (c Conversation) clone() Conversation {
 	out.Context = maps.Clone(c.Context)
 	if c.Handoff != nil {
 		h := *c.Handoff
+		if h.Route != nil {
+			r := *h.Route
+			r.Tags = slices.Clone(r.Tags)
+			h.Route = &r
+		}
 		out.Handoff = &h
 	}
+	if c.Rating != nil {
+		r := *c.Rating
+		out.Rating = &r
+	}
 	out.Offered = slices.Clone(c.Offered)
+	if c.Profile != nil {
+		p := *c.Profile
+		p.Fields = bytes.Clone(p.Fields)
+		out.Profile = &p
+	}
 	return out
 }
 
