@@ -85,6 +85,16 @@ func badField(w http.ResponseWriter, field, msg string) {
 	writeError(w, http.StatusBadRequest, "bad_request", field+": "+msg)
 }
 
+// oneOf reports whether v is one of allowed, answering 400 naming the
+// field itself when it is not.
+func oneOf(w http.ResponseWriter, field, v string, allowed []string) bool {
+	if slices.Contains(allowed, v) {
+		return true
+	}
+	badField(w, field, strconv.Quote(v)+" is not one of "+strings.Join(allowed, ", "))
+	return false
+}
+
 // checkTicketFields checks what a create or update sets, answering 400
 // itself.
 func checkTicketFields(w http.ResponseWriter, subject, status, priority *string, tags *[]string) bool {
@@ -93,10 +103,9 @@ func checkTicketFields(w http.ResponseWriter, subject, status, priority *string,
 		badField(w, "subject", "must not be empty")
 	case subject != nil && len(*subject) > 500:
 		badField(w, "subject", "must be at most 500 bytes")
-	case status != nil && !slices.Contains(store.TicketStatuses, *status):
-		badField(w, "status", strconv.Quote(*status)+" is not one of "+strings.Join(store.TicketStatuses, ", "))
-	case priority != nil && !slices.Contains(store.TicketPriorities, *priority):
-		badField(w, "priority", strconv.Quote(*priority)+" is not one of "+strings.Join(store.TicketPriorities, ", "))
+	// oneOf answers a value that is not allowed itself.
+	case status != nil && !oneOf(w, "status", *status, store.TicketStatuses):
+	case priority != nil && !oneOf(w, "priority", *priority, store.TicketPriorities):
 	default:
 		if tags != nil {
 			for i, t := range *tags {
@@ -180,12 +189,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		Status: q.Get("status"), Priority: q.Get("priority"), Assignee: q.Get("assignee"),
 		Tag: q.Get("tag"), ConversationID: q.Get("conversation_id"), Channel: q.Get("channel"),
 	}
-	if f.Status != "" && !slices.Contains(store.TicketStatuses, f.Status) {
-		badField(w, "status", strconv.Quote(f.Status)+" is not one of "+strings.Join(store.TicketStatuses, ", "))
-		return
-	}
-	if f.Priority != "" && !slices.Contains(store.TicketPriorities, f.Priority) {
-		badField(w, "priority", strconv.Quote(f.Priority)+" is not one of "+strings.Join(store.TicketPriorities, ", "))
+	if f.Status != "" && !oneOf(w, "status", f.Status, store.TicketStatuses) ||
+		f.Priority != "" && !oneOf(w, "priority", f.Priority, store.TicketPriorities) {
 		return
 	}
 	p, ok := seqPageParams(w, r, "a ticket number")
