@@ -169,7 +169,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := s.cfg.Tickets.CreateTicket(r.Context(), t)
 	if errors.Is(err, store.ErrInvalidTicket) {
-		writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), store.ErrInvalidTicket.Error()+": "))
+		invalidTicket(w, err)
 		return
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/tickets/"+strconv.FormatUint(created.ID, 10))
-	writeJSON(w, http.StatusCreated, viewTicket(created))
+	s.writeJSON(w, http.StatusCreated, viewTicket(created))
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
@@ -226,17 +226,22 @@ func ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	return id, true
 }
 
+// invalidTicket answers 400 with the rule a ticket broke.
+func invalidTicket(w http.ResponseWriter, err error) {
+	writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), store.ErrInvalidTicket.Error()+": "))
+}
+
 // ticketAnswer answers with a ticket after a read or change.
 func (s *Server) ticketAnswer(w http.ResponseWriter, id uint64, t store.Ticket, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no ticket "+strconv.FormatUint(id, 10))
 	case errors.Is(err, store.ErrInvalidTicket):
-		writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), store.ErrInvalidTicket.Error()+": "))
+		invalidTicket(w, err)
 	case err != nil:
 		s.internalError(w, "ticket "+strconv.FormatUint(id, 10), err)
 	default:
-		writeJSON(w, http.StatusOK, viewTicket(t))
+		s.writeJSON(w, http.StatusOK, viewTicket(t))
 	}
 }
 
@@ -301,18 +306,18 @@ func callerName(r *http.Request) string {
 
 // ticketView is a ticket as the API shows it.
 type ticketView struct {
-	ID             uint64             `json:"id"`
-	Subject        string             `json:"subject"`
-	Status         string             `json:"status"`
-	Priority       string             `json:"priority"`
-	Requester      requesterView      `json:"requester"`
-	ConversationID string             `json:"conversation_id,omitempty"`
-	Assignee       string             `json:"assignee,omitempty"`
-	Tags           []string           `json:"tags"`
-	Cause          conversation.Cause `json:"cause,omitempty"`
-	Comments       []commentView      `json:"comments"`
-	CreatedAt      time.Time          `json:"created_at"`
-	UpdatedAt      time.Time          `json:"updated_at"`
+	ID             uint64                `json:"id"`
+	Subject        string                `json:"subject"`
+	Status         string                `json:"status"`
+	Priority       string                `json:"priority"`
+	Requester      requesterView         `json:"requester"`
+	ConversationID string                `json:"conversation_id,omitempty"`
+	Assignee       string                `json:"assignee,omitempty"`
+	Tags           []string              `json:"tags"`
+	Cause          conversation.Cause    `json:"cause,omitempty"`
+	Comments       []store.TicketComment `json:"comments"`
+	CreatedAt      time.Time             `json:"created_at"`
+	UpdatedAt      time.Time             `json:"updated_at"`
 }
 
 type requesterView struct {
@@ -320,26 +325,18 @@ type requesterView struct {
 	User    sdk.User `json:"user"`
 }
 
-type commentView struct {
-	ID        int       `json:"id"`
-	Author    string    `json:"author,omitempty"`
-	Text      string    `json:"text"`
-	Public    bool      `json:"public"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 func viewTicket(t store.Ticket) ticketView {
 	v := ticketView{
 		ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
 		Requester:      requesterView{Channel: t.Requester.Channel, User: t.Requester.User},
 		ConversationID: t.ConversationID, Assignee: t.Assignee, Tags: t.Tags, Cause: t.Cause,
-		Comments: make([]commentView, len(t.Comments)), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		Comments: t.Comments, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
-	for i, c := range t.Comments {
-		v.Comments[i] = commentView(c)
+	if v.Comments == nil {
+		v.Comments = []store.TicketComment{}
 	}
 	return v
 }
