@@ -200,32 +200,7 @@ func (s *Store) ConversationByRef(channel, ref string) (Conversation, error) {
 // With a state it reads only that state's conversations, through the state
 // index.
 func (s *Store) ListConversations(state conversation.State, limit int) ([]Conversation, error) {
-	var out []Conversation
-	full := func() bool { return limit > 0 && len(out) >= limit }
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if state == "" {
-			c := tx.Bucket(bucketConversations).Cursor()
-			for k, v := c.First(); k != nil && !full(); k, v = c.Next() {
-				var conv Conversation
-				if err := json.Unmarshal(v, &conv); err != nil {
-					return fmt.Errorf("decode conversation %s: %w", k, err)
-				}
-				out = append(out, conv)
-			}
-			return nil
-		}
-		prefix := stateKey(state, "")
-		c := tx.Bucket(bucketConvStates).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !full(); k, _ = c.Next() {
-			conv, err := getConversation(tx, string(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			out = append(out, conv)
-		}
-		return nil
-	})
-	return out, err
+	return s.ConversationPage(state, Page{Limit: limit})
 }
 
 // appendMessage adds m to its conversation's transcript, sets its ID and
