@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -258,29 +257,7 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, error) {
 // Messages returns a conversation's transcript after the message with ID
 // after (0: from the start), oldest first, at most limit (0: no limit).
 func (s *Store) Messages(convID string, after uint64, limit int) ([]Message, error) {
-	var out []Message
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if _, err := getConversation(tx, convID); err != nil {
-			return err
-		}
-		if after == math.MaxUint64 {
-			return nil // no message follows
-		}
-		prefix := messagePrefix(convID)
-		c := tx.Bucket(bucketMessages).Cursor()
-		for k, v := c.Seek(messageKey(convID, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var m Message
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("decode message %x: %w", k, err)
-			}
-			out = append(out, m)
-			if limit > 0 && len(out) >= limit {
-				break
-			}
-		}
-		return nil
-	})
-	return out, err
+	return s.MessagePage(convID, Page{After: SeqCursor(after), Limit: limit})
 }
 
 // WaitMessages returns the messages after after, waiting up to ctx's end for
