@@ -215,9 +215,12 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, resp)
 }
 
-// ticketID reads the {id} of the path, answering 404 itself for one that
-// cannot be a ticket.
-func ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+// ticketID reads the {id} of the path, answering 404 itself when the
+// server keeps no tickets or the id cannot be one.
+func (s *Server) ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	if !s.ticketsAvailable(w) {
+		return 0, false
+	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
 		writeError(w, http.StatusNotFound, "not_found", "no ticket "+strconv.Quote(r.PathValue("id")))
@@ -246,20 +249,14 @@ func (s *Server) ticketAnswer(w http.ResponseWriter, id uint64, t store.Ticket, 
 }
 
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketsAvailable(w) {
-		return
-	}
-	if id, ok := ticketID(w, r); ok {
+	if id, ok := s.ticketID(w, r); ok {
 		t, err := s.cfg.Tickets.Ticket(id)
 		s.ticketAnswer(w, id, t, err)
 	}
 }
 
 func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketsAvailable(w) {
-		return
-	}
-	id, ok := ticketID(w, r)
+	id, ok := s.ticketID(w, r)
 	if !ok {
 		return
 	}
@@ -274,10 +271,7 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketsAvailable(w) {
-		return
-	}
-	id, ok := ticketID(w, r)
+	id, ok := s.ticketID(w, r)
 	if !ok {
 		return
 	}
