@@ -117,23 +117,12 @@ func (s *Server) routePass(ctx context.Context) {
 		s.log.WithError(err).Warn("console: read the queue")
 		return
 	}
-	served, err := s.st.ListConversations(conversation.Human, 0)
-	if err != nil {
-		s.log.WithError(err).Warn("console: read the served conversations")
-		return
-	}
 	accts, err := s.accounts.List()
 	if err != nil {
 		s.log.WithError(err).Warn("console: read the operators")
 		return
 	}
 	now := s.cfg.Now()
-	active := map[string]int{}
-	for _, c := range served {
-		if servedHere(c) && c.Handoff.Assignee != "" {
-			active[c.Handoff.Assignee]++
-		}
-	}
 	var waiting []routing.Waiting
 	for _, c := range waitingConvs {
 		if !servedHere(c) {
@@ -147,6 +136,21 @@ func (s *Server) routePass(ctx context.Context) {
 			}
 		}
 		waiting = append(waiting, w)
+	}
+	if !r.AutoAssign {
+		return
+	}
+	// Assignment: the operators' load is what they serve now.
+	served, err := s.st.ListConversations(conversation.Human, 0)
+	if err != nil {
+		s.log.WithError(err).Warn("console: read the served conversations")
+		return
+	}
+	active := map[string]int{}
+	for _, c := range served {
+		if servedHere(c) && c.Handoff.Assignee != "" {
+			active[c.Handoff.Assignee]++
+		}
 	}
 	ops := make([]routing.Operator, 0, len(accts))
 	for _, a := range accts {
@@ -164,9 +168,6 @@ func (s *Server) routePass(ctx context.Context) {
 			ID: a.ID, Departments: s.departmentsOf(a.Email), Online: s.presence.status(a.ID) == StatusOnline,
 			Capacity: capacity, Active: active[a.ID], LastAssigned: last,
 		})
-	}
-	if !r.AutoAssign {
-		return
 	}
 	after := slices.Clone(ops)
 	s.assign.mu.Lock()

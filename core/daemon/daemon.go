@@ -374,11 +374,6 @@ type ticketDesk struct {
 	*engine.Engine
 }
 
-// CommentTicket adds a comment; see [engine.Engine.CommentTicket].
-func (t ticketDesk) CommentTicket(ctx context.Context, id uint64, c store.TicketComment) (store.Ticket, error) {
-	return t.Engine.CommentTicket(ctx, id, c)
-}
-
 func (d *Daemon) engineConfig() engine.Config {
 	b, h := d.cfg.Bot, d.cfg.Handoff
 	return engine.Config{

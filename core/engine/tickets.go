@@ -85,6 +85,8 @@ func (e *Engine) ticketStillOpen(ef *effects) (uint64, bool) {
 	return 0, false
 }
 
+// displayName is how a visitor is named to the team: their name, else
+// their id on the channel.
 func displayName(u sdk.User) string {
 	if u.Name != "" {
 		return u.Name

@@ -372,11 +372,7 @@ func (e *Engine) handoffTranscript(ef *effects, reason string) ([]sdk.Transcript
 // HandoffSummary is the one-line summary a person gets with a handoff:
 // who, on which channel, why, and the visitor's last words.
 func HandoffSummary(user sdk.User, channel, reason, lastVisitor string) string {
-	name := user.Name
-	if name == "" {
-		name = user.ID
-	}
-	name = truncate(name, summaryNameRunes)
+	name := truncate(displayName(user), summaryNameRunes)
 	summary := fmt.Sprintf("%s on %s needs a human (%s)", name, channel, truncate(reason, summaryReasonRunes))
 	if lastVisitor != "" {
 		summary += ". Last message: " + truncate(lastVisitor, 200)

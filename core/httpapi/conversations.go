@@ -317,6 +317,18 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, viewConversation(updated))
 }
 
+// conversationList reads the conversation of the path and the paging of
+// one of its lists (oldest first unless asked), answering itself when
+// either cannot be had.
+func (s *Server) conversationList(w http.ResponseWriter, r *http.Request) (store.Conversation, listPage, bool) {
+	c, ok := s.conversation(w, r)
+	if !ok {
+		return c, listPage{}, false
+	}
+	p, ok := pageParams(w, r, orderAsc)
+	return c, p, ok
+}
+
 // transitionView is a state change as the API shows it.
 type transitionView struct {
 	From   conversation.State `json:"from"`
@@ -327,11 +339,7 @@ type transitionView struct {
 }
 
 func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.conversation(w, r)
-	if !ok {
-		return
-	}
-	p, ok := pageParams(w, r, orderAsc)
+	c, p, ok := s.conversationList(w, r)
 	if !ok {
 		return
 	}
@@ -372,11 +380,7 @@ type ratingView struct {
 }
 
 func (s *Server) listRatings(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.conversation(w, r)
-	if !ok {
-		return
-	}
-	p, ok := pageParams(w, r, orderAsc)
+	c, p, ok := s.conversationList(w, r)
 	if !ok {
 		return
 	}

@@ -1,36 +1,18 @@
 package httpapi_test
 
 import (
-	"io"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/sirupsen/logrus"
 
-	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/internal/browsertest"
-	"github.com/switchboard-chat/switchboard/core/store"
 )
 
 // The reference page at /docs renders the served document: every tag and
 // route shows, on a desktop and on a phone, with no script or policy
 // error in the browser's console.
 func TestDocsPageInTheBrowser(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "switchboard.db"), store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	s, err := httpapi.New(httpapi.Config{MaxBodyBytes: 1 << 16}, st, nil, nil, func() (bool, any) { return true, nil }, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
+	srv := plainServer(t)
 
 	b := browsertest.New(t)
 	p := b.Page(browsertest.Options{})

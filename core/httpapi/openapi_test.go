@@ -206,14 +206,15 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 }
 
-// TestServesOpenAPI: the document is served as JSON, without a key, and is
-// the committed file.
-func TestServesOpenAPI(t *testing.T) {
+// plainServer serves the API of an empty store with nothing else
+// configured.
+func plainServer(t *testing.T) *httptest.Server {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "switchboard.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	s, err := httpapi.New(httpapi.Config{MaxBodyBytes: 1 << 16}, st, nil, nil, func() (bool, any) { return true, nil }, log)
@@ -221,7 +222,14 @@ func TestServesOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(s)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestServesOpenAPI: the document is served as JSON, without a key, and is
+// the committed file.
+func TestServesOpenAPI(t *testing.T) {
+	srv := plainServer(t)
 	v := apitest.New(t, httpapi.OpenAPI())
 	client := v.Client()
 	resp, err := client.Get(srv.URL + "/v1/openapi.json")

@@ -85,6 +85,16 @@ func badField(w http.ResponseWriter, field, msg string) {
 	writeError(w, http.StatusBadRequest, "bad_request", field+": "+msg)
 }
 
+// oneOf reports whether v is one of allowed, answering 400 naming the
+// field itself when it is not.
+func oneOf(w http.ResponseWriter, field, v string, allowed []string) bool {
+	if slices.Contains(allowed, v) {
+		return true
+	}
+	badField(w, field, strconv.Quote(v)+" is not one of "+strings.Join(allowed, ", "))
+	return false
+}
+
 // checkTicketFields checks what a create or update sets, answering 400
 // itself.
 func checkTicketFields(w http.ResponseWriter, subject, status, priority *string, tags *[]string) bool {
@@ -93,10 +103,9 @@ func checkTicketFields(w http.ResponseWriter, subject, status, priority *string,
 		badField(w, "subject", "must not be empty")
 	case subject != nil && len(*subject) > 500:
 		badField(w, "subject", "must be at most 500 bytes")
-	case status != nil && !slices.Contains(store.TicketStatuses, *status):
-		badField(w, "status", strconv.Quote(*status)+" is not one of "+strings.Join(store.TicketStatuses, ", "))
-	case priority != nil && !slices.Contains(store.TicketPriorities, *priority):
-		badField(w, "priority", strconv.Quote(*priority)+" is not one of "+strings.Join(store.TicketPriorities, ", "))
+	// oneOf answers a value that is not allowed itself.
+	case status != nil && !oneOf(w, "status", *status, store.TicketStatuses):
+	case priority != nil && !oneOf(w, "priority", *priority, store.TicketPriorities):
 	default:
 		if tags != nil {
 			for i, t := range *tags {
@@ -160,7 +169,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := s.cfg.Tickets.CreateTicket(r.Context(), t)
 	if errors.Is(err, store.ErrInvalidTicket) {
-		writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), store.ErrInvalidTicket.Error()+": "))
+		invalidTicket(w, err)
 		return
 	}
 	if err != nil {
@@ -168,7 +177,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/tickets/"+strconv.FormatUint(created.ID, 10))
-	writeJSON(w, http.StatusCreated, viewTicket(created))
+	s.writeJSON(w, http.StatusCreated, viewTicket(created))
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
@@ -180,12 +189,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 		Status: q.Get("status"), Priority: q.Get("priority"), Assignee: q.Get("assignee"),
 		Tag: q.Get("tag"), ConversationID: q.Get("conversation_id"), Channel: q.Get("channel"),
 	}
-	if f.Status != "" && !slices.Contains(store.TicketStatuses, f.Status) {
-		badField(w, "status", strconv.Quote(f.Status)+" is not one of "+strings.Join(store.TicketStatuses, ", "))
-		return
-	}
-	if f.Priority != "" && !slices.Contains(store.TicketPriorities, f.Priority) {
-		badField(w, "priority", strconv.Quote(f.Priority)+" is not one of "+strings.Join(store.TicketPriorities, ", "))
+	if f.Status != "" && !oneOf(w, "status", f.Status, store.TicketStatuses) ||
+		f.Priority != "" && !oneOf(w, "priority", f.Priority, store.TicketPriorities) {
 		return
 	}
 	p, ok := seqPageParams(w, r, "a ticket number")
@@ -210,9 +215,12 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, resp)
 }
 
-// ticketID reads the {id} of the path, answering 404 itself for one that
-// cannot be a ticket.
-func ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+// ticketID reads the {id} of the path, answering 404 itself when the
+// server keeps no tickets or the id cannot be one.
+func (s *Server) ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
+	if !s.ticketsAvailable(w) {
+		return 0, false
+	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
 		writeError(w, http.StatusNotFound, "not_found", "no ticket "+strconv.Quote(r.PathValue("id")))
@@ -221,35 +229,34 @@ func ticketID(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	return id, true
 }
 
+// invalidTicket answers 400 with the rule a ticket broke.
+func invalidTicket(w http.ResponseWriter, err error) {
+	writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), store.ErrInvalidTicket.Error()+": "))
+}
+
 // ticketAnswer answers with a ticket after a read or change.
 func (s *Server) ticketAnswer(w http.ResponseWriter, id uint64, t store.Ticket, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no ticket "+strconv.FormatUint(id, 10))
 	case errors.Is(err, store.ErrInvalidTicket):
-		writeError(w, http.StatusBadRequest, "bad_request", strings.TrimPrefix(err.Error(), store.ErrInvalidTicket.Error()+": "))
+		invalidTicket(w, err)
 	case err != nil:
 		s.internalError(w, "ticket "+strconv.FormatUint(id, 10), err)
 	default:
-		writeJSON(w, http.StatusOK, viewTicket(t))
+		s.writeJSON(w, http.StatusOK, viewTicket(t))
 	}
 }
 
 func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketsAvailable(w) {
-		return
-	}
-	if id, ok := ticketID(w, r); ok {
+	if id, ok := s.ticketID(w, r); ok {
 		t, err := s.cfg.Tickets.Ticket(id)
 		s.ticketAnswer(w, id, t, err)
 	}
 }
 
 func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketsAvailable(w) {
-		return
-	}
-	id, ok := ticketID(w, r)
+	id, ok := s.ticketID(w, r)
 	if !ok {
 		return
 	}
@@ -264,10 +271,7 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) {
-	if !s.ticketsAvailable(w) {
-		return
-	}
-	id, ok := ticketID(w, r)
+	id, ok := s.ticketID(w, r)
 	if !ok {
 		return
 	}
@@ -296,18 +300,18 @@ func callerName(r *http.Request) string {
 
 // ticketView is a ticket as the API shows it.
 type ticketView struct {
-	ID             uint64             `json:"id"`
-	Subject        string             `json:"subject"`
-	Status         string             `json:"status"`
-	Priority       string             `json:"priority"`
-	Requester      requesterView      `json:"requester"`
-	ConversationID string             `json:"conversation_id,omitempty"`
-	Assignee       string             `json:"assignee,omitempty"`
-	Tags           []string           `json:"tags"`
-	Cause          conversation.Cause `json:"cause,omitempty"`
-	Comments       []commentView      `json:"comments"`
-	CreatedAt      time.Time          `json:"created_at"`
-	UpdatedAt      time.Time          `json:"updated_at"`
+	ID             uint64                `json:"id"`
+	Subject        string                `json:"subject"`
+	Status         string                `json:"status"`
+	Priority       string                `json:"priority"`
+	Requester      requesterView         `json:"requester"`
+	ConversationID string                `json:"conversation_id,omitempty"`
+	Assignee       string                `json:"assignee,omitempty"`
+	Tags           []string              `json:"tags"`
+	Cause          conversation.Cause    `json:"cause,omitempty"`
+	Comments       []store.TicketComment `json:"comments"`
+	CreatedAt      time.Time             `json:"created_at"`
+	UpdatedAt      time.Time             `json:"updated_at"`
 }
 
 type requesterView struct {
@@ -315,26 +319,18 @@ type requesterView struct {
 	User    sdk.User `json:"user"`
 }
 
-type commentView struct {
-	ID        int       `json:"id"`
-	Author    string    `json:"author,omitempty"`
-	Text      string    `json:"text"`
-	Public    bool      `json:"public"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 func viewTicket(t store.Ticket) ticketView {
 	v := ticketView{
 		ID: t.ID, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
 		Requester:      requesterView{Channel: t.Requester.Channel, User: t.Requester.User},
 		ConversationID: t.ConversationID, Assignee: t.Assignee, Tags: t.Tags, Cause: t.Cause,
-		Comments: make([]commentView, len(t.Comments)), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		Comments: t.Comments, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
-	for i, c := range t.Comments {
-		v.Comments[i] = commentView(c)
+	if v.Comments == nil {
+		v.Comments = []store.TicketComment{}
 	}
 	return v
 }

@@ -14,8 +14,9 @@ import (
 
 // Five webhooks of 1 MB each into one chat, then a handoff: the desk gets
 // it with a transcript bounded in bytes, the newest lines kept and the
-// older ones counted. The transcript of the five used to exceed the
-// plugin connection's message limit, and the handoff was retried forever.
+// older ones counted. Unbounded, the transcript of the five would exceed
+// the plugin connection's message limit, and the handoff would be retried
+// forever.
 func TestHandoffAfterHugeMessagesReachesTheDesk(t *testing.T) {
 	desk := newFakeDesk(t)
 	target := newFakeTarget(t)
@@ -118,8 +119,8 @@ func TestATricklingBodyGets408WhileHealthzAnswers(t *testing.T) {
 
 // With server.max_body_bytes above gRPC's default 4 MiB, a webhook of 6 MB
 // still reaches its plugin: both ends of the plugin connection take
-// messages of the body limit plus framing. It used to get 503 and
-// Retry-After, so the platform redelivered it forever.
+// messages of the body limit plus framing. Otherwise it would get 503
+// and Retry-After, and the platform would redeliver it forever.
 func TestALargeWebhookWithinTheBodyLimitReachesItsPlugin(t *testing.T) {
 	target := newFakeTarget(t)
 	d := startDaemonWith(t, echoChannel(target.URL), "max_body_bytes = 8388608", "")

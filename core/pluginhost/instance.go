@@ -188,6 +188,7 @@ func pluginEnv(logLevel string) []string {
 // failed.
 type OptionsError struct{ Err error }
 
+// Error says the plugin refused its options, and why.
 func (e *OptionsError) Error() string { return "configure: " + e.Err.Error() }
 
 // Unwrap returns the plugin's error.

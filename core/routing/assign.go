@@ -42,9 +42,10 @@ type Assignment struct {
 	Operator     string
 }
 
-// Before reports whether a is served before b: higher priority first,
-// then the longer wait, then the id (so the order is total).
-func Before(a, b Waiting) bool { return compareWaiting(&a, &b) < 0 }
+// Compare orders a before b (-1) or after it (1) as they are served:
+// higher priority first, then the longer wait, then the id (so the order
+// is total).
+func Compare(a, b Waiting) int { return compareWaiting(&a, &b) }
 
 func compareWaiting(a, b *Waiting) int {
 	if a.Priority != b.Priority {

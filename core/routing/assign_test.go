@@ -91,7 +91,7 @@ func TestAssignFairness(t *testing.T) {
 		}
 		for _, b := range all {
 			// a waited while b was served: b must not come after a.
-			if !a.w.Since.After(b.assignedAt) && a.assignedAt.After(b.assignedAt) && Before(a.w, b.w) {
+			if !a.w.Since.After(b.assignedAt) && a.assignedAt.After(b.assignedAt) && Compare(a.w, b.w) < 0 {
 				t.Errorf("%s (%s, since %s) was served at %s after %s (%s, since %s) at %s",
 					a.w.ID, a.w.Priority, a.w.Since.Format(time.TimeOnly), a.assignedAt.Format(time.TimeOnly),
 					b.w.ID, b.w.Priority, b.w.Since.Format(time.TimeOnly), b.assignedAt.Format(time.TimeOnly))

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,22 +60,7 @@ func AppendAuditTx(tx *Tx, e AuditEntry) (AuditEntry, error) {
 
 // Audit returns up to limit entries after seq after, oldest first.
 func (s *Store) Audit(after uint64, limit int) ([]AuditEntry, error) {
-	var out []AuditEntry
-	if after == math.MaxUint64 {
-		return nil, nil // no entry follows
-	}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketAudit).Cursor()
-		for k, v := c.Seek(u64(after + 1)); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-			var e AuditEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("decode audit entry %d: %w", readU64(k), err)
-			}
-			out = append(out, e)
-		}
-		return nil
-	})
-	return out, err
+	return s.AuditPage(Page{After: SeqCursor(after), Limit: limit})
 }
 
 // VerifyAudit walks the chain and returns the number of entries, or an

@@ -75,12 +75,12 @@ func (c Conversation) clone() Conversation {
 		r := *c.Rating
 		out.Rating = &r
 	}
+	out.Offered = slices.Clone(c.Offered)
 	if c.Profile != nil {
 		p := *c.Profile
 		p.Fields = bytes.Clone(p.Fields)
 		out.Profile = &p
 	}
-	out.Offered = slices.Clone(c.Offered)
 	return out
 }
 

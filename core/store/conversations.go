@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -200,32 +199,7 @@ func (s *Store) ConversationByRef(channel, ref string) (Conversation, error) {
 // With a state it reads only that state's conversations, through the state
 // index.
 func (s *Store) ListConversations(state conversation.State, limit int) ([]Conversation, error) {
-	var out []Conversation
-	full := func() bool { return limit > 0 && len(out) >= limit }
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if state == "" {
-			c := tx.Bucket(bucketConversations).Cursor()
-			for k, v := c.First(); k != nil && !full(); k, v = c.Next() {
-				var conv Conversation
-				if err := json.Unmarshal(v, &conv); err != nil {
-					return fmt.Errorf("decode conversation %s: %w", k, err)
-				}
-				out = append(out, conv)
-			}
-			return nil
-		}
-		prefix := stateKey(state, "")
-		c := tx.Bucket(bucketConvStates).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && !full(); k, _ = c.Next() {
-			conv, err := getConversation(tx, string(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			out = append(out, conv)
-		}
-		return nil
-	})
-	return out, err
+	return s.ConversationPage(state, Page{Limit: limit})
 }
 
 // appendMessage adds m to its conversation's transcript, sets its ID and
@@ -283,29 +257,7 @@ func (s *Store) AppendMessage(ctx context.Context, m Message) (Message, error) {
 // Messages returns a conversation's transcript after the message with ID
 // after (0: from the start), oldest first, at most limit (0: no limit).
 func (s *Store) Messages(convID string, after uint64, limit int) ([]Message, error) {
-	var out []Message
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if _, err := getConversation(tx, convID); err != nil {
-			return err
-		}
-		if after == math.MaxUint64 {
-			return nil // no message follows
-		}
-		prefix := messagePrefix(convID)
-		c := tx.Bucket(bucketMessages).Cursor()
-		for k, v := c.Seek(messageKey(convID, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var m Message
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("decode message %x: %w", k, err)
-			}
-			out = append(out, m)
-			if limit > 0 && len(out) >= limit {
-				break
-			}
-		}
-		return nil
-	})
-	return out, err
+	return s.MessagePage(convID, Page{After: SeqCursor(after), Limit: limit})
 }
 
 // WaitMessages returns the messages after after, waiting up to ctx's end for

@@ -48,7 +48,7 @@ func scan(c *bolt.Cursor, prefix []byte, p Page, fn func(k, v []byte) (bool, err
 			k, v = c.Last()
 		}
 		if end != nil {
-			if k, v = c.Seek(end); k == nil {
+			if k, _ = c.Seek(end); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()

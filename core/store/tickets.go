@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,9 +94,9 @@ func (t *Ticket) check() error {
 	case t.Subject == "":
 		return fmt.Errorf("%w: subject must not be empty", ErrInvalidTicket)
 	case !slices.Contains(TicketStatuses, t.Status):
-		return fmt.Errorf("%w: status %q is not one of open, pending, solved, closed", ErrInvalidTicket, t.Status)
+		return fmt.Errorf("%w: status %q is not one of %s", ErrInvalidTicket, t.Status, strings.Join(TicketStatuses, ", "))
 	case !slices.Contains(TicketPriorities, t.Priority):
-		return fmt.Errorf("%w: priority %q is not one of low, normal, high, urgent", ErrInvalidTicket, t.Priority)
+		return fmt.Errorf("%w: priority %q is not one of %s", ErrInvalidTicket, t.Priority, strings.Join(TicketPriorities, ", "))
 	}
 	for i, tag := range t.Tags {
 		if tag == "" {

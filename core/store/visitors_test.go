@@ -183,15 +183,6 @@ func TestRatingIsAskedThenGivenOnce(t *testing.T) {
 	}
 }
 
-func mustConversation(t *testing.T, s *Store, id string) Conversation {
-	t.Helper()
-	c, err := s.Conversation(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // A rating stored by the release before the daemon asked (no question, no
 // asked_at) still reads, and counts as asked when it was given.
 func TestRatingOfTheEarlierShapeReads(t *testing.T) {

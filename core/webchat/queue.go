@@ -106,12 +106,7 @@ func (q *queue) refresh() {
 		return
 	}
 	waiting = slices.DeleteFunc(waiting, func(c store.Conversation) bool { return !ownQueue(c.Handoff) })
-	slices.SortFunc(waiting, func(a, b store.Conversation) int {
-		if routing.Before(waitingOf(a), waitingOf(b)) {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(waiting, func(a, b store.Conversation) int { return routing.Compare(waitingOf(a), waitingOf(b)) })
 	// The estimate: a line's recent time to an operator, times the place
 	// in line, over the operators serving the line now.
 	served = slices.DeleteFunc(served, func(c store.Conversation) bool {

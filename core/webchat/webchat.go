@@ -276,8 +276,6 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-type conversationKey struct{}
-
 // visitor wraps a handler that needs the visitor's conversation (see
 // conversationOf).
 func (s *Server) visitor(h func(w http.ResponseWriter, r *http.Request, c store.Conversation)) http.HandlerFunc {

@@ -90,8 +90,9 @@ func callbackEvents(id string, q *tgCallbackQuery) []sdk.Event {
 // callbackQueryID is the id of the callback query an update carries ("" for
 // none) when it yields events: the plugin answers it (answerCallbackQuery)
 // once they are committed, which stops the button's progress indicator.
+// Only a press gives a postback, so other updates are not read again.
 func callbackQueryID(raw []byte, events []sdk.Event) string {
-	if len(events) == 0 {
+	if len(events) != 1 || events[0].Kind != sdk.KindPostback {
 		return ""
 	}
 	var u struct {

@@ -69,9 +69,9 @@ func exitWithParent() {
 }
 
 // startBareHTTP runs serveBareHTTP in a child process (like the daemon, a
-// process of its own) and returns its URL and a stop function. apiBase
-// selects the plugin_http baseline.
-func startBareHTTP(apiBase string) (string, func()) {
+// process of its own) and returns its URL, a stop function and the
+// child's pid. apiBase selects the plugin_http baseline.
+func startBareHTTP(apiBase string) (string, func(), int) {
 	self, err := os.Executable()
 	if err != nil {
 		fatalf("%v", err)
@@ -89,7 +89,7 @@ func startBareHTTP(apiBase string) (string, func()) {
 	if err != nil {
 		fatalf("bare http: %v", err)
 	}
-	return "http://" + addr[:len(addr)-1], func() { cmd.Process.Kill(); cmd.Wait() }
+	return "http://" + addr[:len(addr)-1], func() { cmd.Process.Kill(); cmd.Wait() }, cmd.Process.Pid
 }
 
 // bareCommit is the bare_commit baseline: conns goroutines hand events to

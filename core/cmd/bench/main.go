@@ -172,12 +172,12 @@ func main() {
 		d.stop()
 		emit("ingest_per_s_instant_model", "%.0f", inst.perSec)
 
-		bareURL, stopBare := startBareHTTP("")
+		bareURL, stopBare, _ := startBareHTTP("")
 		bare := closedLoop(bareURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		stopBare()
 		emit("bare_http_per_s", "%.0f", bare.perSec)
 
-		pluginURL, stopPlugin := startBareHTTP(plat.URL)
+		pluginURL, stopPlugin, _ := startBareHTTP(plat.URL)
 		viaPlugin := closedLoop(pluginURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		stopPlugin()
 		emit("plugin_http_per_s", "%.0f", viaPlugin.perSec)

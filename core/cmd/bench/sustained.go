@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -170,7 +169,7 @@ func runSustained(root string, plat *platform, modelURL string) {
 
 	// The bare net/http baseline, closed loop: its CPU is read around a
 	// window that follows a warm-up of its own.
-	bareURL, bareStop, barePid := startBareHTTPPid()
+	bareURL, bareStop, barePid := startBareHTTP("")
 	bareBody := func(n int64) []byte {
 		return update(n, 9_000_000_000+n%int64(sz.chats), "hello k"+strconv.FormatInt(n, 10))
 	}
@@ -553,27 +552,4 @@ func loadAvg() string {
 		return f[0]
 	}
 	return ""
-}
-
-// startBareHTTPPid is startBareHTTP (the bare_http baseline) that also
-// returns the child's pid.
-func startBareHTTPPid() (string, func(), int) {
-	self, err := os.Executable()
-	if err != nil {
-		fatalf("%v", err)
-	}
-	cmd := exec.Command(self, "serve-bare-http", "-bin", *binDir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		fatalf("%v", err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		fatalf("start bare http: %v", err)
-	}
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		fatalf("bare http: %v", err)
-	}
-	return "http://" + strings.TrimSpace(addr), func() { cmd.Process.Kill(); cmd.Wait() }, cmd.Process.Pid
 }
