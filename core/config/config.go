@@ -379,7 +379,7 @@ func Default() *Config {
 			ShutdownTimeout: 15 * time.Second,
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    60 * time.Second,
-			MaxConnections:  1000,
+			MaxConnections:  10000,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Plugins: Plugins{

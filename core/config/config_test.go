@@ -150,7 +150,7 @@ func TestDefaults(t *testing.T) {
 			ShutdownTimeout: 15 * time.Second,
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    60 * time.Second,
-			MaxConnections:  1000,
+			MaxConnections:  10000,
 		},
 		Log:      Log{Level: "info", Format: "text"},
 		Plugins:  Plugins{Dir: "bin/plugins", SHA256: map[string]string{}},
