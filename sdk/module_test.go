@@ -2,9 +2,14 @@ package sdk
 
 import (
 	"os/exec"
+	"path"
 	"strings"
 	"testing"
 )
+
+// daemonModule is the module of the daemon, whose packages under core a
+// plugin must never import through the SDK.
+const daemonModule = "github.com/switchboard-chat/switchboard"
 
 // daemonOnly are the daemon's dependencies that must never reach a plugin
 // author's module graph through the SDK: the store, the config loader, the
@@ -14,7 +19,7 @@ var daemonOnly = []string{
 	"github.com/knadh/koanf",
 	"github.com/sirupsen/logrus",
 	"github.com/prometheus/",
-	"github.com/switchboard-chat/switchboard/core",
+	path.Join(daemonModule, "core"),
 }
 
 // The SDK is its own module so that a plugin depends only on what the SDK
