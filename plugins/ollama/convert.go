@@ -13,8 +13,39 @@ import (
 
 // This file converts between the SDK's chat types and Ollama's.
 
+// chatTurn is one turn's /api/chat request: everything but the tools, and
+// the tools already encoded. The daemon sends the same few tools on every
+// turn, so the cache encodes each once rather than once per turn.
+type chatTurn struct {
+	req   *api.ChatRequest
+	tools []json.RawMessage
+}
+
+// body encodes the request with its tools.
+func (t chatTurn) body() ([]byte, error) {
+	body, err := json.Marshal(t.req)
+	if err != nil || len(t.tools) == 0 {
+		return body, err
+	}
+	if len(t.req.Tools) > 0 || len(body) < 2 || body[len(body)-1] != '}' {
+		return nil, fmt.Errorf("chat request encoded as %.20q, cannot add tools", body)
+	}
+	body = body[:len(body)-1]
+	if len(body) > 1 {
+		body = append(body, ',')
+	}
+	body = append(body, `"tools":[`...)
+	for i, tool := range t.tools {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, tool...)
+	}
+	return append(body, "]}"...), nil
+}
+
 // chatRequest builds the /api/chat request for one turn.
-func (b *backend) chatRequest(req sdk.ChatRequest) (*api.ChatRequest, error) {
+func (b *backend) chatRequest(req sdk.ChatRequest) (chatTurn, error) {
 	stream := true
 	out := &api.ChatRequest{
 		Model:    b.opts.Model,
@@ -28,18 +59,19 @@ func (b *backend) chatRequest(req sdk.ChatRequest) (*api.ChatRequest, error) {
 	for i, m := range req.Messages {
 		msg, err := messageToAPI(m)
 		if err != nil {
-			return nil, fmt.Errorf("message %d (%s): %w", i, m.Role, err)
+			return chatTurn{}, fmt.Errorf("message %d (%s): %w", i, m.Role, err)
 		}
 		out.Messages = append(out.Messages, msg)
 	}
+	turn := chatTurn{req: out}
 	for _, t := range req.Tools {
 		tool, err := b.tools.convert(t)
 		if err != nil {
-			return nil, fmt.Errorf("tool %q: %w", t.Name, err)
+			return chatTurn{}, fmt.Errorf("tool %q: %w", t.Name, err)
 		}
-		out.Tools = append(out.Tools, tool)
+		turn.tools = append(turn.tools, tool)
 	}
-	return out, nil
+	return turn, nil
 }
 
 // modelOptions are the "options" of a request: the sampling settings from
@@ -78,16 +110,16 @@ func messageToAPI(m sdk.ChatMessage) (api.Message, error) {
 // toolCacheSize bounds the converted tools a backend keeps.
 const toolCacheSize = 64
 
-// toolCache keeps tools converted by toolToAPI, by their name, description
-// and parameters. The converted tools are only read (encoded into
-// requests) once made.
+// toolCache keeps tools converted by toolToAPI and encoded as JSON, by
+// their name, description and parameters. The encoded tools are only read
+// (copied into requests) once made.
 type toolCache struct {
 	mu    sync.Mutex
-	tools map[string]api.Tool
+	tools map[string]json.RawMessage
 }
 
-// convert is toolToAPI, through the cache.
-func (c *toolCache) convert(t sdk.Tool) (api.Tool, error) {
+// convert is toolToAPI, encoded, through the cache.
+func (c *toolCache) convert(t sdk.Tool) (json.RawMessage, error) {
 	key := t.Name + "\x00" + t.Description + "\x00" + string(t.Parameters)
 	c.mu.Lock()
 	tool, ok := c.tools[key]
@@ -95,13 +127,17 @@ func (c *toolCache) convert(t sdk.Tool) (api.Tool, error) {
 	if ok {
 		return tool, nil
 	}
-	tool, err := toolToAPI(t)
+	converted, err := toolToAPI(t)
 	if err != nil {
-		return api.Tool{}, err
+		return nil, err
+	}
+	tool, err = json.Marshal(converted)
+	if err != nil {
+		return nil, fmt.Errorf("encode the tool: %w", err)
 	}
 	c.mu.Lock()
 	if c.tools == nil {
-		c.tools = map[string]api.Tool{}
+		c.tools = map[string]json.RawMessage{}
 	}
 	if len(c.tools) < toolCacheSize {
 		c.tools[key] = tool

@@ -22,8 +22,8 @@ const maxLine = 8 << 20
 // error), so classify treats both alike; unlike api.Client it does not
 // allocate its 8 MB line buffer for every call, which under a flood of short
 // turns costs more CPU and memory than everything else the plugin does.
-func (b *backend) chat(ctx context.Context, req *api.ChatRequest, fn func(api.ChatResponse) error) error {
-	body, err := json.Marshal(req)
+func (b *backend) chat(ctx context.Context, req chatTurn, fn func(api.ChatResponse) error) error {
+	body, err := req.body()
 	if err != nil {
 		return err
 	}
