@@ -420,7 +420,7 @@ func Default() *Config {
 		Routing: defaultRouting(),
 		CSAT: CSAT{
 			Enabled:  true,
-			Question: "How would you rate the help you got? Tap a star, or reply with a number from 1 (poor) to 5 (excellent).",
+			Question: "How would you rate the help you got? Choose or reply with a number from 1 (poor) to 5 (excellent).",
 			Thanks:   "Thank you for your rating!",
 			Window:   24 * time.Hour,
 		},
