@@ -28,53 +28,10 @@ func TestConversationsPageThroughWhileNewOnesArrive(t *testing.T) {
 		}
 		want[c.ID] = true
 	}
-	for _, order := range []string{"asc", "desc"} {
-		t.Run(order, func(t *testing.T) {
-			// New conversations are created all the while.
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			created := 0
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if _, err := st.CreateConversation(context.Background(), store.Conversation{Channel: APIChannel, User: sdk.User{ID: "late"}}); err != nil {
-						t.Error(err)
-						return
-					}
-					created++
-				}
-			}()
-			seen, pages := pageThrough(t, srv, "/v1/conversations", "conversations", order)
-			close(stop)
-			wg.Wait()
-			for id := range want {
-				if seen[id] != 1 {
-					t.Errorf("conversation %s seen %d times, want once", id, seen[id])
-				}
-			}
-			for id, n := range seen {
-				if n != 1 {
-					t.Errorf("conversation %s created while paging seen %d times", id, n)
-				}
-			}
-			late := 0
-			for id := range seen {
-				if !want[id] {
-					late++
-				}
-			}
-			t.Logf("%d pages; %d conversations created while paging, %d of them seen", pages, created, late)
-			for id := range seen {
-				want[id] = true // the next order must see them too
-			}
-		})
-	}
+	pageWhileCreating(t, srv, "/v1/conversations", "conversations", want, 0, func() error {
+		_, err := st.CreateConversation(context.Background(), store.Conversation{Channel: APIChannel, User: sdk.User{ID: "late"}})
+		return err
+	})
 }
 
 // pageThrough walks a list route from its first page to its last, 100
@@ -111,6 +68,56 @@ func pageThrough(t *testing.T, srv *httptest.Server, path, list, order string) (
 	}
 }
 
+// pageWhileCreating pages through list at path in each order while create
+// adds entries (up to most, 0 for no limit), and checks that every entry
+// of want, and every entry created meanwhile that a page showed, was seen
+// exactly once. Entries seen are wanted in the next order too.
+func pageWhileCreating(t *testing.T, srv *httptest.Server, path, list string, want map[string]bool, most int, create func() error) {
+	t.Helper()
+	for _, order := range []string{"asc", "desc"} {
+		t.Run(order, func(t *testing.T) {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			created := 0
+			wg.Go(func() {
+				for most == 0 || created < most {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if err := create(); err != nil {
+						t.Error(err)
+						return
+					}
+					created++
+				}
+			})
+			seen, pages := pageThrough(t, srv, path, list, order)
+			close(stop)
+			wg.Wait()
+			for id := range want {
+				if seen[id] != 1 {
+					t.Errorf("%s %s seen %d times, want once", list, id, seen[id])
+				}
+			}
+			late := 0
+			for id, n := range seen {
+				if n != 1 {
+					t.Errorf("%s %s created while paging seen %d times", list, id, n)
+				}
+				if !want[id] {
+					late++
+				}
+			}
+			t.Logf("%d pages; %d %s created while paging, %d of them seen", pages, created, list, late)
+			for id := range seen {
+				want[id] = true
+			}
+		})
+	}
+}
+
 func TestTicketsPageThroughWhileNewOnesArrive(t *testing.T) {
 	srv, desk := newTicketServer(t)
 	const existing = 450
@@ -128,47 +135,11 @@ func TestTicketsPageThroughWhileNewOnesArrive(t *testing.T) {
 	for range existing {
 		want[fmt.Sprint(newTicket().ID)] = true
 	}
-	for _, order := range []string{"asc", "desc"} {
-		t.Run(order, func(t *testing.T) {
-			// New tickets are opened all the while.
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			wg.Add(1)
-			created := 0
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					if created == 1000 {
-						return // enough, so the listing surely ends
-					}
-					newTicket()
-					created++
-				}
-			}()
-			seen, pages := pageThrough(t, srv, "/v1/tickets", "tickets", order)
-			close(stop)
-			wg.Wait()
-			for id := range want {
-				if seen[id] != 1 {
-					t.Errorf("ticket %s seen %d times, want once", id, seen[id])
-				}
-			}
-			for id, n := range seen {
-				if n != 1 {
-					t.Errorf("ticket %s opened while paging seen %d times", id, n)
-				}
-			}
-			t.Logf("%d pages; %d tickets opened while paging", pages, created)
-			for id := range seen {
-				want[id] = true // the next order must see them too
-			}
-		})
-	}
+	// At most 1,000 more, so the listing surely ends.
+	pageWhileCreating(t, srv, "/v1/tickets", "tickets", want, 1000, func() error {
+		newTicket()
+		return nil
+	})
 }
 
 // Every list route pages: a first page of one entry says where the next
