@@ -110,16 +110,22 @@ func (s *Server) runRouting(ctx context.Context) {
 
 // routePass checks the service levels of the waiting conversations and
 // assigns what can be assigned.
+// A pass reads the queue only when it can act on it: with a service-level
+// target to check, or with automatic assignment and an operator online.
 func (s *Server) routePass(ctx context.Context) {
 	r := s.cfg.Routing
-	waitingConvs, err := s.st.ListConversations(conversation.WaitingHuman, 0)
-	if err != nil {
-		s.log.WithError(err).Warn("console: read the queue")
-		return
-	}
 	accts, err := s.accounts.List()
 	if err != nil {
 		s.log.WithError(err).Warn("console: read the operators")
+		return
+	}
+	assign := r.AutoAssign && s.anyoneOnline(accts)
+	if !assign && !s.hasServiceLevels() {
+		return
+	}
+	waitingConvs, err := s.st.ListConversations(conversation.WaitingHuman, 0)
+	if err != nil {
+		s.log.WithError(err).Warn("console: read the queue")
 		return
 	}
 	now := s.cfg.Now()
@@ -137,7 +143,7 @@ func (s *Server) routePass(ctx context.Context) {
 		}
 		waiting = append(waiting, w)
 	}
-	if !r.AutoAssign {
+	if !assign {
 		return
 	}
 	// Assignment: the operators' load is what they serve now.
@@ -197,6 +203,28 @@ func (s *Server) routePass(ctx context.Context) {
 		s.log.WithField("conversation_id", a.Conversation).WithField("operator_id", a.Operator).Info("conversation assigned automatically")
 		s.audit(ctx, store.AuditEntry{Actor: "routing", Action: "conversation.assign", Target: a.Conversation + " to " + emails[a.Operator], Result: "ok"})
 	}
+}
+
+// hasServiceLevels reports whether any priority has a first-response
+// target.
+func (s *Server) hasServiceLevels() bool {
+	for _, p := range conversation.Priorities {
+		if s.cfg.Routing.FirstResponse(p) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// anyoneOnline reports whether an enabled operator is online, the only
+// ones automatic assignment gives conversations to.
+func (s *Server) anyoneOnline(accts []store.Operator) bool {
+	for _, a := range accts {
+		if !a.Disabled && s.presence.status(a.ID) == StatusOnline {
+			return true
+		}
+	}
+	return false
 }
 
 // departmentsOf lists the departments of an operator.
