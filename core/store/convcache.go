@@ -44,17 +44,47 @@ func (cc *convCache) get(id string, data []byte) (Conversation, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Conversation{}, fmt.Errorf("decode conversation %s: %w", id, err)
 	}
+	cc.keep(id, data, c.clone())
+	return c, nil
+}
+
+// peek calls fn with the conversation decoded from data, the stored record
+// of id, without copying a cached one; fn must not keep or change it.
+func (cc *convCache) peek(id string, data []byte, fn func(*Conversation)) error {
 	cc.mu.Lock()
+	e, ok := cc.entries[id]
+	if ok && bytes.Equal(e.raw, data) {
+		fn(&e.conv)
+		cc.mu.Unlock()
+		return nil
+	}
+	cc.mu.Unlock()
+	c, err := cc.get(id, data)
+	if err != nil {
+		return err
+	}
+	fn(&c)
+	return nil
+}
+
+// put keeps c, just encoded as data, for the next read of id.
+func (cc *convCache) put(id string, data []byte, c *Conversation) {
+	cc.keep(id, data, c.clone())
+}
+
+// keep stores an entry the caller no longer shares, evicting another when
+// the cache is full.
+func (cc *convCache) keep(id string, data []byte, c Conversation) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
 	if _, ok := cc.entries[id]; !ok && len(cc.entries) >= convCacheSize {
 		for k := range cc.entries { // any one: map order is arbitrary
 			delete(cc.entries, k)
 			break
 		}
 	}
-	// data belongs to the transaction (bbolt's memory map): keep a copy.
-	cc.entries[id] = convEntry{raw: bytes.Clone(data), conv: c.clone()}
-	cc.mu.Unlock()
-	return c, nil
+	// data may belong to the transaction (bbolt's memory map): keep a copy.
+	cc.entries[id] = convEntry{raw: bytes.Clone(data), conv: c}
 }
 
 // clone copies c so that nothing of the copy is shared with c: callers

@@ -125,7 +125,7 @@ func (s *Store) CreateConversation(ctx context.Context, c Conversation) (Convers
 // createConversation stores a new conversation and records that it was
 // created.
 func createConversation(tx *Tx, c *Conversation) error {
-	if err := putConversation(tx.Tx, c); err != nil {
+	if err := tx.putConversation(c); err != nil {
 		return err
 	}
 	tx.remember(c)
@@ -136,23 +136,42 @@ func createConversation(tx *Tx, c *Conversation) error {
 }
 
 func putConversation(tx *bolt.Tx, c *Conversation) error {
-	data, err := json.Marshal(c)
+	_, err := writeConversation(tx, c)
+	return err
+}
+
+// putConversation writes c, keeping its decoded form for the next read
+// (the cache checks the stored bytes, so a write rolled back later only
+// costs that read a decode).
+func (tx *Tx) putConversation(c *Conversation) error {
+	data, err := writeConversation(tx.Tx, c)
 	if err != nil {
-		return fmt.Errorf("encode conversation %s: %w", c.ID, err)
-	}
-	if err := appending(tx, bucketConversations).Put([]byte(c.ID), data); err != nil {
 		return err
 	}
+	tx.st.convs.put(c.ID, data, c)
+	return nil
+}
+
+// writeConversation stores c with its state index and reference and
+// returns the bytes stored.
+func writeConversation(tx *bolt.Tx, c *Conversation) ([]byte, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode conversation %s: %w", c.ID, err)
+	}
+	if err := appending(tx, bucketConversations).Put([]byte(c.ID), data); err != nil {
+		return nil, err
+	}
 	if err := indexState(tx, c.ID, c.State); err != nil {
-		return fmt.Errorf("index conversation %s: %w", c.ID, err)
+		return nil, fmt.Errorf("index conversation %s: %w", c.ID, err)
 	}
 	// The reference never changes once written; putting it again would
 	// still rewrite its page.
 	refs, key := tx.Bucket(bucketConvRefs), refKey(c.Channel, c.Ref)
 	if id := refs.Get(key); id != nil && string(id) == c.ID {
-		return nil
+		return data, nil
 	}
-	return refs.Put(key, []byte(c.ID))
+	return data, refs.Put(key, []byte(c.ID))
 }
 
 func getConversation(tx *bolt.Tx, id string) (Conversation, error) {

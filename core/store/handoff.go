@@ -25,7 +25,7 @@ func GetConversationTx(tx *Tx, id string) (Conversation, error) {
 // PutConversationTx writes a conversation inside a write transaction;
 // watchers of it are woken after the commit.
 func PutConversationTx(tx *Tx, c *Conversation) error {
-	if err := putConversation(tx.Tx, c); err != nil {
+	if err := tx.putConversation(c); err != nil {
 		return err
 	}
 	tx.remember(c)

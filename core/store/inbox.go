@@ -150,7 +150,7 @@ func (s *Store) visitorConversation(tx *Tx, channel string, e sdk.Event, now tim
 			return c, nil
 		}
 		c.User, c.UpdatedAt = e.User, now
-		return c, putConversation(tx.Tx, &c)
+		return c, tx.putConversation(&c)
 	}
 	c := Conversation{
 		ID: NewID("c_"), Channel: channel, Ref: e.Conversation, User: e.User,

@@ -103,7 +103,7 @@ func (s *Store) ConversationPage(state conversation.State, p Page) ([]Conversati
 		}
 		prefix := stateKey(state, "")
 		return scan(tx.Bucket(bucketConvStates).Cursor(), prefix, p, func(k, _ []byte) (bool, error) {
-			conv, err := getConversation(tx, string(k[len(prefix):]))
+			conv, err := s.conversationAt(tx, string(k[len(prefix):]))
 			if err != nil {
 				return false, err
 			}

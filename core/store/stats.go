@@ -119,17 +119,33 @@ func (s *Store) CountOutbox() (int, error) {
 // department of their handoff's route; an unrouted one counts in
 // defaultDept.
 func (s *Store) WaitingByDepartment(defaultDept string) (map[string]int, error) {
-	waiting, err := s.ListConversations(conversation.WaitingHuman, 0)
+	out := map[string]int{}
+	prefix := stateKey(conversation.WaitingHuman, "")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		convs := tx.Bucket(bucketConversations)
+		c := tx.Bucket(bucketConvStates).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			id := k[len(prefix):]
+			data := convs.Get(id)
+			if data == nil {
+				continue
+			}
+			// Read in place: a scrape with thousands waiting copies none.
+			err := s.convs.peek(string(id), data, func(c *Conversation) {
+				d := defaultDept
+				if c.Handoff != nil && c.Handoff.Route != nil {
+					d = c.Handoff.Route.Department
+				}
+				out[d]++
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("count waiting conversations: %w", err)
-	}
-	out := map[string]int{}
-	for _, c := range waiting {
-		d := defaultDept
-		if c.Handoff != nil && c.Handoff.Route != nil {
-			d = c.Handoff.Route.Department
-		}
-		out[d]++
 	}
 	return out, nil
 }

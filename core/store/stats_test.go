@@ -147,3 +147,44 @@ func TestCountConversationsByStateAndOutbox(t *testing.T) {
 		t.Fatalf("outbox: %d, %v; want 3", n, err)
 	}
 }
+
+func TestWaitingByDepartment(t *testing.T) {
+	s := openStatsStore(t)
+	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	waiting := func(id, dept string) Conversation {
+		c := Conversation{ID: id, Channel: "tg", Ref: id, Status: conversation.Status{State: conversation.WaitingHuman}, CreatedAt: t0}
+		c.Handoff = &conversation.Handoff{RequestedAt: t0}
+		if dept != "" {
+			c.Handoff.Route = &conversation.Route{Department: dept}
+		}
+		return c
+	}
+	for _, c := range []Conversation{waiting("c_1", "billing"), waiting("c_2", "billing"), waiting("c_3", ""), waiting("c_4", "sales")} {
+		putScripted(t, s, c, nil, nil)
+	}
+	putScripted(t, s, Conversation{ID: "c_5", Channel: "tg", Ref: "c_5", Status: conversation.Status{State: conversation.Human}, CreatedAt: t0}, nil, nil)
+	check := func(want map[string]int) {
+		t.Helper()
+		got, err := s.WaitingByDepartment("general")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("waiting by department = %v, want %v", got, want)
+		}
+		for d, n := range want {
+			if got[d] != n {
+				t.Fatalf("waiting by department = %v, want %v", got, want)
+			}
+		}
+	}
+	check(map[string]int{"billing": 2, "general": 1, "sales": 1})
+	// A conversation moving to another department, and one claimed: the
+	// counts follow the records, not what was read before.
+	moved := waiting("c_1", "sales")
+	putScripted(t, s, moved, nil, nil)
+	claimed := waiting("c_4", "sales")
+	claimed.State = conversation.Human
+	putScripted(t, s, claimed, nil, nil)
+	check(map[string]int{"billing": 1, "general": 1, "sales": 1})
+}
