@@ -84,22 +84,25 @@ func (s *Server) kickRouting() {
 	}
 }
 
-// runRouting passes over the queue after changes and every second (for
-// the service-level targets) until ctx ends.
+// runRouting passes over the queue after changes (for automatic
+// assignment) and every second (for the service-level targets, too)
+// until ctx ends.
 func (s *Server) runRouting(ctx context.Context) {
 	changes, stop := s.st.Watch("")
 	defer stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
+		timed := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-changes:
 		case <-s.assign.kick:
 		case <-tick.C:
+			timed = true
 		}
-		s.routePass(ctx)
+		s.routePass(ctx, timed)
 		select {
 		case <-ctx.Done():
 			return
@@ -109,10 +112,12 @@ func (s *Server) runRouting(ctx context.Context) {
 }
 
 // routePass checks the service levels of the waiting conversations and
-// assigns what can be assigned.
-// A pass reads the queue only when it can act on it: with a service-level
-// target to check, or with automatic assignment and an operator online.
-func (s *Server) routePass(ctx context.Context) {
+// assigns what can be assigned. It reads the queue only when it can act
+// on it: with automatic assignment and an operator online, or, on the
+// timed passes, with a service-level target to check (the targets are
+// minutes; a second's delay is nothing to them, and a busy daemon
+// changes conversations thousands of times a second).
+func (s *Server) routePass(ctx context.Context, timed bool) {
 	r := s.cfg.Routing
 	accts, err := s.accounts.List()
 	if err != nil {
@@ -120,43 +125,47 @@ func (s *Server) routePass(ctx context.Context) {
 		return
 	}
 	assign := r.AutoAssign && s.anyoneOnline(accts)
-	if !assign && !s.hasServiceLevels() {
-		return
-	}
-	waitingConvs, err := s.st.ListConversations(conversation.WaitingHuman, 0)
-	if err != nil {
-		s.log.WithError(err).Warn("console: read the queue")
+	if !assign && !(timed && s.hasServiceLevels()) {
 		return
 	}
 	now := s.cfg.Now()
 	var waiting []routing.Waiting
-	for _, c := range waitingConvs {
-		if !servedHere(c) {
-			continue
+	var breached []string
+	err = s.st.EachInState(conversation.WaitingHuman, func(c *store.Conversation) error {
+		if !servedHere(*c) {
+			return nil
 		}
 		w := routing.Waiting{ID: c.ID, Department: r.Default, Priority: conversation.PriorityNormal, Since: c.Handoff.RequestedAt, LastOperator: c.Handoff.LastAssignee}
 		if rt := c.Handoff.Route; rt != nil {
 			w.Department, w.Priority = rt.Department, rt.Priority
 			if target := r.FirstResponse(rt.Priority); target > 0 && rt.BreachedAt.IsZero() && now.Sub(c.Handoff.RequestedAt) >= target {
-				s.breach(ctx, c, accts)
+				breached = append(breached, c.ID)
 			}
 		}
 		waiting = append(waiting, w)
+		return nil
+	})
+	if err != nil {
+		s.log.WithError(err).Warn("console: read the queue")
+		return
+	}
+	for _, id := range breached {
+		s.breach(ctx, id, accts)
 	}
 	if !assign {
 		return
 	}
 	// Assignment: the operators' load is what they serve now.
-	served, err := s.st.ListConversations(conversation.Human, 0)
+	active := map[string]int{}
+	err = s.st.EachInState(conversation.Human, func(c *store.Conversation) error {
+		if servedHere(*c) && c.Handoff.Assignee != "" {
+			active[c.Handoff.Assignee]++
+		}
+		return nil
+	})
 	if err != nil {
 		s.log.WithError(err).Warn("console: read the served conversations")
 		return
-	}
-	active := map[string]int{}
-	for _, c := range served {
-		if servedHere(c) && c.Handoff.Assignee != "" {
-			active[c.Handoff.Assignee]++
-		}
 	}
 	ops := make([]routing.Operator, 0, len(accts))
 	for _, a := range accts {
@@ -240,31 +249,31 @@ func (s *Server) departmentsOf(email string) []string {
 
 // breach records a conversation's service-level breach (which raises
 // its priority), alerts, and tells the department's administrators.
-func (s *Server) breach(ctx context.Context, c store.Conversation, accts []store.Operator) {
+func (s *Server) breach(ctx context.Context, id string, accts []store.Operator) {
 	s.assign.mu.Lock()
-	if s.assign.breached[c.ID] {
+	if s.assign.breached[id] {
 		s.assign.mu.Unlock()
 		return
 	}
-	s.assign.breached[c.ID] = true
+	s.assign.breached[id] = true
 	s.assign.mu.Unlock()
 	defer func() {
 		s.assign.mu.Lock()
-		delete(s.assign.breached, c.ID)
+		delete(s.assign.breached, id)
 		s.assign.mu.Unlock()
 	}()
 	dctx, cancel := context.WithTimeout(ctx, actionTimeout)
-	updated, err := s.eng.Do(dctx, c.ID, conversation.ServiceLevelBreached{})
+	updated, err := s.eng.Do(dctx, id, conversation.ServiceLevelBreached{})
 	cancel()
 	if err != nil || updated.Handoff == nil || updated.Handoff.Route == nil || updated.Handoff.Route.BreachedAt.IsZero() {
 		return
 	}
 	rt := updated.Handoff.Route
 	if s.cfg.Routing.Alert != nil {
-		s.cfg.Routing.Alert(AlertServiceLevel, "conversation "+c.ID+" in "+rt.Department+" waited past its first-response target",
-			map[string]string{"conversation_id": c.ID, "department": rt.Department, "priority": rt.Priority.String()})
+		s.cfg.Routing.Alert(AlertServiceLevel, "conversation "+id+" in "+rt.Department+" waited past its first-response target",
+			map[string]string{"conversation_id": id, "department": rt.Department, "priority": rt.Priority.String()})
 	}
-	notice := ServiceLevelNotice{ConversationID: c.ID, Department: rt.Department, Priority: rt.Priority, WaitingSince: updated.Handoff.RequestedAt}
+	notice := ServiceLevelNotice{ConversationID: id, Department: rt.Department, Priority: rt.Priority, WaitingSince: updated.Handoff.RequestedAt}
 	var dept *Department
 	for i, d := range s.cfg.Routing.Departments {
 		if d.Name == rt.Department {
@@ -286,5 +295,5 @@ func (s *Server) breach(ctx context.Context, c store.Conversation, accts []store
 			}
 		}
 	}
-	s.live.Publish(live.Signal{Kind: live.Alert, ConversationID: c.ID, From: live.FromBot, Data: notice})
+	s.live.Publish(live.Signal{Kind: live.Alert, ConversationID: id, From: live.FromBot, Data: notice})
 }

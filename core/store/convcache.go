@@ -49,22 +49,21 @@ func (cc *convCache) get(id string, data []byte) (Conversation, error) {
 }
 
 // peek calls fn with the conversation decoded from data, the stored record
-// of id, without copying a cached one; fn must not keep or change it.
-func (cc *convCache) peek(id string, data []byte, fn func(*Conversation)) error {
+// of id, without copying a cached one: cached records are never changed
+// (put and get store copies), so fn may read it after the lock is let go,
+// but must neither keep nor change it.
+func (cc *convCache) peek(id string, data []byte, fn func(*Conversation) error) error {
 	cc.mu.Lock()
 	e, ok := cc.entries[id]
-	if ok && bytes.Equal(e.raw, data) {
-		fn(&e.conv)
-		cc.mu.Unlock()
-		return nil
-	}
 	cc.mu.Unlock()
+	if ok && bytes.Equal(e.raw, data) {
+		return fn(&e.conv)
+	}
 	c, err := cc.get(id, data)
 	if err != nil {
 		return err
 	}
-	fn(&c)
-	return nil
+	return fn(&c)
 }
 
 // put keeps c, just encoded as data, for the next read of id.

@@ -114,6 +114,29 @@ func (s *Store) ConversationPage(state conversation.State, p Page) ([]Conversati
 	return out, err
 }
 
+// EachInState calls fn with every conversation in state, through the
+// state index, reading each in place: a pass over thousands of waiting
+// conversations copies none. fn must neither keep nor change what it is
+// given, nor write to the store; an error from fn ends the pass.
+func (s *Store) EachInState(state conversation.State, fn func(*Conversation) error) error {
+	prefix := stateKey(state, "")
+	return s.db.View(func(tx *bolt.Tx) error {
+		convs := tx.Bucket(bucketConversations)
+		c := tx.Bucket(bucketConvStates).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			id := k[len(prefix):]
+			data := convs.Get(id)
+			if data == nil {
+				continue
+			}
+			if err := s.convs.peek(string(id), data, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // MessagePage returns one page of a conversation's transcript, ordered by
 // message id; Page.After is a message id as [SeqCursor] gives it.
 func (s *Store) MessagePage(convID string, p Page) ([]Message, error) {

@@ -120,28 +120,12 @@ func (s *Store) CountOutbox() (int, error) {
 // defaultDept.
 func (s *Store) WaitingByDepartment(defaultDept string) (map[string]int, error) {
 	out := map[string]int{}
-	prefix := stateKey(conversation.WaitingHuman, "")
-	err := s.db.View(func(tx *bolt.Tx) error {
-		convs := tx.Bucket(bucketConversations)
-		c := tx.Bucket(bucketConvStates).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			id := k[len(prefix):]
-			data := convs.Get(id)
-			if data == nil {
-				continue
-			}
-			// Read in place: a scrape with thousands waiting copies none.
-			err := s.convs.peek(string(id), data, func(c *Conversation) {
-				d := defaultDept
-				if c.Handoff != nil && c.Handoff.Route != nil {
-					d = c.Handoff.Route.Department
-				}
-				out[d]++
-			})
-			if err != nil {
-				return err
-			}
+	err := s.EachInState(conversation.WaitingHuman, func(c *Conversation) error {
+		d := defaultDept
+		if c.Handoff != nil && c.Handoff.Route != nil {
+			d = c.Handoff.Route.Department
 		}
+		out[d]++
 		return nil
 	})
 	if err != nil {
