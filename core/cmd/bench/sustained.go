@@ -32,7 +32,8 @@ const keepUpBound = time.Second
 
 var (
 	fixedRate = flag.Float64("rate", 0, "sustained phase: run one trial per setup at this rate instead of searching (for profiling)")
-	pprofAddr = flag.String("pprof", "", "sustained phase: serve the daemon's Go profiles on this loopback address (server.pprof_listen), e.g. 127.0.0.1:6060")
+	setupsFlag = flag.String("setups", "echo,telegram", "sustained phase: the setups to run (echo, telegram); the bare net/http baseline always runs")
+	pprofAddr  = flag.String("pprof", "", "sustained phase: serve the daemon's Go profiles on this loopback address (server.pprof_listen), e.g. 127.0.0.1:6060")
 )
 
 // sustainedSizes are one run's sizes for the sustained search.
@@ -156,6 +157,9 @@ func runSustained(root string, plat *platform, modelURL string) {
 	token.Store(50_000_000)
 	results := map[string]trialResult{}
 	for _, setup := range []sustainedSetup{echo, tg} {
+		if !slices.Contains(strings.Split(*setupsFlag, ","), setup.name) {
+			continue
+		}
 		best := search(sz, func(rate float64) trialResult {
 			dir := filepath.Join(root, "sustained-"+setup.name)
 			os.RemoveAll(dir)
@@ -184,22 +188,29 @@ func runSustained(root string, plat *platform, modelURL string) {
 	bareStop()
 	bareAll := float64(bare.ok + bare.failed)
 
-	e, t := results["echo"], results["telegram"]
-	emit("sustained_per_s", "%.0f", e.achieved)
-	emit("sustained_load", "%s", e.load)
-	emit("cpu_us_per_msg", "%.0f", e.cpuPerMsg())
-	emit("cpu_us_per_msg_daemon", "%.0f", us(e.daemonCPU)/float64(max(e.processed, 1)))
-	emit("sustained_backlog_age_max_ms", "%.0f", ms(e.ageMax))
-	emit("sustained_per_s_telegram", "%.0f", t.achieved)
-	emit("sustained_load_telegram", "%s", t.load)
-	emit("cpu_us_per_msg_telegram", "%.0f", t.cpuPerMsg())
-	emit("cpu_us_per_msg_telegram_daemon", "%.0f", us(t.daemonCPU)/float64(max(t.processed, 1)))
-	emit("sustained_backlog_age_max_ms_telegram", "%.0f", ms(t.ageMax))
+	e, eok := results["echo"]
+	t, tok := results["telegram"]
+	if eok {
+		emit("sustained_per_s", "%.0f", e.achieved)
+		emit("sustained_load", "%s", e.load)
+		emit("cpu_us_per_msg", "%.0f", e.cpuPerMsg())
+		emit("cpu_us_per_msg_daemon", "%.0f", us(e.daemonCPU)/float64(max(e.processed, 1)))
+		emit("sustained_backlog_age_max_ms", "%.0f", ms(e.ageMax))
+	}
+	if tok {
+		emit("sustained_per_s_telegram", "%.0f", t.achieved)
+		emit("sustained_load_telegram", "%s", t.load)
+		emit("cpu_us_per_msg_telegram", "%.0f", t.cpuPerMsg())
+		emit("cpu_us_per_msg_telegram_daemon", "%.0f", us(t.daemonCPU)/float64(max(t.processed, 1)))
+		emit("sustained_backlog_age_max_ms_telegram", "%.0f", ms(t.ageMax))
+	}
 	emit("sustained_bare_http_per_s", "%.0f", bare.perSec)
 	emit("sustained_bare_http_load", "%s", load)
 	emit("cpu_us_per_msg_bare_http", "%.0f", us(bareCPU)/max(bareAll, 1))
-	emit("sustained_vs_bare_http", "%.2f", e.achieved/bare.perSec)
-	emit("cpu_vs_bare_http", "%.1f", e.cpuPerMsg()/(us(bareCPU)/max(bareAll, 1)))
+	if eok {
+		emit("sustained_vs_bare_http", "%.2f", e.achieved/bare.perSec)
+		emit("cpu_vs_bare_http", "%.1f", e.cpuPerMsg()/(us(bareCPU)/max(bareAll, 1)))
+	}
 }
 
 // search finds the highest rate whose trial passes and returns that
