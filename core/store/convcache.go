@@ -26,8 +26,9 @@ type convCache struct {
 }
 
 type convEntry struct {
-	raw  []byte
-	conv Conversation
+	raw []byte
+	// conv is never changed once cached, so readers may share it.
+	conv *Conversation
 }
 
 func newConvCache() *convCache { return &convCache{entries: make(map[string]convEntry, convCacheSize)} }
@@ -57,7 +58,7 @@ func (cc *convCache) peek(id string, data []byte, fn func(*Conversation) error) 
 	e, ok := cc.entries[id]
 	cc.mu.Unlock()
 	if ok && bytes.Equal(e.raw, data) {
-		return fn(&e.conv)
+		return fn(e.conv)
 	}
 	c, err := cc.get(id, data)
 	if err != nil {
@@ -83,7 +84,7 @@ func (cc *convCache) keep(id string, data []byte, c Conversation) {
 		}
 	}
 	// data may belong to the transaction (bbolt's memory map): keep a copy.
-	cc.entries[id] = convEntry{raw: bytes.Clone(data), conv: c}
+	cc.entries[id] = convEntry{raw: bytes.Clone(data), conv: &c}
 }
 
 // clone copies c so that nothing of the copy is shared with c: callers
