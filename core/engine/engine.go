@@ -187,6 +187,8 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.timers.add(c.ID, c.Handoff.Deadline)
 		}
 	}
+	lanesCtx := e.ctx
+	e.st.FeedInbox(func(items []store.InboxItem) { e.lanes.offer(lanesCtx, items) })
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.lanes.run(e.ctx) }()
 	go func() { defer e.wg.Done(); e.timers.run(e.ctx) }()
@@ -201,6 +203,7 @@ func (e *Engine) Stop(ctx context.Context) {
 	}
 	e.stopOnce.Do(func() {
 		e.lanes.drain(ctx)
+		e.st.FeedInbox(nil)
 		e.cancel()
 		e.wg.Wait()
 		e.deliver.wait(ctx)

@@ -47,6 +47,10 @@ type lanes struct {
 	// processed counts the items finished since the start.
 	processed atomic.Uint64
 
+	// feed serialises taking items from the inbox, read back (fill) or
+	// handed over by the store (offer), so they are routed in order.
+	feed sync.Mutex
+
 	mu      sync.Mutex
 	byConv  map[string]*lane
 	ready   []readyLane // lanes with work waiting for a worker
@@ -130,8 +134,34 @@ func (s *lanes) inflight() int {
 	return s.held
 }
 
+// offer takes items just committed to the inbox (in sequence order) as
+// they are, sparing their read back, when they follow the last item taken
+// and there is room for them; otherwise fill reads them when the inbox
+// signals. It never waits for fill: a fill under way reads them, or the
+// signal that follows the offer starts another.
+func (s *lanes) offer(ctx context.Context, items []store.InboxItem) {
+	if len(items) == 0 || ctx.Err() != nil || !s.feed.TryLock() {
+		return
+	}
+	defer s.feed.Unlock()
+	s.mu.Lock()
+	take := items[0].Seq == s.cursor+1 && s.held+len(items) <= s.cfg.MaxInflight
+	s.mu.Unlock()
+	if !take {
+		return
+	}
+	for _, item := range items {
+		s.mu.Lock()
+		s.cursor = item.Seq
+		s.mu.Unlock()
+		s.route(ctx, item)
+	}
+}
+
 // fill reads inbox items after the cursor while there is room in memory.
 func (s *lanes) fill(ctx context.Context) {
+	s.feed.Lock()
+	defer s.feed.Unlock()
 	for {
 		s.mu.Lock()
 		room := min(s.cfg.MaxInflight-s.held, 256)

@@ -102,11 +102,12 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 			res.Accepted = append(res.Accepted, item)
 		}
 		if len(res.Accepted) > 0 {
+			accepted := res.Accepted
 			tx.OnCommit(func() {
 				for _, id := range touched {
 					s.watchers.notify(id)
 				}
-				s.signalInbox()
+				s.feedInbox(accepted)
 			})
 		}
 		return nil
@@ -174,6 +175,28 @@ func putInbox(tx *bolt.Tx, item *InboxItem) error {
 		return fmt.Errorf("encode inbox item %s: %w", item.Event.ID, err)
 	}
 	return b.Put(u64(seq), data)
+}
+
+// FeedInbox hands fn, from now on, the items of every commit that adds to
+// the inbox, in sequence order, once the commit is durable; nil stops it.
+// fn runs on the store's writer: it must be quick and must not write to
+// the store. The items are also in the inbox, where [Store.Inbox] reads
+// them, and InboxSignal fires after fn returns: the feed only spares its
+// reader the read back.
+func (s *Store) FeedInbox(fn func([]InboxItem)) {
+	if fn == nil {
+		s.inboxFeed.Store(nil)
+		return
+	}
+	s.inboxFeed.Store(&fn)
+}
+
+// feedInbox tells the feed about committed items, then signals the inbox.
+func (s *Store) feedInbox(items []InboxItem) {
+	if fn := s.inboxFeed.Load(); fn != nil {
+		(*fn)(items)
+	}
+	s.signalInbox()
 }
 
 func (s *Store) signalInbox() {

@@ -434,7 +434,7 @@ func (s *Store) EnqueueInboxTx(tx *Tx, convID, channel string, e sdk.Event) (Inb
 	if err := putInbox(tx.Tx, &item); err != nil {
 		return InboxItem{}, err
 	}
-	tx.OnCommit(s.signalInbox)
+	tx.OnCommit(func() { s.feedInbox([]InboxItem{item}) })
 	return item, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -115,6 +116,8 @@ type Store struct {
 
 	watchers *watchers
 	inboxSig chan struct{}
+	// inboxFeed is told about items just committed to the inbox.
+	inboxFeed atomic.Pointer[func([]InboxItem)]
 	// ev is the event log's state: its readers, the webhook subscriptions
 	// and who is told about new deliveries.
 	ev *eventState
