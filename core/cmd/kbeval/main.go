@@ -5,8 +5,9 @@
 //
 // The questions (questions.csv) are split by a hash of their text into a
 // tuning part, the only one -tune, -curve and -show look at, and a
-// held-out part; a second held-out set (heldout2.csv), written apart from
-// the first, is a third part. The two held-out parts judge the result.
+// held-out part; a second tuning set (tuning2.csv) is all tuning, and a
+// second held-out set (heldout2.csv), written apart from the first, is a
+// third part. The two held-out parts judge the result.
 // With -strict the command exits 1 when a held-out part misses a quality
 // target.
 package main
@@ -30,6 +31,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	sources := fs.String("kb", "examples/kb", "knowledge-base folder to evaluate")
 	questions := fs.String("questions", "", "labelled questions CSV split into tuning and held-out parts (default: the built-in set)")
+	tuning2 := fs.String("tuning2", "", "second tuning set, a labelled questions CSV all in the tuning part (default: the built-in set)")
 	questions2 := fs.String("heldout2", "", "second held-out set, a labelled questions CSV (default: the built-in set)")
 	chunks := fs.Int("chunks", 100_000, "knowledge-base size, in chunks, for the search latency figure (0: skip it)")
 	strict := fs.Bool("strict", false, "exit 1 when a held-out part misses a quality target")
@@ -39,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	qs, err := loadSets(*questions, *questions2)
+	qs, err := loadSets(*questions, *tuning2, *questions2)
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
