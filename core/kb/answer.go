@@ -3,6 +3,7 @@ package kb
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,6 +77,9 @@ type Decision struct {
 	// Candidates are the entries considered, best first, with their
 	// confidence as Score: what the decision was made from.
 	Candidates []Hit
+	// Features are what each candidate's confidence was calibrated from,
+	// in the order of Candidates.
+	Features []Features
 }
 
 // Answerer answers visitors from the FAQ without a model.
@@ -122,30 +126,96 @@ const (
 	// candidates is how many FAQ entries of the full-text ranking the
 	// answerer compares closely.
 	candidates = 10
+
+	// maxEvidence caps Features.Evidence.
+	maxEvidence = 3
 )
+
+// Features describe how an FAQ entry matches a question; the answerer's
+// confidence is a logistic function of them (see Calibration), fitted on
+// the tuning questions of the evaluation (kbeval -fit).
+type Features struct {
+	// Match is the best phrasing's match, 0–1: the weighted share of the
+	// question's terms found in the phrasing, and of the phrasing's found
+	// in the question (see the confidence model above).
+	Match float64
+	// Margin is how far Match leads the best other candidate's
+	// (negative when another entry matches better).
+	Margin float64
+	// Unknown is the share of the question's weight in terms the
+	// knowledge base has never seen.
+	Unknown float64
+	// Intent is how well the best phrasing's intent answers the
+	// question's: 1 when they ask the same, 0 when they differ, partial
+	// credit between (see intentCredit); intentNeutral when the question
+	// has none.
+	Intent float64
+	// AnswerOnly is the share of the question's matched words that the
+	// best phrasing matches only through the entry's answer.
+	AnswerOnly float64
+	// Evidence is the matched weight of the question's words, in units
+	// of the largest IDF, capped at maxEvidence.
+	Evidence float64
+}
+
+// Calibration turns Features into a confidence: the logistic function of
+// Bias plus each feature times its weight in Weights.
+type Calibration struct {
+	// Bias is the intercept.
+	Bias float64
+	// Weights holds each feature's coefficient in the field of its name.
+	Weights Features
+}
+
+// Probability is the calibrated confidence, 0–1, that an entry with
+// features f answers the question.
+func (c Calibration) Probability(f Features) float64 {
+	w := c.Weights
+	z := c.Bias + w.Match*f.Match + w.Margin*f.Margin + w.Unknown*f.Unknown +
+		w.Intent*f.Intent + w.AnswerOnly*f.AnswerOnly + w.Evidence*f.Evidence
+	return 1 / (1 + math.Exp(-z))
+}
+
+// Vector lists the features in a fixed order, for fitting.
+func (f Features) Vector() []float64 {
+	return []float64{f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence}
+}
+
+// FeaturesOf is the inverse of Vector.
+func FeaturesOf(v []float64) Features {
+	return Features{Match: v[0], Margin: v[1], Unknown: v[2], Intent: v[3], AnswerOnly: v[4], Evidence: v[5]}
+}
+
+// defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
+// -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
+var defaultCalibration = Calibration{
+	Bias:    -1.860,
+	Weights: Features{Match: 1.459, Margin: 2.385, Unknown: -1.312, Intent: 0.507, AnswerOnly: -0.522, Evidence: 1.214},
+}
 
 // Decide answers question from the FAQ entries: Answer when the best
 // entry's confidence reaches the answer threshold and leads the second by
 // the margin; Suggest with up to MaxSuggestions entries that reach the
 // suggest threshold; NoMatch otherwise.
 func (a *Answerer) Decide(ctx context.Context, question string) (Decision, error) {
-	var d Decision
+	var cands []Hit
+	var fs []Features
 	err := a.kb.st.KBView(func(root *bolt.Bucket) error {
 		r, err := newReader(root)
 		if err != nil {
 			return err
 		}
-		d.Candidates, err = r.faqCandidates(question)
+		cands, fs, err = r.faqCandidates(question)
 		return err
 	})
 	if err != nil {
 		return Decision{}, err
 	}
-	return a.decide(d.Candidates), nil
+	return a.decide(cands, fs), nil
 }
 
-func (a *Answerer) decide(cands []Hit) Decision {
-	d := Decision{Candidates: cands}
+func (a *Answerer) decide(cands []Hit, fs []Features) Decision {
+	d := Decision{Candidates: cands, Features: fs}
 	if len(cands) == 0 {
 		return d
 	}
@@ -170,41 +240,69 @@ func (a *Answerer) decide(cands []Hit) Decision {
 	return d
 }
 
-// faqCandidates returns the FAQ entries closest to question, by
-// confidence, best first.
-func (r *reader) faqCandidates(question string) ([]Hit, error) {
+// faqCandidates returns the FAQ entries closest to question, best first,
+// with their calibrated confidence as Score, and the features it was
+// calibrated from.
+func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
 	qs := r.query(question)
 	top, err := r.rank(qs, 3*candidates)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	q := r.side(question, qs)
 	idfCache := map[string]float64{}
 	var out []Hit
+	var fs []Features
 	for _, s := range top {
 		h, err := r.hit(s.num)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if h.Kind != KindFAQ {
 			continue
 		}
-		h.Score = r.confidence(q, h, idfCache)
 		out = append(out, h)
+		fs = append(fs, r.features(q, h, idfCache))
 		if len(out) == candidates {
 			break
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Hit) int {
+	withMargins(fs)
+	for i := range out {
+		out[i].Score = defaultCalibration.Probability(fs[i])
+	}
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
 		switch {
-		case a.Score > b.Score:
+		case out[a].Score > out[b].Score:
 			return -1
-		case a.Score < b.Score:
+		case out[a].Score < out[b].Score:
 			return 1
 		}
 		return 0
 	})
-	return out, nil
+	sorted, sortedFs := make([]Hit, len(out)), make([]Features, len(out))
+	for i, j := range order {
+		sorted[i], sortedFs[i] = out[j], fs[j]
+	}
+	return sorted, sortedFs, nil
+}
+
+// withMargins sets each candidate's Margin: how far its match leads the
+// best other candidate's (negative when another matches better).
+func withMargins(fs []Features) {
+	for i := range fs {
+		other := 0.0
+		for j := range fs {
+			if j != i {
+				other = max(other, fs[j].Match)
+			}
+		}
+		fs[i].Margin = fs[i].Match - other
+	}
 }
 
 // sideToken is one term of a text being compared, with its weight and the
@@ -224,6 +322,9 @@ type side struct {
 	toks    []sideToken
 	stopped map[int]bool
 	intent  intent
+	// unknown is the share of the weight of the words (CJK: bigrams)
+	// that the knowledge base has never seen.
+	unknown float64
 }
 
 // side analyses the question for comparison.
@@ -251,11 +352,26 @@ func (r *reader) side(text string, qs []queryTerm) side {
 		}
 		s.toks = append(s.toks, st)
 	}
+	var unknown, all float64
+	for _, t := range s.toks {
+		if t.uni || isNumber(t.term) {
+			continue
+		}
+		all += t.weight
+		if !t.known {
+			unknown += t.weight
+		}
+	}
+	if all > 0 {
+		s.unknown = unknown / all
+	}
 	return s
 }
 
-// confidence is an FAQ entry's confidence for the question q.
-func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 {
+// features compares the question q with an FAQ entry: the best phrasing's
+// match, and what else the calibration weighs (all but Margin, which
+// depends on the other candidates).
+func (r *reader) features(q side, h Hit, idfCache map[string]float64) Features {
 	answer := map[string]bool{}
 	for _, t := range analyze(h.Text) {
 		answer[t.term] = true
@@ -266,7 +382,7 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 			qterms[form] = true
 		}
 	}
-	best := 0.0
+	f := Features{Unknown: q.unknown}
 	for _, phrasing := range append([]string{h.Title}, h.Alternates...) {
 		ptoks, pstopped := analyzeMarked(phrasing)
 		if len(ptoks) == 0 {
@@ -289,8 +405,24 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 				}
 			}
 		}
+		var fromAnswer, fromPhrasing float64
+		for i, t := range q.toks {
+			if t.uni || isNumber(t.term) {
+				continue
+			}
+			direct := 0.0
+			for form, c := range t.forms {
+				if pterms[form] {
+					direct = max(direct, c)
+				}
+			}
+			fromPhrasing += t.weight * direct
+			fromAnswer += t.weight * max(0, qs[i].credit-direct)
+		}
 		pi := intents(phrasing)
+		intentMatch := intentNeutral
 		if q.intent != 0 {
+			intentMatch = intentCredit(q.intent, pi)
 			qs = append(qs, covered{tok: token{term: "@" + q.intent.String()}, weight: intentWeight * r.idf(0), known: true,
 				credit: intentCredit(q.intent, pi), intent: true})
 		}
@@ -317,11 +449,17 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 		if need := minEvidence * r.idf(0); evidence < need {
 			conf *= evidence / need
 		}
-		if conf > best {
-			best = conf
+		if conf > f.Match {
+			f.Match = conf
+			f.Intent = intentMatch
+			f.Evidence = min(evidence/r.idf(0), maxEvidence)
+			f.AnswerOnly = 0
+			if fromAnswer+fromPhrasing > 0 {
+				f.AnswerOnly = fromAnswer / (fromAnswer + fromPhrasing)
+			}
 		}
 	}
-	return best
+	return f
 }
 
 // covered is a term of one side of a comparison: its weight, whether the

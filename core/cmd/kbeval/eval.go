@@ -220,9 +220,10 @@ type result struct {
 }
 
 type candidate struct {
-	score float64
-	right bool
-	title string
+	score    float64
+	right    bool
+	title    string
+	features kb.Features
 }
 
 // judge runs every question through the search and the answerer.
@@ -250,8 +251,8 @@ func (e *evaluator) judge(ctx context.Context, qs []question) ([]result, error) 
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range d.Candidates {
-			r.cands = append(r.cands, candidate{score: c.Score, right: slices.Contains(q.expected, c.Title), title: c.Title})
+		for i, c := range d.Candidates {
+			r.cands = append(r.cands, candidate{score: c.Score, right: slices.Contains(q.expected, c.Title), title: c.Title, features: d.Features[i]})
 		}
 		out = append(out, r)
 	}

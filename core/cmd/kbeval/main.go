@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "exit 1 when a held-out part misses a quality target")
 	tune := fs.Bool("tune", false, "search the thresholds on the tuning part and print the best")
 	curveMargin := fs.Float64("curve", -1, "print the tuning part's precision and coverage by answer threshold at this margin")
+	fit := fs.Bool("fit", false, "fit the answerer's calibration on the tuning part, print it, and judge every part with it")
 	show := fs.Bool("show", false, "print each question of the tuning part with the answerer's candidates")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -58,6 +59,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
+	}
+	if *fit {
+		c := fitCalibration(parts(results)[0].results)
+		printCalibration(stdout, c)
+		recalibrate(results, c)
 	}
 	if *curveMargin >= 0 {
 		curve(stdout, parts(results)[0].results, *curveMargin)
