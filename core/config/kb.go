@@ -39,7 +39,7 @@ func defaultKB() KB {
 		Sources:          []string{},
 		TopK:             4,
 		AnswerThreshold:  0.75,
-		AnswerMargin:     0.04,
+		AnswerMargin:     0.06,
 		SuggestThreshold: 0.73,
 	}
 }

@@ -13,7 +13,7 @@ import (
 // analyzerVersion names the analysis below. The postings are derived from
 // it, so an index written with another version is rebuilt from the stored
 // chunks when the knowledge base opens.
-const analyzerVersion = "5"
+const analyzerVersion = "6"
 
 // token is one term of an analysed text.
 type token struct {
@@ -81,7 +81,9 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 		if isStopWord(w) {
 			return
 		}
-		if isASCIILetters(w) {
+		if canon, ok := synonyms.exact[w]; ok {
+			w = canon
+		} else if isASCIILetters(w) {
 			stemmer.SetCurrent(w)
 			english.Stem(stemmer)
 			w = stemmer.Current()

@@ -129,6 +129,9 @@ const (
 
 	// maxEvidence caps Features.Evidence.
 	maxEvidence = 3
+	// supportMatch and supportCap define Features.Support.
+	supportMatch = 0.5
+	supportCap   = 3
 )
 
 // Features describe how an FAQ entry matches a question; the answerer's
@@ -156,6 +159,13 @@ type Features struct {
 	// Evidence is the matched weight of the question's words, in units
 	// of the largest IDF, capped at maxEvidence.
 	Evidence float64
+	// Rank is 1/n for the entry ranked nth among the FAQ entries by the
+	// full-text search (BM25), which weighs the words differently.
+	Rank float64
+	// Support is the share of the entry's phrasings, up to supportCap,
+	// that match the question at supportMatch or better: an entry whose
+	// several phrasings agree is more likely the right one.
+	Support float64
 }
 
 // Calibration turns Features into a confidence: the logistic function of
@@ -172,25 +182,27 @@ type Calibration struct {
 func (c Calibration) Probability(f Features) float64 {
 	w := c.Weights
 	z := c.Bias + w.Match*f.Match + w.Margin*f.Margin + w.Unknown*f.Unknown +
-		w.Intent*f.Intent + w.AnswerOnly*f.AnswerOnly + w.Evidence*f.Evidence
+		w.Intent*f.Intent + w.AnswerOnly*f.AnswerOnly + w.Evidence*f.Evidence +
+		w.Rank*f.Rank + w.Support*f.Support
 	return 1 / (1 + math.Exp(-z))
 }
 
 // Vector lists the features in a fixed order, for fitting.
 func (f Features) Vector() []float64 {
-	return []float64{f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence}
+	return []float64{f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support}
 }
 
 // FeaturesOf is the inverse of Vector.
 func FeaturesOf(v []float64) Features {
-	return Features{Match: v[0], Margin: v[1], Unknown: v[2], Intent: v[3], AnswerOnly: v[4], Evidence: v[5]}
+	return Features{Match: v[0], Margin: v[1], Unknown: v[2], Intent: v[3], AnswerOnly: v[4], Evidence: v[5], Rank: v[6], Support: v[7]}
 }
 
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias:    -1.860,
-	Weights: Features{Match: 1.459, Margin: 2.385, Unknown: -1.312, Intent: 0.507, AnswerOnly: -0.522, Evidence: 1.214},
+	Bias: -2.452,
+	Weights: Features{Match: 0.587, Margin: 1.921, Unknown: -1.296, Intent: 0.544, AnswerOnly: -0.545,
+		Evidence: 0.973, Rank: 1.238, Support: 1.010},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
@@ -262,7 +274,9 @@ func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
 			continue
 		}
 		out = append(out, h)
-		fs = append(fs, r.features(q, h, idfCache))
+		f := r.features(q, h, idfCache)
+		f.Rank = 1 / float64(len(out))
+		fs = append(fs, f)
 		if len(out) == candidates {
 			break
 		}
@@ -383,6 +397,7 @@ func (r *reader) features(q side, h Hit, idfCache map[string]float64) Features {
 		}
 	}
 	f := Features{Unknown: q.unknown}
+	support := 0
 	for _, phrasing := range append([]string{h.Title}, h.Alternates...) {
 		ptoks, pstopped := analyzeMarked(phrasing)
 		if len(ptoks) == 0 {
@@ -449,6 +464,9 @@ func (r *reader) features(q side, h Hit, idfCache map[string]float64) Features {
 		if need := minEvidence * r.idf(0); evidence < need {
 			conf *= evidence / need
 		}
+		if conf >= supportMatch {
+			support++
+		}
 		if conf > f.Match {
 			f.Match = conf
 			f.Intent = intentMatch
@@ -459,6 +477,7 @@ func (r *reader) features(q side, h Hit, idfCache map[string]float64) Features {
 			}
 		}
 	}
+	f.Support = float64(min(support, supportCap)) / supportCap
 	return f
 }
 

@@ -227,3 +227,28 @@ func copies(a, b map[string]bool) bool {
 	}
 	return all > 0 && 2*shared >= all
 }
+
+// TestFitCalibration fits questions whose best candidate is right when
+// its match is high: the fit must give such candidates the higher
+// confidence, and rank a question's candidates by it.
+func TestFitCalibration(t *testing.T) {
+	var rs []result
+	for i := range 40 {
+		m := float64(i) / 40
+		rs = append(rs, result{cands: []candidate{
+			{right: m > 0.5 || i%7 == 0, features: kb.Features{Match: m, Margin: m / 2, Rank: 1}},
+			{right: false, features: kb.Features{Match: m / 2, Margin: -m / 2, Rank: 0.5}},
+		}})
+	}
+	c := fitCalibration(rs)
+	high, low := c.Probability(kb.Features{Match: 0.9, Margin: 0.45, Rank: 1}), c.Probability(kb.Features{Match: 0.1, Margin: 0.05, Rank: 1})
+	if high <= 0.5 || low >= 0.5 {
+		t.Errorf("fitted %+v: confidence %.2f for a high match, %.2f for a low one", c, high, low)
+	}
+	recalibrate(rs, c)
+	for _, r := range rs {
+		if r.cands[0].score < r.cands[1].score {
+			t.Fatalf("candidates not sorted by the new confidence: %+v", r.cands)
+		}
+	}
+}
