@@ -40,7 +40,7 @@ func defaultKB() KB {
 		TopK:             4,
 		AnswerThreshold:  0.75,
 		AnswerMargin:     0.06,
-		SuggestThreshold: 0.73,
+		SuggestThreshold: 0.74,
 	}
 }
 

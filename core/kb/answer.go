@@ -200,9 +200,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -2.452,
-	Weights: Features{Match: 0.587, Margin: 1.921, Unknown: -1.296, Intent: 0.544, AnswerOnly: -0.545,
-		Evidence: 0.973, Rank: 1.238, Support: 1.010},
+	Bias: -2.618,
+	Weights: Features{Match: 0.636, Margin: 1.894, Unknown: -1.331, Intent: 0.665, AnswerOnly: -0.613,
+		Evidence: 0.988, Rank: 1.340, Support: 0.991},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best

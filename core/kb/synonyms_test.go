@@ -20,3 +20,20 @@ func TestExactSynonyms(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitPhrasalVerbs(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"send it back", []string{"return"}},
+		{"send my order back", []string{"return", "order"}},
+		{"send back the kettle", []string{"return", "kettl"}},
+		{"send. it was back", []string{"send", "back"}},
+		{"send the big red kettle back", []string{"send", "big", "red", "kettl", "back"}},
+	} {
+		if got := terms(tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("terms(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
