@@ -41,8 +41,8 @@ func (o Outcome) String() string {
 // MaxSuggestions is how many questions a Suggest offers at most.
 const MaxSuggestions = 3
 
-// Thresholds tune the answerer. Scores are confidences between 0 and 1
-// (see Decide).
+// Thresholds tune the answerer. Scores are calibrated confidences
+// between 0 and 1 (see Features and Calibration).
 type Thresholds struct {
 	// Answer is the score the best entry needs to be answered.
 	Answer float64
@@ -91,8 +91,8 @@ type Answerer struct {
 // Answerer returns an answerer with thresholds t.
 func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 
-// Confidence model. A question is compared with each phrasing (question
-// or alternate) of the best full-text candidates; a phrasing's confidence
+// Match model. A question is compared with each phrasing (question
+// or alternate) of the best full-text candidates; a phrasing's match
 // is the weighted mean of
 //
 //   - how much of the question it covers: the share of the question's
@@ -108,7 +108,8 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 // FAQ does not mention scores low. In Chinese and Japanese, a bigram that
 // straddles two matched words ("怎么退货" has 么退 between 怎么 and 退货)
 // carries nothing of its own and is left out, as are stop characters.
-// The entry's confidence is its best phrasing's.
+// The entry's match is its best phrasing's; its confidence is calibrated
+// from the match and other features (see Features).
 const (
 	answerCredit  = 0.7
 	coverWeight   = 0.85
@@ -140,7 +141,7 @@ const (
 type Features struct {
 	// Match is the best phrasing's match, 0–1: the weighted share of the
 	// question's terms found in the phrasing, and of the phrasing's found
-	// in the question (see the confidence model above).
+	// in the question (see the match model above).
 	Match float64
 	// Margin is how far Match leads the best other candidate's
 	// (negative when another entry matches better).

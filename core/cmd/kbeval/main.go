@@ -4,7 +4,7 @@
 // large knowledge base. `make eval` runs it; see docs/knowledge-base.md.
 //
 // The questions (questions.csv) are split by a hash of their text into a
-// tuning part, the only one -tune, -curve and -show look at, and a
+// tuning part, the only one -fit, -tune, -curve and -show look at, and a
 // held-out part; a second tuning set (tuning2.csv) is all tuning, and a
 // second held-out set (heldout2.csv), written apart from the first, is a
 // third part. The two held-out parts judge the result.
