@@ -848,7 +848,7 @@ func TestKBSection(t *testing.T) {
 		{"defaults", "", nil, nil},
 		{"all keys", "[kb]\nsources = [\"" + dir + "\"]\ntop_k = 6\nanswer_threshold = 0.5\nanswer_margin = 0.1\nsuggest_threshold = 0.3\n", nil, nil},
 		{"integer threshold", "[kb]\nanswer_threshold = 1\n", nil, nil},
-		{"env floats", "", []string{"SWITCHBOARD_KB__ANSWER_THRESHOLD=0.7", "SWITCHBOARD_KB__SOURCES=" + dir}, nil},
+		{"env floats", "", []string{"SWITCHBOARD_KB__ANSWER_THRESHOLD=0.8", "SWITCHBOARD_KB__SOURCES=" + dir}, nil},
 		{"missing source", "[kb]\nsources = [\"" + filepath.Join(dir, "nope") + "\"]\n", nil, map[string]string{"kb.sources[0]": "cannot read"}},
 		{"empty source", "[kb]\nsources = [\" \"]\n", nil, map[string]string{"kb.sources[0]": "must not be empty"}},
 		{"out of range", "[kb]\nanswer_threshold = 1.5\nanswer_margin = -0.1\ntop_k = 0\n", nil, map[string]string{
@@ -882,11 +882,11 @@ func TestKBSection(t *testing.T) {
 			}
 		})
 	}
-	cfg, err := loadString(t, "", "SWITCHBOARD_KB__ANSWER_THRESHOLD=0.7", "SWITCHBOARD_KB__SOURCES="+dir+", "+dir)
+	cfg, err := loadString(t, "", "SWITCHBOARD_KB__ANSWER_THRESHOLD=0.8", "SWITCHBOARD_KB__SOURCES="+dir+", "+dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.KB.AnswerThreshold != 0.7 || len(cfg.KB.Sources) != 2 {
+	if cfg.KB.AnswerThreshold != 0.8 || len(cfg.KB.Sources) != 2 {
 		t.Errorf("env overrides: %+v", cfg.KB)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // analyzerVersion names the analysis below. The postings are derived from
 // it, so an index written with another version is rebuilt from the stored
 // chunks when the knowledge base opens.
-const analyzerVersion = "5"
+const analyzerVersion = "7"
 
 // token is one term of an analysed text.
 type token struct {
@@ -62,6 +62,21 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 	// and lastTok the index of its token in out (-1: it had none), for
 	// two-word synonyms.
 	lastWord, lastTok := "", -1
+	// before are the up to maxParticleGap words before lastWord, in the
+	// same way, for phrasal verbs split by their object ("send it back").
+	type wordTok struct {
+		word string
+		tok  int
+	}
+	var before []wordTok
+	fold := func(tok int, canon string, pos int) {
+		if tok >= 0 {
+			out[tok].term = canon
+		} else {
+			out = append(out, token{term: canon, start: pos})
+		}
+		lastWord, lastTok, before = "", -1, nil
+	}
 	flushWord := func(pos int) {
 		if word.Len() == 0 {
 			return
@@ -69,19 +84,30 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 		w := word.String()
 		word.Reset()
 		if canon, ok := synonyms.phrases[lastWord+" "+w]; ok && lastWord != "" {
-			if lastTok >= 0 {
-				out[lastTok].term = canon
-			} else {
-				out = append(out, token{term: canon, start: pos})
-			}
-			lastWord, lastTok = "", -1
+			fold(lastTok, canon, pos)
 			return
+		}
+		if particles[w] {
+			for _, b := range before {
+				if canon, ok := synonyms.phrases[b.word+" "+w]; ok {
+					fold(b.tok, canon, pos)
+					return
+				}
+			}
+		}
+		if lastWord != "" {
+			before = append(before, wordTok{lastWord, lastTok})
+			if len(before) > maxParticleGap {
+				before = before[1:]
+			}
 		}
 		lastWord, lastTok = w, -1
 		if isStopWord(w) {
 			return
 		}
-		if isASCIILetters(w) {
+		if canon, ok := synonyms.exact[w]; ok {
+			w = canon
+		} else if isASCIILetters(w) {
 			stemmer.SetCurrent(w)
 			english.Stem(stemmer)
 			w = stemmer.Current()
@@ -122,7 +148,7 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 		switch {
 		case isCJK(r):
 			flushWord(wordStart)
-			lastWord, lastTok = "", -1
+			lastWord, lastTok, before = "", -1, nil
 			if len(run) == 0 {
 				runStart = pos
 			}
@@ -146,7 +172,7 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 			flushWord(wordStart)
 			flushRun()
 			if !unicode.IsSpace(r) {
-				lastWord, lastTok = "", -1
+				lastWord, lastTok, before = "", -1, nil
 			}
 		}
 		prev = r
@@ -156,6 +182,13 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 	flushRun()
 	return out, stopped
 }
+
+// particles end phrasal verbs that may be split by their object: "send
+// it back", "call the order off".
+var particles = map[string]bool{"back": true, "out": true, "off": true}
+
+// maxParticleGap is how many words may split a phrasal verb.
+const maxParticleGap = 2
 
 // contractionSuffix returns the length in runes of a contraction's ending
 // ('s, 're, 'll, 've, 'd, 'm) at the start of s, after the apostrophe, or

@@ -3,6 +3,7 @@ package kb
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,8 +41,8 @@ func (o Outcome) String() string {
 // MaxSuggestions is how many questions a Suggest offers at most.
 const MaxSuggestions = 3
 
-// Thresholds tune the answerer. Scores are confidences between 0 and 1
-// (see Decide).
+// Thresholds tune the answerer. Scores are calibrated confidences
+// between 0 and 1 (see Features and Calibration).
 type Thresholds struct {
 	// Answer is the score the best entry needs to be answered.
 	Answer float64
@@ -76,6 +77,9 @@ type Decision struct {
 	// Candidates are the entries considered, best first, with their
 	// confidence as Score: what the decision was made from.
 	Candidates []Hit
+	// Features are what each candidate's confidence was calibrated from,
+	// in the order of Candidates.
+	Features []Features
 }
 
 // Answerer answers visitors from the FAQ without a model.
@@ -87,8 +91,8 @@ type Answerer struct {
 // Answerer returns an answerer with thresholds t.
 func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 
-// Confidence model. A question is compared with each phrasing (question
-// or alternate) of the best full-text candidates; a phrasing's confidence
+// Match model. A question is compared with each phrasing (question
+// or alternate) of the best full-text candidates; a phrasing's match
 // is the weighted mean of
 //
 //   - how much of the question it covers: the share of the question's
@@ -104,7 +108,8 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 // FAQ does not mention scores low. In Chinese and Japanese, a bigram that
 // straddles two matched words ("怎么退货" has 么退 between 怎么 and 退货)
 // carries nothing of its own and is left out, as are stop characters.
-// The entry's confidence is its best phrasing's.
+// The entry's match is its best phrasing's; its confidence is calibrated
+// from the match and other features (see Features).
 const (
 	answerCredit  = 0.7
 	coverWeight   = 0.85
@@ -122,30 +127,108 @@ const (
 	// candidates is how many FAQ entries of the full-text ranking the
 	// answerer compares closely.
 	candidates = 10
+
+	// maxEvidence caps Features.Evidence.
+	maxEvidence = 3
+	// supportMatch and supportCap define Features.Support.
+	supportMatch = 0.5
+	supportCap   = 3
 )
+
+// Features describe how an FAQ entry matches a question; the answerer's
+// confidence is a logistic function of them (see Calibration), fitted on
+// the tuning questions of the evaluation (kbeval -fit).
+type Features struct {
+	// Match is the best phrasing's match, 0–1: the weighted share of the
+	// question's terms found in the phrasing, and of the phrasing's found
+	// in the question (see the match model above).
+	Match float64
+	// Margin is how far Match leads the best other candidate's
+	// (negative when another entry matches better).
+	Margin float64
+	// Unknown is the share of the question's weight in terms the
+	// knowledge base has never seen.
+	Unknown float64
+	// Intent is how well the best phrasing's intent answers the
+	// question's: 1 when they ask the same, 0 when they differ, partial
+	// credit between (see intentCredit); intentNeutral when the question
+	// has none.
+	Intent float64
+	// AnswerOnly is the share of the question's matched words that the
+	// best phrasing matches only through the entry's answer.
+	AnswerOnly float64
+	// Evidence is the matched weight of the question's words, in units
+	// of the largest IDF, capped at maxEvidence.
+	Evidence float64
+	// Rank is 1/n for the entry ranked nth among the FAQ entries by the
+	// full-text search (BM25), which weighs the words differently.
+	Rank float64
+	// Support is the share of the entry's phrasings, up to supportCap,
+	// that match the question at supportMatch or better: an entry whose
+	// several phrasings agree is more likely the right one.
+	Support float64
+}
+
+// Calibration turns Features into a confidence: the logistic function of
+// Bias plus each feature times its weight in Weights.
+type Calibration struct {
+	// Bias is the intercept.
+	Bias float64
+	// Weights holds each feature's coefficient in the field of its name.
+	Weights Features
+}
+
+// Probability is the calibrated confidence, 0–1, that an entry with
+// features f answers the question.
+func (c Calibration) Probability(f Features) float64 {
+	w := c.Weights
+	z := c.Bias + w.Match*f.Match + w.Margin*f.Margin + w.Unknown*f.Unknown +
+		w.Intent*f.Intent + w.AnswerOnly*f.AnswerOnly + w.Evidence*f.Evidence +
+		w.Rank*f.Rank + w.Support*f.Support
+	return 1 / (1 + math.Exp(-z))
+}
+
+// Vector lists the features in a fixed order, for fitting.
+func (f Features) Vector() []float64 {
+	return []float64{f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support}
+}
+
+// FeaturesOf is the inverse of Vector.
+func FeaturesOf(v []float64) Features {
+	return Features{Match: v[0], Margin: v[1], Unknown: v[2], Intent: v[3], AnswerOnly: v[4], Evidence: v[5], Rank: v[6], Support: v[7]}
+}
+
+// defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
+// -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
+var defaultCalibration = Calibration{
+	Bias: -2.618,
+	Weights: Features{Match: 0.636, Margin: 1.894, Unknown: -1.331, Intent: 0.665, AnswerOnly: -0.613,
+		Evidence: 0.988, Rank: 1.340, Support: 0.991},
+}
 
 // Decide answers question from the FAQ entries: Answer when the best
 // entry's confidence reaches the answer threshold and leads the second by
 // the margin; Suggest with up to MaxSuggestions entries that reach the
 // suggest threshold; NoMatch otherwise.
 func (a *Answerer) Decide(ctx context.Context, question string) (Decision, error) {
-	var d Decision
+	var cands []Hit
+	var fs []Features
 	err := a.kb.st.KBView(func(root *bolt.Bucket) error {
 		r, err := newReader(root)
 		if err != nil {
 			return err
 		}
-		d.Candidates, err = r.faqCandidates(question)
+		cands, fs, err = r.faqCandidates(question)
 		return err
 	})
 	if err != nil {
 		return Decision{}, err
 	}
-	return a.decide(d.Candidates), nil
+	return a.decide(cands, fs), nil
 }
 
-func (a *Answerer) decide(cands []Hit) Decision {
-	d := Decision{Candidates: cands}
+func (a *Answerer) decide(cands []Hit, fs []Features) Decision {
+	d := Decision{Candidates: cands, Features: fs}
 	if len(cands) == 0 {
 		return d
 	}
@@ -170,41 +253,71 @@ func (a *Answerer) decide(cands []Hit) Decision {
 	return d
 }
 
-// faqCandidates returns the FAQ entries closest to question, by
-// confidence, best first.
-func (r *reader) faqCandidates(question string) ([]Hit, error) {
+// faqCandidates returns the FAQ entries closest to question, best first,
+// with their calibrated confidence as Score, and the features it was
+// calibrated from.
+func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
 	qs := r.query(question)
 	top, err := r.rank(qs, 3*candidates)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	q := r.side(question, qs)
 	idfCache := map[string]float64{}
 	var out []Hit
+	var fs []Features
 	for _, s := range top {
 		h, err := r.hit(s.num)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if h.Kind != KindFAQ {
 			continue
 		}
-		h.Score = r.confidence(q, h, idfCache)
 		out = append(out, h)
+		f := r.features(q, h, idfCache)
+		f.Rank = 1 / float64(len(out))
+		fs = append(fs, f)
 		if len(out) == candidates {
 			break
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Hit) int {
+	withMargins(fs)
+	for i := range out {
+		out[i].Score = defaultCalibration.Probability(fs[i])
+	}
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
 		switch {
-		case a.Score > b.Score:
+		case out[a].Score > out[b].Score:
 			return -1
-		case a.Score < b.Score:
+		case out[a].Score < out[b].Score:
 			return 1
 		}
 		return 0
 	})
-	return out, nil
+	sorted, sortedFs := make([]Hit, len(out)), make([]Features, len(out))
+	for i, j := range order {
+		sorted[i], sortedFs[i] = out[j], fs[j]
+	}
+	return sorted, sortedFs, nil
+}
+
+// withMargins sets each candidate's Margin: how far its match leads the
+// best other candidate's (negative when another matches better).
+func withMargins(fs []Features) {
+	for i := range fs {
+		other := 0.0
+		for j := range fs {
+			if j != i {
+				other = max(other, fs[j].Match)
+			}
+		}
+		fs[i].Margin = fs[i].Match - other
+	}
 }
 
 // sideToken is one term of a text being compared, with its weight and the
@@ -224,6 +337,9 @@ type side struct {
 	toks    []sideToken
 	stopped map[int]bool
 	intent  intent
+	// unknown is the share of the weight of the words (CJK: bigrams)
+	// that the knowledge base has never seen.
+	unknown float64
 }
 
 // side analyses the question for comparison.
@@ -251,11 +367,26 @@ func (r *reader) side(text string, qs []queryTerm) side {
 		}
 		s.toks = append(s.toks, st)
 	}
+	var unknown, all float64
+	for _, t := range s.toks {
+		if t.uni || isNumber(t.term) {
+			continue
+		}
+		all += t.weight
+		if !t.known {
+			unknown += t.weight
+		}
+	}
+	if all > 0 {
+		s.unknown = unknown / all
+	}
 	return s
 }
 
-// confidence is an FAQ entry's confidence for the question q.
-func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 {
+// features compares the question q with an FAQ entry: the best phrasing's
+// match, and what else the calibration weighs (all but Margin, which
+// depends on the other candidates).
+func (r *reader) features(q side, h Hit, idfCache map[string]float64) Features {
 	answer := map[string]bool{}
 	for _, t := range analyze(h.Text) {
 		answer[t.term] = true
@@ -266,7 +397,8 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 			qterms[form] = true
 		}
 	}
-	best := 0.0
+	f := Features{Unknown: q.unknown}
+	support := 0
 	for _, phrasing := range append([]string{h.Title}, h.Alternates...) {
 		ptoks, pstopped := analyzeMarked(phrasing)
 		if len(ptoks) == 0 {
@@ -289,8 +421,24 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 				}
 			}
 		}
+		var fromAnswer, fromPhrasing float64
+		for i, t := range q.toks {
+			if t.uni || isNumber(t.term) {
+				continue
+			}
+			direct := 0.0
+			for form, c := range t.forms {
+				if pterms[form] {
+					direct = max(direct, c)
+				}
+			}
+			fromPhrasing += t.weight * direct
+			fromAnswer += t.weight * max(0, qs[i].credit-direct)
+		}
 		pi := intents(phrasing)
+		intentMatch := intentNeutral
 		if q.intent != 0 {
+			intentMatch = intentCredit(q.intent, pi)
 			qs = append(qs, covered{tok: token{term: "@" + q.intent.String()}, weight: intentWeight * r.idf(0), known: true,
 				credit: intentCredit(q.intent, pi), intent: true})
 		}
@@ -317,11 +465,21 @@ func (r *reader) confidence(q side, h Hit, idfCache map[string]float64) float64 
 		if need := minEvidence * r.idf(0); evidence < need {
 			conf *= evidence / need
 		}
-		if conf > best {
-			best = conf
+		if conf >= supportMatch {
+			support++
+		}
+		if conf > f.Match {
+			f.Match = conf
+			f.Intent = intentMatch
+			f.Evidence = min(evidence/r.idf(0), maxEvidence)
+			f.AnswerOnly = 0
+			if fromAnswer+fromPhrasing > 0 {
+				f.AnswerOnly = fromAnswer / (fromAnswer + fromPhrasing)
+			}
 		}
 	}
-	return best
+	f.Support = float64(min(support, supportCap)) / supportCap
+	return f
 }
 
 // covered is a term of one side of a comparison: its weight, whether the

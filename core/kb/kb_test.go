@@ -218,7 +218,9 @@ func TestAnswerer(t *testing.T) {
 	k, _ := newKB(t, Options{})
 	importAll(t, k, Input{Name: "en.csv", Content: []byte(shopFAQ)}, Input{Name: "zh.csv", Content: []byte(shopFAQzh)},
 		Input{Name: "care.md", Content: []byte("# Care\n## Kettles\nDescale your kettle monthly with vinegar.\n")})
-	a := k.Answerer(Thresholds{Answer: 0.6, Margin: 0.1, Suggest: 0.3})
+	// The confidence is the calibrated one: near the defaults, with a
+	// wider band for suggestions.
+	a := k.Answerer(Thresholds{Answer: 0.75, Margin: 0.06, Suggest: 0.4})
 
 	d, err := a.Decide(ctx, "i forgot my password, cant log in")
 	if err != nil {

@@ -34,7 +34,6 @@ var englishSynonyms = [][]string{
 	{"unsubscribe", "opt out"},
 	{"store", "shop", "showroom", "outlet"},
 	{"discount", "promo", "coupon", "voucher", "promotion"},
-	{"installment", "instalment"},
 	{"color", "colour"},
 	{"log", "login", "logon", "signin", "sign in"},
 	{"account", "profile"},
@@ -50,13 +49,15 @@ var englishSynonyms = [][]string{
 	{"item", "product", "goods", "merchandise"},
 	{"phone", "telephone", "call"},
 	{"website", "site", "webshop", "web shop"},
+	// "Do you take PayPal" asks whether it is accepted; the irregular
+	// forms of "take" follow.
+	{"take", "took", "taken", "accept", "accepted"},
 	// Irregular forms the stemmer leaves alone.
 	{"pay", "paid"},
 	{"send", "sent"},
 	{"steal", "stole", "stolen"},
 	{"forget", "forgot", "forgotten"},
 	{"find", "found"},
-	{"take", "took", "taken"},
 	{"go", "went", "gone"},
 	{"come", "came"},
 	// Countries and regions are one class: "do you ship to Germany" asks
@@ -74,6 +75,13 @@ var englishSynonyms = [][]string{
 		"europe", "eu", "asia", "africa", "latin america", "south america", "middle east"},
 }
 
+// exactSynonyms are matched before stemming, and their canonical word
+// (the first) is not stemmed: the stemmer would make them one word with
+// an unrelated one ("installments" and "install" both become "instal").
+var exactSynonyms = [][]string{
+	{"installment", "installments", "instalment", "instalments"},
+}
+
 // chineseSynonyms: canonical word, then its synonyms, replaced in the text
 // before bigramming (Chinese has no word boundaries to respect).
 var chineseSynonyms = [][]string{
@@ -82,7 +90,7 @@ var chineseSynonyms = [][]string{
 	{"退款", "退钱", "返款"},
 	{"运费", "邮费", "快递费", "配送费"},
 	{"免运费", "包邮", "免邮"},
-	{"破损", "碎了", "摔碎", "压坏", "损坏"},
+	{"破损", "碎了", "摔碎", "压坏", "损坏", "裂了", "裂开", "开裂"},
 	{"保修", "质保", "保固", "售后维修"},
 	{"门店", "实体店", "线下店", "店铺"},
 	{"优惠码", "优惠券", "折扣码", "代金券", "优惠卷"},
@@ -107,13 +115,19 @@ var chineseSynonyms = [][]string{
 
 // synonymTable is the prepared form of the synonym groups.
 type synonymTable struct {
+	exact   map[string]string // word (lower case, unstemmed) → canonical word
 	words   map[string]string // stem → canonical stem
 	phrases map[string]string // "word word" (lower case, unstemmed) → canonical stem
 	chinese *strings.Replacer
 }
 
 func newSynonymTable() *synonymTable {
-	t := &synonymTable{words: map[string]string{}, phrases: map[string]string{}}
+	t := &synonymTable{exact: map[string]string{}, words: map[string]string{}, phrases: map[string]string{}}
+	for _, group := range exactSynonyms {
+		for _, w := range group {
+			t.exact[w] = group[0]
+		}
+	}
 	env := snowballstem.NewEnv("")
 	stem := func(w string) string {
 		env.SetCurrent(w)

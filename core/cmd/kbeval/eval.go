@@ -28,6 +28,13 @@ var builtinQuestions string
 //go:embed heldout2.csv
 var builtinHeldOut2 string
 
+// builtinTuning2 is a set of tuning questions written from the FAQ's topics
+// and the way visitors write, apart from both held-out sets: every
+// question of it is in the tuning part.
+//
+//go:embed tuning2.csv
+var builtinTuning2 string
+
 // Targets on the held-out part.
 const (
 	targetPrecision  = 0.9
@@ -55,18 +62,38 @@ type question struct {
 	// expected are the questions of the FAQ entries that answer it; none
 	// for a question the FAQ does not answer.
 	expected []string
-	// second marks a question of the second held-out set.
-	second bool
+	// set is the file the question comes from.
+	set questionSet
+}
+
+// questionSet names the file a question comes from.
+type questionSet int
+
+const (
+	// setFirst is questions.csv, split between tuning and held out.
+	setFirst questionSet = iota
+	// setTuning2 is tuning2.csv, all tuning.
+	setTuning2
+	// setHeldOut2 is heldout2.csv, all held out.
+	setHeldOut2
+)
+
+func (s questionSet) String() string {
+	return [...]string{"questions", "tuning2", "heldout2"}[s]
 }
 
 func (q question) inScope() bool { return len(q.expected) > 0 }
 
 // part is the split a question belongs to: the second held-out set's
-// questions are all held out; the first set is split by a hash of the
-// text: fixed, and blind to how well the question is answered.
+// questions are all held out, the second tuning set's all tuning; the
+// first set is split by a hash of the text: fixed, and blind to how well
+// the question is answered.
 func (q question) part() string {
-	if q.second {
+	switch q.set {
+	case setHeldOut2:
 		return heldOut2
+	case setTuning2:
+		return tuning
 	}
 	h := fnv.New32a()
 	h.Write([]byte(q.text))
@@ -76,21 +103,29 @@ func (q question) part() string {
 	return heldOut
 }
 
-// loadSets reads the first question set (path, or the built-in one) and
-// the second held-out set (path2, or the built-in one).
-func loadSets(path, path2 string) ([]question, error) {
-	first, err := loadQuestions(path, builtinQuestions)
-	if err != nil {
-		return nil, err
+// loadSets reads the first question set (path, or the built-in one), the
+// second tuning set (pathTuning2, or the built-in one) and the second
+// held-out set (path2, or the built-in one).
+func loadSets(path, pathTuning2, path2 string) ([]question, error) {
+	var all []question
+	for _, f := range []struct {
+		path, builtin string
+		set           questionSet
+	}{
+		{path, builtinQuestions, setFirst},
+		{pathTuning2, builtinTuning2, setTuning2},
+		{path2, builtinHeldOut2, setHeldOut2},
+	} {
+		qs, err := loadQuestions(f.path, f.builtin)
+		if err != nil {
+			return nil, err
+		}
+		for i := range qs {
+			qs[i].set = f.set
+		}
+		all = append(all, qs...)
 	}
-	second, err := loadQuestions(path2, builtinHeldOut2)
-	if err != nil {
-		return nil, err
-	}
-	for i := range second {
-		second[i].second = true
-	}
-	return append(first, second...), nil
+	return all, nil
 }
 
 // loadQuestions reads a labelled question set from path, or builtin when
@@ -185,9 +220,10 @@ type result struct {
 }
 
 type candidate struct {
-	score float64
-	right bool
-	title string
+	score    float64
+	right    bool
+	title    string
+	features kb.Features
 }
 
 // judge runs every question through the search and the answerer.
@@ -215,8 +251,8 @@ func (e *evaluator) judge(ctx context.Context, qs []question) ([]result, error) 
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range d.Candidates {
-			r.cands = append(r.cands, candidate{score: c.Score, right: slices.Contains(q.expected, c.Title), title: c.Title})
+		for i, c := range d.Candidates {
+			r.cands = append(r.cands, candidate{score: c.Score, right: slices.Contains(q.expected, c.Title), title: c.Title, features: d.Features[i]})
 		}
 		out = append(out, r)
 	}

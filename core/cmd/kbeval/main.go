@@ -4,9 +4,10 @@
 // large knowledge base. `make eval` runs it; see docs/knowledge-base.md.
 //
 // The questions (questions.csv) are split by a hash of their text into a
-// tuning part, the only one -tune, -curve and -show look at, and a
-// held-out part; a second held-out set (heldout2.csv), written apart from
-// the first, is a third part. The two held-out parts judge the result.
+// tuning part, the only one -fit, -tune, -curve and -show look at, and a
+// held-out part; a second tuning set (tuning2.csv) is all tuning, and a
+// second held-out set (heldout2.csv), written apart from the first, is a
+// third part. The two held-out parts judge the result.
 // With -strict the command exits 1 when a held-out part misses a quality
 // target.
 package main
@@ -30,16 +31,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	sources := fs.String("kb", "examples/kb", "knowledge-base folder to evaluate")
 	questions := fs.String("questions", "", "labelled questions CSV split into tuning and held-out parts (default: the built-in set)")
+	tuning2 := fs.String("tuning2", "", "second tuning set, a labelled questions CSV all in the tuning part (default: the built-in set)")
 	questions2 := fs.String("heldout2", "", "second held-out set, a labelled questions CSV (default: the built-in set)")
 	chunks := fs.Int("chunks", 100_000, "knowledge-base size, in chunks, for the search latency figure (0: skip it)")
 	strict := fs.Bool("strict", false, "exit 1 when a held-out part misses a quality target")
 	tune := fs.Bool("tune", false, "search the thresholds on the tuning part and print the best")
 	curveMargin := fs.Float64("curve", -1, "print the tuning part's precision and coverage by answer threshold at this margin")
+	fit := fs.Bool("fit", false, "fit the answerer's calibration on the tuning part, print it, and judge every part with it")
 	show := fs.Bool("show", false, "print each question of the tuning part with the answerer's candidates")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	qs, err := loadSets(*questions, *questions2)
+	qs, err := loadSets(*questions, *tuning2, *questions2)
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
@@ -56,6 +59,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
+	}
+	if *fit {
+		c := fitCalibration(parts(results)[0].results)
+		printCalibration(stdout, c)
+		recalibrate(results, c)
 	}
 	if *curveMargin >= 0 {
 		curve(stdout, parts(results)[0].results, *curveMargin)

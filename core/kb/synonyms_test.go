@@ -1,0 +1,39 @@
+package kb
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestExactSynonyms(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"installments", "instalment", true},
+		{"installments", "install", false},
+		{"do you take paypal", "do you accept paypal", true},
+	} {
+		same := slices.Equal(terms(tc.a), terms(tc.b))
+		if same != tc.same {
+			t.Errorf("terms(%q) = %v, terms(%q) = %v; want same: %v", tc.a, terms(tc.a), tc.b, terms(tc.b), tc.same)
+		}
+	}
+}
+
+func TestSplitPhrasalVerbs(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"send it back", []string{"return"}},
+		{"send my order back", []string{"return", "order"}},
+		{"send back the kettle", []string{"return", "kettl"}},
+		{"send. it was back", []string{"send", "back"}},
+		{"send the big red kettle back", []string{"send", "big", "red", "kettl", "back"}},
+	} {
+		if got := terms(tc.text); !slices.Equal(got, tc.want) {
+			t.Errorf("terms(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
