@@ -263,15 +263,20 @@ func (d *deliverer) startDue(ctx context.Context) time.Duration {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			defer func() { <-sem }()
-			d.attempt(ctx, head)
+			var once sync.Once
+			free := func() { once.Do(func() { <-sem; d.poke() }) }
+			defer free()
+			d.attempt(ctx, head, free)
 		}()
 	}
 	return next
 }
 
-// attempt sends one entry and records the outcome.
-func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
+// attempt sends one entry and records the outcome. It calls sent once
+// the plugin's call has returned: the sender's slot is free for another
+// lane while the outcome is committed (the lane itself stays busy until
+// release, so its order holds).
+func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry, sent func()) {
 	if e.Op() == store.OpWebhook {
 		d.attemptWebhook(ctx, e)
 		return
@@ -287,6 +292,7 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry) {
 	timedOut := errors.Is(sctx.Err(), context.DeadlineExceeded)
 	aborted := d.sends.Err() != nil
 	cancel()
+	sent()
 	switch {
 	case err != nil && timedOut:
 		// Cut short while the plugin was still at it: the call may have

@@ -476,3 +476,46 @@ func TestASendHangingPastTheStopIsAnUnknownOutcome(t *testing.T) {
 		t.Errorf("still pending: %+v", pending)
 	}
 }
+
+// A sender's slot is free once the plugin's call returns: while one
+// send's outcome waits for the store, the next lane's send goes out.
+func TestASendsCommitDoesNotHoldItsSendersSlot(t *testing.T) {
+	r := &recorder{}
+	st := openStore(t)
+	for _, ref := range []string{"1", "2"} {
+		c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: ref, Text: "hi " + ref}})
+	}
+	// Hold the store's writer: every commit waits behind this one.
+	holding, hold := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- st.Update(context.Background(), func(*store.Tx) error {
+			close(holding)
+			<-hold
+			return nil
+		})
+	}()
+	<-holding
+	runDeliverer(t, st, channels{"tg": r}, DeliveryConfig{Concurrency: 1})
+	var release sync.Once
+	letGo := func() { release.Do(func() { close(hold) }) }
+	t.Cleanup(letGo) // before the deliverer's: it waits for the commits
+	h := &harness{t: t}
+	h.eventually("both sends, with the first one's commit waiting", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.sent) == 2
+	})
+	if out, _ := st.Outbox(); len(out) != 2 {
+		t.Errorf("%d entries left in the outbox while the writer is held, want 2", len(out))
+	}
+	letGo()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the outcomes recorded", func() bool { out, _ := st.Outbox(); return len(out) == 0 })
+}
