@@ -140,7 +140,11 @@ func runSustained(root string, plat *platform, modelURL string) {
 	}
 	tg := sustainedSetup{
 		name: "telegram", channel: "tg", path: "/webhooks/tg",
-		sections: telegramSection(plat.URL) + llmSection(modelURL),
+		// The instant model stands for a model server that takes many
+		// requests at once, as a hosted one does; at the default of 4
+		// calls at a time the figure would be the model calls' round trip
+		// (Little's law), not what the daemon carries.
+		sections: telegramSection(plat.URL) + llmSection(modelURL) + "concurrency = 64\n",
 		body: func(token int64, chat int) []byte {
 			return update(token, 9_000_000_000+int64(chat), "hello k"+strconv.FormatInt(token, 10))
 		},
