@@ -234,9 +234,11 @@ func appendMessage(tx *Tx, m *Message) error {
 	if err != nil {
 		return fmt.Errorf("encode message of %s: %w", m.ConversationID, err)
 	}
-	if err := b.Put(messageKey(m.ConversationID, id), data); err != nil {
+	key := messageKey(m.ConversationID, id)
+	if err := b.Put(key, data); err != nil {
 		return err
 	}
+	tx.st.msgs.put(key, data, m)
 	if m.Private {
 		return nil
 	}
@@ -316,9 +318,9 @@ func (s *Store) LastMessages(convID string, n int) ([]Message, error) {
 			k, v = c.Prev()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < n; k, v = c.Prev() {
-			var m Message
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("decode message %x: %w", k, err)
+			m, err := s.msgs.get(k, v)
+			if err != nil {
+				return err
 			}
 			out = append(out, m)
 		}

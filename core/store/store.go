@@ -125,6 +125,8 @@ type Store struct {
 	tickets ticketSeq
 	// convs keeps decoded conversation records.
 	convs *convCache
+	// msgs keeps decoded transcript lines.
+	msgs *msgCache
 }
 
 type writeOp struct {
@@ -186,6 +188,7 @@ func Open(path string, opts Options) (*Store, error) {
 		inboxSig: make(chan struct{}, 1),
 		ev:       newEventState(),
 		convs:    newConvCache(),
+		msgs:     newMsgCache(),
 	}
 	go s.writer()
 	return s, nil
