@@ -102,6 +102,10 @@ type deliverer struct {
 	mu     sync.Mutex
 	queues map[store.Lane][]store.OutboxEntry
 	busy   map[store.Lane]bool
+	// again holds an entry queued anew (a retry asked for) while its
+	// attempt ran: it replaces the attempt's version when that ends
+	// without delivering it.
+	again map[store.Lane]store.OutboxEntry
 	wake   chan struct{}
 	sem    chan struct{}
 	// hookSem bounds the event webhook attempts apart from sem, so a slow
@@ -134,6 +138,7 @@ func newDeliverer(cfg DeliveryConfig, st *store.Store, channels Channels, m *met
 		cfg: cfg, st: st, channels: channels, metrics: m, log: log, sends: sends, abort: abort,
 		queues: map[store.Lane][]store.OutboxEntry{},
 		busy:   map[store.Lane]bool{},
+		again:  map[store.Lane]store.OutboxEntry{},
 		wake:   make(chan struct{}, 1),
 		sem:    make(chan struct{}, cfg.Concurrency),
 		// Webhooks get a pool of their own.
@@ -191,6 +196,8 @@ func (d *deliverer) add(entries []store.OutboxEntry) {
 		case i < len(q) && q[i].Seq == e.Seq:
 			if i > 0 || !busyHead {
 				q[i] = e
+			} else {
+				d.again[lane] = e
 			}
 		case i == 0 && busyHead:
 			// Older than the entry being attempted: right after it.
@@ -418,6 +425,12 @@ func (d *deliverer) attempt(ctx context.Context, e store.OutboxEntry, sent func(
 func (d *deliverer) release(e store.OutboxEntry, done bool) {
 	lane := e.Lane()
 	d.mu.Lock()
+	if a, ok := d.again[lane]; ok {
+		delete(d.again, lane)
+		if !done && a.Seq == e.Seq {
+			e = a
+		}
+	}
 	q := d.queues[lane]
 	if len(q) > 0 && q[0].Seq == e.Seq {
 		if done {

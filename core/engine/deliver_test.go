@@ -519,3 +519,33 @@ func TestASendsCommitDoesNotHoldItsSendersSlot(t *testing.T) {
 	}
 	h.eventually("the outcomes recorded", func() bool { out, _ := st.Outbox(); return len(out) == 0 })
 }
+
+// An entry queued anew while its attempt runs (a retry asked for) is not
+// lost when that attempt fails and schedules its own next try.
+func TestAnEntryQueuedDuringItsAttemptIsKept(t *testing.T) {
+	inFirst, proceed := make(chan struct{}), make(chan struct{})
+	r := &recorder{fail: func(n int) error {
+		if n == 1 {
+			close(inFirst)
+			<-proceed
+			return sdk.RetryAfter(time.Hour, errors.New("slow down"))
+		}
+		return nil
+	}}
+	st := openStore(t)
+	c, err := st.CreateConversation(context.Background(), store.Conversation{Channel: "tg", Ref: "42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := queue(t, st, store.OutboxEntry{ConversationID: c.ID, Instance: "tg", Payload: store.SendText{Ref: "42", Text: "hi"}})[0]
+	d := runDeliverer(t, st, channels{"tg": r}, DeliveryConfig{})
+	<-inFirst
+	d.add([]store.OutboxEntry{e}) // asked for again, due now
+	close(proceed)
+	h := &harness{t: t}
+	h.eventually("the second attempt", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.sent) == 1
+	})
+}
