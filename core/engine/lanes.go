@@ -145,11 +145,16 @@ func (s *lanes) offer(ctx context.Context, items []store.InboxItem) {
 	}
 	defer s.feed.Unlock()
 	s.mu.Lock()
-	take := items[0].Seq == s.cursor+1 && s.held+len(items) <= s.cfg.MaxInflight
+	follows := items[0].Seq == s.cursor+1 && s.held+len(items) <= s.cfg.MaxInflight
 	s.mu.Unlock()
-	if !take {
-		return
+	if follows {
+		s.take(ctx, items)
 	}
+}
+
+// take routes items taken from the inbox, in order, moving the cursor past
+// each; the caller holds s.feed.
+func (s *lanes) take(ctx context.Context, items []store.InboxItem) {
 	for _, item := range items {
 		s.mu.Lock()
 		s.cursor = item.Seq
@@ -175,12 +180,7 @@ func (s *lanes) fill(ctx context.Context) {
 			s.cfg.Log.WithError(err).Error("read inbox")
 			return
 		}
-		for _, item := range items {
-			s.mu.Lock()
-			s.cursor = item.Seq
-			s.mu.Unlock()
-			s.route(ctx, item)
-		}
+		s.take(ctx, items)
 		if len(items) < room {
 			return
 		}

@@ -85,16 +85,23 @@ func shared(a, b reflect.Value, path string) string {
 
 // A field added to Conversation that clone would share between copies
 // fails here.
-func TestConversationCloneSharesNothing(t *testing.T) {
-	var c Conversation
-	fill(reflect.ValueOf(&c).Elem())
-	cp := c.clone()
-	if !reflect.DeepEqual(c, cp) {
-		t.Fatalf("clone differs:\n%+v\n%+v", c, cp)
+// checkClone fills every field of a T, clones it, and checks that the
+// copy is equal and shares nothing with the original.
+func checkClone[T any](t *testing.T, clone func(T) T) {
+	t.Helper()
+	var v T
+	fill(reflect.ValueOf(&v).Elem())
+	cp := clone(v)
+	if !reflect.DeepEqual(v, cp) {
+		t.Fatalf("clone differs:\n%+v\n%+v", v, cp)
 	}
-	if p := shared(reflect.ValueOf(c), reflect.ValueOf(cp), "Conversation"); p != "" {
+	if p := shared(reflect.ValueOf(v), reflect.ValueOf(cp), reflect.TypeOf(v).Name()); p != "" {
 		t.Errorf("clone shares %s with the original", p)
 	}
+}
+
+func TestConversationCloneSharesNothing(t *testing.T) {
+	checkClone(t, Conversation.clone)
 }
 
 func TestConversationReadsFollowWrites(t *testing.T) {

@@ -9,15 +9,7 @@ import (
 )
 
 func TestMessageCloneSharesNothing(t *testing.T) {
-	var m Message
-	fill(reflect.ValueOf(&m).Elem())
-	cp := m.clone()
-	if !reflect.DeepEqual(m, cp) {
-		t.Fatalf("clone differs:\n%+v\n%+v", m, cp)
-	}
-	if p := shared(reflect.ValueOf(m), reflect.ValueOf(cp), "Message"); p != "" {
-		t.Errorf("clone shares %s with the original", p)
-	}
+	checkClone(t, Message.clone)
 }
 
 // The last lines come from the cache and the store alike, and what a

@@ -31,7 +31,7 @@ import (
 const keepUpBound = time.Second
 
 var (
-	fixedRate = flag.Float64("rate", 0, "sustained phase: run one trial per setup at this rate instead of searching (for profiling)")
+	fixedRate  = flag.Float64("rate", 0, "sustained phase: run one trial per setup at this rate instead of searching (for profiling)")
 	setupsFlag = flag.String("setups", "echo,telegram", "sustained phase: the setups to run (echo, telegram); the bare net/http baseline always runs")
 	pprofAddr  = flag.String("pprof", "", "sustained phase: serve the daemon's Go profiles on this loopback address (server.pprof_listen), e.g. 127.0.0.1:6060")
 )
