@@ -106,8 +106,8 @@ type deliverer struct {
 	// attempt ran: it replaces the attempt's version when that ends
 	// without delivering it.
 	again map[store.Lane]store.OutboxEntry
-	wake   chan struct{}
-	sem    chan struct{}
+	wake  chan struct{}
+	sem   chan struct{}
 	// hookSem bounds the event webhook attempts apart from sem, so a slow
 	// receiver never holds back replies to visitors.
 	hookSem chan struct{}
