@@ -194,19 +194,19 @@ func runSustained(root string, plat *platform, modelURL string) {
 
 	e, eok := results["echo"]
 	t, tok := results["telegram"]
+	// A setup's figures; suffix tells Telegram's from the echo's.
+	emitSetup := func(suffix string, r trialResult) {
+		emit("sustained_per_s"+suffix, "%.0f", r.achieved)
+		emit("sustained_load"+suffix, "%s", r.load)
+		emit("cpu_us_per_msg"+suffix, "%.0f", r.cpuPerMsg())
+		emit("cpu_us_per_msg"+suffix+"_daemon", "%.0f", us(r.daemonCPU)/float64(max(r.processed, 1)))
+		emit("sustained_backlog_age_max_ms"+suffix, "%.0f", ms(r.ageMax))
+	}
 	if eok {
-		emit("sustained_per_s", "%.0f", e.achieved)
-		emit("sustained_load", "%s", e.load)
-		emit("cpu_us_per_msg", "%.0f", e.cpuPerMsg())
-		emit("cpu_us_per_msg_daemon", "%.0f", us(e.daemonCPU)/float64(max(e.processed, 1)))
-		emit("sustained_backlog_age_max_ms", "%.0f", ms(e.ageMax))
+		emitSetup("", e)
 	}
 	if tok {
-		emit("sustained_per_s_telegram", "%.0f", t.achieved)
-		emit("sustained_load_telegram", "%s", t.load)
-		emit("cpu_us_per_msg_telegram", "%.0f", t.cpuPerMsg())
-		emit("cpu_us_per_msg_telegram_daemon", "%.0f", us(t.daemonCPU)/float64(max(t.processed, 1)))
-		emit("sustained_backlog_age_max_ms_telegram", "%.0f", ms(t.ageMax))
+		emitSetup("_telegram", t)
 	}
 	emit("sustained_bare_http_per_s", "%.0f", bare.perSec)
 	emit("sustained_bare_http_load", "%s", load)
