@@ -33,7 +33,6 @@ const keepUpBound = time.Second
 var (
 	fixedRate  = flag.Float64("rate", 0, "sustained phase: run one trial per setup at this rate instead of searching (for profiling)")
 	setupsFlag = flag.String("setups", "echo,telegram", "sustained phase: the setups to run (echo, telegram); the bare net/http baseline always runs")
-	pprofAddr  = flag.String("pprof", "", "sustained phase: serve the daemon's Go profiles on this loopback address (server.pprof_listen), e.g. 127.0.0.1:6060")
 )
 
 // sustainedSizes are one run's sizes for the sustained search.
@@ -504,21 +503,11 @@ func newSustainedDaemon(dir, sections string) *daemon {
 	}
 	proc, err := daemonproc.New(daemonproc.Options{
 		Bin: *binDir, Dir: dir, LogLevel: "warn", ShutdownTimeout: 2 * time.Second, Sections: sections, Output: logf,
-		Server: pprofServer(),
 	})
 	if err != nil {
 		fatalf("%v", err)
 	}
 	return &daemon{Daemon: proc, log: logf}
-}
-
-// pprofServer is the [server] line that serves the daemon's profiles when
-// -pprof is given.
-func pprofServer() string {
-	if *pprofAddr == "" {
-		return ""
-	}
-	return fmt.Sprintf("pprof_listen = %q", *pprofAddr)
 }
 
 // replySink is the echo channel's platform: it records when the first
