@@ -241,7 +241,7 @@ u ur pls plz please hi hello hey thanks thank thx ok okay yes yeah um uh lol guy
 also actually anyway ask asking basically just know maybe need needed quick really still tell want
 wanted wondering question get got getting make thing things something anything way stuff
 today yesterday tomorrow tonight ago already yet recently currently earlier morning afternoon evening
-made thru till`)
+now made thru till`)
 
 // chineseStopBigrams are character pairs of question phrasing ("请问",
 // "怎么", "可以") that carry no topic.
