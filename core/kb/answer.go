@@ -161,7 +161,10 @@ type Features struct {
 	// of the largest IDF, capped at maxEvidence.
 	Evidence float64
 	// Rank is 1/n for the entry ranked nth among the FAQ entries by the
-	// full-text search (BM25), which weighs the words differently.
+	// full-text search (BM25), which weighs the words differently, scaled
+	// down like Match when the matched words carry little information
+	// (below minEvidence): the full-text order of entries that all match
+	// one common word ("shipping") tells little.
 	Rank float64
 	// Support is the share of the entry's phrasings, up to supportCap,
 	// that match the question at supportMatch or better: an entry whose
@@ -276,7 +279,7 @@ func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
 		}
 		out = append(out, h)
 		f := r.features(q, h, idfCache)
-		f.Rank = 1 / float64(len(out))
+		f.Rank = min(1, f.Evidence/minEvidence) / float64(len(out))
 		fs = append(fs, f)
 		if len(out) == candidates {
 			break
