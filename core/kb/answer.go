@@ -204,9 +204,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -2.618,
-	Weights: Features{Match: 0.636, Margin: 1.894, Unknown: -1.331, Intent: 0.665, AnswerOnly: -0.613,
-		Evidence: 0.988, Rank: 1.340, Support: 0.991},
+	Bias: -2.266,
+	Weights: Features{Match: 0.365, Margin: 1.833, Unknown: -1.447, Intent: 0.035, AnswerOnly: -0.708,
+		Evidence: 0.825, Rank: 1.718, Support: 1.448},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
