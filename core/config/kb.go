@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.75,
-		AnswerMargin:     0.06,
-		SuggestThreshold: 0.74,
+		AnswerThreshold:  0.80,
+		AnswerMargin:     0,
+		SuggestThreshold: 0.71,
 	}
 }
 

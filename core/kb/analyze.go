@@ -13,7 +13,7 @@ import (
 // analyzerVersion names the analysis below. The postings are derived from
 // it, so an index written with another version is rebuilt from the stored
 // chunks when the knowledge base opens.
-const analyzerVersion = "7"
+const analyzerVersion = "8"
 
 // token is one term of an analysed text.
 type token struct {
@@ -83,13 +83,20 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 		}
 		w := word.String()
 		word.Reset()
-		if canon, ok := synonyms.phrases[lastWord+" "+w]; ok && lastWord != "" {
+		// key is the word as two-word synonyms see it: its stem, folded.
+		key := w
+		if isASCIILetters(w) {
+			stemmer.SetCurrent(w)
+			english.Stem(stemmer)
+			key = synonyms.fold(stemmer.Current())
+		}
+		if canon, ok := synonyms.phrases[lastWord+" "+key]; ok && lastWord != "" {
 			fold(lastTok, canon, pos)
 			return
 		}
 		if particles[w] {
 			for _, b := range before {
-				if canon, ok := synonyms.phrases[b.word+" "+w]; ok {
+				if canon, ok := synonyms.phrases[b.word+" "+key]; ok {
 					fold(b.tok, canon, pos)
 					return
 				}
@@ -101,19 +108,14 @@ func analyzeMarked(text string) ([]token, map[int]bool) {
 				before = before[1:]
 			}
 		}
-		lastWord, lastTok = w, -1
+		lastWord, lastTok = key, -1
 		if isStopWord(w) {
 			return
 		}
 		if canon, ok := synonyms.exact[w]; ok {
 			w = canon
-		} else if isASCIILetters(w) {
-			stemmer.SetCurrent(w)
-			english.Stem(stemmer)
-			w = stemmer.Current()
-			if canon, ok := synonyms.words[w]; ok {
-				w = canon
-			}
+		} else {
+			w = key
 		}
 		lastTok = len(out)
 		out = append(out, token{term: w, start: pos})
@@ -238,7 +240,8 @@ im ive id youre youve theyre whats wheres hows whens whos theres thats
 u ur pls plz please hi hello hey thanks thank thx ok okay yes yeah um uh lol guys
 also actually anyway ask asking basically just know maybe need needed quick really still tell want
 wanted wondering question get got getting make thing things something anything way stuff
-today yesterday tomorrow tonight ago already yet recently currently earlier`)
+today yesterday tomorrow tonight ago already yet recently currently earlier morning afternoon evening
+now made thru till`)
 
 // chineseStopBigrams are character pairs of question phrasing ("请问",
 // "怎么", "可以") that carry no topic.

@@ -161,7 +161,10 @@ type Features struct {
 	// of the largest IDF, capped at maxEvidence.
 	Evidence float64
 	// Rank is 1/n for the entry ranked nth among the FAQ entries by the
-	// full-text search (BM25), which weighs the words differently.
+	// full-text search (BM25), which weighs the words differently, scaled
+	// down like Match when the matched words carry little information
+	// (below minEvidence): the full-text order of entries that all match
+	// one common word ("shipping") tells little.
 	Rank float64
 	// Support is the share of the entry's phrasings, up to supportCap,
 	// that match the question at supportMatch or better: an entry whose
@@ -201,9 +204,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -2.618,
-	Weights: Features{Match: 0.636, Margin: 1.894, Unknown: -1.331, Intent: 0.665, AnswerOnly: -0.613,
-		Evidence: 0.988, Rank: 1.340, Support: 0.991},
+	Bias: -2.266,
+	Weights: Features{Match: 0.365, Margin: 1.833, Unknown: -1.447, Intent: 0.035, AnswerOnly: -0.708,
+		Evidence: 0.825, Rank: 1.718, Support: 1.448},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
@@ -276,7 +279,7 @@ func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
 		}
 		out = append(out, h)
 		f := r.features(q, h, idfCache)
-		f.Rank = 1 / float64(len(out))
+		f.Rank = min(1, f.Evidence/minEvidence) / float64(len(out))
 		fs = append(fs, f)
 		if len(out) == candidates {
 			break

@@ -24,7 +24,8 @@ var englishSynonyms = [][]string{
 	{"refund", "reimburse", "reimbursement", "money back"},
 	{"return", "send back", "bring back", "take back"},
 	{"cancel", "revoke", "call off"},
-	{"broken", "broke", "damaged", "damage", "smashed", "shattered", "cracked", "crushed", "dented", "chipped"},
+	{"broken", "broke", "damaged", "damage", "smashed", "shattered", "cracked", "crushed", "dented", "chipped", "snapped", "bent",
+		"torn", "ripped", "scratched"},
 	{"manual", "instructions", "handbook", "user guide"},
 	{"warranty", "guarantee", "guaranty"},
 	{"password", "pw", "pwd", "passcode", "passwd"},
@@ -34,9 +35,12 @@ var englishSynonyms = [][]string{
 	{"unsubscribe", "opt out"},
 	{"store", "shop", "showroom", "outlet"},
 	{"discount", "promo", "coupon", "voucher", "promotion"},
-	{"color", "colour"},
+	// Colours are one class: "the same lamp in white" asks for another
+	// colour.
+	{"color", "colour", "colors", "colours", "black", "white", "red", "blue", "green", "yellow", "grey", "gray", "pink", "purple",
+		"orange", "brown", "beige", "navy", "silver", "gold"},
 	{"log", "login", "logon", "signin", "sign in"},
-	{"account", "profile"},
+	{"account", "profile", "register", "registration", "sign up", "signup"},
 	{"invoice", "invoices"},
 	{"tracking", "track", "trace"},
 	{"customs", "duty", "duties"},
@@ -48,6 +52,10 @@ var englishSynonyms = [][]string{
 	{"change", "modify", "edit", "amend", "alter"},
 	{"item", "product", "goods", "merchandise"},
 	{"phone", "telephone", "call"},
+	{"cryptocurrency", "crypto", "bitcoin", "btc", "ethereum"},
+	{"exchange", "swap"},
+	{"agent", "human", "person", "representative", "operator"},
+	{"speak", "talk"},
 	{"website", "site", "webshop", "web shop"},
 	// "Do you take PayPal" asks whether it is accepted; the irregular
 	// forms of "take" follow.
@@ -73,6 +81,14 @@ var englishSynonyms = [][]string{
 		"spain", "sri lanka", "sweden", "switzerland", "syria", "taiwan", "tanzania", "thailand", "tunisia", "uganda",
 		"ukraine", "uae", "emirates", "uk", "britain", "england", "scotland", "wales", "uruguay", "venezuela", "vietnam",
 		"europe", "eu", "asia", "africa", "latin america", "south america", "middle east"},
+	// The states of the US are one class likewise: "shipping time to
+	// Texas" asks what "shipping time to my state" does.
+	{"state", "states", "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut", "delaware", "florida",
+		"georgia", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas", "kentucky", "louisiana", "maryland",
+		"massachusetts", "michigan", "minnesota", "mississippi", "missouri", "montana", "nebraska", "nevada", "new hampshire",
+		"new jersey", "new mexico", "new york", "north carolina", "north dakota", "ohio", "oklahoma", "oregon", "pennsylvania",
+		"rhode island", "south carolina", "south dakota", "tennessee", "texas", "utah", "vermont", "virginia", "washington", "west virginia",
+		"wisconsin", "wyoming"},
 }
 
 // exactSynonyms are matched before stemming, and their canonical word
@@ -80,6 +96,9 @@ var englishSynonyms = [][]string{
 // an unrelated one ("installments" and "install" both become "instal").
 var exactSynonyms = [][]string{
 	{"installment", "installments", "instalment", "instalments"},
+	// Written as one word, "giftcard" would be a word the knowledge base
+	// has never seen; "gift" is what it means here.
+	{"gift", "giftcard", "giftcards", "giftcert"},
 }
 
 // chineseSynonyms: canonical word, then its synonyms, replaced in the text
@@ -102,7 +121,8 @@ var chineseSynonyms = [][]string{
 	{"缺货", "没货", "断货", "卖完"},
 	{"分期", "分期付款"},
 	{"地址", "收货地址"},
-	{"购买", "购物", "买东西"},
+	{"购买", "购物", "买东西", "网购"},
+	{"取货", "拿货", "提货"},
 	{"门店", "店里", "店面"},
 	{"电话", "电话号码", "手机号", "打电话"},
 	{"国外", "海外", "境外", "国际"},
@@ -117,7 +137,7 @@ var chineseSynonyms = [][]string{
 type synonymTable struct {
 	exact   map[string]string // word (lower case, unstemmed) → canonical word
 	words   map[string]string // stem → canonical stem
-	phrases map[string]string // "word word" (lower case, unstemmed) → canonical stem
+	phrases map[string]string // "stem stem" (each folded as words says) → canonical stem
 	chinese *strings.Replacer
 }
 
@@ -138,11 +158,21 @@ func newSynonymTable() *synonymTable {
 		canon := stem(group[0])
 		for _, w := range group[1:] {
 			if strings.Contains(w, " ") {
-				t.phrases[w] = canon
 				continue
 			}
 			if s := stem(w); s != canon {
 				t.words[s] = canon
+			}
+		}
+	}
+	// Phrases are keyed by their words' folded stems, so that every form
+	// of the verb folds: "sending it back" and "sent it back" as "send it
+	// back".
+	for _, group := range englishSynonyms {
+		canon := stem(group[0])
+		for _, w := range group[1:] {
+			if first, second, ok := strings.Cut(w, " "); ok {
+				t.phrases[t.fold(stem(first))+" "+t.fold(stem(second))] = canon
 			}
 		}
 	}
@@ -154,6 +184,14 @@ func newSynonymTable() *synonymTable {
 	}
 	t.chinese = strings.NewReplacer(pairs...)
 	return t
+}
+
+// fold returns the canonical stem of a stem.
+func (t *synonymTable) fold(stem string) string {
+	if c, ok := t.words[stem]; ok {
+		return c
+	}
+	return stem
 }
 
 // synonyms is read-only after initialisation.

@@ -30,7 +30,9 @@ func TestSplitPhrasalVerbs(t *testing.T) {
 		{"send my order back", []string{"return", "order"}},
 		{"send back the kettle", []string{"return", "kettl"}},
 		{"send. it was back", []string{"send", "back"}},
-		{"send the big red kettle back", []string{"send", "big", "red", "kettl", "back"}},
+		{"send the big heavy kettle back", []string{"send", "big", "heavi", "kettl", "back"}},
+		{"sending it back", []string{"return"}},
+		{"sent my order back", []string{"return", "order"}},
 	} {
 		if got := terms(tc.text); !slices.Equal(got, tc.want) {
 			t.Errorf("terms(%q) = %v, want %v", tc.text, got, tc.want)
