@@ -398,10 +398,16 @@ func (i *Instance) BackendOK() bool {
 	return i.backend == "ok"
 }
 
+// kill stops the plugin's process, if any, and forgets its clients.
 func (i *Instance) kill() {
 	i.mu.Lock()
 	client := i.client
 	i.client, i.channel, i.desk, i.llm, i.pid = nil, nil, nil, nil, 0
+	if i.state == StateUp {
+		// Not up without a process, even for the moment before the
+		// supervisor says what comes next.
+		i.state = StateRestarting
+	}
 	i.mu.Unlock()
 	if client != nil {
 		client.Kill()

@@ -43,3 +43,15 @@ func TestNotRunningPluginIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// An instance whose process is gone is not reported up, even before its
+// supervisor has decided what comes next: /readyz must not call a plugin
+// without a process ready.
+func TestAKilledInstanceIsNotUp(t *testing.T) {
+	h := New(Config{}, logrus.New())
+	i := &Instance{spec: Spec{Instance: "demo", Plugin: "echo", Kind: sdk.KindChannel}, host: h, state: StateUp, pid: 4242}
+	i.kill()
+	if st := i.Status(); st.State == StateUp || st.PID != 0 {
+		t.Fatalf("after the process is gone: %+v", st)
+	}
+}
