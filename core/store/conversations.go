@@ -238,7 +238,7 @@ func appendMessage(tx *Tx, m *Message) error {
 	if err := b.Put(key, data); err != nil {
 		return err
 	}
-	tx.st.msgs.put(key, data, m)
+	tx.st.msgs.put(string(key), data, m)
 	if m.Private {
 		return nil
 	}
@@ -318,7 +318,7 @@ func (s *Store) LastMessages(convID string, n int) ([]Message, error) {
 			k, v = c.Prev()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < n; k, v = c.Prev() {
-			m, err := s.msgs.get(k, v)
+			m, err := s.msgs.get(string(k), v)
 			if err != nil {
 				return err
 			}

@@ -124,9 +124,9 @@ type Store struct {
 	// tickets hands out ticket numbers.
 	tickets ticketSeq
 	// convs keeps decoded conversation records.
-	convs *convCache
+	convs *decodedCache[Conversation]
 	// msgs keeps decoded transcript lines.
-	msgs *msgCache
+	msgs *decodedCache[Message]
 }
 
 type writeOp struct {
