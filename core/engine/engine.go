@@ -189,6 +189,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	lanesCtx := e.ctx
 	e.st.FeedInbox(func(items []store.InboxItem) { e.lanes.offer(lanesCtx, items) })
+	e.st.SettleAtIntake(e.settle)
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.lanes.run(e.ctx) }()
 	go func() { defer e.wg.Done(); e.timers.run(e.ctx) }()
@@ -202,6 +203,7 @@ func (e *Engine) Stop(ctx context.Context) {
 		return
 	}
 	e.stopOnce.Do(func() {
+		e.st.SettleAtIntake(nil)
 		e.lanes.drain(ctx)
 		e.st.FeedInbox(nil)
 		e.cancel()

@@ -156,11 +156,27 @@ func (s *lanes) offer(ctx context.Context, items []store.InboxItem) {
 // each; the caller holds s.feed.
 func (s *lanes) take(ctx context.Context, items []store.InboxItem) {
 	for _, item := range items {
-		s.mu.Lock()
-		s.cursor = item.Seq
-		s.mu.Unlock()
 		s.route(ctx, item)
 	}
+}
+
+// advance moves the cursor to seq unless it is past it already; the caller
+// holds s.mu. The cursor moves in the same critical section that queues or
+// parks the item, so quiet never sees an item taken but not yet queued.
+func (s *lanes) advance(seq uint64) {
+	if seq > s.cursor {
+		s.cursor = seq
+	}
+}
+
+// quiet reports whether a new event of conversation convID may be settled
+// at once, ahead of nothing: every inbox item up to seq (the inbox's last
+// sequence number, as the caller's transaction sees it) has been taken, and
+// none of the conversation's is waiting, gathering or running.
+func (s *lanes) quiet(convID string, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cursor == seq && s.byConv[convID] == nil
 }
 
 // fill reads inbox items after the cursor while there is room in memory.
@@ -175,13 +191,18 @@ func (s *lanes) fill(ctx context.Context) {
 		if room <= 0 {
 			return
 		}
-		items, err := s.st.Inbox(cursor, room)
+		items, last, err := s.st.InboxThrough(cursor, room)
 		if err != nil {
 			s.cfg.Log.WithError(err).Error("read inbox")
 			return
 		}
 		s.take(ctx, items)
 		if len(items) < room {
+			// The rest up to last were processed and removed (before a
+			// restart): nothing is behind the cursor.
+			s.mu.Lock()
+			s.advance(last)
+			s.mu.Unlock()
 			return
 		}
 	}
@@ -205,6 +226,7 @@ func (s *lanes) route(ctx context.Context, item store.InboxItem) {
 		}
 		if err != nil {
 			s.mu.Lock()
+			s.advance(item.Seq)
 			if _, ok := s.parked[item.Seq]; !ok {
 				s.parked[item.Seq] = parkedItem{item: item, since: s.cfg.Now()}
 			}
@@ -215,6 +237,7 @@ func (s *lanes) route(ctx context.Context, item store.InboxItem) {
 	}
 	convID := item.ConversationID
 	s.mu.Lock()
+	s.advance(item.Seq)
 	l := s.byConv[convID]
 	if l == nil {
 		l = &lane{}

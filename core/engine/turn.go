@@ -169,6 +169,12 @@ func (e *Engine) eventOf(ef *effects, group []store.InboxItem) conversation.Even
 // rules return: durable ones are collected in ef for the commit, a model
 // turn is run at once and its outcome stepped in turn.
 func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
+	e.perform(ctx, ef, ev, e.decide(ef, ev))
+}
+
+// decide applies an event to the conversation's state in ef and returns
+// the actions the rules ask for.
+func (e *Engine) decide(ef *effects, ev conversation.Event) []conversation.Action {
 	caps, _ := e.channels.Capabilities(ef.conv.Channel)
 	now := e.st.Now()
 	away, back := e.peopleAway(now)
@@ -177,6 +183,11 @@ func (e *Engine) step(ctx context.Context, ef *effects, ev conversation.Event) {
 		PeopleAway: away, Back: back,
 	}, ev, now)
 	ef.conv.Status = next.Status
+	return actions
+}
+
+// perform carries out the actions decide returned for ev.
+func (e *Engine) perform(ctx context.Context, ef *effects, ev conversation.Event, actions []conversation.Action) {
 	for _, a := range actions {
 		switch a := a.(type) {
 		case conversation.AskModel:
@@ -431,94 +442,105 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 	if ef.failed != nil {
 		return fmt.Errorf("conversation %s: %w", ef.conv.ID, ef.failed)
 	}
-	var added []store.OutboxEntry
-	err := e.st.Update(ctx, func(tx *store.Tx) error {
-		added = added[:0]
-		fresh, err := store.GetConversationTx(tx, ef.conv.ID)
-		if err != nil {
-			return err
-		}
-		fresh.Status = ef.conv.Status
-		if len(ef.context) > 0 {
-			if fresh.Context == nil {
-				fresh.Context = map[string]string{}
-			}
-			maps.Copy(fresh.Context, ef.context)
-		}
-		for k, v := range ef.consumed {
-			// A newer event may have brought a new value meanwhile.
-			if fresh.Context[k] == v {
-				delete(fresh.Context, k)
-			}
-		}
-		fresh.UpdatedAt = e.st.Now()
-		if err := store.PutConversationTx(tx, &fresh); err != nil {
-			return err
-		}
-		// State changes first, then the lines said about them: the events
-		// are recorded in this order.
-		for _, t := range ef.transitions {
-			if err := store.AddTransitionTx(tx, ef.conv.ID, t); err != nil {
-				return err
-			}
-			if err := emitHandoff(tx, &fresh, t); err != nil {
-				return err
-			}
-		}
-		for i := range ef.tickets {
-			t := ef.tickets[i]
-			if err := store.CreateTicketTx(tx, &t); err != nil {
-				return err
-			}
-		}
-		for _, a := range ef.assignments {
-			ev := events.ConversationAssigned{From: events.OperatorOf(a.From), To: events.OperatorOf(a.To)}
-			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
-				return err
-			}
-		}
-		for _, a := range ef.escalations {
-			ev := events.HandoffServiceLevelBreached{Department: a.Department, Previous: a.From, Priority: a.To}
-			if h := fresh.Handoff; h != nil {
-				ev.WaitingSince = h.RequestedAt.UTC()
-			}
-			if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
-				return err
-			}
-		}
-		for _, m := range ef.messages {
-			if err := e.st.AppendMessageTx(tx, &m); err != nil {
-				return err
-			}
-		}
-		if ef.unmapDesk {
-			if err := store.UnmapDeskTx(tx, ef.conv.ID); err != nil {
-				return err
-			}
-		}
-		if err := e.commitFeedback(tx, &fresh, ef); err != nil {
-			return err
-		}
-		now := e.st.Now()
-		for _, o := range ef.outbox {
-			o.CreatedAt, o.NextAttempt = now, now
-			if err := store.PutOutboxTx(tx, &o); err != nil {
-				return err
-			}
-			added = append(added, o)
-		}
-		for _, seq := range ef.done {
-			if err := store.DeleteInbox(tx, seq); err != nil {
-				return err
-			}
-		}
-		entries := added
-		tx.OnCommit(func() { e.deliver.add(entries) })
-		return nil
-	})
+	err := e.st.Update(ctx, func(tx *store.Tx) error { return e.write(tx, ef) })
 	if err != nil {
 		return fmt.Errorf("commit conversation %s: %w", ef.conv.ID, err)
 	}
+	e.committed(ef)
+	return nil
+}
+
+// write stores the effects and removes their inbox items in tx; once tx is
+// durable the new outbox entries go to the deliverer.
+func (e *Engine) write(tx *store.Tx, ef *effects) error {
+	fresh, err := store.GetConversationTx(tx, ef.conv.ID)
+	if err != nil {
+		return err
+	}
+	fresh.Status = ef.conv.Status
+	if len(ef.context) > 0 {
+		if fresh.Context == nil {
+			fresh.Context = map[string]string{}
+		}
+		maps.Copy(fresh.Context, ef.context)
+	}
+	for k, v := range ef.consumed {
+		// A newer event may have brought a new value meanwhile.
+		if fresh.Context[k] == v {
+			delete(fresh.Context, k)
+		}
+	}
+	fresh.UpdatedAt = e.st.Now()
+	if err := store.PutConversationTx(tx, &fresh); err != nil {
+		return err
+	}
+	// State changes first, then the lines said about them: the events
+	// are recorded in this order.
+	for _, t := range ef.transitions {
+		if err := store.AddTransitionTx(tx, ef.conv.ID, t); err != nil {
+			return err
+		}
+		if err := emitHandoff(tx, &fresh, t); err != nil {
+			return err
+		}
+	}
+	for i := range ef.tickets {
+		t := ef.tickets[i]
+		if err := store.CreateTicketTx(tx, &t); err != nil {
+			return err
+		}
+	}
+	for _, a := range ef.assignments {
+		ev := events.ConversationAssigned{From: events.OperatorOf(a.From), To: events.OperatorOf(a.To)}
+		if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
+			return err
+		}
+	}
+	for _, a := range ef.escalations {
+		ev := events.HandoffServiceLevelBreached{Department: a.Department, Previous: a.From, Priority: a.To}
+		if h := fresh.Handoff; h != nil {
+			ev.WaitingSince = h.RequestedAt.UTC()
+		}
+		if _, err := store.EmitTx(tx, fresh.Subject(), ev); err != nil {
+			return err
+		}
+	}
+	for _, m := range ef.messages {
+		if err := e.st.AppendMessageTx(tx, &m); err != nil {
+			return err
+		}
+	}
+	if ef.unmapDesk {
+		if err := store.UnmapDeskTx(tx, ef.conv.ID); err != nil {
+			return err
+		}
+	}
+	if err := e.commitFeedback(tx, &fresh, ef); err != nil {
+		return err
+	}
+	now := e.st.Now()
+	added := make([]store.OutboxEntry, 0, len(ef.outbox))
+	for _, o := range ef.outbox {
+		o.CreatedAt, o.NextAttempt = now, now
+		if err := store.PutOutboxTx(tx, &o); err != nil {
+			return err
+		}
+		added = append(added, o)
+	}
+	for _, seq := range ef.done {
+		if err := store.DeleteInbox(tx, seq); err != nil {
+			return err
+		}
+	}
+	if len(added) > 0 {
+		tx.OnCommit(func() { e.deliver.add(added) })
+	}
+	return nil
+}
+
+// committed does what follows a durable commit of the effects: metrics and
+// queue timers.
+func (e *Engine) committed(ef *effects) {
 	e.cfg.Metrics.Transitions(ef.transitions)
 	for _, t := range ef.transitions {
 		if h := ef.conv.Handoff; t.From == conversation.WaitingHuman && t.To == conversation.Human && h != nil {
@@ -531,7 +553,6 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 	for _, t := range ef.timers {
 		e.timers.add(ef.conv.ID, t.At)
 	}
-	return nil
 }
 
 // commitFeedback stores, in the commit of the step, what the visitor told

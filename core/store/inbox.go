@@ -49,7 +49,9 @@ func fromVisitor(k sdk.EventKind) bool {
 // CommitEvents durably records a channel's events: drops the ones whose ID
 // was seen before, finds or creates each visitor's conversation, writes
 // visitor messages to the transcript and queues every new event in the
-// inbox, all in one group commit. When it returns nil the events are safe
+// inbox, all in one group commit; a visitor's event the engine can settle
+// at once (see SettleAtIntake) has its effects written in that commit
+// instead of being queued. When it returns nil the events are safe
 // and the platform may be told so.
 func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.Event) (CommitResult, error) {
 	for i, e := range events {
@@ -64,7 +66,9 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 	now := s.opts.Now().UTC()
 	err := s.Update(ctx, func(tx *Tx) error {
 		res = CommitResult{Accepted: res.Accepted[:0]}
+		settle := s.settle.Load()
 		var touched []string
+		var queued []InboxItem
 		for _, e := range events {
 			dup, err := s.markSeen(tx.Tx, channel, e.ID, now)
 			if err != nil {
@@ -95,19 +99,31 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 					item.MessageID = m.ID
 					touched = append(touched, conv.ID)
 				}
+				if settle != nil {
+					done, err := (*settle)(tx, item)
+					if err != nil {
+						return err
+					}
+					if done {
+						res.Accepted = append(res.Accepted, item)
+						continue
+					}
+				}
 			}
 			if err := putInbox(tx.Tx, &item); err != nil {
 				return err
 			}
 			res.Accepted = append(res.Accepted, item)
+			queued = append(queued, item)
 		}
-		if len(res.Accepted) > 0 {
-			accepted := res.Accepted
+		if len(touched) > 0 || len(queued) > 0 {
 			tx.OnCommit(func() {
 				for _, id := range touched {
 					s.watchers.notify(id)
 				}
-				s.feedInbox(accepted)
+				if len(queued) > 0 {
+					s.feedInbox(queued)
+				}
 			})
 		}
 		return nil
@@ -177,6 +193,29 @@ func putInbox(tx *bolt.Tx, item *InboxItem) error {
 	return b.Put(u64(seq), data)
 }
 
+// SettleFunc may take a visitor's event out of the inbox's way: it runs
+// inside the transaction that records the event, on the store's writer,
+// after the event's transcript line is written, and reports whether it
+// handled the event there, its effects written in tx. A handled event is
+// never put in the inbox (its Seq stays 0) and nothing is fed or signalled
+// for it. Like any write, it may run more than once for one commit, so it
+// must only touch tx and register its after-commit work with OnCommit.
+type SettleFunc func(tx *Tx, item InboxItem) (bool, error)
+
+// SettleAtIntake installs fn to be offered every new visitor event at
+// intake; nil removes it.
+func (s *Store) SettleAtIntake(fn SettleFunc) {
+	if fn == nil {
+		s.settle.Store(nil)
+		return
+	}
+	s.settle.Store(&fn)
+}
+
+// InboxSequenceTx is the sequence number last given to an inbox item, as
+// tx sees it (0 for an inbox never written).
+func InboxSequenceTx(tx *Tx) uint64 { return tx.Bucket(bucketInbox).Sequence() }
+
 // FeedInbox hands fn, from now on, the items of every commit that adds to
 // the inbox, in sequence order, once the commit is durable; nil stops it.
 // fn runs on the store's writer: it must be quick and must not write to
@@ -212,9 +251,20 @@ func (s *Store) InboxSignal() <-chan struct{} { return s.inboxSig }
 // Inbox returns up to limit inbox items with sequence numbers after after,
 // oldest first.
 func (s *Store) Inbox(after uint64, limit int) ([]InboxItem, error) {
+	out, _, err := s.InboxThrough(after, limit)
+	return out, err
+}
+
+// InboxThrough is Inbox, and also the sequence number last given to an
+// inbox item as the same read saw it: when fewer than limit items come
+// back, every item up to that number is either among them or gone.
+func (s *Store) InboxThrough(after uint64, limit int) ([]InboxItem, uint64, error) {
 	var out []InboxItem
+	var last uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketInbox).Cursor()
+		b := tx.Bucket(bucketInbox)
+		last = b.Sequence()
+		c := b.Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
 			var item InboxItem
 			if err := json.Unmarshal(v, &item); err != nil {
@@ -227,7 +277,7 @@ func (s *Store) Inbox(after uint64, limit int) ([]InboxItem, error) {
 		}
 		return nil
 	})
-	return out, err
+	return out, last, err
 }
 
 // DeleteInbox removes a processed inbox item within a write transaction.

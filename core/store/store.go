@@ -118,6 +118,8 @@ type Store struct {
 	inboxSig chan struct{}
 	// inboxFeed is told about items just committed to the inbox.
 	inboxFeed atomic.Pointer[func([]InboxItem)]
+	// settle may handle a visitor's event in the commit recording it.
+	settle atomic.Pointer[SettleFunc]
 	// ev is the event log's state: its readers, the webhook subscriptions
 	// and who is told about new deliveries.
 	ev *eventState

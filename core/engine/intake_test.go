@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
+	"github.com/switchboard-chat/switchboard/core/store"
+	"github.com/switchboard-chat/switchboard/sdk"
+)
+
+// line commits a visitor line on channel tg, chat "42", and returns what
+// the store made of it.
+func (h *harness) line(id, text string, ctxValues map[string]string) store.InboxItem {
+	h.t.Helper()
+	res, err := h.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+		ID: id, Kind: sdk.KindMessage, Conversation: "42", User: sdk.User{ID: "42", Name: "Ann"}, Text: text, Context: ctxValues,
+	}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(res.Accepted) != 1 {
+		h.t.Fatalf("line %s: %d accepted", id, len(res.Accepted))
+	}
+	return res.Accepted[0]
+}
+
+// handedOff hands the visitor's conversation to the people and waits until
+// the engine has nothing left of it.
+func (h *harness) handedOff() string {
+	h.t.Helper()
+	id := h.visitor("h1", "human please")
+	h.eventually("the handoff", func() bool {
+		if h.conv(id).State != conversation.WaitingHuman {
+			return false
+		}
+		if h.cfg.Rules.Desk != conversation.ConsoleDesk {
+			// The desk's answer comes back as an event of its own.
+			if _, _, ok := h.st.DeskRef(id); !ok {
+				return false
+			}
+		}
+		left, err := h.st.Inbox(0, 0)
+		return err == nil && len(left) == 0 && h.eng.Inflight() == 0
+	})
+	return id
+}
+
+// A visitor's line for a conversation with the people is relayed in the
+// commit that records it: it never enters the inbox, it counts as
+// processed when the commit returns, and what the channel said about it
+// (its context) is kept, as the engine's own turn would.
+func TestLinesForThePeopleAreSettledAtIntake(t *testing.T) {
+	for _, desk := range []string{conversation.ConsoleDesk, "desk"} {
+		t.Run(desk, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Rules.Desk = desk
+			h := newHarness(t, cfg, nil)
+			id := h.handedOff()
+
+			before := h.eng.Processed()
+			item := h.line("2", "are you there?", map[string]string{"reply_token": "r2"})
+			if item.Seq != 0 {
+				t.Fatalf("the line went to the inbox (seq %d)", item.Seq)
+			}
+			if n := h.eng.Processed(); n != before+1 {
+				t.Errorf("processed %d events when the commit returned, want %d", n, before+1)
+			}
+			if left, err := h.st.Inbox(0, 0); err != nil || len(left) != 0 {
+				t.Errorf("inbox holds %d items (%v), want none", len(left), err)
+			}
+			c := h.conv(id)
+			if c.State != conversation.WaitingHuman || c.Context["reply_token"] != "r2" {
+				t.Errorf("conversation %s with context %v; want it waiting, with the line's context", c.State, c.Context)
+			}
+			if tr := h.transcript(id); tr[len(tr)-1] != "visitor: are you there?" {
+				t.Errorf("transcript ends %q", tr[len(tr)-1])
+			}
+			if desk == conversation.ConsoleDesk {
+				return
+			}
+			h.line("3", "hello?", nil)
+			h.eventually("the relays", func() bool {
+				h.ch["desk"].mu.Lock()
+				defer h.ch["desk"].mu.Unlock()
+				return len(h.ch["desk"].relayed) == 2
+			})
+			if got := h.ch["desk"].relayed; !equal(got, []string{"are you there?", "hello?"}) {
+				t.Errorf("desk got %q", got)
+			}
+		})
+	}
+}
+
+// A line the rules answer with more than a relay (here the visitor's
+// cancel keyword, which takes the conversation back to the bot) goes
+// through the inbox as before.
+func TestALineThatChangesTheStateWaitsInTheInbox(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = conversation.ConsoleDesk
+	h := newHarness(t, cfg, nil)
+	id := h.handedOff()
+	if item := h.line("2", "cancel", nil); item.Seq == 0 {
+		t.Fatal("the cancelling line was settled at intake")
+	}
+	h.eventually("back to the bot", func() bool { return h.conv(id).State == conversation.Bot })
+}
+
+// While anything of the conversation is in a lane, its new lines queue
+// behind it in the inbox and are handled after it, in order.
+func TestALineDoesNotOvertakeItsConversationsLane(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	h := newHarness(t, cfg, nil)
+	id := h.handedOff()
+
+	// Hold the conversation's lane as a running worker would.
+	busy := &lane{running: true}
+	h.eng.lanes.mu.Lock()
+	h.eng.lanes.byConv[id] = busy
+	h.eng.lanes.mu.Unlock()
+
+	first := h.line("2", "first", nil)
+	second := h.line("3", "second", nil)
+	if first.Seq == 0 || second.Seq == 0 {
+		t.Fatalf("lines settled at intake while the lane was busy (seqs %d, %d)", first.Seq, second.Seq)
+	}
+	h.eventually("both lines routed to the busy lane", func() bool {
+		h.eng.lanes.mu.Lock()
+		defer h.eng.lanes.mu.Unlock()
+		return len(busy.items) == 2
+	})
+	if third := h.line("4", "third", nil); third.Seq == 0 {
+		t.Fatal("a line overtook the lines waiting in its lane")
+	}
+	// Let the lane go: a worker takes what it holds.
+	h.eng.lanes.mu.Lock()
+	busy.running = false
+	items := busy.items
+	busy.items = nil
+	delete(h.eng.lanes.byConv, id)
+	h.eng.lanes.hold(-len(items))
+	h.eng.lanes.mu.Unlock()
+	for _, it := range items {
+		h.eng.lanes.route(h.eng.ctx, it)
+	}
+	h.eventually("the relays", func() bool {
+		h.ch["desk"].mu.Lock()
+		defer h.ch["desk"].mu.Unlock()
+		return len(h.ch["desk"].relayed) == 3
+	})
+	if got := h.ch["desk"].relayed; !equal(got, []string{"first", "second", "third"}) {
+		t.Errorf("desk got %q, want the lines in order", got)
+	}
+	h.eventually("the lane to empty", func() bool { return h.eng.Inflight() == 0 })
+	if item := h.line("5", "fourth", nil); item.Seq != 0 {
+		t.Errorf("with the lane empty again the line went to the inbox (seq %d)", item.Seq)
+	}
+}
+
+// After a restart the engine knows that the inbox's earlier items are
+// gone, so lines are settled at intake again without waiting for one to
+// pass through the inbox first.
+func TestSettlingResumesAfterARestart(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = conversation.ConsoleDesk
+	h := newHarness(t, cfg, nil)
+	id := h.handedOff()
+	h.stop()
+	h.start()
+	h.eventually("the inbox read", func() bool {
+		h.eng.lanes.mu.Lock()
+		defer h.eng.lanes.mu.Unlock()
+		return h.eng.lanes.cursor > 0
+	})
+	if item := h.line("2", "still there?", nil); item.Seq != 0 {
+		t.Fatalf("the line went to the inbox after the restart (seq %d)", item.Seq)
+	}
+	if tr := h.transcript(id); tr[len(tr)-1] != "visitor: still there?" {
+		t.Errorf("transcript ends %q", tr[len(tr)-1])
+	}
+}
