@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	convrules "github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/plugins/ollama/ollamatest"
 )
@@ -32,6 +33,9 @@ import (
 // redelivered, the daemon SIGKILLed three times and each channel plugin once
 // (twice in all). It checks that no reply is lost, none is doubled on LINE
 // (whose push API deduplicates by retry key), and none overtakes another.
+// One Telegram chat in ten asks for a human with its first line and waits
+// in the console's queue: its later lines get no reply, and each must be in
+// its transcript once, in order, with the conversation still waiting.
 //
 //	make chaos                       # 2000 messages over 200 conversations
 //	CHAOS_MESSAGES=600 CHAOS_CONVERSATIONS=60 make chaos
@@ -316,6 +320,9 @@ api_base = %q
 [delivery]
 max_attempts = 50
 max_age = "1h"
+
+[handoff]
+desk = "console"
 `, chaosTGToken, tgURL, chaosTGSecret, chaosLineSec, chaosLineTok, lineURL))
 
 	// Build every message up front: Telegram chats 1.., LINE users U1...
@@ -330,8 +337,12 @@ max_age = "1h"
 				updateID++
 				chat := 10000 + c
 				m.instance = "tg"
+				text := token
+				if chaosHandedOff(c) && i == 0 {
+					text = "human please " + token
+				}
 				m.body, _ = json.Marshal(map[string]any{"update_id": updateID, "message": map[string]any{
-					"message_id": i + 1, "date": time.Now().Unix(), "text": token,
+					"message_id": i + 1, "date": time.Now().Unix(), "text": text,
 					"from": map[string]any{"id": chat, "is_bot": false, "first_name": "Visitor"},
 					"chat": map[string]any{"id": chat, "type": "private", "first_name": "Visitor"},
 				}})
@@ -474,8 +485,14 @@ max_age = "1h"
 		}
 		return got
 	}
+	toAnswer := 0
+	for c, msgs := range byConv {
+		if !chaosHandedOff(c) {
+			toAnswer += len(msgs)
+		}
+	}
 	deadline := time.Now().Add(3 * time.Minute)
-	for len(answered()) < perConv*convs && time.Now().Before(deadline) {
+	for len(answered()) < toAnswer && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	drain := time.Since(lastSent)
@@ -484,7 +501,10 @@ max_age = "1h"
 
 	got := answered()
 	lost := 0
-	for _, msgs := range byConv {
+	for c, msgs := range byConv {
+		if chaosHandedOff(c) {
+			continue // checked in the transcripts below
+		}
 		for _, m := range msgs {
 			if !got[m.token] {
 				lost++
@@ -544,14 +564,30 @@ max_age = "1h"
 		t.Fatal(err)
 	}
 	possibly, _ := st.PossiblyDelivered()
+	relayed := 0
+	for c, msgs := range byConv {
+		if !chaosHandedOff(c) {
+			continue
+		}
+		want := make([]string, len(msgs))
+		for i, m := range msgs {
+			want[i] = m.token
+		}
+		lines := chaosVisitorTokens(t, st, "tg", strconv.Itoa(10000+c))
+		relayed += len(lines)
+		if strings.Join(lines, " ") != strings.Join(want, " ") {
+			orderViolations++
+			t.Errorf("chat %d's transcript holds %q, want %q", 10000+c, lines, want)
+		}
+	}
 	st.Close()
 
 	t.Logf("messages in: %d (%d redelivered webhooks)", perConv*convs, len(redeliver))
 	t.Logf("replies delivered: %d distinct, sends failed by the fakes: %d (%d dropped after being taken)", replies, failures, dropped)
 	t.Logf("daemon kills: %d, plugin kills: %d, peak RSS: %d MB, time to drain: %v, total %v",
 		kills.Load(), pluginKills.Load(), peakRSS.Load()/1024, drain.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	summary := fmt.Sprintf("chaos: lost=%d dup_line=%d order_violations=%d dead_letters=%d dup_telegram=%d possibly_delivered=%d messages=%d replies=%d daemon_kills=%d plugin_kills=%d peak_rss_mb=%d drain_ms=%d",
-		lost, dupLine, orderViolations, len(dl.DeadLetters), dupTG, int(possibly), perConv*convs, replies, kills.Load(), pluginKills.Load(), peakRSS.Load()/1024, drain.Milliseconds())
+	summary := fmt.Sprintf("chaos: lost=%d dup_line=%d order_violations=%d dead_letters=%d dup_telegram=%d possibly_delivered=%d messages=%d replies=%d relayed=%d daemon_kills=%d plugin_kills=%d peak_rss_mb=%d drain_ms=%d",
+		lost, dupLine, orderViolations, len(dl.DeadLetters), dupTG, int(possibly), perConv*convs, replies, relayed, kills.Load(), pluginKills.Load(), peakRSS.Load()/1024, drain.Milliseconds())
 	fmt.Println(summary)
 
 	if lost != 0 || dupLine != 0 || orderViolations != 0 || len(dl.DeadLetters) != 0 {
@@ -563,4 +599,33 @@ max_age = "1h"
 	if bound := int(kills.Load())*32 + int(possibly); dupTG > bound {
 		t.Fatalf("%d duplicate Telegram replies, more than the %d sends whose outcome was unknown", dupTG, bound)
 	}
+}
+
+// chaosHandedOff reports whether conversation c asks for a human first
+// (one Telegram chat in ten).
+func chaosHandedOff(c int) bool { return c%20 == 0 }
+
+// chaosVisitorTokens reads the tokens of a conversation's visitor lines, in
+// transcript order, and checks that it still waits for a person.
+func chaosVisitorTokens(t *testing.T, st *store.Store, channel, ref string) []string {
+	t.Helper()
+	c, err := st.ConversationByRef(channel, ref)
+	if err != nil {
+		t.Errorf("conversation %s/%s: %v", channel, ref, err)
+		return nil
+	}
+	if c.State != convrules.WaitingHuman {
+		t.Errorf("conversation %s/%s is %s, want it waiting for a person", channel, ref, c.State)
+	}
+	msgs, err := st.Messages(c.ID, 0, 0)
+	if err != nil {
+		t.Errorf("transcript of %s: %v", c.ID, err)
+	}
+	var out []string
+	for _, m := range msgs {
+		if m.Role == convrules.RoleVisitor {
+			out = append(out, tokenRE.FindAllString(m.Text, -1)...)
+		}
+	}
+	return out
 }
