@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
 	"github.com/switchboard-chat/switchboard/sdk/internal/pb"
 )
@@ -31,7 +32,7 @@ func (p *ChannelPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient returns a [*ChannelClient] talking to the plugin process.
 func (p *ChannelPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &ChannelClient{client: pb.NewChannelClient(c)}, nil
+	return newChannelClient(pb.NewChannelClient(c)), nil
 }
 
 type channelServer struct {
@@ -62,6 +63,31 @@ func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest)
 }
 
 func (s *channelServer) HandleWebhook(ctx context.Context, req *pb.WebhookRequest) (*pb.WebhookResponse, error) {
+	resp, err := s.handleWebhook(ctx, req)
+	if err != nil {
+		return nil, errorToStatus(err)
+	}
+	return resp, nil
+}
+
+// HandleWebhooks handles a batch's requests at once, each as HandleWebhook
+// would, and answers them in order.
+func (s *channelServer) HandleWebhooks(ctx context.Context, batch *pb.WebhookBatch) (*pb.WebhookResults, error) {
+	reqs := batch.GetRequests()
+	results := make([]*pb.WebhookResult, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = webhookResultToPB(s.handleWebhook(ctx, req))
+		}()
+	}
+	wg.Wait()
+	return &pb.WebhookResults{Results: results}, nil
+}
+
+func (s *channelServer) handleWebhook(ctx context.Context, req *pb.WebhookRequest) (*pb.WebhookResponse, error) {
 	resp, err := s.impl.HandleWebhook(ctx, WebhookRequest{
 		Method:     req.GetMethod(),
 		Path:       req.GetPath(),
@@ -71,7 +97,7 @@ func (s *channelServer) HandleWebhook(ctx context.Context, req *pb.WebhookReques
 		RemoteAddr: req.GetRemoteAddr(),
 	})
 	if err != nil {
-		return nil, errorToStatus(err)
+		return nil, err
 	}
 	return &pb.WebhookResponse{
 		Status:  int32(resp.Status),
@@ -149,7 +175,8 @@ func (s *streamSink) Deliver(_ context.Context, events []Event) error {
 // [Channel] and [HealthChecker], and [ChannelClient.Poll] reads a polling
 // channel.
 type ChannelClient struct {
-	client pb.ChannelClient
+	client   pb.ChannelClient
+	webhooks *webhookBatcher
 }
 
 // Configure implements [Channel].
@@ -173,9 +200,14 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 	}, nil
 }
 
-// HandleWebhook implements [Channel].
+func newChannelClient(client pb.ChannelClient) *ChannelClient {
+	return &ChannelClient{client: client, webhooks: &webhookBatcher{client: client}}
+}
+
+// HandleWebhook implements [Channel]. Requests made while another is under
+// way are sent to the plugin together.
 func (c *ChannelClient) HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
-	resp, err := c.client.HandleWebhook(ctx, &pb.WebhookRequest{
+	resp, err := c.webhooks.handle(ctx, &pb.WebhookRequest{
 		Method:     req.Method,
 		Path:       req.Path,
 		RawQuery:   req.RawQuery,
@@ -184,7 +216,10 @@ func (c *ChannelClient) HandleWebhook(ctx context.Context, req WebhookRequest) (
 		RemoteAddr: req.RemoteAddr,
 	})
 	if err != nil {
-		return WebhookResponse{}, errorFromStatus(err)
+		if _, fromCall := status.FromError(err); fromCall {
+			err = errorFromStatus(err)
+		}
+		return WebhookResponse{}, err
 	}
 	return WebhookResponse{
 		Status: int(resp.GetStatus()),

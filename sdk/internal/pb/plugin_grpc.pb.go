@@ -25,11 +25,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Channel_Configure_FullMethodName     = "/switchboard.plugin.v1.Channel/Configure"
-	Channel_HandleWebhook_FullMethodName = "/switchboard.plugin.v1.Channel/HandleWebhook"
-	Channel_Send_FullMethodName          = "/switchboard.plugin.v1.Channel/Send"
-	Channel_Poll_FullMethodName          = "/switchboard.plugin.v1.Channel/Poll"
-	Channel_Health_FullMethodName        = "/switchboard.plugin.v1.Channel/Health"
+	Channel_Configure_FullMethodName      = "/switchboard.plugin.v1.Channel/Configure"
+	Channel_HandleWebhook_FullMethodName  = "/switchboard.plugin.v1.Channel/HandleWebhook"
+	Channel_Send_FullMethodName           = "/switchboard.plugin.v1.Channel/Send"
+	Channel_Poll_FullMethodName           = "/switchboard.plugin.v1.Channel/Poll"
+	Channel_Health_FullMethodName         = "/switchboard.plugin.v1.Channel/Health"
+	Channel_HandleWebhooks_FullMethodName = "/switchboard.plugin.v1.Channel/HandleWebhooks"
 )
 
 // ChannelClient is the client API for Channel service.
@@ -44,6 +45,10 @@ type ChannelClient interface {
 	// batch is durably committed.
 	Poll(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PollAck, EventBatch], error)
 	Health(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*HealthStatus, error)
+	// HandleWebhooks is HandleWebhook for several requests at once. Plugins
+	// built with an SDK before it answer Unimplemented, and the host sends
+	// them one at a time.
+	HandleWebhooks(ctx context.Context, in *WebhookBatch, opts ...grpc.CallOption) (*WebhookResults, error)
 }
 
 type channelClient struct {
@@ -107,6 +112,16 @@ func (c *channelClient) Health(ctx context.Context, in *Empty, opts ...grpc.Call
 	return out, nil
 }
 
+func (c *channelClient) HandleWebhooks(ctx context.Context, in *WebhookBatch, opts ...grpc.CallOption) (*WebhookResults, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WebhookResults)
+	err := c.cc.Invoke(ctx, Channel_HandleWebhooks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ChannelServer is the server API for Channel service.
 // All implementations must embed UnimplementedChannelServer
 // for forward compatibility.
@@ -119,6 +134,10 @@ type ChannelServer interface {
 	// batch is durably committed.
 	Poll(grpc.BidiStreamingServer[PollAck, EventBatch]) error
 	Health(context.Context, *Empty) (*HealthStatus, error)
+	// HandleWebhooks is HandleWebhook for several requests at once. Plugins
+	// built with an SDK before it answer Unimplemented, and the host sends
+	// them one at a time.
+	HandleWebhooks(context.Context, *WebhookBatch) (*WebhookResults, error)
 	mustEmbedUnimplementedChannelServer()
 }
 
@@ -143,6 +162,9 @@ func (UnimplementedChannelServer) Poll(grpc.BidiStreamingServer[PollAck, EventBa
 }
 func (UnimplementedChannelServer) Health(context.Context, *Empty) (*HealthStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedChannelServer) HandleWebhooks(context.Context, *WebhookBatch) (*WebhookResults, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandleWebhooks not implemented")
 }
 func (UnimplementedChannelServer) mustEmbedUnimplementedChannelServer() {}
 func (UnimplementedChannelServer) testEmbeddedByValue()                 {}
@@ -244,6 +266,24 @@ func _Channel_Health_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Channel_HandleWebhooks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WebhookBatch)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChannelServer).HandleWebhooks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Channel_HandleWebhooks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChannelServer).HandleWebhooks(ctx, req.(*WebhookBatch))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Channel_ServiceDesc is the grpc.ServiceDesc for Channel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -266,6 +306,10 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Health",
 			Handler:    _Channel_Health_Handler,
+		},
+		{
+			MethodName: "HandleWebhooks",
+			Handler:    _Channel_HandleWebhooks_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
