@@ -3,6 +3,7 @@ package kb
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -574,7 +575,12 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 			}
 		}
 	}
-	for _, c := range chars {
+	// Sum in text order: in map order the float sums of two phrasings
+	// that match equally could differ in the last bit, and which one
+	// leads, and the fit, would change from run to run.
+	positions := slices.Sorted(maps.Keys(chars))
+	for _, p := range positions {
+		c := chars[p]
 		w := c.bigram
 		switch {
 		case w > 0:
