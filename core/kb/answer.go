@@ -129,6 +129,12 @@ const (
 	// answerer compares closely.
 	candidates = 10
 
+	// cjkEvidence is the share of its weight a Chinese or Japanese
+	// character counts for in the matched weight (Features.Evidence and
+	// the minEvidence rule): a word there is two characters, and counted
+	// whole, one matched word was as much evidence as two English ones.
+	cjkEvidence = 0.5
+
 	// maxEvidence caps Features.Evidence.
 	maxEvidence = 3
 	// supportMatch and supportCap define Features.Support.
@@ -159,7 +165,9 @@ type Features struct {
 	// best phrasing matches only through the entry's answer.
 	AnswerOnly float64
 	// Evidence is the matched weight of the question's words, in units
-	// of the largest IDF, capped at maxEvidence.
+	// of the largest IDF, capped at maxEvidence; a Chinese or Japanese
+	// character counts cjkEvidence of its weight, since a word there is
+	// two characters.
 	Evidence float64
 	// Rank is 1/n for the entry ranked nth among the FAQ entries by the
 	// full-text search (BM25), which weighs the words differently, scaled
@@ -516,7 +524,9 @@ func intentCredit(a, b intent) float64 {
 
 // coverage is the weighted share of a text's terms that the other side
 // matches, and the matched weight of its words (intents are not evidence
-// of a topic).
+// of a topic; a Chinese or Japanese character counts cjkEvidence of its
+// weight, so that a two-character word is as much evidence as an English
+// word).
 //
 // A number counts only when matched: "order 10482" or "after 4 months"
 // is not less answered for its number. Chinese and Japanese are counted
@@ -527,7 +537,7 @@ func intentCredit(a, b intent) float64 {
 // else as a word never seen; it is matched as well as the best matched bigram
 // holding it, or by charCredit when only the character itself is found.
 func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
-	var num, den, intentNum float64
+	var num, den, intentNum, charNum float64
 	type charAcc struct {
 		bigram, bigramCredit float64 // best known bigram's weight; best bigram credit
 		unknown              float64 // weight of an unknown bigram holding it
@@ -590,12 +600,13 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 			w = max(c.uni, c.unknown)
 		}
 		num += w * max(c.bigramCredit, charCredit*c.uniCredit)
+		charNum += w * max(c.bigramCredit, charCredit*c.uniCredit)
 		den += w
 	}
 	if den == 0 {
 		return 0, 0
 	}
-	return num / den, num - intentNum
+	return num / den, num - intentNum - (1-cjkEvidence)*charNum
 }
 
 func isNumber(s string) bool {
