@@ -267,8 +267,10 @@ func (a *Answerer) decide(cands []Hit, fs []Features) Decision {
 
 // faqCandidates returns the FAQ entries closest to question, best first,
 // with their calibrated confidence as Score, and the features it was
-// calibrated from.
+// calibrated from. The kinds of goods the question names count as the
+// word for an item (see goodsNames).
 func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
+	question = goods.asItems(question)
 	qs := r.query(question)
 	top, err := r.rank(qs, 3*candidates)
 	if err != nil {
