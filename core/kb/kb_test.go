@@ -196,6 +196,7 @@ func TestSearchCJKAndTypos(t *testing.T) {
 		{"送料", "配送料はいくらですか？"},
 		{"how long is shiping", "How long does shipping take?"},
 		{"forgot pasword", "How do I reset my password?"},
+		{"cancelaton", "Can I cancel my order?"}, // cancelation, stem cancel
 		{"ＣＡＮＣＥＬ my order", "Can I cancel my order?"},
 	} {
 		hits, err := k.FullText(context.Background(), tc.query, 3)
