@@ -113,10 +113,10 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 // from the match and other features (see Features).
 const (
 	answerCredit  = 0.7
-	coverWeight   = 0.85
+	coverWeight   = 0.75
 	unknownWeight = 1.0
 	charCredit    = 0.6
-	minEvidence   = 0.7
+	minEvidence   = 0.4
 
 	// intentWeight is the weight of a text's intents, as a share of the
 	// largest IDF; intentNeutral and intentYesNoCredit are intentCredit's
@@ -213,9 +213,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -2.266,
-	Weights: Features{Match: 0.365, Margin: 1.833, Unknown: -1.447, Intent: 0.035, AnswerOnly: -0.708,
-		Evidence: 0.825, Rank: 1.718, Support: 1.448},
+	Bias: -4.716,
+	Weights: Features{Match: 1.514, Margin: 1.816, Unknown: -0.592, Intent: 0.148, AnswerOnly: 0.072,
+		Evidence: 2.251, Rank: 1.427, Support: 1.640},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best

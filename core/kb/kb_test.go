@@ -221,7 +221,7 @@ func TestAnswerer(t *testing.T) {
 		Input{Name: "care.md", Content: []byte("# Care\n## Kettles\nDescale your kettle monthly with vinegar.\n")})
 	// The confidence is the calibrated one: near the defaults, with a
 	// wider band for suggestions.
-	a := k.Answerer(Thresholds{Answer: 0.75, Margin: 0.06, Suggest: 0.4})
+	a := k.Answerer(Thresholds{Answer: 0.72, Margin: 0.01, Suggest: 0.3})
 
 	d, err := a.Decide(ctx, "i forgot my password, cant log in")
 	if err != nil {
