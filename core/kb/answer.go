@@ -115,7 +115,7 @@ const (
 	answerCredit  = 0.7
 	coverWeight   = 0.75
 	unknownWeight = 1.0
-	charCredit    = 0.6
+	charCredit    = 0.9
 	minEvidence   = 0.4
 
 	// intentWeight is the weight of a text's intents, as a share of the
@@ -213,9 +213,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -4.716,
-	Weights: Features{Match: 1.514, Margin: 1.816, Unknown: -0.592, Intent: 0.148, AnswerOnly: 0.072,
-		Evidence: 2.251, Rank: 1.427, Support: 1.640},
+	Bias: -4.902,
+	Weights: Features{Match: 1.765, Margin: 1.959, Unknown: -0.897, Intent: 0.199, AnswerOnly: 0.071,
+		Evidence: 2.168, Rank: 1.576, Support: 1.487},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
