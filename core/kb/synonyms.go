@@ -24,6 +24,7 @@ var englishSynonyms = [][]string{
 	{"refund", "reimburse", "reimbursement", "money back"},
 	{"return", "send back", "bring back", "take back"},
 	{"cancel", "revoke", "call off"},
+	{"remove", "take off", "take out"},
 	{"broken", "broke", "damaged", "damage", "smashed", "shattered", "cracked", "crushed", "dented", "chipped", "snapped", "bent",
 		"torn", "ripped", "scratched"},
 	{"manual", "instructions", "handbook", "user guide"},

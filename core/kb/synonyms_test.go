@@ -36,6 +36,7 @@ func TestSplitPhrasalVerbs(t *testing.T) {
 	}{
 		{"send it back", []string{"return"}},
 		{"send my order back", []string{"return", "order"}},
+		{"take an item off my order", []string{"remov", "item", "order"}},
 		{"send back the kettle", []string{"return", "kettl"}},
 		{"send. it was back", []string{"send", "back"}},
 		{"send the big heavy kettle back", []string{"send", "big", "heavi", "kettl", "back"}},
