@@ -73,7 +73,8 @@ var englishSynonyms = [][]string{
 	{"pay", "paid"},
 	{"send", "sent"},
 	{"steal", "stole", "stolen"},
-	{"forget", "forgot", "forgotten"},
+	// "Can't remember my password" is forgetting it.
+	{"forget", "forgot", "forgotten", "remember"},
 	{"find", "found"},
 	{"go", "went", "gone"},
 	{"come", "came"},
@@ -136,6 +137,7 @@ var chineseSynonyms = [][]string{
 	{"电话", "电话号码", "手机号", "打电话"},
 	{"被偷", "被人拿走", "被拿走", "被偷走"},
 	{"登录不了", "登不上", "登录不上", "登不进", "登录不进"},
+	{"用不了", "没反应", "不管用", "不好使"},
 	{"送礼", "送人", "送朋友"},
 	{"收到", "拿到"},
 	{"退货政策", "七天无理由退货", "七天无理由", "无理由退货"},

@@ -19,6 +19,8 @@ func TestExactSynonyms(t *testing.T) {
 		{"包裹被人拿走了", "包裹被偷了", true},
 		{"能换个红色吗", "能换个颜色吗", true},
 		{"账号登不上", "账号登录不了", true},
+		{"can't remember my password", "forgot my password", true},
+		{"优惠码没反应", "优惠码用不了", true},
 		{"送人的能包装吗", "送礼的能包装吗", true},
 		{"office order", "business order", false},
 	} {
