@@ -213,9 +213,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -4.902,
-	Weights: Features{Match: 1.765, Margin: 1.959, Unknown: -0.897, Intent: 0.199, AnswerOnly: 0.071,
-		Evidence: 2.168, Rank: 1.576, Support: 1.487},
+	Bias: -4.881,
+	Weights: Features{Match: 1.784, Margin: 1.875, Unknown: -0.976, Intent: 0.206, AnswerOnly: -0.050,
+		Evidence: 2.223, Rank: 1.481, Support: 1.552},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
