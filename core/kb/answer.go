@@ -3,6 +3,7 @@ package kb
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -112,10 +113,10 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 // from the match and other features (see Features).
 const (
 	answerCredit  = 0.7
-	coverWeight   = 0.85
+	coverWeight   = 0.75
 	unknownWeight = 1.0
-	charCredit    = 0.6
-	minEvidence   = 0.7
+	charCredit    = 0.9
+	minEvidence   = 0.4
 
 	// intentWeight is the weight of a text's intents, as a share of the
 	// largest IDF; intentNeutral and intentYesNoCredit are intentCredit's
@@ -127,6 +128,12 @@ const (
 	// candidates is how many FAQ entries of the full-text ranking the
 	// answerer compares closely.
 	candidates = 10
+
+	// cjkEvidence is the share of its weight a Chinese or Japanese
+	// character counts for in the matched weight (Features.Evidence and
+	// the minEvidence rule): a word there is two characters, and counted
+	// whole, one matched word was as much evidence as two English ones.
+	cjkEvidence = 0.5
 
 	// maxEvidence caps Features.Evidence.
 	maxEvidence = 3
@@ -158,7 +165,9 @@ type Features struct {
 	// best phrasing matches only through the entry's answer.
 	AnswerOnly float64
 	// Evidence is the matched weight of the question's words, in units
-	// of the largest IDF, capped at maxEvidence.
+	// of the largest IDF, capped at maxEvidence; a Chinese or Japanese
+	// character counts cjkEvidence of its weight, since a word there is
+	// two characters.
 	Evidence float64
 	// Rank is 1/n for the entry ranked nth among the FAQ entries by the
 	// full-text search (BM25), which weighs the words differently, scaled
@@ -204,9 +213,9 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -2.266,
-	Weights: Features{Match: 0.365, Margin: 1.833, Unknown: -1.447, Intent: 0.035, AnswerOnly: -0.708,
-		Evidence: 0.825, Rank: 1.718, Support: 1.448},
+	Bias: -4.881,
+	Weights: Features{Match: 1.784, Margin: 1.875, Unknown: -0.976, Intent: 0.206, AnswerOnly: -0.050,
+		Evidence: 2.223, Rank: 1.481, Support: 1.552},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
@@ -258,8 +267,10 @@ func (a *Answerer) decide(cands []Hit, fs []Features) Decision {
 
 // faqCandidates returns the FAQ entries closest to question, best first,
 // with their calibrated confidence as Score, and the features it was
-// calibrated from.
+// calibrated from. The kinds of goods the question names count as the
+// word for an item (see goodsNames).
 func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
+	question = goods.asItems(question)
 	qs := r.query(question)
 	top, err := r.rank(qs, 3*candidates)
 	if err != nil {
@@ -515,7 +526,9 @@ func intentCredit(a, b intent) float64 {
 
 // coverage is the weighted share of a text's terms that the other side
 // matches, and the matched weight of its words (intents are not evidence
-// of a topic).
+// of a topic; a Chinese or Japanese character counts cjkEvidence of its
+// weight, so that a two-character word is as much evidence as an English
+// word).
 //
 // A number counts only when matched: "order 10482" or "after 4 months"
 // is not less answered for its number. Chinese and Japanese are counted
@@ -526,7 +539,7 @@ func intentCredit(a, b intent) float64 {
 // else as a word never seen; it is matched as well as the best matched bigram
 // holding it, or by charCredit when only the character itself is found.
 func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
-	var num, den, intentNum float64
+	var num, den, intentNum, charNum float64
 	type charAcc struct {
 		bigram, bigramCredit float64 // best known bigram's weight; best bigram credit
 		unknown              float64 // weight of an unknown bigram holding it
@@ -574,7 +587,12 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 			}
 		}
 	}
-	for _, c := range chars {
+	// Sum in text order: in map order the float sums of two phrasings
+	// that match equally could differ in the last bit, and which one
+	// leads, and the fit, would change from run to run.
+	positions := slices.Sorted(maps.Keys(chars))
+	for _, p := range positions {
+		c := chars[p]
 		w := c.bigram
 		switch {
 		case w > 0:
@@ -584,12 +602,13 @@ func coverage(items []covered, stopped map[int]bool) (share, matched float64) {
 			w = max(c.uni, c.unknown)
 		}
 		num += w * max(c.bigramCredit, charCredit*c.uniCredit)
+		charNum += w * max(c.bigramCredit, charCredit*c.uniCredit)
 		den += w
 	}
 	if den == 0 {
 		return 0, 0
 	}
-	return num / den, num - intentNum
+	return num / den, num - intentNum - (1-cjkEvidence)*charNum
 }
 
 func isNumber(s string) bool {

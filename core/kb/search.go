@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
+	"github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/english"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -213,7 +216,66 @@ func (r *reader) nearTerms(term string) []string {
 			out = append(out, cand)
 		}
 	}
+	for _, cand := range r.restemmed(term) {
+		if !slices.Contains(out, cand) {
+			out = append(out, cand)
+		}
+	}
 	slices.Sort(out)
+	return out
+}
+
+// restemmed finds the known terms that a word one edit away from an
+// unknown English term stems to. A typo in a word's ending hides the
+// suffix the stemmer would strip: "confirmaton" is one edit from
+// "confirmation", whose stem "confirm" is four from it.
+func (r *reader) restemmed(term string) []string {
+	if !isASCIILetters(term) {
+		return nil
+	}
+	env := snowballstem.NewEnv("")
+	var out []string
+	seen := map[string]bool{term: true}
+	for _, v := range edits(term) {
+		env.SetCurrent(v)
+		english.Stem(env)
+		s := synonyms.fold(env.Current())
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		// The stem must be the start of the word, but for its last
+		// letter (stems end in i for y), and the rest a suffix of three
+		// letters or more (-ation, -ment, -ing): the typo is in the
+		// suffix, and "charger" is no typo of "charged".
+		if len(s) >= minFuzzyLen && len(term)-len(s) >= minSuffix && strings.HasPrefix(term, s[:len(s)-1]) && r.df(s) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// minSuffix is the shortest suffix restemmed looks behind.
+const minSuffix = 3
+
+// edits returns the words one insertion, deletion, substitution or swap of
+// neighbours away from an ASCII lower-case word.
+func edits(w string) []string {
+	var out []string
+	for i := 0; i <= len(w); i++ {
+		for c := byte('a'); c <= 'z'; c++ {
+			out = append(out, w[:i]+string(c)+w[i:])
+			if i < len(w) && w[i] != c {
+				out = append(out, w[:i]+string(c)+w[i+1:])
+			}
+		}
+		if i < len(w) {
+			out = append(out, w[:i]+w[i+1:])
+		}
+		if i+1 < len(w) && w[i] != w[i+1] {
+			out = append(out, w[:i]+string(w[i+1])+string(w[i])+w[i+2:])
+		}
+	}
 	return out
 }
 

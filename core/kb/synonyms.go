@@ -24,6 +24,7 @@ var englishSynonyms = [][]string{
 	{"refund", "reimburse", "reimbursement", "money back"},
 	{"return", "send back", "bring back", "take back"},
 	{"cancel", "revoke", "call off"},
+	{"remove", "take off", "take out"},
 	{"broken", "broke", "damaged", "damage", "smashed", "shattered", "cracked", "crushed", "dented", "chipped", "snapped", "bent",
 		"torn", "ripped", "scratched"},
 	{"manual", "instructions", "handbook", "user guide"},
@@ -54,7 +55,15 @@ var englishSynonyms = [][]string{
 	{"phone", "telephone", "call"},
 	{"cryptocurrency", "crypto", "bitcoin", "btc", "ethereum"},
 	{"exchange", "swap"},
-	{"agent", "human", "person", "representative", "operator"},
+	{"agent", "human", "person", "representative", "operator", "manager", "supervisor"},
+	{"complaint", "complain", "complaints"},
+	// Card brands are cards: "my Visa was declined" is "my card was
+	// declined".
+	{"card", "visa", "mastercard", "amex", "maestro", "debit card", "credit card"},
+	// Where a courier leaves a parcel.
+	{"doorstep", "porch", "door", "doormat", "mailbox", "letterbox", "front door"},
+	{"name", "surname", "lastname", "firstname", "last name", "first name"},
+	{"size", "smaller", "bigger", "larger"},
 	{"speak", "talk"},
 	{"website", "site", "webshop", "web shop"},
 	// "Do you take PayPal" asks whether it is accepted; the irregular
@@ -64,7 +73,8 @@ var englishSynonyms = [][]string{
 	{"pay", "paid"},
 	{"send", "sent"},
 	{"steal", "stole", "stolen"},
-	{"forget", "forgot", "forgotten"},
+	// "Can't remember my password" is forgetting it.
+	{"forget", "forgot", "forgotten", "remember"},
 	{"find", "found"},
 	{"go", "went", "gone"},
 	{"come", "came"},
@@ -125,6 +135,15 @@ var chineseSynonyms = [][]string{
 	{"取货", "拿货", "提货"},
 	{"门店", "店里", "店面"},
 	{"电话", "电话号码", "手机号", "打电话"},
+	{"被偷", "被人拿走", "被拿走", "被偷走"},
+	{"登录不了", "登不上", "登录不上", "登不进", "登录不进"},
+	{"用不了", "没反应", "不管用", "不好使"},
+	{"送礼", "送人", "送朋友"},
+	{"收到", "拿到"},
+	{"退货政策", "七天无理由退货", "七天无理由", "无理由退货"},
+	{"尺码", "尺寸", "码数", "大小"},
+	// Colours are one class (see englishSynonyms).
+	{"颜色", "红色", "白色", "黑色", "蓝色", "绿色", "黄色", "灰色", "粉色", "紫色", "橙色", "棕色", "金色", "银色", "米色"},
 	{"国外", "海外", "境外", "国际"},
 	// Countries and regions are one class (see englishSynonyms).
 	{"国家", "日本", "韩国", "中国大陆", "中国", "台湾", "香港", "澳门", "新加坡", "马来西亚", "泰国", "越南", "菲律宾", "印度尼西亚", "印尼",
