@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	"github.com/switchboard-chat/switchboard/sdk/internal/pb"
 )
@@ -71,20 +70,29 @@ func (s *channelServer) HandleWebhook(ctx context.Context, req *pb.WebhookReques
 }
 
 // HandleWebhooks handles a batch's requests at once, each as HandleWebhook
-// would, and answers them in order.
-func (s *channelServer) HandleWebhooks(ctx context.Context, batch *pb.WebhookBatch) (*pb.WebhookResults, error) {
-	reqs := batch.GetRequests()
-	results := make([]*pb.WebhookResult, len(reqs))
-	var wg sync.WaitGroup
-	for i, req := range reqs {
+// would, and streams each answer as soon as it is ready.
+func (s *channelServer) HandleWebhooks(batch *pb.WebhookBatch, stream pb.Channel_HandleWebhooksServer) error {
+	ctx := stream.Context()
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		sendErr error
+	)
+	for i, req := range batch.GetRequests() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = webhookResultToPB(s.handleWebhook(ctx, req))
+			resp, err := s.handleWebhook(ctx, req)
+			r := webhookResultToPB(i, resp, err)
+			mu.Lock()
+			defer mu.Unlock()
+			if sendErr == nil {
+				sendErr = stream.Send(r)
+			}
 		}()
 	}
 	wg.Wait()
-	return &pb.WebhookResults{Results: results}, nil
+	return sendErr
 }
 
 func (s *channelServer) handleWebhook(ctx context.Context, req *pb.WebhookRequest) (*pb.WebhookResponse, error) {
@@ -201,7 +209,7 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 }
 
 func newChannelClient(client pb.ChannelClient) *ChannelClient {
-	return &ChannelClient{client: client, webhooks: &webhookBatcher{client: client}}
+	return &ChannelClient{client: client, webhooks: newWebhookBatcher(client)}
 }
 
 // HandleWebhook implements [Channel]. Requests made while another is under
@@ -216,10 +224,7 @@ func (c *ChannelClient) HandleWebhook(ctx context.Context, req WebhookRequest) (
 		RemoteAddr: req.RemoteAddr,
 	})
 	if err != nil {
-		if _, fromCall := status.FromError(err); fromCall {
-			err = errorFromStatus(err)
-		}
-		return WebhookResponse{}, err
+		return WebhookResponse{}, errorFromStatus(err)
 	}
 	return WebhookResponse{
 		Status: int(resp.GetStatus()),

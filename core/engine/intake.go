@@ -17,12 +17,14 @@ import (
 // nothing. The rules see the state as the same transaction reads it, at
 // the same clock. Anything else (a turn for the bot or the knowledge base,
 // a handoff, a rating, a line that cancels the handoff) is left to the
-// inbox as before. It runs on the store's writer and must stay quick.
+// inbox as before. It runs on the store's writer and must stay quick; an
+// error it returns (only the store's own can arise) fails the intake's
+// whole commit, which the platform then delivers again.
 func (e *Engine) settle(tx *store.Tx, item store.InboxItem) (bool, error) {
-	if !isVisitorMessage(item) || e.ctx.Err() != nil {
+	if !isVisitorMessage(item) {
 		return false, nil
 	}
-	if !e.lanes.quiet(item.ConversationID, store.InboxSequenceTx(tx)) {
+	if !e.lanes.quiet(e.ctx, item.ConversationID, store.InboxSequenceTx(tx)) {
 		return false, nil
 	}
 	conv, err := store.GetConversationTx(tx, item.ConversationID)

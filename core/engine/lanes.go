@@ -172,11 +172,13 @@ func (s *lanes) advance(seq uint64) {
 // quiet reports whether a new event of conversation convID may be settled
 // at once, ahead of nothing: every inbox item up to seq (the inbox's last
 // sequence number, as the caller's transaction sees it) has been taken, and
-// none of the conversation's is waiting, gathering or running.
-func (s *lanes) quiet(convID string, seq uint64) bool {
+// none of the conversation's is waiting, gathering or running. Never once
+// ctx (the lanes' own) has ended: a lane cut off by shutdown lets go of
+// items that are still in the inbox.
+func (s *lanes) quiet(ctx context.Context, convID string, seq uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cursor == seq && s.byConv[convID] == nil
+	return s.cursor == seq && s.byConv[convID] == nil && ctx.Err() == nil
 }
 
 // fill reads inbox items after the cursor while there is room in memory.

@@ -29,7 +29,8 @@ type InboxItem struct {
 
 // CommitResult says what became of a batch of events.
 type CommitResult struct {
-	// Accepted are the new events, now in the inbox.
+	// Accepted are the new events: in the inbox, or settled in the same
+	// commit (see SettleAtIntake; their Seq is 0).
 	Accepted []InboxItem
 	// Duplicates counts events whose ID was seen before.
 	Duplicates int
