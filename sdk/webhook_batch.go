@@ -27,8 +27,12 @@ import (
 // holds up no later ones either.
 const (
 	// callSlots is how many webhook calls to one plugin run at once before
-	// new requests queue for a batch.
-	callSlots = 4
+	// new requests queue for a batch. One: with more, the calls rarely
+	// queue on two cores and batching bought little (the bench's
+	// plugin_http at 4 slots was within noise of no batching; at 1, about
+	// a tenth more in the same session); slowCall keeps a slow call from
+	// holding the slot.
+	callSlots = 1
 	// slowCall is how long a call keeps its slot.
 	slowCall = 10 * time.Millisecond
 	// batchMaxRequests bounds the requests of one batch.
