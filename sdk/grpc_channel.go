@@ -31,7 +31,7 @@ func (p *ChannelPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient returns a [*ChannelClient] talking to the plugin process.
 func (p *ChannelPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return newChannelClient(pb.NewChannelClient(c)), nil
+	return &ChannelClient{client: pb.NewChannelClient(c)}, nil
 }
 
 type channelServer struct {
@@ -62,40 +62,6 @@ func (s *channelServer) Configure(ctx context.Context, req *pb.ConfigureRequest)
 }
 
 func (s *channelServer) HandleWebhook(ctx context.Context, req *pb.WebhookRequest) (*pb.WebhookResponse, error) {
-	resp, err := s.handleWebhook(ctx, req)
-	if err != nil {
-		return nil, errorToStatus(err)
-	}
-	return resp, nil
-}
-
-// HandleWebhooks handles a batch's requests at once, each as HandleWebhook
-// would, and streams each answer as soon as it is ready.
-func (s *channelServer) HandleWebhooks(batch *pb.WebhookBatch, stream pb.Channel_HandleWebhooksServer) error {
-	ctx := stream.Context()
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		sendErr error
-	)
-	for i, req := range batch.GetRequests() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := s.handleWebhook(ctx, req)
-			r := webhookResultToPB(i, resp, err)
-			mu.Lock()
-			defer mu.Unlock()
-			if sendErr == nil {
-				sendErr = stream.Send(r)
-			}
-		}()
-	}
-	wg.Wait()
-	return sendErr
-}
-
-func (s *channelServer) handleWebhook(ctx context.Context, req *pb.WebhookRequest) (*pb.WebhookResponse, error) {
 	resp, err := s.impl.HandleWebhook(ctx, WebhookRequest{
 		Method:     req.GetMethod(),
 		Path:       req.GetPath(),
@@ -105,7 +71,7 @@ func (s *channelServer) handleWebhook(ctx context.Context, req *pb.WebhookReques
 		RemoteAddr: req.GetRemoteAddr(),
 	})
 	if err != nil {
-		return nil, err
+		return nil, errorToStatus(err)
 	}
 	return &pb.WebhookResponse{
 		Status:  int32(resp.Status),
@@ -183,8 +149,7 @@ func (s *streamSink) Deliver(_ context.Context, events []Event) error {
 // [Channel] and [HealthChecker], and [ChannelClient.Poll] reads a polling
 // channel.
 type ChannelClient struct {
-	client   pb.ChannelClient
-	webhooks *webhookBatcher
+	client pb.ChannelClient
 }
 
 // Configure implements [Channel].
@@ -208,14 +173,9 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 	}, nil
 }
 
-func newChannelClient(client pb.ChannelClient) *ChannelClient {
-	return &ChannelClient{client: client, webhooks: newWebhookBatcher(client)}
-}
-
-// HandleWebhook implements [Channel]. Requests made while another is under
-// way are sent to the plugin together.
+// HandleWebhook implements [Channel].
 func (c *ChannelClient) HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
-	resp, err := c.webhooks.handle(ctx, &pb.WebhookRequest{
+	resp, err := c.client.HandleWebhook(ctx, &pb.WebhookRequest{
 		Method:     req.Method,
 		Path:       req.Path,
 		RawQuery:   req.RawQuery,

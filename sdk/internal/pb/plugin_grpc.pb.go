@@ -25,12 +25,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Channel_Configure_FullMethodName      = "/switchboard.plugin.v1.Channel/Configure"
-	Channel_HandleWebhook_FullMethodName  = "/switchboard.plugin.v1.Channel/HandleWebhook"
-	Channel_Send_FullMethodName           = "/switchboard.plugin.v1.Channel/Send"
-	Channel_Poll_FullMethodName           = "/switchboard.plugin.v1.Channel/Poll"
-	Channel_Health_FullMethodName         = "/switchboard.plugin.v1.Channel/Health"
-	Channel_HandleWebhooks_FullMethodName = "/switchboard.plugin.v1.Channel/HandleWebhooks"
+	Channel_Configure_FullMethodName     = "/switchboard.plugin.v1.Channel/Configure"
+	Channel_HandleWebhook_FullMethodName = "/switchboard.plugin.v1.Channel/HandleWebhook"
+	Channel_Send_FullMethodName          = "/switchboard.plugin.v1.Channel/Send"
+	Channel_Poll_FullMethodName          = "/switchboard.plugin.v1.Channel/Poll"
+	Channel_Health_FullMethodName        = "/switchboard.plugin.v1.Channel/Health"
 )
 
 // ChannelClient is the client API for Channel service.
@@ -45,10 +44,6 @@ type ChannelClient interface {
 	// batch is durably committed.
 	Poll(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PollAck, EventBatch], error)
 	Health(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*HealthStatus, error)
-	// HandleWebhooks is HandleWebhook for several requests at once; each
-	// result is streamed as soon as it is ready. Plugins built with an SDK
-	// before it answer Unimplemented, and the host sends them one at a time.
-	HandleWebhooks(ctx context.Context, in *WebhookBatch, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WebhookResult], error)
 }
 
 type channelClient struct {
@@ -112,25 +107,6 @@ func (c *channelClient) Health(ctx context.Context, in *Empty, opts ...grpc.Call
 	return out, nil
 }
 
-func (c *channelClient) HandleWebhooks(ctx context.Context, in *WebhookBatch, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WebhookResult], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Channel_ServiceDesc.Streams[1], Channel_HandleWebhooks_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[WebhookBatch, WebhookResult]{ClientStream: stream}
-	if err := x.ClientStream.SendMsg(in); err != nil {
-		return nil, err
-	}
-	if err := x.ClientStream.CloseSend(); err != nil {
-		return nil, err
-	}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Channel_HandleWebhooksClient = grpc.ServerStreamingClient[WebhookResult]
-
 // ChannelServer is the server API for Channel service.
 // All implementations must embed UnimplementedChannelServer
 // for forward compatibility.
@@ -143,10 +119,6 @@ type ChannelServer interface {
 	// batch is durably committed.
 	Poll(grpc.BidiStreamingServer[PollAck, EventBatch]) error
 	Health(context.Context, *Empty) (*HealthStatus, error)
-	// HandleWebhooks is HandleWebhook for several requests at once; each
-	// result is streamed as soon as it is ready. Plugins built with an SDK
-	// before it answer Unimplemented, and the host sends them one at a time.
-	HandleWebhooks(*WebhookBatch, grpc.ServerStreamingServer[WebhookResult]) error
 	mustEmbedUnimplementedChannelServer()
 }
 
@@ -171,9 +143,6 @@ func (UnimplementedChannelServer) Poll(grpc.BidiStreamingServer[PollAck, EventBa
 }
 func (UnimplementedChannelServer) Health(context.Context, *Empty) (*HealthStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
-}
-func (UnimplementedChannelServer) HandleWebhooks(*WebhookBatch, grpc.ServerStreamingServer[WebhookResult]) error {
-	return status.Error(codes.Unimplemented, "method HandleWebhooks not implemented")
 }
 func (UnimplementedChannelServer) mustEmbedUnimplementedChannelServer() {}
 func (UnimplementedChannelServer) testEmbeddedByValue()                 {}
@@ -275,17 +244,6 @@ func _Channel_Health_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Channel_HandleWebhooks_Handler(srv interface{}, stream grpc.ServerStream) error {
-	m := new(WebhookBatch)
-	if err := stream.RecvMsg(m); err != nil {
-		return err
-	}
-	return srv.(ChannelServer).HandleWebhooks(m, &grpc.GenericServerStream[WebhookBatch, WebhookResult]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Channel_HandleWebhooksServer = grpc.ServerStreamingServer[WebhookResult]
-
 // Channel_ServiceDesc is the grpc.ServiceDesc for Channel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -316,11 +274,6 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _Channel_Poll_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
-		},
-		{
-			StreamName:    "HandleWebhooks",
-			Handler:       _Channel_HandleWebhooks_Handler,
-			ServerStreams: true,
 		},
 	},
 	Metadata: "sdk/internal/pb/plugin.proto",
