@@ -31,6 +31,11 @@ func (e *Engine) settle(tx *store.Tx, item store.InboxItem) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if conv.State != conversation.WaitingHuman && conv.State != conversation.Human {
+		// The bot's turn, or a reopening: never a relay, and not worth
+		// the rules' time on the writer.
+		return false, nil
+	}
 	ef := &effects{conv: conv}
 	group := []store.InboxItem{item}
 	e.adoptContext(ef, group)
