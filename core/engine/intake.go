@@ -20,8 +20,10 @@ import (
 // inbox as before. It runs on the store's writer and must stay quick; an
 // error it returns (only the store's own can arise) fails the intake's
 // whole commit, which the platform then delivers again.
-func (e *Engine) settle(tx *store.Tx, item store.InboxItem) (bool, error) {
-	if !isVisitorMessage(item) {
+func (e *Engine) settle(tx *store.Tx, item store.InboxItem, state conversation.State) (bool, error) {
+	if !isVisitorMessage(item) || (state != conversation.WaitingHuman && state != conversation.Human) {
+		// The bot's turn, or a reopening, is never a relay: not worth a
+		// look on the writer.
 		return false, nil
 	}
 	if !e.lanes.quiet(e.ctx, item.ConversationID, store.InboxSequenceTx(tx)) {
@@ -30,11 +32,6 @@ func (e *Engine) settle(tx *store.Tx, item store.InboxItem) (bool, error) {
 	conv, err := store.GetConversationTx(tx, item.ConversationID)
 	if err != nil {
 		return false, err
-	}
-	if conv.State != conversation.WaitingHuman && conv.State != conversation.Human {
-		// The bot's turn, or a reopening: never a relay, and not worth
-		// the rules' time on the writer.
-		return false, nil
 	}
 	ef := &effects{conv: conv}
 	group := []store.InboxItem{item}

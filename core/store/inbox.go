@@ -101,7 +101,7 @@ func (s *Store) CommitEvents(ctx context.Context, channel string, events []sdk.E
 					touched = append(touched, conv.ID)
 				}
 				if settle != nil {
-					done, err := (*settle)(tx, item)
+					done, err := (*settle)(tx, item, conv.State)
 					if err != nil {
 						return err
 					}
@@ -201,7 +201,9 @@ func putInbox(tx *bolt.Tx, item *InboxItem) error {
 // never put in the inbox (its Seq stays 0) and nothing is fed or signalled
 // for it. Like any write, it may run more than once for one commit, so it
 // must only touch tx and register its after-commit work with OnCommit.
-type SettleFunc func(tx *Tx, item InboxItem) (bool, error)
+// state is the conversation's state as the transaction found it, so most
+// events can be turned down without reading the record again.
+type SettleFunc func(tx *Tx, item InboxItem, state conversation.State) (bool, error)
 
 // SettleAtIntake installs fn to be offered every new visitor event at
 // intake; nil removes it.
