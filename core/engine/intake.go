@@ -48,7 +48,9 @@ func (e *Engine) settle(tx *store.Tx, item store.InboxItem, state conversation.S
 	if ef.failed != nil || ef.refusal != "" {
 		return false, nil
 	}
-	if err := e.write(tx, ef); err != nil {
+	// conv is the record as tx read it (the rules and adoptContext work on
+	// copies), so it is not read a second time.
+	if err := e.writeOn(tx, ef, conv); err != nil {
 		return false, err
 	}
 	tx.OnCommit(func() {

@@ -450,13 +450,19 @@ func (e *Engine) commit(ctx context.Context, ef *effects) error {
 	return nil
 }
 
-// write stores the effects and removes their inbox items in tx; once tx is
-// durable the new outbox entries go to the deliverer.
+// write stores the effects and removes their inbox items in tx, on the
+// conversation's record as tx reads it; once tx is durable the new outbox
+// entries go to the deliverer.
 func (e *Engine) write(tx *store.Tx, ef *effects) error {
 	fresh, err := store.GetConversationTx(tx, ef.conv.ID)
 	if err != nil {
 		return err
 	}
+	return e.writeOn(tx, ef, fresh)
+}
+
+// writeOn is write for a caller that has just read the record in tx.
+func (e *Engine) writeOn(tx *store.Tx, ef *effects, fresh store.Conversation) error {
 	fresh.Status = ef.conv.Status
 	if len(ef.context) > 0 {
 		if fresh.Context == nil {
