@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
@@ -178,5 +181,50 @@ func TestSettlingResumesAfterARestart(t *testing.T) {
 	}
 	if tr := h.transcript(id); tr[len(tr)-1] != "visitor: still there?" {
 		t.Errorf("transcript ends %q", tr[len(tr)-1])
+	}
+}
+
+// A database written by the previous release (core/store/testdata) holds a
+// Telegram visitor waiting on a desk, with a reply, the desk's open call
+// and a relay still to deliver, and one more line of the visitor's in the
+// inbox. The engine delivers them and relays the line; the visitor's next
+// line is then settled at intake and relayed after them.
+func TestAPreviousReleaseDatabaseDeliversAndSettles(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "store", "testdata", "release2.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Rules.Desk = "desk"
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "switchboard.db"), cfg: cfg,
+		ch: channels{"tg": {caps: sdk.Capabilities{Typing: true}}, "desk": {caps: sdk.Capabilities{Desk: true}}}}
+	if err := os.WriteFile(h.path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	relays := func() []string {
+		h.ch["desk"].mu.Lock()
+		defer h.ch["desk"].mu.Unlock()
+		return slices.Clone(h.ch["desk"].relayed)
+	}
+	h.eventually("the release's pending entries", func() bool {
+		inbox, _ := h.st.Inbox(0, 0)
+		return len(h.ch["tg"].texts()) == 1 && len(relays()) == 2 && len(inbox) == 0 && h.eng.Inflight() == 0
+	})
+	if got := h.ch["tg"].texts(); got[0] != "connecting you" {
+		t.Errorf("the visitor got %q", got)
+	}
+	res, err := h.st.CommitEvents(context.Background(), "tg", []sdk.Event{{
+		ID: "after-upgrade", Kind: sdk.KindMessage, Conversation: "2001", User: sdk.User{ID: "2001"}, Text: "still waiting",
+	}})
+	if err != nil || len(res.Accepted) != 1 {
+		t.Fatalf("commit: %v (%d accepted)", err, len(res.Accepted))
+	}
+	if seq := res.Accepted[0].Seq; seq != 0 {
+		t.Errorf("the line went to the inbox (seq %d)", seq)
+	}
+	h.eventually("the relay", func() bool { return len(relays()) == 3 })
+	if got := relays(); !equal(got, []string{"any news?", "my parcel is late", "still waiting"}) {
+		t.Errorf("desk got %q, want the new line after the release's relay", got)
 	}
 }
