@@ -15,8 +15,9 @@ import (
 // in every round.
 func TestNewHTTPClientReusesConnections(t *testing.T) {
 	var opened atomic.Int64
-	release := make(chan struct{})
+	arrived, release := make(chan struct{}), make(chan struct{})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		<-release
 		io.WriteString(w, "ok")
 	}))
@@ -31,13 +32,11 @@ func TestNewHTTPClientReusesConnections(t *testing.T) {
 	const concurrent, rounds = 20, 3
 	c := NewHTTPClient(0)
 	for range rounds {
-		var started, done sync.WaitGroup
+		var done sync.WaitGroup
 		for range concurrent {
-			started.Add(1)
 			done.Add(1)
 			go func() {
 				defer done.Done()
-				started.Done()
 				resp, err := c.Get(srv.URL)
 				if err != nil {
 					t.Error(err)
@@ -47,10 +46,14 @@ func TestNewHTTPClientReusesConnections(t *testing.T) {
 				resp.Body.Close()
 			}()
 		}
-		started.Wait()
 		// Let every request reach the server before answering any, so the
-		// round really holds 20 connections at once.
-		for i := 0; i < concurrent; i++ {
+		// round really holds 20 connections at once. Answering early would
+		// let a request take a freed connection while its own dial is still
+		// under way, and that dial would open a connection nobody needed.
+		for range concurrent {
+			<-arrived
+		}
+		for range concurrent {
 			release <- struct{}{}
 		}
 		done.Wait()
