@@ -31,7 +31,8 @@ func (p *ChannelPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient returns a [*ChannelClient] talking to the plugin process.
 func (p *ChannelPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &ChannelClient{client: pb.NewChannelClient(c)}, nil
+	client := pb.NewChannelClient(c)
+	return &ChannelClient{client: client, webhooks: &webhookPipe{client: client}}, nil
 }
 
 type channelServer struct {
@@ -149,7 +150,8 @@ func (s *streamSink) Deliver(_ context.Context, events []Event) error {
 // [Channel] and [HealthChecker], and [ChannelClient.Poll] reads a polling
 // channel.
 type ChannelClient struct {
-	client pb.ChannelClient
+	client   pb.ChannelClient
+	webhooks *webhookPipe
 }
 
 // Configure implements [Channel].
@@ -175,7 +177,7 @@ func (c *ChannelClient) Configure(ctx context.Context, req ConfigureRequest) (Ca
 
 // HandleWebhook implements [Channel].
 func (c *ChannelClient) HandleWebhook(ctx context.Context, req WebhookRequest) (WebhookResponse, error) {
-	resp, err := c.client.HandleWebhook(ctx, &pb.WebhookRequest{
+	resp, err := c.webhooks.handle(ctx, &pb.WebhookRequest{
 		Method:     req.Method,
 		Path:       req.Path,
 		RawQuery:   req.RawQuery,

@@ -542,6 +542,139 @@ func (x *WebhookResponse) GetEvents() []*Event {
 	return nil
 }
 
+// WebhookCall is one webhook on the Webhooks stream: a request with the
+// number the host gave it, or the host giving up on an earlier one.
+type WebhookCall struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Request       *WebhookRequest        `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	TimeoutMs     int64                  `protobuf:"varint,3,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"` // > 0: the plugin stops working on it after this long
+	Cancel        bool                   `protobuf:"varint,4,opt,name=cancel,proto3" json:"cancel,omitempty"`                        // the host gave up on call id; no request
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookCall) Reset() {
+	*x = WebhookCall{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookCall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookCall) ProtoMessage() {}
+
+func (x *WebhookCall) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookCall.ProtoReflect.Descriptor instead.
+func (*WebhookCall) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *WebhookCall) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *WebhookCall) GetRequest() *WebhookRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *WebhookCall) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+func (x *WebhookCall) GetCancel() bool {
+	if x != nil {
+		return x.Cancel
+	}
+	return false
+}
+
+// WebhookResult answers the WebhookCall with the same id: the response, or
+// the error HandleWebhook would have returned, as an encoded
+// google.rpc.Status.
+type WebhookResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Response      *WebhookResponse       `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	Status        []byte                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookResult) Reset() {
+	*x = WebhookResult{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookResult) ProtoMessage() {}
+
+func (x *WebhookResult) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookResult.ProtoReflect.Descriptor instead.
+func (*WebhookResult) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WebhookResult) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *WebhookResult) GetResponse() *WebhookResponse {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *WebhookResult) GetStatus() []byte {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 type User struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -552,7 +685,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +697,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +710,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *User) GetId() string {
@@ -608,7 +741,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +753,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +766,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Attachment) GetType() string {
@@ -694,7 +827,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +839,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +852,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Event) GetId() string {
@@ -789,7 +922,7 @@ type TranscriptEntry struct {
 
 func (x *TranscriptEntry) Reset() {
 	*x = TranscriptEntry{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +934,7 @@ func (x *TranscriptEntry) String() string {
 func (*TranscriptEntry) ProtoMessage() {}
 
 func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +947,7 @@ func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranscriptEntry.ProtoReflect.Descriptor instead.
 func (*TranscriptEntry) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TranscriptEntry) GetRole() string {
@@ -856,7 +989,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +1001,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +1014,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Outbound) GetId() string {
@@ -966,7 +1099,7 @@ type Choice struct {
 
 func (x *Choice) Reset() {
 	*x = Choice{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1111,7 @@ func (x *Choice) String() string {
 func (*Choice) ProtoMessage() {}
 
 func (x *Choice) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1124,7 @@ func (x *Choice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Choice.ProtoReflect.Descriptor instead.
 func (*Choice) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Choice) GetLabel() string {
@@ -1024,7 +1157,7 @@ type SendResult struct {
 
 func (x *SendResult) Reset() {
 	*x = SendResult{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1036,7 +1169,7 @@ func (x *SendResult) String() string {
 func (*SendResult) ProtoMessage() {}
 
 func (x *SendResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1049,7 +1182,7 @@ func (x *SendResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResult.ProtoReflect.Descriptor instead.
 func (*SendResult) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SendResult) GetNativeId() string {
@@ -1069,7 +1202,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1214,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1227,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EventBatch) GetSeq() uint64 {
@@ -1121,7 +1254,7 @@ type PollAck struct {
 
 func (x *PollAck) Reset() {
 	*x = PollAck{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1266,7 @@ func (x *PollAck) String() string {
 func (*PollAck) ProtoMessage() {}
 
 func (x *PollAck) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1279,7 @@ func (x *PollAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollAck.ProtoReflect.Descriptor instead.
 func (*PollAck) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PollAck) GetSeq() uint64 {
@@ -1173,7 +1306,7 @@ type HealthStatus struct {
 
 func (x *HealthStatus) Reset() {
 	*x = HealthStatus{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1185,7 +1318,7 @@ func (x *HealthStatus) String() string {
 func (*HealthStatus) ProtoMessage() {}
 
 func (x *HealthStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1198,7 +1331,7 @@ func (x *HealthStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthStatus.ProtoReflect.Descriptor instead.
 func (*HealthStatus) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HealthStatus) GetOk() bool {
@@ -1231,7 +1364,7 @@ type OpenHandoffRequest struct {
 
 func (x *OpenHandoffRequest) Reset() {
 	*x = OpenHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1376,7 @@ func (x *OpenHandoffRequest) String() string {
 func (*OpenHandoffRequest) ProtoMessage() {}
 
 func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1389,7 @@ func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffRequest.ProtoReflect.Descriptor instead.
 func (*OpenHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OpenHandoffRequest) GetId() string {
@@ -1324,7 +1457,7 @@ type OpenHandoffResponse struct {
 
 func (x *OpenHandoffResponse) Reset() {
 	*x = OpenHandoffResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1469,7 @@ func (x *OpenHandoffResponse) String() string {
 func (*OpenHandoffResponse) ProtoMessage() {}
 
 func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1482,7 @@ func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffResponse.ProtoReflect.Descriptor instead.
 func (*OpenHandoffResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OpenHandoffResponse) GetRef() string {
@@ -1371,7 +1504,7 @@ type RelayToDeskRequest struct {
 
 func (x *RelayToDeskRequest) Reset() {
 	*x = RelayToDeskRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1516,7 @@ func (x *RelayToDeskRequest) String() string {
 func (*RelayToDeskRequest) ProtoMessage() {}
 
 func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1529,7 @@ func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayToDeskRequest.ProtoReflect.Descriptor instead.
 func (*RelayToDeskRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RelayToDeskRequest) GetId() string {
@@ -1438,7 +1571,7 @@ type CloseHandoffRequest struct {
 
 func (x *CloseHandoffRequest) Reset() {
 	*x = CloseHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1583,7 @@ func (x *CloseHandoffRequest) String() string {
 func (*CloseHandoffRequest) ProtoMessage() {}
 
 func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1596,7 @@ func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseHandoffRequest.ProtoReflect.Descriptor instead.
 func (*CloseHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CloseHandoffRequest) GetId() string {
@@ -1496,7 +1629,7 @@ type LLMInfo struct {
 
 func (x *LLMInfo) Reset() {
 	*x = LLMInfo{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1641,7 @@ func (x *LLMInfo) String() string {
 func (*LLMInfo) ProtoMessage() {}
 
 func (x *LLMInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1654,7 @@ func (x *LLMInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLMInfo.ProtoReflect.Descriptor instead.
 func (*LLMInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LLMInfo) GetModel() string {
@@ -1541,7 +1674,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1686,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1699,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ToolCall) GetName() string {
@@ -1594,7 +1727,7 @@ type Tool struct {
 
 func (x *Tool) Reset() {
 	*x = Tool{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1739,7 @@ func (x *Tool) String() string {
 func (*Tool) ProtoMessage() {}
 
 func (x *Tool) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1752,7 @@ func (x *Tool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tool.ProtoReflect.Descriptor instead.
 func (*Tool) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Tool) GetName() string {
@@ -1655,7 +1788,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1800,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1813,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -1721,7 +1854,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1866,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1879,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ChatRequest) GetMessages() []*ChatMessage {
@@ -1774,7 +1907,7 @@ type ChatChunk struct {
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1919,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1932,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ChatChunk) GetText() string {
@@ -1832,7 +1965,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1977,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1990,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EmbedRequest) GetTexts() []string {
@@ -1876,7 +2009,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +2021,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +2034,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -1920,7 +2053,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1932,7 +2065,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1945,7 +2078,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{30}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EmbedResponse) GetVectors() []*Vector {
@@ -2004,7 +2137,17 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x06events\x18\x04 \x03(\v2\x1c.switchboard.plugin.v1.EventR\x06events\x1a_\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
-	"\x05value\x18\x02 \x01(\v2#.switchboard.plugin.v1.HeaderValuesR\x05value:\x028\x01\"*\n" +
+	"\x05value\x18\x02 \x01(\v2#.switchboard.plugin.v1.HeaderValuesR\x05value:\x028\x01\"\x95\x01\n" +
+	"\vWebhookCall\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12?\n" +
+	"\arequest\x18\x02 \x01(\v2%.switchboard.plugin.v1.WebhookRequestR\arequest\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x03 \x01(\x03R\ttimeoutMs\x12\x16\n" +
+	"\x06cancel\x18\x04 \x01(\bR\x06cancel\"{\n" +
+	"\rWebhookResult\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12B\n" +
+	"\bresponse\x18\x02 \x01(\v2&.switchboard.plugin.v1.WebhookResponseR\bresponse\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\fR\x06status\"*\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x87\x01\n" +
@@ -2122,13 +2265,14 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\x06Vector\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\x02R\x06values\"H\n" +
 	"\rEmbedResponse\x127\n" +
-	"\avectors\x18\x01 \x03(\v2\x1d.switchboard.plugin.v1.VectorR\avectors2\xac\x03\n" +
+	"\avectors\x18\x01 \x03(\v2\x1d.switchboard.plugin.v1.VectorR\avectors2\x86\x04\n" +
 	"\aChannel\x12Y\n" +
 	"\tConfigure\x12'.switchboard.plugin.v1.ConfigureRequest\x1a#.switchboard.plugin.v1.Capabilities\x12^\n" +
 	"\rHandleWebhook\x12%.switchboard.plugin.v1.WebhookRequest\x1a&.switchboard.plugin.v1.WebhookResponse\x12J\n" +
 	"\x04Send\x12\x1f.switchboard.plugin.v1.Outbound\x1a!.switchboard.plugin.v1.SendResult\x12M\n" +
 	"\x04Poll\x12\x1e.switchboard.plugin.v1.PollAck\x1a!.switchboard.plugin.v1.EventBatch(\x010\x01\x12K\n" +
-	"\x06Health\x12\x1c.switchboard.plugin.v1.Empty\x1a#.switchboard.plugin.v1.HealthStatus2\x9e\x02\n" +
+	"\x06Health\x12\x1c.switchboard.plugin.v1.Empty\x1a#.switchboard.plugin.v1.HealthStatus\x12X\n" +
+	"\bWebhooks\x12\".switchboard.plugin.v1.WebhookCall\x1a$.switchboard.plugin.v1.WebhookResult(\x010\x012\x9e\x02\n" +
 	"\x04Desk\x12d\n" +
 	"\vOpenHandoff\x12).switchboard.plugin.v1.OpenHandoffRequest\x1a*.switchboard.plugin.v1.OpenHandoffResponse\x12V\n" +
 	"\vRelayToDesk\x12).switchboard.plugin.v1.RelayToDeskRequest\x1a\x1c.switchboard.plugin.v1.Empty\x12X\n" +
@@ -2151,7 +2295,7 @@ func file_sdk_internal_pb_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_internal_pb_plugin_proto_rawDescData
 }
 
-var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: switchboard.plugin.v1.Empty
 	(*ErrorDetail)(nil),         // 1: switchboard.plugin.v1.ErrorDetail
@@ -2161,85 +2305,91 @@ var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*HeaderValues)(nil),        // 5: switchboard.plugin.v1.HeaderValues
 	(*WebhookRequest)(nil),      // 6: switchboard.plugin.v1.WebhookRequest
 	(*WebhookResponse)(nil),     // 7: switchboard.plugin.v1.WebhookResponse
-	(*User)(nil),                // 8: switchboard.plugin.v1.User
-	(*Attachment)(nil),          // 9: switchboard.plugin.v1.Attachment
-	(*Event)(nil),               // 10: switchboard.plugin.v1.Event
-	(*TranscriptEntry)(nil),     // 11: switchboard.plugin.v1.TranscriptEntry
-	(*Outbound)(nil),            // 12: switchboard.plugin.v1.Outbound
-	(*Choice)(nil),              // 13: switchboard.plugin.v1.Choice
-	(*SendResult)(nil),          // 14: switchboard.plugin.v1.SendResult
-	(*EventBatch)(nil),          // 15: switchboard.plugin.v1.EventBatch
-	(*PollAck)(nil),             // 16: switchboard.plugin.v1.PollAck
-	(*HealthStatus)(nil),        // 17: switchboard.plugin.v1.HealthStatus
-	(*OpenHandoffRequest)(nil),  // 18: switchboard.plugin.v1.OpenHandoffRequest
-	(*OpenHandoffResponse)(nil), // 19: switchboard.plugin.v1.OpenHandoffResponse
-	(*RelayToDeskRequest)(nil),  // 20: switchboard.plugin.v1.RelayToDeskRequest
-	(*CloseHandoffRequest)(nil), // 21: switchboard.plugin.v1.CloseHandoffRequest
-	(*LLMInfo)(nil),             // 22: switchboard.plugin.v1.LLMInfo
-	(*ToolCall)(nil),            // 23: switchboard.plugin.v1.ToolCall
-	(*Tool)(nil),                // 24: switchboard.plugin.v1.Tool
-	(*ChatMessage)(nil),         // 25: switchboard.plugin.v1.ChatMessage
-	(*ChatRequest)(nil),         // 26: switchboard.plugin.v1.ChatRequest
-	(*ChatChunk)(nil),           // 27: switchboard.plugin.v1.ChatChunk
-	(*EmbedRequest)(nil),        // 28: switchboard.plugin.v1.EmbedRequest
-	(*Vector)(nil),              // 29: switchboard.plugin.v1.Vector
-	(*EmbedResponse)(nil),       // 30: switchboard.plugin.v1.EmbedResponse
-	nil,                         // 31: switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	nil,                         // 32: switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	nil,                         // 33: switchboard.plugin.v1.Event.ContextEntry
-	nil,                         // 34: switchboard.plugin.v1.Outbound.ContextEntry
+	(*WebhookCall)(nil),         // 8: switchboard.plugin.v1.WebhookCall
+	(*WebhookResult)(nil),       // 9: switchboard.plugin.v1.WebhookResult
+	(*User)(nil),                // 10: switchboard.plugin.v1.User
+	(*Attachment)(nil),          // 11: switchboard.plugin.v1.Attachment
+	(*Event)(nil),               // 12: switchboard.plugin.v1.Event
+	(*TranscriptEntry)(nil),     // 13: switchboard.plugin.v1.TranscriptEntry
+	(*Outbound)(nil),            // 14: switchboard.plugin.v1.Outbound
+	(*Choice)(nil),              // 15: switchboard.plugin.v1.Choice
+	(*SendResult)(nil),          // 16: switchboard.plugin.v1.SendResult
+	(*EventBatch)(nil),          // 17: switchboard.plugin.v1.EventBatch
+	(*PollAck)(nil),             // 18: switchboard.plugin.v1.PollAck
+	(*HealthStatus)(nil),        // 19: switchboard.plugin.v1.HealthStatus
+	(*OpenHandoffRequest)(nil),  // 20: switchboard.plugin.v1.OpenHandoffRequest
+	(*OpenHandoffResponse)(nil), // 21: switchboard.plugin.v1.OpenHandoffResponse
+	(*RelayToDeskRequest)(nil),  // 22: switchboard.plugin.v1.RelayToDeskRequest
+	(*CloseHandoffRequest)(nil), // 23: switchboard.plugin.v1.CloseHandoffRequest
+	(*LLMInfo)(nil),             // 24: switchboard.plugin.v1.LLMInfo
+	(*ToolCall)(nil),            // 25: switchboard.plugin.v1.ToolCall
+	(*Tool)(nil),                // 26: switchboard.plugin.v1.Tool
+	(*ChatMessage)(nil),         // 27: switchboard.plugin.v1.ChatMessage
+	(*ChatRequest)(nil),         // 28: switchboard.plugin.v1.ChatRequest
+	(*ChatChunk)(nil),           // 29: switchboard.plugin.v1.ChatChunk
+	(*EmbedRequest)(nil),        // 30: switchboard.plugin.v1.EmbedRequest
+	(*Vector)(nil),              // 31: switchboard.plugin.v1.Vector
+	(*EmbedResponse)(nil),       // 32: switchboard.plugin.v1.EmbedResponse
+	nil,                         // 33: switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	nil,                         // 34: switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	nil,                         // 35: switchboard.plugin.v1.Event.ContextEntry
+	nil,                         // 36: switchboard.plugin.v1.Outbound.ContextEntry
 }
 var file_sdk_internal_pb_plugin_proto_depIdxs = []int32{
 	4,  // 0: switchboard.plugin.v1.Capabilities.idempotency:type_name -> switchboard.plugin.v1.Idempotency
-	31, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	32, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	10, // 3: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
-	8,  // 4: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
-	9,  // 5: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
-	33, // 6: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
-	8,  // 7: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
-	34, // 8: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
-	13, // 9: switchboard.plugin.v1.Outbound.choices:type_name -> switchboard.plugin.v1.Choice
-	10, // 10: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
-	8,  // 11: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
-	11, // 12: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
-	8,  // 13: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
-	23, // 14: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	25, // 15: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
-	24, // 16: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
-	23, // 17: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	29, // 18: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
-	5,  // 19: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	5,  // 20: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	2,  // 21: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	6,  // 22: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	12, // 23: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
-	16, // 24: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
-	0,  // 25: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
-	18, // 26: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
-	20, // 27: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
-	21, // 28: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
-	2,  // 29: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	26, // 30: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
-	28, // 31: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
-	0,  // 32: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
-	3,  // 33: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
-	7,  // 34: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	14, // 35: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
-	15, // 36: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
-	17, // 37: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	19, // 38: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
-	0,  // 39: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
-	0,  // 40: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
-	22, // 41: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
-	27, // 42: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
-	30, // 43: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
-	17, // 44: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	33, // [33:45] is the sub-list for method output_type
-	21, // [21:33] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	33, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
+	34, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
+	12, // 3: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
+	6,  // 4: switchboard.plugin.v1.WebhookCall.request:type_name -> switchboard.plugin.v1.WebhookRequest
+	7,  // 5: switchboard.plugin.v1.WebhookResult.response:type_name -> switchboard.plugin.v1.WebhookResponse
+	10, // 6: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
+	11, // 7: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
+	35, // 8: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
+	10, // 9: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
+	36, // 10: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
+	15, // 11: switchboard.plugin.v1.Outbound.choices:type_name -> switchboard.plugin.v1.Choice
+	12, // 12: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
+	10, // 13: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
+	13, // 14: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
+	10, // 15: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
+	25, // 16: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	27, // 17: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
+	26, // 18: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
+	25, // 19: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	31, // 20: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
+	5,  // 21: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	5,  // 22: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
+	2,  // 23: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	6,  // 24: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	14, // 25: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
+	18, // 26: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
+	0,  // 27: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
+	8,  // 28: switchboard.plugin.v1.Channel.Webhooks:input_type -> switchboard.plugin.v1.WebhookCall
+	20, // 29: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
+	22, // 30: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
+	23, // 31: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
+	2,  // 32: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	28, // 33: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
+	30, // 34: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
+	0,  // 35: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
+	3,  // 36: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
+	7,  // 37: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	16, // 38: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
+	17, // 39: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
+	19, // 40: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	9,  // 41: switchboard.plugin.v1.Channel.Webhooks:output_type -> switchboard.plugin.v1.WebhookResult
+	21, // 42: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
+	0,  // 43: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
+	0,  // 44: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
+	24, // 45: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
+	29, // 46: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
+	32, // 47: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
+	19, // 48: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	36, // [36:49] is the sub-list for method output_type
+	23, // [23:36] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_sdk_internal_pb_plugin_proto_init() }
@@ -2253,7 +2403,7 @@ func file_sdk_internal_pb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_internal_pb_plugin_proto_rawDesc), len(file_sdk_internal_pb_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -30,6 +30,7 @@ const (
 	Channel_Send_FullMethodName          = "/switchboard.plugin.v1.Channel/Send"
 	Channel_Poll_FullMethodName          = "/switchboard.plugin.v1.Channel/Poll"
 	Channel_Health_FullMethodName        = "/switchboard.plugin.v1.Channel/Health"
+	Channel_Webhooks_FullMethodName      = "/switchboard.plugin.v1.Channel/Webhooks"
 )
 
 // ChannelClient is the client API for Channel service.
@@ -44,6 +45,12 @@ type ChannelClient interface {
 	// batch is durably committed.
 	Poll(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PollAck, EventBatch], error)
 	Health(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*HealthStatus, error)
+	// Webhooks carries HandleWebhook calls on one long-lived stream: each
+	// request is sent the moment it arrives and answered as soon as it is
+	// handled, in any order, for one message each way instead of a call's
+	// framing. Plugins built with an SDK before it answer Unimplemented, and
+	// the host calls HandleWebhook instead.
+	Webhooks(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WebhookCall, WebhookResult], error)
 }
 
 type channelClient struct {
@@ -107,6 +114,19 @@ func (c *channelClient) Health(ctx context.Context, in *Empty, opts ...grpc.Call
 	return out, nil
 }
 
+func (c *channelClient) Webhooks(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WebhookCall, WebhookResult], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Channel_ServiceDesc.Streams[1], Channel_Webhooks_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WebhookCall, WebhookResult]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Channel_WebhooksClient = grpc.BidiStreamingClient[WebhookCall, WebhookResult]
+
 // ChannelServer is the server API for Channel service.
 // All implementations must embed UnimplementedChannelServer
 // for forward compatibility.
@@ -119,6 +139,12 @@ type ChannelServer interface {
 	// batch is durably committed.
 	Poll(grpc.BidiStreamingServer[PollAck, EventBatch]) error
 	Health(context.Context, *Empty) (*HealthStatus, error)
+	// Webhooks carries HandleWebhook calls on one long-lived stream: each
+	// request is sent the moment it arrives and answered as soon as it is
+	// handled, in any order, for one message each way instead of a call's
+	// framing. Plugins built with an SDK before it answer Unimplemented, and
+	// the host calls HandleWebhook instead.
+	Webhooks(grpc.BidiStreamingServer[WebhookCall, WebhookResult]) error
 	mustEmbedUnimplementedChannelServer()
 }
 
@@ -143,6 +169,9 @@ func (UnimplementedChannelServer) Poll(grpc.BidiStreamingServer[PollAck, EventBa
 }
 func (UnimplementedChannelServer) Health(context.Context, *Empty) (*HealthStatus, error) {
 	return nil, status.Error(codes.Unimplemented, "method Health not implemented")
+}
+func (UnimplementedChannelServer) Webhooks(grpc.BidiStreamingServer[WebhookCall, WebhookResult]) error {
+	return status.Error(codes.Unimplemented, "method Webhooks not implemented")
 }
 func (UnimplementedChannelServer) mustEmbedUnimplementedChannelServer() {}
 func (UnimplementedChannelServer) testEmbeddedByValue()                 {}
@@ -244,6 +273,13 @@ func _Channel_Health_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Channel_Webhooks_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ChannelServer).Webhooks(&grpc.GenericServerStream[WebhookCall, WebhookResult]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Channel_WebhooksServer = grpc.BidiStreamingServer[WebhookCall, WebhookResult]
+
 // Channel_ServiceDesc is the grpc.ServiceDesc for Channel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -272,6 +308,12 @@ var Channel_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Poll",
 			Handler:       _Channel_Poll_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Webhooks",
+			Handler:       _Channel_Webhooks_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},
