@@ -105,6 +105,7 @@ fuzz:
 bench: build
 	BENCH_QUICK=$(BENCH_QUICK) $(GO) run ./core/cmd/bench -bin bin
 	$(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) ./core/store/ ./core/httpapi/ ./core/engine/ ./core/kb/ ./core/routing/
+	cd sdk && $(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) .
 
 # Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
 # shows how to install them).
