@@ -16,7 +16,7 @@ import (
 // into cvFolds folds, fits on all folds but one and scores that one.
 const (
 	cvFolds  = 5
-	cvSplits = 6
+	cvSplits = 10
 )
 
 // cvFigures are the out-of-fold figures of one or more splits.
@@ -25,10 +25,35 @@ type cvFigures struct {
 	// ones the fit is made on).
 	logLoss float64
 	// tuned are the metrics at the thresholds -tune picks on the
-	// out-of-fold confidences.
-	tuned metrics
+	// out-of-fold confidences, thresholds.
+	tuned      metrics
+	thresholds kb.Thresholds
 	// fixed are the metrics at the thresholds given.
 	fixed metrics
+	// top1 is the share of the questions the FAQ answers whose most
+	// confident candidate is right.
+	top1 float64
+	// coverAt is the most coverage an answer threshold (no margin) gets
+	// while keeping precision at cvPrecisions[i] and out-of-scope handoff
+	// at tuneHandoff.
+	coverAt []float64
+}
+
+// cvPrecisions are the precisions coverAt is read at.
+var cvPrecisions = []float64{0.92, 0.93, 0.94, 0.95}
+
+// coverageAt returns the most coverage an answer threshold, margin 0,
+// gets while keeping precision at p and out-of-scope handoff at
+// tuneHandoff.
+func coverageAt(rs []result, p float64) float64 {
+	best := 0.0
+	for a := 0.30; a <= 0.99; a += 0.005 {
+		m := measure(rs, kb.Thresholds{Answer: a, Suggest: a})
+		if m.precision() >= p && m.handoff() >= tuneHandoff {
+			best = max(best, m.coverage())
+		}
+	}
+	return best
 }
 
 // crossValidate fits the calibration on cvFolds-1 folds of rs and scores
@@ -69,10 +94,27 @@ func crossValidate(rs []result, t kb.Thresholds) []cvFigures {
 			recalibrate(test, c)
 			oof = append(oof, test...)
 		}
+		top, in := 0, 0
+		for _, r := range oof {
+			if r.q.inScope() {
+				in++
+				if len(r.cands) > 0 && r.cands[0].right {
+					top++
+				}
+			}
+		}
+		var at []float64
+		for _, p := range cvPrecisions {
+			at = append(at, coverageAt(oof, p))
+		}
+		best := tuneThresholds(oof)
 		out = append(out, cvFigures{
-			logLoss: loss / float64(max(n, 1)),
-			tuned:   measure(oof, tuneThresholds(oof)),
-			fixed:   measure(oof, t),
+			thresholds: best,
+			top1:       ratio(top, in),
+			coverAt:    at,
+			logLoss:    loss / float64(max(n, 1)),
+			tuned:      measure(oof, best),
+			fixed:      measure(oof, t),
 		})
 	}
 	return out
@@ -95,10 +137,18 @@ func printCV(w io.Writer, figs []cvFigures, t kb.Thresholds) {
 	}
 	fmt.Fprintf(w, "cross-validated on the tuning part (%d folds, %d splits):\n", cvFolds, cvSplits)
 	fmt.Fprintf(w, "cv_log_loss: %s\n", stat(func(g cvFigures) float64 { return g.logLoss }))
+	fmt.Fprintf(w, "cv_top1: %s\n", stat(func(g cvFigures) float64 { return g.top1 }))
+	for i, p := range cvPrecisions {
+		fmt.Fprintf(w, "cv_coverage_at_precision_%.2f: %s\n", p, stat(func(g cvFigures) float64 { return g.coverAt[i] }))
+	}
 	fmt.Fprintf(w, "cv_tuned_coverage: %s at precision %s, handoff %s\n",
 		stat(func(g cvFigures) float64 { return g.tuned.coverage() }),
 		stat(func(g cvFigures) float64 { return g.tuned.precision() }),
 		stat(func(g cvFigures) float64 { return g.tuned.handoff() }))
+	fmt.Fprintf(w, "cv_tuned_thresholds: answer %s, margin %s, suggest %s\n",
+		stat(func(g cvFigures) float64 { return g.thresholds.Answer }),
+		stat(func(g cvFigures) float64 { return g.thresholds.Margin }),
+		stat(func(g cvFigures) float64 { return g.thresholds.Suggest }))
 	fmt.Fprintf(w, "cv_fixed (answer %.2f, margin %.2f, suggest %.2f): precision %s, coverage %s, handoff %s\n",
 		t.Answer, t.Margin, t.Suggest,
 		stat(func(g cvFigures) float64 { return g.fixed.precision() }),
