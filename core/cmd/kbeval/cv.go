@@ -145,10 +145,18 @@ func printCV(w io.Writer, figs []cvFigures, t kb.Thresholds) {
 		stat(func(g cvFigures) float64 { return g.tuned.coverage() }),
 		stat(func(g cvFigures) float64 { return g.tuned.precision() }),
 		stat(func(g cvFigures) float64 { return g.tuned.handoff() }))
-	fmt.Fprintf(w, "cv_tuned_thresholds: answer %s, margin %s, suggest %s\n",
-		stat(func(g cvFigures) float64 { return g.thresholds.Answer }),
-		stat(func(g cvFigures) float64 { return g.thresholds.Margin }),
-		stat(func(g cvFigures) float64 { return g.thresholds.Suggest }))
+	median := func(f func(cvFigures) float64) float64 {
+		var vs []float64
+		for _, g := range figs {
+			vs = append(vs, f(g))
+		}
+		slices.Sort(vs)
+		return (vs[(len(vs)-1)/2] + vs[len(vs)/2]) / 2
+	}
+	fmt.Fprintf(w, "cv_tuned_thresholds (median of the splits): answer_threshold = %.2f, answer_margin = %.2f, suggest_threshold = %.2f\n",
+		median(func(g cvFigures) float64 { return g.thresholds.Answer }),
+		median(func(g cvFigures) float64 { return g.thresholds.Margin }),
+		median(func(g cvFigures) float64 { return g.thresholds.Suggest }))
 	fmt.Fprintf(w, "cv_fixed (answer %.2f, margin %.2f, suggest %.2f): precision %s, coverage %s, handoff %s\n",
 		t.Answer, t.Margin, t.Suggest,
 		stat(func(g cvFigures) float64 { return g.fixed.precision() }),
