@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.69,
-		AnswerMargin:     0.04,
-		SuggestThreshold: 0.67,
+		AnswerThreshold:  0.68,
+		AnswerMargin:     0,
+		SuggestThreshold: 0.62,
 	}
 }
 

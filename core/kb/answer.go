@@ -179,6 +179,20 @@ type Features struct {
 	// that match the question at supportMatch or better: an entry whose
 	// several phrasings agree is more likely the right one.
 	Support float64
+	// QuestionCover and PhrasingCover are the two sides of the best
+	// phrasing's match: the weighted share of the question's terms found
+	// in the phrasing, and of the phrasing's found in the question (both
+	// with the intents, before the little-information rule). Match mixes
+	// them at fixed weights; apart, the calibration weighs each.
+	QuestionCover, PhrasingCover float64
+	// Lead is Margin relative to Match, at least -1: a lead of 0.1 over
+	// a match of 0.4 sets an entry further apart from the next than the
+	// same lead over a match of 0.9.
+	Lead float64
+	// SupportedMargin is Margin times Support: a lead carried by several
+	// phrasings of the entry that agree, not by one that happens to
+	// share a word.
+	SupportedMargin float64
 }
 
 // Calibration turns Features into a confidence: the logistic function of
@@ -193,29 +207,33 @@ type Calibration struct {
 // Probability is the calibrated confidence, 0–1, that an entry with
 // features f answers the question.
 func (c Calibration) Probability(f Features) float64 {
-	w := c.Weights
-	z := c.Bias + w.Match*f.Match + w.Margin*f.Margin + w.Unknown*f.Unknown +
-		w.Intent*f.Intent + w.AnswerOnly*f.AnswerOnly + w.Evidence*f.Evidence +
-		w.Rank*f.Rank + w.Support*f.Support
+	z := c.Bias
+	fv := f.Vector()
+	for i, w := range c.Weights.Vector() {
+		z += w * fv[i]
+	}
 	return 1 / (1 + math.Exp(-z))
 }
 
 // Vector lists the features in a fixed order, for fitting.
 func (f Features) Vector() []float64 {
-	return []float64{f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support}
+	return []float64{f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support,
+		f.QuestionCover, f.PhrasingCover, f.Lead, f.SupportedMargin}
 }
 
 // FeaturesOf is the inverse of Vector.
 func FeaturesOf(v []float64) Features {
-	return Features{Match: v[0], Margin: v[1], Unknown: v[2], Intent: v[3], AnswerOnly: v[4], Evidence: v[5], Rank: v[6], Support: v[7]}
+	return Features{Match: v[0], Margin: v[1], Unknown: v[2], Intent: v[3], AnswerOnly: v[4], Evidence: v[5], Rank: v[6], Support: v[7],
+		QuestionCover: v[8], PhrasingCover: v[9], Lead: v[10], SupportedMargin: v[11]}
 }
 
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -4.881,
-	Weights: Features{Match: 1.784, Margin: 1.875, Unknown: -0.976, Intent: 0.206, AnswerOnly: -0.050,
-		Evidence: 2.223, Rank: 1.481, Support: 1.552},
+	Bias: -5.557,
+	Weights: Features{Match: 1.076, Margin: 1.021, Unknown: -0.876, Intent: 0.128, AnswerOnly: 0.167,
+		Evidence: 2.101, Rank: 1.397, Support: 1.125,
+		QuestionCover: 0.825, PhrasingCover: 1.247, Lead: 0.523, SupportedMargin: 1.723},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
@@ -321,7 +339,8 @@ func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
 }
 
 // withMargins sets each candidate's Margin: how far its match leads the
-// best other candidate's (negative when another matches better).
+// best other candidate's (negative when another matches better), and
+// what is derived from it.
 func withMargins(fs []Features) {
 	for i := range fs {
 		other := 0.0
@@ -331,6 +350,11 @@ func withMargins(fs []Features) {
 			}
 		}
 		fs[i].Margin = fs[i].Match - other
+		fs[i].Lead = 0
+		if fs[i].Match > 0 {
+			fs[i].Lead = max(-1, fs[i].Margin/fs[i].Match)
+		}
+		fs[i].SupportedMargin = fs[i].Margin * fs[i].Support
 	}
 }
 
@@ -484,6 +508,7 @@ func (r *reader) features(q side, h Hit, idfCache map[string]float64) Features {
 		}
 		if conf > f.Match {
 			f.Match = conf
+			f.QuestionCover, f.PhrasingCover = qcov, pcov
 			f.Intent = intentMatch
 			f.Evidence = min(evidence/r.idf(0), maxEvidence)
 			f.AnswerOnly = 0

@@ -19,7 +19,27 @@ func TestCalibrationProbability(t *testing.T) {
 			t.Errorf("Probability(%+v) = %v, want %v", tc.f, got, tc.want)
 		}
 	}
-	if got := FeaturesOf(Features{Match: 1, Margin: 2, Unknown: 3, Intent: 4, AnswerOnly: 5, Evidence: 6, Rank: 7, Support: 8}.Vector()); got.Support != 8 || got.Match != 1 {
-		t.Errorf("FeaturesOf(Vector) = %+v", got)
+	f := Features{Match: 1, Margin: 2, Unknown: 3, Intent: 4, AnswerOnly: 5, Evidence: 6, Rank: 7, Support: 8,
+		QuestionCover: 9, PhrasingCover: 10, Lead: 11, SupportedMargin: 12}
+	if got := FeaturesOf(f.Vector()); got != f {
+		t.Errorf("FeaturesOf(Vector) = %+v, want %+v", got, f)
+	}
+}
+
+func TestWithMargins(t *testing.T) {
+	fs := []Features{{Match: 0.8, Support: 1}, {Match: 0.4, Support: 1.0 / 3}, {Match: 0.1}, {}}
+	withMargins(fs)
+	for i, want := range []Features{
+		{Match: 0.8, Support: 1, Margin: 0.4, Lead: 0.5, SupportedMargin: 0.4},
+		{Match: 0.4, Support: 1.0 / 3, Margin: -0.4, Lead: -1, SupportedMargin: -0.4 / 3},
+		{Match: 0.1, Margin: -0.7, Lead: -1},
+		{Margin: -0.8},
+	} {
+		got := fs[i]
+		if math.Abs(got.Margin-want.Margin) > 1e-9 || math.Abs(got.Lead-want.Lead) > 1e-9 ||
+			math.Abs(got.SupportedMargin-want.SupportedMargin) > 1e-9 {
+			t.Errorf("candidate %d: margin %v, lead %v, supported margin %v; want %v, %v, %v",
+				i, got.Margin, got.Lead, got.SupportedMargin, want.Margin, want.Lead, want.SupportedMargin)
+		}
 	}
 }

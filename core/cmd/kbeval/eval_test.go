@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -250,5 +251,37 @@ func TestFitCalibration(t *testing.T) {
 		if r.cands[0].score < r.cands[1].score {
 			t.Fatalf("candidates not sorted by the new confidence: %+v", r.cands)
 		}
+	}
+}
+
+// TestCrossValidate cross-validates questions whose best candidate is
+// right when the FAQ answers them, and matches them better than it
+// matches the questions it does not answer: out of fold, the fit must
+// still beat a coin on them and rank the right candidate first.
+func TestCrossValidate(t *testing.T) {
+	var rs []result
+	for i := range 100 {
+		q := question{text: fmt.Sprint(i), expected: []string{"right"}}
+		m := 0.5 + float64(i%50)/100
+		if i%5 == 0 {
+			q.expected = nil
+			m = float64(i%40) / 100
+		}
+		rs = append(rs, result{q: q, cands: []candidate{
+			{title: "other", features: kb.Features{Match: m / 2, Margin: -m / 2, Rank: 0.5}},
+			{title: "right", right: q.inScope(), features: kb.Features{Match: m, Margin: m / 2, Rank: 1}},
+		}})
+	}
+	figs := crossValidate(rs, kb.Thresholds{Answer: 0.5, Suggest: 0.5})
+	if len(figs) != cvSplits {
+		t.Fatalf("%d splits, want %d", len(figs), cvSplits)
+	}
+	for _, g := range figs {
+		if g.logLoss >= math.Ln2/2 || g.top1 < 1 {
+			t.Errorf("out-of-fold log loss %.3f, top-1 %.3f: the fit did not carry over", g.logLoss, g.top1)
+		}
+	}
+	if rs[0].cands[0].title != "other" {
+		t.Error("cross-validation reordered the candidates it was given")
 	}
 }

@@ -20,6 +20,17 @@ const ridge = 1.0
 // on the best candidate, so that is what is fitted; the others score
 // lower through their negative margin.
 func fitCalibration(rs []result) kb.Calibration {
+	w := fitWeights(rs, kb.Features.Vector)
+	if w == nil {
+		return kb.Calibration{}
+	}
+	return kb.Calibration{Bias: w[0], Weights: kb.FeaturesOf(w[1:])}
+}
+
+// fitWeights fits the logistic regression on the features vec lists,
+// and returns the intercept followed by their weights (nil when there is
+// nothing to fit).
+func fitWeights(rs []result, vec func(kb.Features) []float64) []float64 {
 	var xs [][]float64
 	var ys []float64
 	for _, r := range rs {
@@ -27,7 +38,7 @@ func fitCalibration(rs []result) kb.Calibration {
 			if c.features.Margin < 0 {
 				continue
 			}
-			xs = append(xs, append([]float64{1}, c.features.Vector()...))
+			xs = append(xs, append([]float64{1}, vec(c.features)...))
 			y := 0.0
 			if c.right {
 				y = 1
@@ -36,7 +47,7 @@ func fitCalibration(rs []result) kb.Calibration {
 		}
 	}
 	if len(xs) == 0 {
-		return kb.Calibration{}
+		return nil
 	}
 	n := len(xs[0])
 	w := make([]float64, n)
@@ -75,7 +86,7 @@ func fitCalibration(rs []result) kb.Calibration {
 			break
 		}
 	}
-	return kb.Calibration{Bias: w[0], Weights: kb.FeaturesOf(w[1:])}
+	return w
 }
 
 // solve solves a x = b by Gaussian elimination with partial pivoting; a
@@ -134,6 +145,7 @@ func recalibrate(rs []result, c kb.Calibration) {
 // printCalibration prints c as the Go literal of the answerer's default.
 func printCalibration(w io.Writer, c kb.Calibration) {
 	f := c.Weights
-	fmt.Fprintf(w, "fitted on the tuning part:\nvar defaultCalibration = Calibration{\n\tBias: %.3f,\n\tWeights: Features{Match: %.3f, Margin: %.3f, Unknown: %.3f, Intent: %.3f, AnswerOnly: %.3f, Evidence: %.3f, Rank: %.3f, Support: %.3f},\n}\n",
-		c.Bias, f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support)
+	fmt.Fprintf(w, "fitted on the tuning part:\nvar defaultCalibration = Calibration{\n\tBias: %.3f,\n\tWeights: Features{Match: %.3f, Margin: %.3f, Unknown: %.3f, Intent: %.3f, AnswerOnly: %.3f, Evidence: %.3f, Rank: %.3f, Support: %.3f,\n\t\tQuestionCover: %.3f, PhrasingCover: %.3f, Lead: %.3f, SupportedMargin: %.3f},\n}\n",
+		c.Bias, f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support,
+		f.QuestionCover, f.PhrasingCover, f.Lead, f.SupportedMargin)
 }

@@ -4,7 +4,7 @@
 // large knowledge base. `make eval` runs it; see docs/knowledge-base.md.
 //
 // The questions (questions.csv) are split by a hash of their text into a
-// tuning part, the only one -fit, -tune, -curve and -show look at, and a
+// tuning part, the only one -fit, -tune, -curve, -show and -cv look at, and a
 // held-out part; a second tuning set (tuning2.csv) is all tuning, and a
 // second held-out set (heldout2.csv), written apart from the first, is a
 // third part. The two held-out parts judge the result.
@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/switchboard-chat/switchboard/core/config"
 )
@@ -39,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	curveMargin := fs.Float64("curve", -1, "print the tuning part's precision and coverage by answer threshold at this margin")
 	fit := fs.Bool("fit", false, "fit the answerer's calibration on the tuning part, print it, and judge every part with it")
 	show := fs.Bool("show", false, "print each question of the tuning part with the answerer's candidates")
+	cv := fs.Bool("cv", false, "cross-validate the calibration's fit within the tuning part, print the out-of-fold figures, and judge no other part")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,6 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	t := thresholds(config.Default().KB)
+	if *cv {
+		qs = slices.DeleteFunc(qs, func(q question) bool { return q.part() != tuning })
+	}
 	ctx := context.Background()
 	e, err := newEvaluator(ctx, *sources)
 	if err != nil {
@@ -59,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
+	}
+	if *cv {
+		printCV(stdout, crossValidate(results, t), t)
+		return 0
 	}
 	if *fit {
 		c := fitCalibration(parts(results)[0].results)
