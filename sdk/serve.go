@@ -94,7 +94,7 @@ func Serve(p Plugins) {
 		GRPCServer:       newGRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Level:      hclog.Info,
-			Output:     os.NewFile(2, "stderr"),
+			Output:     logOutput,
 			JSONFormat: true,
 		}),
 	})
@@ -128,13 +128,18 @@ func exitWithParent() {
 // the daemon, so [NewLogger] does not write them.
 const LogLevelEnv = "SWITCHBOARD_PLUGIN_LOG_LEVEL"
 
+// logOutput is the process's fd 2, the pipe the daemon reads log lines
+// from, taken before go-plugin points os.Stderr elsewhere while serving. It
+// is the one *os.File for fd 2: a second one (os.NewFile(2, ...)) would close
+// fd 2 when it is collected, after which log lines fail or, once the number
+// is reused, go into whatever connection got it.
+var logOutput = os.Stderr
+
 // NewLogger returns a logger for plugin code. Its lines reach the daemon's
 // log with their level and fields, tagged with the plugin's name; lines
 // below the daemon's level ([LogLevelEnv]) are not written at all.
 func NewLogger() *slog.Logger {
-	// fd 2 is the pipe the daemon reads log lines from; os.Stderr itself is
-	// redirected by go-plugin while serving.
-	h := slog.NewJSONHandler(os.NewFile(2, "stderr"), &slog.HandlerOptions{
+	h := slog.NewJSONHandler(logOutput, &slog.HandlerOptions{
 		Level: logLevel(os.Getenv(LogLevelEnv)),
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) > 0 {

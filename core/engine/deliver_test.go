@@ -369,7 +369,15 @@ func TestDeliveryHooksShareTheOutcomesTransaction(t *testing.T) {
 				},
 			})
 			h := &harness{t: t}
-			h.eventually("the outcome", func() bool { mu.Lock(); defer mu.Unlock(); return len(told) == 1 })
+			// The hook runs inside the outcome's transaction: the entry
+			// leaves the outbox when that commits.
+			h.eventually("the outcome", func() bool {
+				mu.Lock()
+				n := len(told)
+				mu.Unlock()
+				out, err := st.Outbox()
+				return n == 1 && err == nil && len(out) == 0
+			})
 			want := "delivered "
 			if tt.wantRef != "" {
 				want += tt.wantRef + c.ID

@@ -356,29 +356,27 @@ func TestDataWebhooks(t *testing.T) {
 func TestConcurrentSendsRefreshOnce(t *testing.T) {
 	for _, mode := range []struct {
 		name   string
-		expire func(f *siqtest.Fake)
+		expire func(f *siqtest.Fake, c *Channel)
 	}{
-		{"token expired at Zoho", func(f *siqtest.Fake) { f.ExpireTokens() }},
-		{"token past its lifetime", nil},
+		{"token expired at Zoho", func(f *siqtest.Fake, _ *Channel) { f.ExpireTokens() }},
+		{"token past its lifetime", func(_ *siqtest.Fake, c *Channel) {
+			// The plugin's clock moves past the cached token's lifetime (an
+			// hour at the fake); the refreshed token is good for the next.
+			tokens := c.state().api.tokens
+			tokens.mu.Lock()
+			tokens.now = func() time.Time { return time.Now().Add(time.Hour) }
+			tokens.mu.Unlock()
+		}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			f := siqtest.New(t)
 			c := configured(t, f, nil)
-			if mode.expire == nil {
-				// A lifetime shorter than the refresh margin: the cached
-				// token counts as expired as soon as it is fetched.
-				f.SetTokenLifetime(time.Second)
-			}
 			ctx := context.Background()
 			if _, err := c.Send(ctx, sdk.Outbound{ID: "warm", Text: "x", Context: map[string]string{ctxRequestID: "warm"}}); err != nil {
 				t.Fatal(err)
 			}
 			before := f.Refreshes()
-			if mode.expire != nil {
-				mode.expire(f)
-			} else {
-				time.Sleep(1100 * time.Millisecond)
-			}
+			mode.expire(f, c)
 			var wg sync.WaitGroup
 			errs := make(chan error, 50)
 			for i := range 50 {

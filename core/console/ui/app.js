@@ -325,7 +325,17 @@ function onConversation(c) {
 }
 
 function onMessage(ev) {
-  if (ev.conversation_id !== state.openId) return;
+  if (ev.conversation_id !== state.openId) {
+    // The conversation's own event may already end on a later line (the
+    // bot's answer to it): the visitor's line is what makes it unread.
+    const old = state.convs.get(ev.conversation_id);
+    const m = ev.message;
+    if (m.role === 'visitor' && (!old || !old.last_message || old.last_message.id < m.id) && !state.unread.has(ev.conversation_id)) {
+      state.unread.add(ev.conversation_id);
+      renderList();
+    }
+    return;
+  }
   if (state.loading === ev.conversation_id) { state.pending.push(ev.message); return; }
   const m = ev.message;
   if (m.id <= state.lastMsgId) return;

@@ -162,6 +162,32 @@ type Page struct {
 	ctx context.Context
 }
 
+// startAttempts is how many times a browser that crashes before it listens
+// is started: Chromium, started as root without a sandbox in a container,
+// now and then crashes at startup, before loading any page.
+const startAttempts = 2
+
+// start starts the browser and its tab. They live as long as the returned
+// context: the first call is made on it, not on one with a time limit.
+func (b *Browser) start() context.Context {
+	b.t.Helper()
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := chromedp.NewContext(b.alloc)
+		err := chromedp.Do(ctx)
+		if err == nil {
+			b.t.Cleanup(cancel)
+			return ctx
+		}
+		cancel()
+		// chromedp says so only in the message: the process ended before
+		// it printed where it listens.
+		if attempt == startAttempts || !strings.Contains(err.Error(), "chrome failed to start") {
+			b.t.Fatalf("browser: start: %v", err)
+		}
+		b.t.Logf("browser: crashed at startup, starting it again: %v", err)
+	}
+}
+
 // Page opens a new tab. Uncaught exceptions and console errors on it are
 // collected and fail the test when it ends.
 func (b *Browser) Page(o Options) *Page {
@@ -172,14 +198,8 @@ func (b *Browser) Page(o Options) *Page {
 	if o.Language == "" {
 		o.Language = "en-US"
 	}
-	ctx, cancel := chromedp.NewContext(b.alloc)
-	b.t.Cleanup(cancel)
+	ctx := b.start()
 	p := &Page{b: b, ctx: ctx}
-	// The first call starts the browser and the tab, which live as long as
-	// the context of that call: ctx itself, not one with a time limit.
-	if err := chromedp.Do(ctx); err != nil {
-		b.t.Fatalf("browser: start: %v", err)
-	}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {

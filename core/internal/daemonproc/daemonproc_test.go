@@ -156,7 +156,9 @@ func TestStartGivesUpOnADaemonNeverReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = d.Start(300 * time.Millisecond)
+	// Long enough for the fake to start and say where it serves on a busy
+	// machine, where starting a process can take longer than a second.
+	err = d.Start(5 * time.Second)
 	if err == nil || !strings.Contains(err.Error(), "not ready after") || !strings.Contains(err.Error(), "serving on") {
 		t.Fatalf("error %v", err)
 	}
