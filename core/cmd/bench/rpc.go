@@ -37,8 +37,8 @@ func telegramHost(apiBase string) (*pluginhost.Host, sdk.Channel) {
 // it) and times n calls of each kind, one at a time: ping, a round trip in
 // which the plugin does no work of its own (the cost of the hop), and
 // HandleWebhook (on the plugin's webhook stream, as the daemon sends it),
-// the round trip of every inbound webhook with the plugin's
-// own verification and parsing of a signed update.
+// the round trip of every inbound webhook with the plugin's own
+// verification and parsing of a signed update.
 func pluginRPC(apiBase string, n int) (ping, webhook []time.Duration) {
 	ctx := context.Background()
 	host, ch := telegramHost(apiBase)
