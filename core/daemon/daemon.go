@@ -101,6 +101,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return st.WaitingByDepartment(d.cfg.Routing.DefaultDepartment)
 		},
 		Ratings: func() ([]metrics.RatingTotals, error) { return ratingTotals(st) },
+		StoreCommits: func() metrics.StoreCommits {
+			c := st.CommitStats()
+			return metrics.StoreCommits{Commits: c.Commits, Writes: c.Writes, Pages: c.Pages, Busy: c.Busy}
+		},
 	})
 	host := pluginhost.New(pluginhost.Config{
 		Dir:      d.cfg.Plugins.Dir,

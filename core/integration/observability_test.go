@@ -59,6 +59,8 @@ func TestMetricsAndStatsAfterAConversation(t *testing.T) {
 		`switchboard_engine_processed_events_total `,
 		`switchboard_outbox_pending_entries`,
 		`switchboard_plugin_restarts_total`,
+		`switchboard_store_writes_total `,
+		`switchboard_store_pages_written_total `,
 	} {
 		if !strings.Contains(body, series) {
 			t.Errorf("/metrics lacks %s", series)

@@ -126,6 +126,18 @@ type Options struct {
 	// Ratings are the satisfaction ratings per operator since the
 	// database was created. An error fails only these series.
 	Ratings func() ([]RatingTotals, error)
+	// StoreCommits is the store writer's work since the start, e.g. from
+	// (*store.Store).CommitStats.
+	StoreCommits func() StoreCommits
+}
+
+// StoreCommits counts the store writer's work: its transactions, the
+// queued writes they carried, the pages they wrote and the time it spent.
+// Under load, rate(pages_written) / rate(writes) is the disk's cost of a
+// write, and a busy rate near 1 means the writer sets the intake's pace.
+type StoreCommits struct {
+	Commits, Writes, Pages uint64
+	Busy                   time.Duration
 }
 
 // RatingTotals are one operator's satisfaction ratings: the questions
@@ -281,6 +293,18 @@ func New(opts Options) *Metrics {
 				"Satisfaction rating questions asked after an operator's close, by the operator who served.", []string{"operator"}, nil),
 			score: prometheus.NewDesc("switchboard_csat_score",
 				"Satisfaction ratings given (1 to 5), by the operator who served: _count ratings, _sum their scores.", []string{"operator"}, nil),
+		})
+	}
+	if f := opts.StoreCommits; f != nil {
+		reg.MustRegister(&storeCollector{read: f,
+			commits: prometheus.NewDesc("switchboard_store_commits_total",
+				"Transactions the store's writer committed, each with one fsync.", nil, nil),
+			writes: prometheus.NewDesc("switchboard_store_writes_total",
+				"Queued writes committed (a webhook's events, an engine turn, a delivery's outcome); under load many share one commit.", nil, nil),
+			pages: prometheus.NewDesc("switchboard_store_pages_written_total",
+				"Database pages the commits wrote (tree and freelist pages; not the meta page each commit writes).", nil, nil),
+			busy: prometheus.NewDesc("switchboard_store_busy_seconds_total",
+				"Time the store's writer spent running, committing and syncing writes; a rate near 1 means it sets the intake's pace.", nil, nil),
 		})
 	}
 	for _, ch := range opts.Channels {
@@ -610,4 +634,25 @@ func (c *ratingCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.CounterValue, float64(t.Requests), t.Operator)
 		ch <- prometheus.MustNewConstSummary(c.score, uint64(t.Ratings), float64(t.ScoreSum), nil, t.Operator)
 	}
+}
+
+// storeCollector exports the store writer's counters, read once a scrape.
+type storeCollector struct {
+	read                         func() StoreCommits
+	commits, writes, pages, busy *prometheus.Desc
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.commits
+	ch <- c.writes
+	ch <- c.pages
+	ch <- c.busy
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.read()
+	ch <- prometheus.MustNewConstMetric(c.commits, prometheus.CounterValue, float64(s.Commits))
+	ch <- prometheus.MustNewConstMetric(c.writes, prometheus.CounterValue, float64(s.Writes))
+	ch <- prometheus.MustNewConstMetric(c.pages, prometheus.CounterValue, float64(s.Pages))
+	ch <- prometheus.MustNewConstMetric(c.busy, prometheus.CounterValue, s.Busy.Seconds())
 }

@@ -41,6 +41,9 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 		EngineInflight:  func() int { return int(inflight.Load()) },
 		EngineProcessed: func() uint64 { return 41 },
 		OutboxPending:   func() int { return 3 },
+		StoreCommits: func() StoreCommits {
+			return StoreCommits{Commits: 5, Writes: 12, Pages: 30, Busy: 1500 * time.Millisecond}
+		},
 	})
 
 	m.InboundCommitted("tg", 2, 1)
@@ -105,6 +108,10 @@ func TestScrapeShowsRecordedSeries(t *testing.T) {
 		{"inflight", `switchboard_engine_inflight_events 7`},
 		{"processed", `switchboard_engine_processed_events_total 41`},
 		{"outbox", `switchboard_outbox_pending_entries 3`},
+		{"store commits", `switchboard_store_commits_total 5`},
+		{"store writes", `switchboard_store_writes_total 12`},
+		{"store pages", `switchboard_store_pages_written_total 30`},
+		{"store busy", `switchboard_store_busy_seconds_total 1.5`},
 		{"build info", `switchboard_build_info{goversion="go`},
 		{"go collector", `go_goroutines `},
 		{"process collector", `process_start_time_seconds `},

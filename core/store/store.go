@@ -129,6 +129,35 @@ type Store struct {
 	convs *decodedCache[Conversation]
 	// msgs keeps decoded transcript lines.
 	msgs *decodedCache[Message]
+	// commits, writes and busy count the writer's work (CommitStats).
+	commits, writes atomic.Uint64
+	busy            atomic.Int64
+}
+
+// CommitStats is what the writer has done since Open.
+type CommitStats struct {
+	// Commits counts the transactions committed; Writes the queued writes
+	// they carried (many share one under load).
+	Commits, Writes uint64
+	// Pages counts the database pages the commits wrote (tree and
+	// freelist pages; the meta page each commit also writes is not
+	// counted), each PageSize bytes.
+	Pages    uint64
+	PageSize int
+	// Busy is the time the writer spent on batches: running the writes,
+	// committing them (fsync included) and the hooks after. Near all of
+	// the wall time means the writer sets how fast events are taken in.
+	Busy time.Duration
+}
+
+// CommitStats returns the writer's counters.
+func (s *Store) CommitStats() CommitStats {
+	st := s.db.Stats()
+	return CommitStats{
+		Commits: s.commits.Load(), Writes: s.writes.Load(),
+		Pages: uint64(st.TxStats.GetPageCount()), PageSize: s.db.Info().PageSize,
+		Busy: time.Duration(s.busy.Load()),
+	}
 }
 
 type writeOp struct {
@@ -299,6 +328,8 @@ func (s *Store) writer() {
 // commit runs a batch in one transaction. A write that returns an error is
 // answered with it and the batch is run again without it.
 func (s *Store) commit(batch []*writeOp) {
+	start := time.Now()
+	defer func() { s.busy.Add(int64(time.Since(start))) }()
 	for len(batch) > 0 {
 		failed := -1
 		var hooks []func()
@@ -315,6 +346,8 @@ func (s *Store) commit(batch []*writeOp) {
 			return nil
 		})
 		if err == nil {
+			s.commits.Add(1)
+			s.writes.Add(uint64(len(batch)))
 			for _, h := range hooks {
 				h()
 			}

@@ -86,6 +86,10 @@ type trialResult struct {
 	backlogEnd        int
 	processed         int // inbox events the engine finished in the window
 	cpu, daemonCPU    time.Duration
+	// The store writer in the window: pages written per message
+	// accepted, queued writes per commit, and the share of the window it
+	// was busy.
+	pagesPerMsg, writesPerCommit, writerBusy float64
 	// ageP50 and ageMax are how far back the backlog reached over the
 	// samples from the window's start to a second after it.
 	ageP50, ageMax time.Duration
@@ -94,9 +98,9 @@ type trialResult struct {
 }
 
 func (t trialResult) String() string {
-	return fmt.Sprintf("offered %.0f/s achieved %.0f/s acked %d failed %d unanswered %d behind %d backlog %d→%d age p50 %.0fms max %.0fms processed %d cpu %.0fµs/msg load %s pass %v",
+	return fmt.Sprintf("offered %.0f/s achieved %.0f/s acked %d failed %d unanswered %d behind %d backlog %d→%d age p50 %.0fms max %.0fms processed %d cpu %.0fµs/msg writer busy %.2f, %.1f writes/commit, %.2f pages/msg load %s pass %v",
 		t.offered, t.achieved, t.acked, t.failed, t.unanswered, t.behind, t.backlogStart, t.backlogEnd,
-		ms(t.ageP50), ms(t.ageMax), t.processed, t.cpuPerMsg(), t.load, t.pass)
+		ms(t.ageP50), ms(t.ageMax), t.processed, t.cpuPerMsg(), t.writerBusy, t.writesPerCommit, t.pagesPerMsg, t.load, t.pass)
 }
 
 // cpuPerMsg is the daemon's and its plugins' CPU per processed message, in µs.
@@ -200,6 +204,9 @@ func runSustained(root string, plat *platform, modelURL string) {
 		emit("cpu_us_per_msg"+suffix, "%.0f", r.cpuPerMsg())
 		emit("cpu_us_per_msg"+suffix+"_daemon", "%.0f", us(r.daemonCPU)/float64(max(r.processed, 1)))
 		emit("sustained_backlog_age_max_ms"+suffix, "%.0f", ms(r.ageMax))
+		emit("sustained_pages_per_msg"+suffix, "%.2f", r.pagesPerMsg)
+		emit("sustained_writes_per_commit"+suffix, "%.1f", r.writesPerCommit)
+		emit("sustained_writer_busy"+suffix, "%.2f", r.writerBusy)
 	}
 	if eok {
 		emitSetup("", e)
@@ -424,6 +431,15 @@ func runTrial(sz sustainedSizes, setup sustainedSetup, dir string, rate float64,
 	}
 	res.backlogStart, res.backlogEnd = atFrom.backlog(), atUntil.backlog()
 	res.processed = int(atUntil.processed - atFrom.processed)
+	if n := atUntil.accepted - atFrom.accepted; n > 0 {
+		res.pagesPerMsg = float64(atUntil.pages-atFrom.pages) / float64(n)
+	}
+	if n := atUntil.commits - atFrom.commits; n > 0 {
+		res.writesPerCommit = float64(atUntil.writes-atFrom.writes) / float64(n)
+	}
+	if span := atUntil.at.Sub(atFrom.at).Seconds(); span > 0 {
+		res.writerBusy = (atUntil.busy - atFrom.busy) / span
+	}
 	sortDurations(lags)
 	res.ageP50, res.ageMax = percentile(lags, 0.5), percentile(lags, 1)
 	res.achieved = float64(res.acked) / sz.window.Seconds()
@@ -443,6 +459,9 @@ const samplePeriod = 200 * time.Millisecond
 type sample struct {
 	at                  time.Time
 	accepted, processed uint64
+	// The store writer's counters.
+	commits, writes, pages uint64
+	busy                   float64 // seconds
 }
 
 // backlog is the inbox's length: accepted, not yet finished.
@@ -487,9 +506,20 @@ func (s *sampler) take() sample {
 		if v, ok := strings.CutPrefix(line, accepted); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			x.accepted = uint64(f)
-		} else if v, ok := strings.CutPrefix(line, "switchboard_engine_processed_events_total "); ok {
+		} else if name, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") {
 			f, _ := strconv.ParseFloat(v, 64)
-			x.processed = uint64(f)
+			switch name {
+			case "switchboard_engine_processed_events_total":
+				x.processed = uint64(f)
+			case "switchboard_store_commits_total":
+				x.commits = uint64(f)
+			case "switchboard_store_writes_total":
+				x.writes = uint64(f)
+			case "switchboard_store_pages_written_total":
+				x.pages = uint64(f)
+			case "switchboard_store_busy_seconds_total":
+				x.busy = f
+			}
 		}
 	}
 	return x
