@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.68,
-		AnswerMargin:     0,
-		SuggestThreshold: 0.62,
+		AnswerThreshold:  0.70,
+		AnswerMargin:     0.04,
+		SuggestThreshold: 0.63,
 	}
 }
 

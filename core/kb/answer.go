@@ -230,10 +230,10 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -5.557,
-	Weights: Features{Match: 1.076, Margin: 1.021, Unknown: -0.876, Intent: 0.128, AnswerOnly: 0.167,
-		Evidence: 2.101, Rank: 1.397, Support: 1.125,
-		QuestionCover: 0.825, PhrasingCover: 1.247, Lead: 0.523, SupportedMargin: 1.723},
+	Bias: -4.646,
+	Weights: Features{Match: 0.620, Margin: 1.017, Unknown: -1.231, Intent: 0.432, AnswerOnly: -0.358,
+		Evidence: 1.591, Rank: 1.160, Support: 1.506,
+		QuestionCover: 0.348, PhrasingCover: 1.158, Lead: 0.356, SupportedMargin: 2.136},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
