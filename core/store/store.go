@@ -141,9 +141,8 @@ type CommitStats struct {
 	Commits, Writes uint64
 	// Pages counts the database pages the commits wrote (tree and
 	// freelist pages; the meta page each commit also writes is not
-	// counted), each PageSize bytes.
-	Pages    uint64
-	PageSize int
+	// counted).
+	Pages uint64
 	// Busy is the time the writer spent on batches: running the writes,
 	// committing them (fsync included) and the hooks after. Near all of
 	// the wall time means the writer sets how fast events are taken in.
@@ -155,8 +154,8 @@ func (s *Store) CommitStats() CommitStats {
 	st := s.db.Stats()
 	return CommitStats{
 		Commits: s.commits.Load(), Writes: s.writes.Load(),
-		Pages: uint64(st.TxStats.GetPageCount()), PageSize: s.db.Info().PageSize,
-		Busy: time.Duration(s.busy.Load()),
+		Pages: uint64(st.TxStats.GetPageCount()),
+		Busy:  time.Duration(s.busy.Load()),
 	}
 }
 

@@ -131,7 +131,7 @@ func TestFailedWriteDoesNotSinkItsBatch(t *testing.T) {
 	})
 	// Only the committed writes count, however they were batched.
 	c := s.CommitStats()
-	if c.Writes != 45 || c.Commits == 0 || c.Commits > 45 || c.Pages == 0 || c.PageSize <= 0 || c.Busy <= 0 {
+	if c.Writes != 45 || c.Commits == 0 || c.Commits > 45 || c.Pages == 0 || c.Busy <= 0 {
 		t.Errorf("commit stats %+v, want 45 writes in 1 to 45 commits, pages written and time spent", c)
 	}
 }
