@@ -159,6 +159,9 @@ func view(c store.Conversation, last *store.Message, lastVisitor string) Convers
 			v.ActivityAt = m.CreatedAt
 		}
 	}
+	// A line leaves the record as it was (store.ActivityTimes): updated_at
+	// is the same time as in the REST API.
+	v.UpdatedAt = v.ActivityAt
 	return v
 }
 

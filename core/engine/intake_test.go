@@ -95,6 +95,41 @@ func TestLinesForThePeopleAreSettledAtIntake(t *testing.T) {
 	}
 }
 
+// A relayed line that changes nothing of the conversation but its
+// transcript leaves the record unwritten: the commit copies one page
+// fewer. The conversation's activity time is still the line's.
+func TestARelayedLineLeavesTheRecordAsItWas(t *testing.T) {
+	cfg := testConfig()
+	cfg.Rules.Desk = conversation.ConsoleDesk
+	h := newHarness(t, cfg, nil)
+	id := h.handedOff()
+	before := h.conv(id)
+
+	h.line("2", "are you there?", nil)
+	after := h.conv(id)
+	if !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Errorf("record rewritten for a relayed line: updated_at %v → %v", before.UpdatedAt, after.UpdatedAt)
+	}
+	last, err := h.st.LastMessages(id, 1)
+	if err != nil || len(last) != 1 || last[0].Text != "are you there?" {
+		t.Fatalf("last line %v (%v)", last, err)
+	}
+	at, err := h.st.ActivityTimes([]store.Conversation{after})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := last[0].CreatedAt; !at[0].Equal(want) || !at[0].After(before.UpdatedAt) {
+		t.Errorf("activity %v, want the line's time %v (record %v)", at[0], want, before.UpdatedAt)
+	}
+
+	// A line with something for the record (the channel's context) still
+	// writes it.
+	h.line("3", "hello?", map[string]string{"reply_token": "r3"})
+	if c := h.conv(id); c.Context["reply_token"] != "r3" || !c.UpdatedAt.After(before.UpdatedAt) {
+		t.Errorf("context %v, updated_at %v: the record was not written", c.Context, c.UpdatedAt)
+	}
+}
+
 // A line the rules answer with more than a relay (here the visitor's
 // cancel keyword, which takes the conversation back to the bot) goes
 // through the inbox as before.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -463,22 +464,24 @@ func (e *Engine) write(tx *store.Tx, ef *effects) error {
 
 // writeOn is write for a caller that has just read the record in tx.
 func (e *Engine) writeOn(tx *store.Tx, ef *effects, fresh store.Conversation) error {
-	fresh.Status = ef.conv.Status
-	if len(ef.context) > 0 {
-		if fresh.Context == nil {
-			fresh.Context = map[string]string{}
+	if changesRecord(ef, &fresh) {
+		fresh.Status = ef.conv.Status
+		if len(ef.context) > 0 {
+			if fresh.Context == nil {
+				fresh.Context = map[string]string{}
+			}
+			maps.Copy(fresh.Context, ef.context)
 		}
-		maps.Copy(fresh.Context, ef.context)
-	}
-	for k, v := range ef.consumed {
-		// A newer event may have brought a new value meanwhile.
-		if fresh.Context[k] == v {
-			delete(fresh.Context, k)
+		for k, v := range ef.consumed {
+			// A newer event may have brought a new value meanwhile.
+			if fresh.Context[k] == v {
+				delete(fresh.Context, k)
+			}
 		}
-	}
-	fresh.UpdatedAt = e.st.Now()
-	if err := store.PutConversationTx(tx, &fresh); err != nil {
-		return err
+		fresh.UpdatedAt = e.st.Now()
+		if err := store.PutConversationTx(tx, &fresh); err != nil {
+			return err
+		}
 	}
 	// State changes first, then the lines said about them: the events
 	// are recorded in this order.
@@ -542,6 +545,29 @@ func (e *Engine) writeOn(tx *store.Tx, ef *effects, fresh store.Conversation) er
 		tx.OnCommit(func() { e.deliver.add(added) })
 	}
 	return nil
+}
+
+// changesRecord reports whether the effects change the conversation's
+// record as tx read it (fresh): its status or its context. A line relayed
+// to the people, or a bot answer that leaves the state as it was, changes
+// neither, and the record is then not written again: its page is one fewer
+// to copy and flush in the commit. The conversation's activity time is its
+// record's or its last line's, whichever is later (store.ActivityTimes), so
+// it needs no rewrite for a line.
+func changesRecord(ef *effects, fresh *store.Conversation) bool {
+	for k, v := range ef.context {
+		if old, ok := fresh.Context[k]; !ok || old != v {
+			return true
+		}
+	}
+	for k, v := range ef.consumed {
+		if fresh.Context[k] == v {
+			return true
+		}
+	}
+	// Exact comparison: a difference it sees that changes nothing (a time
+	// read back in another location) costs only a write.
+	return !reflect.DeepEqual(fresh.Status, ef.conv.Status)
 }
 
 // committed does what follows a durable commit of the effects: metrics and

@@ -42,8 +42,10 @@ type handoffView struct {
 	JoinedAt    *time.Time         `json:"joined_at,omitempty"`
 }
 
-func viewConversation(c store.Conversation) conversationView {
-	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Unreachable: c.Unreachable, Profile: c.Profile}
+// viewConversation builds c's view; activity is when anything last
+// happened in it (store.ActivityTimes), its updated_at.
+func viewConversation(c store.Conversation, activity time.Time) conversationView {
+	v := conversationView{ID: c.ID, Channel: c.Channel, User: c.User, State: c.State, CreatedAt: c.CreatedAt, UpdatedAt: activity, Unreachable: c.Unreachable, Profile: c.Profile}
 	if h := c.Handoff; h != nil {
 		v.Handoff = &handoffView{Cause: h.Cause, Reason: h.Reason, RequestedAt: h.RequestedAt, Desk: h.Desk, Operator: h.Operator}
 		if !h.JoinedAt.IsZero() {
@@ -87,7 +89,7 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/conversations/"+c.ID)
-	s.writeJSON(w, http.StatusCreated, viewConversation(c))
+	s.writeConversation(w, http.StatusCreated, c)
 }
 
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
@@ -106,11 +108,36 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	convs, next := finish(p, convs, func(c store.Conversation) []byte { return []byte(c.ID) })
-	out := make([]conversationView, len(convs))
-	for i, c := range convs {
-		out[i] = viewConversation(c)
+	out, err := s.viewConversations(convs)
+	if err != nil {
+		s.internalError(w, "list conversations", err)
+		return
 	}
 	s.writeJSON(w, http.StatusOK, listBody("conversations", out, next))
+}
+
+// viewConversations builds the views of cs, reading when each last had a
+// line.
+func (s *Server) viewConversations(cs []store.Conversation) ([]conversationView, error) {
+	at, err := s.store.ActivityTimes(cs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]conversationView, len(cs))
+	for i, c := range cs {
+		out[i] = viewConversation(c, at[i])
+	}
+	return out, nil
+}
+
+// writeConversation answers with c's view.
+func (s *Server) writeConversation(w http.ResponseWriter, status int, c store.Conversation) {
+	v, err := s.viewConversations([]store.Conversation{c})
+	if err != nil {
+		s.internalError(w, "view conversation "+c.ID, err)
+		return
+	}
+	s.writeJSON(w, status, v[0])
 }
 
 // conversation loads the {id} of the path, answering 404 itself.
@@ -130,7 +157,7 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request) (store.Con
 
 func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	if c, ok := s.conversation(w, r); ok {
-		s.writeJSON(w, http.StatusOK, viewConversation(c))
+		s.writeConversation(w, http.StatusOK, c)
 	}
 }
 
@@ -298,7 +325,7 @@ func (s *Server) handoff(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "hand off "+c.ID, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, viewConversation(updated))
+	s.writeConversation(w, http.StatusOK, updated)
 }
 
 func (s *Server) close(w http.ResponseWriter, r *http.Request) {
@@ -314,7 +341,7 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "close "+c.ID, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, viewConversation(updated))
+	s.writeConversation(w, http.StatusOK, updated)
 }
 
 // conversationList reads the conversation of the path and the paging of

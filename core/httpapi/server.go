@@ -39,6 +39,7 @@ type Store interface {
 	CreateConversation(ctx context.Context, c store.Conversation) (store.Conversation, error)
 	Conversation(id string) (store.Conversation, error)
 	ConversationPage(state conversation.State, p store.Page) ([]store.Conversation, error)
+	ActivityTimes(cs []store.Conversation) ([]time.Time, error)
 	Messages(convID string, after uint64, limit int) ([]store.Message, error)
 	MessagePage(convID string, p store.Page) ([]store.Message, error)
 	AuditPage(p store.Page) ([]store.AuditEntry, error)

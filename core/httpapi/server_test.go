@@ -215,6 +215,25 @@ func TestConversationsAPI(t *testing.T) {
 	if code != 200 || len(byState["conversations"].([]any)) != 1 {
 		t.Fatalf("by state: %d %v", code, byState)
 	}
+
+	// updated_at follows the transcript: a line leaves the record as it
+	// was, and the conversation still reads as updated when the line came.
+	rec, err := st.Conversation(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := rec.UpdatedAt.Add(time.Hour)
+	if _, err := st.AppendMessage(context.Background(), store.Message{ConversationID: id, Role: conversation.RoleVisitor, Text: "still there?", CreatedAt: later}); err != nil {
+		t.Fatal(err)
+	}
+	want := later.UTC().Format(time.RFC3339Nano)
+	if _, got := call(t, srv, "GET", "/v1/conversations/"+id, "k1", ""); got["updated_at"] != want {
+		t.Errorf("get: updated_at %v, want the last line's %s", got["updated_at"], want)
+	}
+	_, all := call(t, srv, "GET", "/v1/conversations", "k1", "")
+	if cs := all["conversations"].([]any); len(cs) != 1 || cs[0].(map[string]any)["updated_at"] != want {
+		t.Errorf("list: %v, want updated_at %s", cs, want)
+	}
 }
 
 func TestAPIBadInput(t *testing.T) {

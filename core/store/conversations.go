@@ -303,6 +303,39 @@ func (s *Store) WaitMessages(ctx context.Context, convID string, after uint64, l
 	}
 }
 
+// ActivityTimes returns, for each conversation, when anything last
+// happened in it: the later of its record's UpdatedAt and its last
+// transcript line's time. A line relayed to the people or answered without
+// a change of state adds to the transcript and leaves the record as it
+// was, so this is what an updated_at shown to users must be.
+func (s *Store) ActivityTimes(cs []Conversation) ([]time.Time, error) {
+	out := make([]time.Time, len(cs))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMessages).Cursor()
+		for i, conv := range cs {
+			out[i] = conv.UpdatedAt
+			k, v := c.Seek(messageKey(conv.ID, ^uint64(0)))
+			if k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+			if k == nil || !bytes.HasPrefix(k, messagePrefix(conv.ID)) {
+				continue
+			}
+			m, err := s.msgs.get(string(k), v)
+			if err != nil {
+				return err
+			}
+			if m.CreatedAt.After(out[i]) {
+				out[i] = m.CreatedAt
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // LastMessages returns up to n of a conversation's latest messages, oldest
 // first.
 func (s *Store) LastMessages(convID string, n int) ([]Message, error) {
