@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.70,
-		AnswerMargin:     0.04,
-		SuggestThreshold: 0.63,
+		AnswerThreshold:  0.64,
+		AnswerMargin:     0.00,
+		SuggestThreshold: 0.62,
 	}
 }
 

@@ -113,7 +113,7 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 // from the match and other features (see Features).
 const (
 	answerCredit  = 0.7
-	coverWeight   = 0.75
+	coverWeight   = 0.5
 	unknownWeight = 1.0
 	charCredit    = 0.9
 	minEvidence   = 0.4
@@ -230,10 +230,10 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -4.646,
-	Weights: Features{Match: 0.620, Margin: 1.017, Unknown: -1.231, Intent: 0.432, AnswerOnly: -0.358,
-		Evidence: 1.591, Rank: 1.160, Support: 1.506,
-		QuestionCover: 0.348, PhrasingCover: 1.158, Lead: 0.356, SupportedMargin: 2.136},
+	Bias: -5.305,
+	Weights: Features{Match: 0.541, Margin: 1.102, Unknown: -1.376, Intent: 0.639, AnswerOnly: -0.232,
+		Evidence: 1.412, Rank: 1.477, Support: 2.064,
+		QuestionCover: 0.995, PhrasingCover: 0.484, Lead: 0.595, SupportedMargin: 2.044},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
