@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.64,
+		AnswerThreshold:  0.65,
 		AnswerMargin:     0.00,
-		SuggestThreshold: 0.62,
+		SuggestThreshold: 0.63,
 	}
 }
 

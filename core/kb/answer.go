@@ -230,10 +230,10 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -5.305,
-	Weights: Features{Match: 0.541, Margin: 1.102, Unknown: -1.376, Intent: 0.639, AnswerOnly: -0.232,
-		Evidence: 1.412, Rank: 1.477, Support: 2.064,
-		QuestionCover: 0.995, PhrasingCover: 0.484, Lead: 0.595, SupportedMargin: 2.044},
+	Bias: -5.211,
+	Weights: Features{Match: 0.491, Margin: 1.069, Unknown: -1.449, Intent: 0.616, AnswerOnly: -0.278,
+		Evidence: 1.394, Rank: 1.533, Support: 2.133,
+		QuestionCover: 0.882, PhrasingCover: 0.503, Lead: 0.559, SupportedMargin: 2.003},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
