@@ -46,7 +46,7 @@ var englishSynonyms = [][]string{
 	{"tracking", "track", "trace"},
 	{"customs", "duty", "duties"},
 	{"cost", "fee", "fees"},
-	{"stock", "restock", "sold out", "available", "availability"},
+	{"stock", "restock", "sold out"},
 	{"wholesale", "bulk"},
 	{"loyalty", "rewards", "reward", "points"},
 	{"buy", "bought", "purchase", "purchased"},
