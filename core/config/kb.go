@@ -38,8 +38,8 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.65,
-		AnswerMargin:     0.00,
+		AnswerThreshold:  0.70,
+		AnswerMargin:     0.04,
 		SuggestThreshold: 0.63,
 	}
 }

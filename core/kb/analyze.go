@@ -13,7 +13,7 @@ import (
 // analyzerVersion names the analysis below. The postings are derived from
 // it, so an index written with another version is rebuilt from the stored
 // chunks when the knowledge base opens.
-const analyzerVersion = "13"
+const analyzerVersion = "12"
 
 // token is one term of an analysed text.
 type token struct {

@@ -113,7 +113,7 @@ func (k *KB) Answerer(t Thresholds) *Answerer { return &Answerer{kb: k, t: t} }
 // from the match and other features (see Features).
 const (
 	answerCredit  = 0.7
-	coverWeight   = 0.5
+	coverWeight   = 0.75
 	unknownWeight = 1.0
 	charCredit    = 0.9
 	minEvidence   = 0.4
@@ -230,10 +230,10 @@ func FeaturesOf(v []float64) Features {
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
 // -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -5.211,
-	Weights: Features{Match: 0.491, Margin: 1.069, Unknown: -1.449, Intent: 0.616, AnswerOnly: -0.278,
-		Evidence: 1.394, Rank: 1.533, Support: 2.133,
-		QuestionCover: 0.882, PhrasingCover: 0.503, Lead: 0.559, SupportedMargin: 2.003},
+	Bias: -4.646,
+	Weights: Features{Match: 0.620, Margin: 1.017, Unknown: -1.231, Intent: 0.432, AnswerOnly: -0.358,
+		Evidence: 1.591, Rank: 1.160, Support: 1.506,
+		QuestionCover: 0.348, PhrasingCover: 1.158, Lead: 0.356, SupportedMargin: 2.136},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best

@@ -46,7 +46,7 @@ var englishSynonyms = [][]string{
 	{"tracking", "track", "trace"},
 	{"customs", "duty", "duties"},
 	{"cost", "fee", "fees"},
-	{"stock", "restock", "sold out"},
+	{"stock", "restock", "sold out", "available", "availability"},
 	{"wholesale", "bulk"},
 	{"loyalty", "rewards", "reward", "points"},
 	{"buy", "bought", "purchase", "purchased"},
