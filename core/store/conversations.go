@@ -97,6 +97,21 @@ func messagePrefix(convID string) []byte {
 	return append([]byte(convID), 0)
 }
 
+// convSeqKey is where the conversation's event counter is kept in the
+// transcripts' bucket: the ID and a 1 sorts after every line of the
+// conversation (the ID and a 0, then the line's number) and before any
+// other conversation's keys, so no scan of a transcript by its prefix
+// meets it.
+func convSeqKey(convID string) []byte {
+	return append([]byte(convID), 1)
+}
+
+// isMessageKey tells a transcript line's key from a counter's (convSeqKey)
+// in a scan of the whole bucket.
+func isMessageKey(k []byte) bool {
+	return len(k) > 9 && k[len(k)-9] == 0
+}
+
 // CreateConversation stores a new conversation. If Ref is empty the
 // conversation's own ID is used as its reference (the REST channel does so).
 func (s *Store) CreateConversation(ctx context.Context, c Conversation) (Conversation, error) {

@@ -16,8 +16,9 @@ import (
 )
 
 // The event log: bucket events holds every event by its global sequence
-// number (the order they were committed in), bucket event_conv_seq the
-// last sequence number of each conversation's events. An event is written
+// number (the order they were committed in), and each conversation's last
+// sequence number of its events is kept beside its transcript (convSeqKey
+// in bucket messages). An event is written
 // by EmitTx in the transaction of the change it describes, with one
 // outbox entry per webhook subscription that wants it; old events are
 // removed by PurgeEvents.
@@ -194,15 +195,17 @@ func EmitTx(tx *Tx, on events.Subject, p events.Payload) (events.Event, error) {
 }
 
 // nextConversationSeq counts an event of conversation id and returns its
-// number.
+// number. The counter is kept in the transcripts' bucket, just after the
+// conversation's lines (convSeqKey), so the event of a new line changes the
+// page the line itself changed rather than a page of its own.
 func nextConversationSeq(tx *bolt.Tx, id string) (uint64, error) {
-	b := appending(tx, bucketEventConvSeq)
+	b, key := appending(tx, bucketMessages), convSeqKey(id)
 	var n uint64
-	if v := b.Get([]byte(id)); v != nil {
+	if v := b.Get(key); v != nil {
 		n = readU64(v)
 	}
 	n++
-	return n, b.Put([]byte(id), u64(n))
+	return n, b.Put(key, u64(n))
 }
 
 // subscriptions returns the active webhook subscriptions as tx sees them,

@@ -17,6 +17,26 @@ import (
 // transaction that opens it: an upgrade happens completely or not at all.
 var migrations = map[int]func(tx *bolt.Tx) error{
 	1: steps(typedOutboxPayloads, announcedHandoffs),
+	2: eventCountersBesideTranscripts,
+}
+
+// eventCountersBesideTranscripts moves the conversations' event counters
+// from a bucket of their own into the transcripts' bucket (convSeqKey):
+// schema 2 rewrote a page of that bucket for every event, a page no other
+// write of the event needed.
+func eventCountersBesideTranscripts(tx *bolt.Tx) error {
+	old := tx.Bucket(bucketEventConvSeq)
+	if old == nil {
+		return nil
+	}
+	msgs := tx.Bucket(bucketMessages)
+	err := old.ForEach(func(k, v []byte) error {
+		return msgs.Put(convSeqKey(string(k)), bytes.Clone(v))
+	})
+	if err != nil {
+		return fmt.Errorf("move event counters: %w", err)
+	}
+	return tx.DeleteBucket(bucketEventConvSeq)
 }
 
 // steps runs several upgrades as one.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,8 +136,8 @@ func TestSchema1DatabaseUpgrades(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := schemaVersion(t, path); v != "2" {
-		t.Fatalf("schema version %s after the upgrade, want 2", v)
+	if v, want := schemaVersion(t, path), strconv.Itoa(SchemaVersion); v != want {
+		t.Fatalf("schema version %s after the upgrade, want %s", v, want)
 	}
 	again, err := Open(path, Options{})
 	if err != nil {

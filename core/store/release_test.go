@@ -99,7 +99,27 @@ func TestReleaseDatabaseOpensWithItsPendingWork(t *testing.T) {
 	}
 	after, _, err := s.EventsAfter(last, 100, nil)
 	if err != nil || len(after) != 1 || after[0].Type != events.TypeTicketCreated || after[0].Seq <= last {
-		t.Errorf("events after the release's last (%d): %+v (%v)", last, after, err)
+		t.Fatalf("events after the release's last (%d): %+v (%v)", last, after, err)
+	}
+	// The conversation's events go on numbering where the release's
+	// stopped (its counters moved beside the transcripts).
+	var tgSeq uint64
+	for _, e := range logged {
+		if e.ConversationID == tg.ID {
+			tgSeq = max(tgSeq, e.ConversationSeq)
+		}
+	}
+	if tgSeq == 0 || after[0].ConversationSeq != tgSeq+1 {
+		t.Errorf("the ticket's event is #%d of %s, want #%d", after[0].ConversationSeq, tg.ID, tgSeq+1)
+	}
+	lines, err := s.Messages(tg.ID, 0, 0)
+	if err != nil || len(lines) == 0 {
+		t.Errorf("transcript %+v (%v)", lines, err)
+	}
+	for _, m := range lines {
+		if m.ConversationID != tg.ID || m.ID == 0 {
+			t.Errorf("transcript holds %+v", m)
+		}
 	}
 	if all, err := s.ConversationPage("", Page{Limit: 10}); err != nil || len(all) != 2 {
 		t.Errorf("conversations %d (%v)", len(all), err)

@@ -96,6 +96,10 @@ func (s *Store) PurgeTranscripts(ctx context.Context, before time.Time) (int, er
 			scanned := 0
 			for ; k != nil && len(old) < 1000 && scanned < 50000; k, v = c.Next() {
 				scanned++
+				if !isMessageKey(k) {
+					// A conversation's event counter: it outlives its lines.
+					continue
+				}
 				var m struct {
 					CreatedAt time.Time `json:"created_at"`
 				}

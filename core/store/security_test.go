@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboard-chat/switchboard/core/conversation"
 )
 
 func TestAPIKeysStoreOnlyHashes(t *testing.T) {
@@ -225,5 +227,24 @@ func TestRetentionKeepsRecentMessagesAndDeliveries(t *testing.T) {
 	}
 	if out, _ := s.Outbox(); len(out) != 1 {
 		t.Fatal("retention removed a pending delivery")
+	}
+	// The conversation's events go on numbering after its old lines went.
+	if _, err := s.AppendMessage(ctx, Message{ConversationID: convID, Role: conversation.RoleBot, Text: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	logged, _, err := s.EventsAfter(0, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, e := range logged {
+		if e.ConversationID == convID {
+			seqs = append(seqs, e.ConversationSeq)
+		}
+	}
+	for i, n := range seqs {
+		if n != uint64(i+1) {
+			t.Fatalf("the conversation's events are numbered %v", seqs)
+		}
 	}
 }

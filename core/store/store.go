@@ -25,7 +25,7 @@ import (
 
 // SchemaVersion is the layout version this code reads and writes. Opening
 // a database of an older version upgrades it (see migrations).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Bucket names.
 var (
@@ -49,12 +49,14 @@ var (
 	bucketVisitorTokens     = []byte("visitor_tokens")
 	bucketRatings           = []byte("ratings")
 	bucketEvents            = []byte("events")
-	bucketEventConvSeq      = []byte("event_conv_seq")
-	bucketWebhooks          = []byte("webhooks")
-	bucketWebhookAttempts   = []byte("webhook_attempts")
-	bucketOAuthClients      = []byte("oauth_clients")
-	bucketOAuthTokens       = []byte("oauth_tokens")
-	bucketOAuthTokenExpiry  = []byte("oauth_token_expiry")
+	// bucketEventConvSeq held the conversations' event counters until
+	// schema 3, which keeps each beside its transcript (convSeqKey).
+	bucketEventConvSeq     = []byte("event_conv_seq")
+	bucketWebhooks         = []byte("webhooks")
+	bucketWebhookAttempts  = []byte("webhook_attempts")
+	bucketOAuthClients     = []byte("oauth_clients")
+	bucketOAuthTokens      = []byte("oauth_tokens")
+	bucketOAuthTokenExpiry = []byte("oauth_token_expiry")
 	// Console accounts, their sessions and saved replies.
 	bucketOperators          = []byte("operators")
 	bucketOperatorEmails     = []byte("operator_emails")
@@ -70,7 +72,7 @@ var (
 		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates, bucketVisitorTokens, bucketRatings,
-		bucketEvents, bucketEventConvSeq, bucketWebhooks, bucketWebhookAttempts,
+		bucketEvents, bucketWebhooks, bucketWebhookAttempts,
 		bucketOAuthClients, bucketOAuthTokens, bucketOAuthTokenExpiry,
 		bucketOperators, bucketOperatorEmails, bucketOperatorSessions, bucketOperatorSessionsBy, bucketCanned,
 		bucketTickets, bucketTicketConvs,
