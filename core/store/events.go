@@ -200,8 +200,15 @@ func EmitTx(tx *Tx, on events.Subject, p events.Payload) (events.Event, error) {
 // page the line itself changed rather than a page of its own.
 func nextConversationSeq(tx *bolt.Tx, id string) (uint64, error) {
 	b, key := appending(tx, bucketMessages), convSeqKey(id)
+	v := b.Get(key)
+	if v == nil {
+		if old := tx.Bucket(bucketEventConvSeq); old != nil {
+			// Upgraded from schema 2, and the first event since.
+			v = old.Get([]byte(id))
+		}
+	}
 	var n uint64
-	if v := b.Get(key); v != nil {
+	if v != nil {
 		n = readU64(v)
 	}
 	n++

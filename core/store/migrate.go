@@ -20,24 +20,15 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 	2: eventCountersBesideTranscripts,
 }
 
-// eventCountersBesideTranscripts moves the conversations' event counters
-// from a bucket of their own into the transcripts' bucket (convSeqKey):
-// schema 2 rewrote a page of that bucket for every event, a page no other
-// write of the event needed.
-func eventCountersBesideTranscripts(tx *bolt.Tx) error {
-	old := tx.Bucket(bucketEventConvSeq)
-	if old == nil {
-		return nil
-	}
-	msgs := tx.Bucket(bucketMessages)
-	err := old.ForEach(func(k, v []byte) error {
-		return msgs.Put(convSeqKey(string(k)), bytes.Clone(v))
-	})
-	if err != nil {
-		return fmt.Errorf("move event counters: %w", err)
-	}
-	return tx.DeleteBucket(bucketEventConvSeq)
-}
+// eventCountersBesideTranscripts upgrades to the conversations' event
+// counters kept beside their transcripts (convSeqKey) without moving them:
+// moving every counter at once would rewrite the whole transcripts' bucket
+// in one transaction at start, as large as the database. Each stays in
+// schema 2's bucket, which is only read, until its conversation's next
+// event writes it in its new place (nextConversationSeq). The version
+// keeps a previous release, which would number events from its stale
+// counters, from opening the database.
+func eventCountersBesideTranscripts(*bolt.Tx) error { return nil }
 
 // steps runs several upgrades as one.
 func steps(fs ...func(tx *bolt.Tx) error) func(tx *bolt.Tx) error {

@@ -50,7 +50,8 @@ var (
 	bucketRatings           = []byte("ratings")
 	bucketEvents            = []byte("events")
 	// bucketEventConvSeq held the conversations' event counters until
-	// schema 3, which keeps each beside its transcript (convSeqKey).
+	// schema 3, which keeps each beside its transcript (convSeqKey); an
+	// upgraded database keeps it, only read (nextConversationSeq).
 	bucketEventConvSeq     = []byte("event_conv_seq")
 	bucketWebhooks         = []byte("webhooks")
 	bucketWebhookAttempts  = []byte("webhook_attempts")
