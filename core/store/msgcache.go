@@ -6,8 +6,10 @@ import (
 )
 
 // msgCacheSize bounds the decoded transcript lines kept in memory: the
-// recent history of a few hundred busy conversations.
-const msgCacheSize = 8192
+// model's history (its last 20 lines) of about 1,600 busy conversations,
+// at most about 25 MB. Below the lines a flood of conversations reads, a
+// turn decodes its history again.
+const msgCacheSize = 32768
 
 // newMsgCache keeps decoded transcript lines, keyed by their messages key.
 func newMsgCache() *decodedCache[Message] {
