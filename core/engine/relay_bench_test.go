@@ -19,12 +19,18 @@ import (
 // BenchmarkRelayedLines is the intake's commit of visitors' lines to
 // conversations with the console's operators, in process and without
 // fsync: 1,000 conversations wait for a person, and each commit records
-// 16 lines from conversations drawn at random (a fixed seed), each
-// relayed in that commit. It reports the pages the commits wrote per line
+// 4, 16 or 64 lines from conversations drawn at random (a fixed seed),
+// each relayed in that commit. It reports the pages the commits wrote per line
 // (bbolt's count, tree and freelist), which depend on what a line writes
 // and not on the machine.
 func BenchmarkRelayedLines(b *testing.B) {
-	const chats, batch = 1000, 16
+	for _, batch := range []int{4, 16, 64} {
+		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) { benchmarkRelayedLines(b, batch) })
+	}
+}
+
+func benchmarkRelayedLines(b *testing.B, batch int) {
+	const chats = 1000
 	st, err := store.Open(filepath.Join(b.TempDir(), "switchboard.db"), store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)

@@ -7,8 +7,8 @@ import (
 
 // msgCacheSize bounds the decoded transcript lines kept in memory: the
 // model's history (its last 20 lines) of about 1,600 busy conversations,
-// at most about 25 MB. Below the lines a flood of conversations reads, a
-// turn decodes its history again.
+// at most about 25 MB. When a flood reads more lines than that, turns
+// decode their history again.
 const msgCacheSize = 32768
 
 // newMsgCache keeps decoded transcript lines, keyed by their messages key.
