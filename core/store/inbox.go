@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -142,11 +143,8 @@ func (s *Store) markSeen(tx *bolt.Tx, channel, id string, now time.Time) (bool, 
 	if seen.Get(key) != nil {
 		return true, nil
 	}
-	expiry := u64(uint64(now.Add(s.opts.SeenTTL).Unix()))
-	if err := seen.Put(key, expiry); err != nil {
-		return false, err
-	}
-	return false, appending(tx, bucketSeenExpiry).Put(append(expiry, key...), nil)
+	// The entry holds its expiry, which PurgeSeen reads.
+	return false, seen.Put(key, u64(uint64(now.Add(s.opts.SeenTTL).Unix())))
 }
 
 // visitorConversation finds the conversation for a visitor event or
@@ -288,38 +286,66 @@ func DeleteInbox(tx *Tx, seq uint64) error {
 	return tx.Bucket(bucketInbox).Delete(u64(seq))
 }
 
-// PurgeSeen forgets event IDs whose dedup window has passed and returns how
-// many it removed.
+// seenScanChunk is how many dedup entries one transaction of PurgeSeen
+// reads, so that it holds the store's writer only briefly.
+const seenScanChunk = 10_000
+
+// seenScanPerCall bounds the dedup entries one PurgeSeen reads (the
+// Store's seenPerCall, which tests lower); the next call goes on from
+// where it stopped, and the one after the last entry starts again from
+// the first.
+const seenScanPerCall = 1_000_000
+
+// PurgeSeen forgets expired event IDs and returns how many. It reads the
+// dedup entries in order, a chunk per transaction, up to seenScanPerCall
+// of them, and goes on from there the next time: an entry is forgotten at
+// the first call after its expiry that reaches it. (An index by expiry
+// would find them without reading the others, at the price of one more
+// page written by every commit that records an event.)
 func (s *Store) PurgeSeen(ctx context.Context) (int, error) {
 	now := uint64(s.opts.Now().Unix())
+	s.seenMu.Lock()
+	defer s.seenMu.Unlock()
 	total := 0
-	for {
-		n := 0
+	for read := 0; read < s.seenPerCall; {
+		var next []byte
+		n, scanned := 0, 0
 		err := s.Update(ctx, func(tx *Tx) error {
+			seen := tx.Bucket(bucketSeen)
+			c := seen.Cursor()
+			k, v := c.First()
+			if s.seenFrom != nil {
+				k, v = c.Seek(s.seenFrom)
+			}
 			// Collect first: deleting under a bbolt cursor can skip keys.
 			var expired [][]byte
-			c := tx.Bucket(bucketSeenExpiry).Cursor()
-			for k, _ := c.First(); k != nil && len(expired) < 1000; k, _ = c.Next() {
-				if readU64(k[:8]) > now {
-					break
+			for scanned = 0; k != nil && scanned < seenScanChunk; k, v = c.Next() {
+				scanned++
+				if len(v) == 8 && readU64(v) <= now {
+					expired = append(expired, k)
 				}
-				expired = append(expired, k)
 			}
-			seen, index := tx.Bucket(bucketSeen), tx.Bucket(bucketSeenExpiry)
+			next = nil
+			if k != nil {
+				next = bytes.Clone(k)
+			}
 			for _, k := range expired {
-				if err := seen.Delete(k[8:]); err != nil {
-					return err
-				}
-				if err := index.Delete(k); err != nil {
+				if err := seen.Delete(k); err != nil {
 					return err
 				}
 			}
 			n = len(expired)
 			return nil
 		})
-		total += n
-		if err != nil || n < 1000 {
+		if err != nil {
 			return total, err
 		}
+		total += n
+		read += scanned
+		s.seenFrom = next
+		if next == nil {
+			break
+		}
 	}
+	return total, nil
 }

@@ -17,7 +17,7 @@ import (
 // transaction that opens it: an upgrade happens completely or not at all.
 var migrations = map[int]func(tx *bolt.Tx) error{
 	1: steps(typedOutboxPayloads, announcedHandoffs),
-	2: eventCountersBesideTranscripts,
+	2: steps(eventCountersBesideTranscripts, seenWithoutExpiryIndex),
 }
 
 // eventCountersBesideTranscripts upgrades to the conversations' event
@@ -29,6 +29,16 @@ var migrations = map[int]func(tx *bolt.Tx) error{
 // keeps a previous release, which would number events from its stale
 // counters, from opening the database.
 func eventCountersBesideTranscripts(*bolt.Tx) error { return nil }
+
+// seenWithoutExpiryIndex drops the index of the dedup entries by expiry:
+// schema 3 reads each entry's expiry from the entry itself (PurgeSeen).
+// Deleting the bucket frees its pages without reading its entries.
+func seenWithoutExpiryIndex(tx *bolt.Tx) error {
+	if tx.Bucket(bucketSeenExpiry) == nil {
+		return nil
+	}
+	return tx.DeleteBucket(bucketSeenExpiry)
+}
 
 // steps runs several upgrades as one.
 func steps(fs ...func(tx *bolt.Tx) error) func(tx *bolt.Tx) error {

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/events"
@@ -121,7 +124,26 @@ func TestReleaseDatabaseOpensWithItsPendingWork(t *testing.T) {
 			t.Errorf("transcript holds %+v", m)
 		}
 	}
+	// The index of dedup entries by expiry is gone; their expiry is read
+	// from the entries, which the release wrote the same way.
+	s.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketSeenExpiry) != nil {
+			t.Error("the expiry index is still there")
+		}
+		return nil
+	})
+	var seenBefore int
+	s.View(func(tx *bolt.Tx) error { seenBefore = tx.Bucket(bucketSeen).Stats().KeyN; return nil })
 	if all, err := s.ConversationPage("", Page{Limit: 10}); err != nil || len(all) != 2 {
 		t.Errorf("conversations %d (%v)", len(all), err)
+	}
+	s.Close()
+	later, err := Open(path, Options{Now: func() time.Time { return time.Now().Add(365 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Close()
+	if n, err := later.PurgeSeen(t.Context()); err != nil || n == 0 || n != seenBefore {
+		t.Errorf("a year on, purged %d of the release's %d event IDs (%v)", n, seenBefore, err)
 	}
 }

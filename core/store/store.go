@@ -29,13 +29,15 @@ const SchemaVersion = 3
 
 // Bucket names.
 var (
-	bucketMeta              = []byte("meta")
-	bucketConversations     = []byte("conversations")
-	bucketConvRefs          = []byte("conv_refs")
-	bucketMessages          = []byte("messages")
-	bucketInbox             = []byte("inbox")
-	bucketOutbox            = []byte("outbox")
-	bucketSeen              = []byte("seen")
+	bucketMeta          = []byte("meta")
+	bucketConversations = []byte("conversations")
+	bucketConvRefs      = []byte("conv_refs")
+	bucketMessages      = []byte("messages")
+	bucketInbox         = []byte("inbox")
+	bucketOutbox        = []byte("outbox")
+	bucketSeen          = []byte("seen")
+	// bucketSeenExpiry indexed the dedup entries by expiry until schema
+	// 3, which reads their expiry from the entries (PurgeSeen).
 	bucketSeenExpiry        = []byte("seen_expiry")
 	bucketDeadLetters       = []byte("deadletters")
 	bucketTransitions       = []byte("transitions")
@@ -70,7 +72,7 @@ var (
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketConversations, bucketConvRefs, bucketMessages, bucketInbox,
-		bucketOutbox, bucketSeen, bucketSeenExpiry, bucketDeadLetters, bucketTransitions,
+		bucketOutbox, bucketSeen, bucketDeadLetters, bucketTransitions,
 		bucketDeskRefs, bucketConvDesk, bucketAPIKeys, bucketAPIKeyHashes, bucketAudit,
 		bucketPossiblyDelivered, bucketConvStates, bucketVisitorTokens, bucketRatings,
 		bucketEvents, bucketWebhooks, bucketWebhookAttempts,
@@ -132,6 +134,11 @@ type Store struct {
 	convs *decodedCache[Conversation]
 	// msgs keeps decoded transcript lines.
 	msgs *decodedCache[Message]
+	// seenFrom is the dedup entry the next PurgeSeen reads first (nil:
+	// the first); seenMu keeps purges one at a time.
+	seenMu      sync.Mutex
+	seenFrom    []byte
+	seenPerCall int
 	// commits, writes and busy count the writer's work (CommitStats).
 	commits, writes atomic.Uint64
 	busy            atomic.Int64
@@ -212,16 +219,17 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{
-		db:       db,
-		opts:     opts,
-		ops:      make(chan *writeOp, 4*maxBatch),
-		stop:     make(chan struct{}),
-		stopped:  make(chan struct{}),
-		watchers: newWatchers(),
-		inboxSig: make(chan struct{}, 1),
-		ev:       newEventState(),
-		convs:    newConvCache(),
-		msgs:     newMsgCache(),
+		db:          db,
+		opts:        opts,
+		ops:         make(chan *writeOp, 4*maxBatch),
+		stop:        make(chan struct{}),
+		stopped:     make(chan struct{}),
+		watchers:    newWatchers(),
+		inboxSig:    make(chan struct{}, 1),
+		ev:          newEventState(),
+		convs:       newConvCache(),
+		msgs:        newMsgCache(),
+		seenPerCall: seenScanPerCall,
 	}
 	go s.writer()
 	return s, nil

@@ -239,6 +239,56 @@ func TestPurgeSeenForgetsExpiredIDs(t *testing.T) {
 	}
 }
 
+// PurgeSeen reads the entries a chunk per transaction and a bounded number
+// per call, going on where the last call stopped: over calls it forgets
+// every expired entry and keeps the others.
+func TestPurgeSeenGoesOnWhereItStopped(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := openTest(t, Options{NoSync: true, SeenTTL: time.Hour, Now: func() time.Time { return now }})
+	s.seenPerCall = 15_000
+	ctx := context.Background()
+	commit := func(prefix string, n int) {
+		t.Helper()
+		for lo := 0; lo < n; lo += 1000 {
+			events := make([]sdk.Event, 0, 1000)
+			for i := lo; i < min(n, lo+1000); i++ {
+				events = append(events, msg(fmt.Sprintf("%s%06d", prefix, i), "c", "x"))
+			}
+			if _, err := s.CommitEvents(ctx, "tg", events); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Old and new IDs interleave in key order: "a…" and "c…" old, "b…" new.
+	commit("a", 12_000)
+	commit("c", 12_000)
+	now = now.Add(30 * time.Minute)
+	commit("b", 6_000)
+	now = now.Add(45 * time.Minute)
+
+	first, err := s.PurgeSeen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == 0 || first >= 24_000 {
+		t.Fatalf("first call forgot %d, want part of the 24000 expired (it reads 15000 at most)", first)
+	}
+	second, err := s.PurgeSeen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first+second != 24_000 {
+		t.Errorf("forgot %d then %d, want 24000 in all", first, second)
+	}
+	res, err := s.CommitEvents(ctx, "tg", []sdk.Event{msg("a000001", "c", "again"), msg("b000001", "c", "again"), msg("c011999", "c", "again")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Accepted) != 2 || res.Duplicates != 1 {
+		t.Errorf("after the purge %d accepted, %d duplicates; want the expired two taken again and the recent one refused", len(res.Accepted), res.Duplicates)
+	}
+}
+
 // Buckets whose keys grow fill their pages: bbolt's default split at half
 // would leave a database of new conversations half empty.
 func TestAppendedBucketsFillTheirPages(t *testing.T) {
@@ -255,7 +305,7 @@ func TestAppendedBucketsFillTheirPages(t *testing.T) {
 		}
 	}
 	s.View(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketConversations, bucketMessages, bucketInbox, bucketSeen, bucketSeenExpiry, bucketConvStates} {
+		for _, name := range [][]byte{bucketConversations, bucketMessages, bucketInbox, bucketSeen, bucketConvStates} {
 			st := tx.Bucket(name).Stats()
 			if used := float64(st.LeafInuse) / float64(st.LeafAlloc); used < 0.8 {
 				t.Errorf("bucket %s: leaf pages %.0f%% used", name, 100*used)
