@@ -354,7 +354,7 @@ func (s *Store) ActivityTimes(cs []Conversation) ([]time.Time, error) {
 // LastMessages returns up to n of a conversation's latest messages, oldest
 // first.
 func (s *Store) LastMessages(convID string, n int) ([]Message, error) {
-	var out []Message
+	out := make([]Message, 0, max(0, min(n, 64)))
 	err := s.db.View(func(tx *bolt.Tx) error {
 		prefix := messagePrefix(convID)
 		c := tx.Bucket(bucketMessages).Cursor()
