@@ -16,6 +16,30 @@ import (
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
+// benchEngine starts an engine with cfg and models (nil: none) on a new
+// store without fsync and one Telegram-like channel, both stopped when b
+// ends.
+func benchEngine(b *testing.B, cfg Config, models Models) (*store.Store, *Engine) {
+	b.Helper()
+	st, err := store.Open(filepath.Join(b.TempDir(), "switchboard.db"), store.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	eng := New(cfg, st, channels{"tg": {caps: sdk.Capabilities{Typing: true}}}, models, log)
+	if err := eng.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		eng.Stop(ctx)
+	})
+	return st, eng
+}
+
 // BenchmarkVisitorMessages is the engine's side of a flood of visitor
 // messages over 1,000 chats, in process and without fsync: each operation
 // commits one message (as a webhook does) and the benchmark waits until
@@ -31,25 +55,9 @@ func BenchmarkVisitorMessages(b *testing.B) {
 		{"instant_model", &model{turn: answer("ok")}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			st, err := store.Open(filepath.Join(b.TempDir(), "switchboard.db"), store.Options{NoSync: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			log := logrus.New()
-			log.SetOutput(io.Discard)
-			ch := channels{"tg": {caps: sdk.Capabilities{Typing: true}}}
 			cfg := testConfig()
 			cfg.Rules.QueueTimeout = 0
-			eng := New(cfg, st, ch, tc.model, log)
-			if err := eng.Start(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				eng.Stop(ctx)
-			}()
+			st, eng := benchEngine(b, cfg, tc.model)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -2,17 +2,12 @@ package engine
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/switchboard-chat/switchboard/core/conversation"
-	"github.com/switchboard-chat/switchboard/core/store"
 	"github.com/switchboard-chat/switchboard/sdk"
 )
 
@@ -31,25 +26,10 @@ func BenchmarkRelayedLines(b *testing.B) {
 
 func benchmarkRelayedLines(b *testing.B, batch int) {
 	const chats = 1000
-	st, err := store.Open(filepath.Join(b.TempDir(), "switchboard.db"), store.Options{NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	log := logrus.New()
-	log.SetOutput(io.Discard)
 	cfg := testConfig()
 	cfg.Rules.Desk = conversation.ConsoleDesk
-	eng := New(cfg, st, channels{"tg": {caps: sdk.Capabilities{Typing: true}}}, nil, log)
+	st, eng := benchEngine(b, cfg, nil)
 	ctx := context.Background()
-	if err := eng.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		eng.Stop(ctx)
-	}()
 	for i := range chats {
 		chat := strconv.Itoa(i)
 		if _, err := st.CommitEvents(ctx, "tg", []sdk.Event{{
