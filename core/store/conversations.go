@@ -97,6 +97,21 @@ func messagePrefix(convID string) []byte {
 	return append([]byte(convID), 0)
 }
 
+// seekLast moves c to the last key under id's prefix (messagePrefix) in a
+// bucket keyed by messageKey, and returns it; nil when there is none.
+func seekLast(c *bolt.Cursor, id string) (k, v []byte) {
+	k, v = c.Seek(messageKey(id, ^uint64(0)))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, messagePrefix(id)) {
+		return nil, nil
+	}
+	return k, v
+}
+
 // convSeqKey is where the conversation's event counter is kept in the
 // transcripts' bucket: the ID and a 1 sorts after every line of the
 // conversation (the ID and a 0, then the line's number) and before any
@@ -329,13 +344,8 @@ func (s *Store) ActivityTimes(cs []Conversation) ([]time.Time, error) {
 		c := tx.Bucket(bucketMessages).Cursor()
 		for i, conv := range cs {
 			out[i] = conv.UpdatedAt
-			k, v := c.Seek(messageKey(conv.ID, ^uint64(0)))
+			k, v := seekLast(c, conv.ID)
 			if k == nil {
-				k, v = c.Last()
-			} else {
-				k, v = c.Prev()
-			}
-			if k == nil || !bytes.HasPrefix(k, messagePrefix(conv.ID)) {
 				continue
 			}
 			m, err := s.msgs.get(string(k), v)
@@ -358,13 +368,7 @@ func (s *Store) LastMessages(convID string, n int) ([]Message, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		prefix := messagePrefix(convID)
 		c := tx.Bucket(bucketMessages).Cursor()
-		// Position after the conversation's last key, then walk back.
-		k, v := c.Seek(messageKey(convID, ^uint64(0)))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
+		k, v := seekLast(c, convID)
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < n; k, v = c.Prev() {
 			m, err := s.msgs.get(string(k), v)
 			if err != nil {

@@ -97,12 +97,7 @@ func (s *Store) MessageByEventID(convID, eventID string) (Message, error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		prefix := messagePrefix(convID)
 		c := tx.Bucket(bucketMessages).Cursor()
-		k, v := c.Seek(messageKey(convID, ^uint64(0)))
-		if k == nil {
-			k, v = c.Last()
-		} else {
-			k, v = c.Prev()
-		}
+		k, v := seekLast(c, convID)
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 			// Most messages are not it: look before decoding.
 			if !bytes.Contains(v, needle) {

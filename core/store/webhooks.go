@@ -482,12 +482,7 @@ func (s *Store) WebhookAttempts(id string, limit int) ([]WebhookAttempt, error) 
 func eachAttemptBackwards(tx *bolt.Tx, id string, f func(WebhookAttempt) bool) error {
 	prefix := messagePrefix(id)
 	c := tx.Bucket(bucketWebhookAttempts).Cursor()
-	k, v := c.Seek(messageKey(id, ^uint64(0)))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
+	k, v := seekLast(c, id)
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 		var a WebhookAttempt
 		if err := json.Unmarshal(v, &a); err != nil {
