@@ -121,7 +121,7 @@ clean:
 	rm -rf bin
 
 # The knowledge-base evaluation: labelled visitor questions against
-# examples/kb (a tuning part and two held-out parts), and the search time
+# examples/kb (a tuning part and three held-out parts, the third judging), and the search time
 # in a knowledge base of 100,000 chunks (docs/knowledge-base.md). About 45 s
 # of CPU: under a minute on two cores that nothing else uses.
 eval:

@@ -42,7 +42,7 @@ func TestQuestionSets(t *testing.T) {
 	for _, c := range shippedFAQ(t) {
 		faq[c.Title] = true
 	}
-	qs, err := loadSets("", "", "")
+	qs, err := loadSets("", "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,7 @@ func TestQuestionSets(t *testing.T) {
 		{set: setFirst.String(), min: 200, minOutside: 50},
 		{set: setTuning2.String(), min: 150, minOutside: 30},
 		{set: setHeldOut2.String(), min: 120, minOutside: 30},
+		{set: setHeldOut3.String(), min: 150, minOutside: 40},
 	} {
 		c := counts[tc.set]
 		if c[0]+c[1] < tc.min || c[1] < tc.minOutside {
@@ -95,7 +96,7 @@ func TestQuestionSets(t *testing.T) {
 // second tuning set tuning whole, and that the first is split between
 // tuning and held out.
 func TestParts(t *testing.T) {
-	qs, err := loadSets("", "", "")
+	qs, err := loadSets("", "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,7 @@ func TestParts(t *testing.T) {
 			setFirst:    {tuning, heldOut},
 			setTuning2:  {tuning},
 			setHeldOut2: {heldOut2},
+			setHeldOut3: {heldOut3},
 		}[q.set]
 		if !slices.Contains(want, p) {
 			t.Errorf("question %q of set %s is in part %s", q.text, q.set, p)
@@ -124,8 +126,8 @@ func TestParts(t *testing.T) {
 			t.Errorf("part %s is empty (%v)", p, n)
 		}
 	}
-	if got := fmt.Sprint(judged(tuning), judged(heldOut), judged(heldOut2)); got != "false true true" {
-		t.Errorf("judged(tuning, heldout, heldout2) = %s", got)
+	if got := fmt.Sprint(judged(tuning), judged(heldOut), judged(heldOut2), judged(heldOut3)); got != "false false false true" {
+		t.Errorf("judged(tuning, heldout, heldout2, heldout3) = %s", got)
 	}
 }
 
@@ -136,7 +138,7 @@ func TestParts(t *testing.T) {
 // would measure nothing. Only the phrasing and the set are reported, so
 // that a failure shows no held-out question.
 func TestAlternatesNotCopied(t *testing.T) {
-	qs, err := loadSets("", "", "")
+	qs, err := loadSets("", "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,11 @@
 //
 // The questions (questions.csv) are split by a hash of their text into a
 // tuning part, the only one -fit, -tune, -curve, -show and -cv look at, and a
-// held-out part; a second tuning set (tuning2.csv) is all tuning, and a
-// second held-out set (heldout2.csv), written apart from the first, is a
-// third part. The two held-out parts judge the result.
-// With -strict the command exits 1 when a held-out part misses a quality
+// held-out part; a second tuning set (tuning2.csv) is all tuning, and two
+// more held-out sets (heldout2.csv, heldout3.csv), each written apart from
+// the others, are parts of their own. The third held-out part alone judges
+// the result: the first two have chosen between versions of the answerer.
+// With -strict the command exits 1 when the judging part misses a quality
 // target.
 package main
 
@@ -34,8 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	questions := fs.String("questions", "", "labelled questions CSV split into tuning and held-out parts (default: the built-in set)")
 	tuning2 := fs.String("tuning2", "", "second tuning set, a labelled questions CSV all in the tuning part (default: the built-in set)")
 	questions2 := fs.String("heldout2", "", "second held-out set, a labelled questions CSV (default: the built-in set)")
+	questions3 := fs.String("heldout3", "", "third held-out set, the one judging the targets, a labelled questions CSV (default: the built-in set)")
 	chunks := fs.Int("chunks", 100_000, "knowledge-base size, in chunks, for the search latency figure (0: skip it)")
-	strict := fs.Bool("strict", false, "exit 1 when a held-out part misses a quality target")
+	strict := fs.Bool("strict", false, "exit 1 when the judging held-out part misses a quality target")
 	tune := fs.Bool("tune", false, "search the thresholds on the tuning part and print the best")
 	curveMargin := fs.Float64("curve", -1, "print the tuning part's precision and coverage by answer threshold at this margin")
 	fit := fs.Bool("fit", false, "fit the answerer's calibration on the tuning part, print it, and judge every part with it")
@@ -44,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	qs, err := loadSets(*questions, *tuning2, *questions2)
+	qs, err := loadSets(*questions, *tuning2, *questions2, *questions3)
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
@@ -105,12 +107,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "kb_import_seconds: %.1f (%d synthetic chunks)\n", took.Seconds(), *chunks)
 	}
 	if failed {
-		fmt.Fprintln(stdout, "kb_targets: MISSED on a held-out part")
+		fmt.Fprintln(stdout, "kb_targets: MISSED on the judging part ("+heldOut3+")")
 		if *strict {
 			return 1
 		}
 	} else {
-		fmt.Fprintln(stdout, "kb_targets: met on the held-out parts")
+		fmt.Fprintln(stdout, "kb_targets: met on the judging part ("+heldOut3+")")
 	}
 	return 0
 }
