@@ -32,15 +32,15 @@ type KB struct {
 }
 
 // defaultKB is the [kb] section's defaults. The thresholds were calibrated
-// on the tuning part of the knowledge-base evaluation (make eval; see
-// docs/knowledge-base.md).
+// on the parts of the knowledge-base evaluation that do not judge it (make
+// eval; see docs/knowledge-base.md).
 func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.70,
-		AnswerMargin:     0.04,
-		SuggestThreshold: 0.63,
+		AnswerThreshold:  0.71,
+		AnswerMargin:     0.03,
+		SuggestThreshold: 0.61,
 	}
 }
 

@@ -228,12 +228,13 @@ func FeaturesOf(v []float64) Features {
 }
 
 // defaultCalibration was fitted by `go run ./core/cmd/kbeval -chunks 0
-// -fit` on the evaluation's tuning part (see docs/knowledge-base.md).
+// -fit` on the evaluation's parts that do not judge it (see
+// docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -4.646,
-	Weights: Features{Match: 0.620, Margin: 1.017, Unknown: -1.231, Intent: 0.432, AnswerOnly: -0.358,
-		Evidence: 1.591, Rank: 1.160, Support: 1.506,
-		QuestionCover: 0.348, PhrasingCover: 1.158, Lead: 0.356, SupportedMargin: 2.136},
+	Bias: -4.757,
+	Weights: Features{Match: 0.629, Margin: 0.967, Unknown: -1.199, Intent: -0.005, AnswerOnly: 0.224,
+		Evidence: 1.555, Rank: 1.268, Support: 1.697,
+		QuestionCover: 0.182, PhrasingCover: 1.431, Lead: 0.207, SupportedMargin: 2.265},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best

@@ -10,9 +10,9 @@ import (
 	"github.com/switchboard-chat/switchboard/core/kb"
 )
 
-// Cross-validation of the calibration within the tuning part: how well a
-// fit carries over to questions it was not fitted on, without looking at
-// a held-out part. Each split shuffles the tuning questions, cuts them
+// Cross-validation of the calibration within the parts that do not judge:
+// how well a fit carries over to questions it was not fitted on, without
+// looking at the judging part. Each split shuffles the questions, cuts them
 // into cvFolds folds, fits on all folds but one and scores that one.
 const (
 	cvFolds  = 5
@@ -135,7 +135,7 @@ func printCV(w io.Writer, figs []cvFigures, t kb.Thresholds) {
 		}
 		return fmt.Sprintf("%.3f (%.3f–%.3f)", sum/float64(len(figs)), lo, hi)
 	}
-	fmt.Fprintf(w, "cross-validated on the tuning part (%d folds, %d splits):\n", cvFolds, cvSplits)
+	fmt.Fprintf(w, "cross-validated on the parts that do not judge (%d folds, %d splits):\n", cvFolds, cvSplits)
 	fmt.Fprintf(w, "cv_log_loss: %s\n", stat(func(g cvFigures) float64 { return g.logLoss }))
 	fmt.Fprintf(w, "cv_top1: %s\n", stat(func(g cvFigures) float64 { return g.top1 }))
 	for i, p := range cvPrecisions {

@@ -301,6 +301,12 @@ type split struct {
 	results []result
 }
 
+// developing returns the results of the parts that do not judge the
+// targets: the ones the calibration and thresholds may be fitted on.
+func developing(rs []result) []result {
+	return slices.DeleteFunc(slices.Clone(rs), func(r result) bool { return judged(r.q.part()) })
+}
+
 // parts splits the results into the parts of partNames, in that order.
 func parts(rs []result) []split {
 	out := make([]split, len(partNames))
@@ -397,11 +403,9 @@ func (m metrics) print(w io.Writer, part string) {
 	fmt.Fprintf(w, "kb_suggest_rate{part=%q}: %.3f (%d offered choices, the right one among them for %d)\n", part, ratio(m.suggested, m.inScope), m.suggested, m.suggestedRight)
 }
 
-// Floors -tune keeps on the tuning part: above the targets, because
-// thresholds set where the tuning part just meets them fall short on
-// questions they were not set on (the tuning part has only 30
-// out-of-scope questions, so one of them moves the handoff rate by more
-// than 3 points).
+// Floors -tune keeps on the parts it tunes on: above the targets, because
+// thresholds set where those parts just meet them fall short on questions
+// they were not set on.
 const (
 	tunePrecision = targetPrecision + 0.03
 	tuneHandoff   = targetOutOfScope + 0.05

@@ -145,7 +145,7 @@ func recalibrate(rs []result, c kb.Calibration) {
 // printCalibration prints c as the Go literal of the answerer's default.
 func printCalibration(w io.Writer, c kb.Calibration) {
 	f := c.Weights
-	fmt.Fprintf(w, "fitted on the tuning part:\nvar defaultCalibration = Calibration{\n\tBias: %.3f,\n\tWeights: Features{Match: %.3f, Margin: %.3f, Unknown: %.3f, Intent: %.3f, AnswerOnly: %.3f, Evidence: %.3f, Rank: %.3f, Support: %.3f,\n\t\tQuestionCover: %.3f, PhrasingCover: %.3f, Lead: %.3f, SupportedMargin: %.3f},\n}\n",
+	fmt.Fprintf(w, "fitted on the parts that do not judge:\nvar defaultCalibration = Calibration{\n\tBias: %.3f,\n\tWeights: Features{Match: %.3f, Margin: %.3f, Unknown: %.3f, Intent: %.3f, AnswerOnly: %.3f, Evidence: %.3f, Rank: %.3f, Support: %.3f,\n\t\tQuestionCover: %.3f, PhrasingCover: %.3f, Lead: %.3f, SupportedMargin: %.3f},\n}\n",
 		c.Bias, f.Match, f.Margin, f.Unknown, f.Intent, f.AnswerOnly, f.Evidence, f.Rank, f.Support,
 		f.QuestionCover, f.PhrasingCover, f.Lead, f.SupportedMargin)
 }

@@ -4,11 +4,12 @@
 // large knowledge base. `make eval` runs it; see docs/knowledge-base.md.
 //
 // The questions (questions.csv) are split by a hash of their text into a
-// tuning part, the only one -fit, -tune, -curve, -show and -cv look at, and a
-// held-out part; a second tuning set (tuning2.csv) is all tuning, and two
-// more held-out sets (heldout2.csv, heldout3.csv), each written apart from
-// the others, are parts of their own. The third held-out part alone judges
-// the result: the first two have chosen between versions of the answerer.
+// tuning part and a held-out part; a second tuning set (tuning2.csv) is all
+// tuning, and two more held-out sets (heldout2.csv, heldout3.csv), each
+// written apart from the others, are parts of their own. The third held-out
+// part alone judges the result, and -fit, -tune, -curve, -show and -cv look
+// at every part but it: the first two held-out parts have chosen between
+// versions of the answerer, so they are developed on now.
 // With -strict the command exits 1 when the judging part misses a quality
 // target.
 package main
@@ -38,11 +39,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	questions3 := fs.String("heldout3", "", "third held-out set, the one judging the targets, a labelled questions CSV (default: the built-in set)")
 	chunks := fs.Int("chunks", 100_000, "knowledge-base size, in chunks, for the search latency figure (0: skip it)")
 	strict := fs.Bool("strict", false, "exit 1 when the judging held-out part misses a quality target")
-	tune := fs.Bool("tune", false, "search the thresholds on the tuning part and print the best")
-	curveMargin := fs.Float64("curve", -1, "print the tuning part's precision and coverage by answer threshold at this margin")
-	fit := fs.Bool("fit", false, "fit the answerer's calibration on the tuning part, print it, and judge every part with it")
-	show := fs.Bool("show", false, "print each question of the tuning part with the answerer's candidates")
-	cv := fs.Bool("cv", false, "cross-validate the calibration's fit within the tuning part, print the out-of-fold figures, and judge no other part")
+	tune := fs.Bool("tune", false, "search the thresholds on the parts that do not judge and print the best")
+	curveMargin := fs.Float64("curve", -1, "print the precision and coverage of the parts that do not judge, by answer threshold at this margin")
+	fit := fs.Bool("fit", false, "fit the answerer's calibration on the parts that do not judge, print it, and measure every part with it")
+	show := fs.Bool("show", false, "print each question of the parts that do not judge with the answerer's candidates")
+	cv := fs.Bool("cv", false, "cross-validate the calibration's fit within the parts that do not judge, print the out-of-fold figures, and measure nothing else")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -53,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	t := thresholds(config.Default().KB)
 	if *cv {
-		qs = slices.DeleteFunc(qs, func(q question) bool { return q.part() != tuning })
+		qs = slices.DeleteFunc(qs, func(q question) bool { return judged(q.part()) })
 	}
 	ctx := context.Background()
 	e, err := newEvaluator(ctx, *sources)
@@ -72,21 +73,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if *fit {
-		c := fitCalibration(parts(results)[0].results)
+		c := fitCalibration(developing(results))
 		printCalibration(stdout, c)
 		recalibrate(results, c)
 	}
 	if *curveMargin >= 0 {
-		curve(stdout, parts(results)[0].results, *curveMargin)
+		curve(stdout, developing(results), *curveMargin)
 	}
 	if *tune {
-		best := tuneThresholds(parts(results)[0].results)
-		fmt.Fprintf(stdout, "tuned on the tuning part: answer_threshold = %.2f, answer_margin = %.2f, suggest_threshold = %.2f\n",
+		best := tuneThresholds(developing(results))
+		fmt.Fprintf(stdout, "tuned on the parts that do not judge: answer_threshold = %.2f, answer_margin = %.2f, suggest_threshold = %.2f\n",
 			best.Answer, best.Margin, best.Suggest)
 		t = best
 	}
 	if *show {
-		showResults(stdout, parts(results)[0].results, t)
+		showResults(stdout, developing(results), t)
 	}
 	failed := false
 	for _, p := range parts(results) {
