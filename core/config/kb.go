@@ -38,8 +38,8 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.71,
-		AnswerMargin:     0.03,
+		AnswerThreshold:  0.73,
+		AnswerMargin:     0.00,
 		SuggestThreshold: 0.61,
 	}
 }
