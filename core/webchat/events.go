@@ -204,7 +204,15 @@ func (st *streamState) ping() error {
 const messageBatch = 500
 
 // sync sends the messages after the cursor and the state if it changed.
+// The conversation is read before its messages, so that a state is never
+// sent ahead of the lines committed with it (a handoff's "connecting you"
+// before the waiting state); a state read before a later commit is sent
+// again after it, since that commit fires the change this stream waits on.
 func (st *streamState) sync() error {
+	c, err := st.s.st.Conversation(st.convID)
+	if err != nil {
+		return err
+	}
 	for {
 		msgs, err := st.s.st.Messages(st.convID, st.cursor, messageBatch)
 		if err != nil {
@@ -223,16 +231,22 @@ func (st *streamState) sync() error {
 			break
 		}
 	}
-	return st.sendState()
+	return st.sendStateOf(c)
 }
 
-// sendState sends the state when it differs from the last one sent, and
-// flushes.
+// sendState reads the conversation and sends its state when it differs
+// from the last one sent, and flushes.
 func (st *streamState) sendState() error {
 	c, err := st.s.st.Conversation(st.convID)
 	if err != nil {
 		return err
 	}
+	return st.sendStateOf(c)
+}
+
+// sendStateOf sends c's state when it differs from the last one sent, and
+// flushes.
+func (st *streamState) sendStateOf(c store.Conversation) error {
 	if ownQueue(c.Handoff) && c.State == conversation.WaitingHuman {
 		if st.leave == nil {
 			st.leave = st.s.queue.listen()
