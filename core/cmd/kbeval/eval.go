@@ -44,6 +44,13 @@ var builtinTuning2 string
 //go:embed heldout3.csv
 var builtinHeldOut3 string
 
+// builtinTuning3 is a set of tuning questions written the way the third
+// held-out set was, by another hand that saw nothing else either: every
+// question of it is in the tuning part.
+//
+//go:embed tuning3.csv
+var builtinTuning3 string
+
 // Targets on the judging held-out part.
 const (
 	targetPrecision  = 0.9
@@ -92,16 +99,28 @@ const (
 	setHeldOut2
 	// setHeldOut3 is heldout3.csv, all held out.
 	setHeldOut3
+	// setTuning3 is tuning3.csv, all tuning.
+	setTuning3
+	// numSets is the number of question sets.
+	numSets
 )
 
 func (s questionSet) String() string {
-	return [...]string{"questions", "tuning2", "heldout2", "heldout3"}[s]
+	return [...]string{"questions", "tuning2", "heldout2", "heldout3", "tuning3"}[s]
 }
+
+// builtinSets are the built-in question sets, by questionSet.
+var builtinSets = [numSets]string{builtinQuestions, builtinTuning2, builtinHeldOut2, builtinHeldOut3, builtinTuning3}
+
+// setFiles are the files to read the question sets from, by questionSet;
+// an empty path means the built-in set.
+type setFiles [numSets]string
 
 func (q question) inScope() bool { return len(q.expected) > 0 }
 
 // part is the split a question belongs to: the second and third held-out
-// sets' questions are all held out, the second tuning set's all tuning; the
+// sets' questions are all held out, the second and third tuning sets' all
+// tuning; the
 // first set is split by a hash of the text: fixed, and blind to how well
 // the question is answered.
 func (q question) part() string {
@@ -110,7 +129,7 @@ func (q question) part() string {
 		return heldOut2
 	case setHeldOut3:
 		return heldOut3
-	case setTuning2:
+	case setTuning2, setTuning3:
 		return tuning
 	}
 	h := fnv.New32a()
@@ -121,26 +140,16 @@ func (q question) part() string {
 	return heldOut
 }
 
-// loadSets reads the first question set (path, or the built-in one), the
-// second tuning set (pathTuning2, or the built-in one) and the second and
-// third held-out sets (path2 and path3, or the built-in ones).
-func loadSets(path, pathTuning2, path2, path3 string) ([]question, error) {
+// loadSets reads every question set, from its file in files or built in.
+func loadSets(files setFiles) ([]question, error) {
 	var all []question
-	for _, f := range []struct {
-		path, builtin string
-		set           questionSet
-	}{
-		{path, builtinQuestions, setFirst},
-		{pathTuning2, builtinTuning2, setTuning2},
-		{path2, builtinHeldOut2, setHeldOut2},
-		{path3, builtinHeldOut3, setHeldOut3},
-	} {
-		qs, err := loadQuestions(f.path, f.builtin)
+	for set := range numSets {
+		qs, err := loadQuestions(files[set], builtinSets[set])
 		if err != nil {
 			return nil, err
 		}
 		for i := range qs {
-			qs[i].set = f.set
+			qs[i].set = set
 		}
 		all = append(all, qs...)
 	}

@@ -42,7 +42,7 @@ func TestQuestionSets(t *testing.T) {
 	for _, c := range shippedFAQ(t) {
 		faq[c.Title] = true
 	}
-	qs, err := loadSets("", "", "", "")
+	qs, err := loadSets(setFiles{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +81,7 @@ func TestQuestionSets(t *testing.T) {
 		{set: setTuning2.String(), min: 150, minOutside: 30},
 		{set: setHeldOut2.String(), min: 120, minOutside: 30},
 		{set: setHeldOut3.String(), min: 150, minOutside: 40},
+		{set: setTuning3.String(), min: 200, minOutside: 50},
 	} {
 		c := counts[tc.set]
 		if c[0]+c[1] < tc.min || c[1] < tc.minOutside {
@@ -96,7 +97,7 @@ func TestQuestionSets(t *testing.T) {
 // second tuning set tuning whole, and that the first is split between
 // tuning and held out.
 func TestParts(t *testing.T) {
-	qs, err := loadSets("", "", "", "")
+	qs, err := loadSets(setFiles{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +110,7 @@ func TestParts(t *testing.T) {
 			setTuning2:  {tuning},
 			setHeldOut2: {heldOut2},
 			setHeldOut3: {heldOut3},
+			setTuning3:  {tuning},
 		}[q.set]
 		if !slices.Contains(want, p) {
 			t.Errorf("question %q of set %s is in part %s", q.text, q.set, p)
@@ -138,7 +140,7 @@ func TestParts(t *testing.T) {
 // would measure nothing. Only the phrasing and the set are reported, so
 // that a failure shows no held-out question.
 func TestAlternatesNotCopied(t *testing.T) {
-	qs, err := loadSets("", "", "", "")
+	qs, err := loadSets(setFiles{})
 	if err != nil {
 		t.Fatal(err)
 	}

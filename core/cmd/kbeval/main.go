@@ -4,8 +4,8 @@
 // large knowledge base. `make eval` runs it; see docs/knowledge-base.md.
 //
 // The questions (questions.csv) are split by a hash of their text into a
-// tuning part and a held-out part; a second tuning set (tuning2.csv) is all
-// tuning, and two more held-out sets (heldout2.csv, heldout3.csv), each
+// tuning part and a held-out part; two more tuning sets (tuning2.csv,
+// tuning3.csv) are all tuning, and two more held-out sets (heldout2.csv, heldout3.csv), each
 // written apart from the others, are parts of their own. The third held-out
 // part alone judges the result, and -fit, -tune, -curve, -show and -cv look
 // at every part but it: the first two held-out parts have chosen between
@@ -35,6 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sources := fs.String("kb", "examples/kb", "knowledge-base folder to evaluate")
 	questions := fs.String("questions", "", "labelled questions CSV split into tuning and held-out parts (default: the built-in set)")
 	tuning2 := fs.String("tuning2", "", "second tuning set, a labelled questions CSV all in the tuning part (default: the built-in set)")
+	tuning3 := fs.String("tuning3", "", "third tuning set, a labelled questions CSV all in the tuning part (default: the built-in set)")
 	questions2 := fs.String("heldout2", "", "second held-out set, a labelled questions CSV (default: the built-in set)")
 	questions3 := fs.String("heldout3", "", "third held-out set, the one judging the targets, a labelled questions CSV (default: the built-in set)")
 	chunks := fs.Int("chunks", 100_000, "knowledge-base size, in chunks, for the search latency figure (0: skip it)")
@@ -47,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	qs, err := loadSets(*questions, *tuning2, *questions2, *questions3)
+	qs, err := loadSets(setFiles{setFirst: *questions, setTuning2: *tuning2, setHeldOut2: *questions2, setHeldOut3: *questions3, setTuning3: *tuning3})
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
