@@ -38,9 +38,9 @@ func defaultKB() KB {
 	return KB{
 		Sources:          []string{},
 		TopK:             4,
-		AnswerThreshold:  0.73,
+		AnswerThreshold:  0.76,
 		AnswerMargin:     0.00,
-		SuggestThreshold: 0.61,
+		SuggestThreshold: 0.66,
 	}
 }
 

@@ -231,10 +231,10 @@ func FeaturesOf(v []float64) Features {
 // -fit` on the evaluation's parts that do not judge it (see
 // docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -4.757,
-	Weights: Features{Match: 0.629, Margin: 0.967, Unknown: -1.199, Intent: -0.005, AnswerOnly: 0.224,
-		Evidence: 1.555, Rank: 1.268, Support: 1.697,
-		QuestionCover: 0.182, PhrasingCover: 1.431, Lead: 0.207, SupportedMargin: 2.265},
+	Bias: -5.180,
+	Weights: Features{Match: 0.713, Margin: 1.125, Unknown: -1.001, Intent: 0.142, AnswerOnly: 0.554,
+		Evidence: 1.512, Rank: 1.527, Support: 1.250,
+		QuestionCover: 0.417, PhrasingCover: 1.448, Lead: 0.283, SupportedMargin: 2.562},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
