@@ -5,11 +5,12 @@
 //
 // The questions (questions.csv) are split by a hash of their text into a
 // tuning part and a held-out part; two more tuning sets (tuning2.csv,
-// tuning3.csv) are all tuning, and two more held-out sets (heldout2.csv, heldout3.csv), each
-// written apart from the others, are parts of their own. The third held-out
-// part alone judges the result, and -fit, -tune, -curve, -show and -cv look
-// at every part but it: the first two held-out parts have chosen between
-// versions of the answerer, so they are developed on now.
+// tuning3.csv) are all tuning, and two more held-out sets (heldout2.csv,
+// heldout3.csv), each written apart from the others, are parts of their
+// own. The third held-out part alone judges the result, and -fit, -tune,
+// -curve, -show and -cv look at every part but it: the first two held-out
+// parts have chosen between versions of the answerer, so they are
+// developed on now.
 // With -strict the command exits 1 when the judging part misses a quality
 // target.
 package main
