@@ -241,7 +241,15 @@ type Server struct {
 	// PprofListen, when set, serves Go's profiles (net/http/pprof, under
 	// /debug/pprof/) on this loopback address, for diagnosing load.
 	PprofListen string `toml:"pprof_listen"`
+	// CommitDelay is how long a database commit waits for more writes to
+	// share it while writes arrive together; 0 commits each batch at once.
+	// At most MaxCommitDelay.
+	CommitDelay time.Duration `toml:"commit_delay"`
 }
+
+// MaxCommitDelay is the largest server.commit_delay accepted: every
+// acknowledgement under load may wait that long.
+const MaxCommitDelay = 50 * time.Millisecond
 
 // MaxBodyBytesLimit is the largest server.max_body_bytes accepted: the
 // plugin connections are sized from it, and each request in flight may
@@ -380,6 +388,7 @@ func Default() *Config {
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    60 * time.Second,
 			MaxConnections:  10000,
+			CommitDelay:     2 * time.Millisecond,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Plugins: Plugins{

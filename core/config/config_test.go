@@ -55,6 +55,7 @@ func TestLoadFullExample(t *testing.T) {
 			ReadTimeout:     20 * time.Second,
 			WriteTimeout:    45 * time.Second,
 			MaxConnections:  500,
+			CommitDelay:     3 * time.Millisecond,
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Plugins: Plugins{
@@ -151,6 +152,7 @@ func TestDefaults(t *testing.T) {
 			ReadTimeout:     30 * time.Second,
 			WriteTimeout:    60 * time.Second,
 			MaxConnections:  10000,
+			CommitDelay:     2 * time.Millisecond,
 		},
 		Log:      Log{Level: "info", Format: "text"},
 		Plugins:  Plugins{Dir: "bin/plugins", SHA256: map[string]string{}},
@@ -466,6 +468,8 @@ plugin = "echo"
 		{"zero read timeout", "[server]\nread_timeout = \"0s\"\n", "server.read_timeout", "greater than 0"},
 		{"zero write timeout", "[server]\nwrite_timeout = \"0s\"\n", "server.write_timeout", "greater than 0"},
 		{"no connections", "[server]\nmax_connections = 0\n", "server.max_connections", "greater than 0"},
+		{"negative commit delay", "[server]\ncommit_delay = \"-1ms\"\n", "server.commit_delay", "between 0 and 50ms, got -1ms"},
+		{"commit delay over the limit", "[server]\ncommit_delay = \"1s\"\n", "server.commit_delay", "between 0 and 50ms, got 1s"},
 
 		// [log]
 		{"log level", "[log]\nlevel = \"verbose\"\n", "log.level", `unknown level "verbose"`},

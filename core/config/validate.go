@@ -129,6 +129,9 @@ func (c *Config) validate() []Problem {
 	if c.Server.MaxConnections <= 0 {
 		add("server.max_connections", "must be greater than 0, got %d", c.Server.MaxConnections)
 	}
+	if c.Server.CommitDelay < 0 || c.Server.CommitDelay > MaxCommitDelay {
+		add("server.commit_delay", "must be between 0 and %s, got %s", MaxCommitDelay, c.Server.CommitDelay)
+	}
 
 	// [log]
 	if !slices.Contains(logLevels(), c.Log.Level) {

@@ -68,7 +68,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.servePprof(ctx); err != nil {
 		return err
 	}
-	st, err := store.Open(d.cfg.DBPath(), store.Options{})
+	st, err := store.Open(d.cfg.DBPath(), store.Options{CommitDelay: d.cfg.Server.CommitDelay})
 	if err != nil {
 		return err
 	}

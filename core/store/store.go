@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,6 +99,11 @@ var ErrLocked = errors.New("the database is in use by another process")
 // commit never grows without limit under a flood.
 const maxBatch = 512
 
+// lingerWorth is how many more writes a commit must expect within
+// Options.CommitDelay, at the rate writes have been arriving, to wait for
+// them.
+const lingerWorth = 4
+
 // Options tune a Store.
 type Options struct {
 	// SeenTTL is how long event IDs are remembered for deduplication.
@@ -108,6 +114,14 @@ type Options struct {
 	NoSync bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// CommitDelay is how long a commit waits for more writes to share it,
+	// and only under load: while writes arrive together (the last commit
+	// carried more than one) and fast enough to bring lingerWorth more
+	// within it. Each commit costs two fdatasyncs and rewrites the pages
+	// its writes share, whatever it holds, so under load fewer, larger
+	// commits spend less CPU per write; at a trickle nothing is held.
+	// 0 commits at once.
+	CommitDelay time.Duration
 }
 
 // Store is the durable state of the daemon.
@@ -306,6 +320,12 @@ func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]*writeOp, 0, maxBatch)
+	var linger *time.Timer
+	if s.opts.CommitDelay > 0 {
+		linger = time.NewTimer(s.opts.CommitDelay)
+		linger.Stop()
+	}
+	var arr arrivals
 	for {
 		var first *writeOp
 		select {
@@ -321,18 +341,75 @@ func (s *Store) writer() {
 				}
 			}
 		}
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-s.ops:
-				batch = append(batch, op)
-			default:
-				break drain
-			}
+		arr.observe(len(batch), time.Now())
+		batch = s.drain(append(batch[:0], first))
+		if linger != nil && arr.worthWaiting(s.opts.CommitDelay) {
+			batch = s.linger(batch, linger)
 		}
 		s.commit(batch)
 	}
+}
+
+// rateMemory is how long the writer remembers the rate writes came at:
+// the weight of a past batch halves every 0.7 of it.
+const rateMemory = 20 * time.Millisecond
+
+// arrivals follows how fast writes reach the writer, from the batches'
+// sizes and the time between their starts.
+type arrivals struct {
+	last     time.Time
+	rate     float64 // writes a second, smoothed
+	together bool    // the last batch carried more than one write
+}
+
+// observe records that the batch just committed carried n writes and the
+// next starts at now.
+func (a *arrivals) observe(n int, now time.Time) {
+	if dt := now.Sub(a.last); !a.last.IsZero() && dt > 0 {
+		w := math.Exp(-float64(dt) / float64(rateMemory))
+		a.rate = w*a.rate + (1-w)*float64(n)/dt.Seconds()
+	}
+	a.last = now
+	// A batch of one says nothing of the rate: it may be one writer
+	// waiting for each of its writes in turn.
+	a.together = n > 1
+}
+
+// worthWaiting reports whether writes arrive together and fast enough to
+// bring lingerWorth more within delay.
+func (a *arrivals) worthWaiting(delay time.Duration) bool {
+	return a.together && a.rate*delay.Seconds() >= lingerWorth
+}
+
+// drain adds the writes already queued to batch, up to maxBatch.
+func (s *Store) drain(batch []*writeOp) []*writeOp {
+	for len(batch) < maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = append(batch, op)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// linger waits Options.CommitDelay for more writes to join batch, or
+// until it is full.
+func (s *Store) linger(batch []*writeOp, timer *time.Timer) []*writeOp {
+	timer.Reset(s.opts.CommitDelay)
+	defer timer.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case op := <-s.ops:
+			batch = s.drain(append(batch, op))
+		case <-timer.C:
+			return batch
+		case <-s.stop:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit runs a batch in one transaction. A write that returns an error is
