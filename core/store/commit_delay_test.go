@@ -44,10 +44,8 @@ func TestLingerWaitsTheDelay(t *testing.T) {
 						s.ops <- &writeOp{}
 					}
 				}()
-				timer := time.NewTimer(delay)
-				timer.Stop()
 				start := time.Now()
-				batch := s.linger([]*writeOp{{}}, timer)
+				batch := s.linger([]*writeOp{{}})
 				if waited := time.Since(start); waited != tc.waited {
 					t.Errorf("waited %s, want %s", waited, tc.waited)
 				}

@@ -320,11 +320,6 @@ func (s *Store) View(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]*writeOp, 0, maxBatch)
-	var linger *time.Timer
-	if s.opts.CommitDelay > 0 {
-		linger = time.NewTimer(s.opts.CommitDelay)
-		linger.Stop()
-	}
 	var arr arrivals
 	for {
 		var first *writeOp
@@ -343,8 +338,8 @@ func (s *Store) writer() {
 		}
 		arr.observe(len(batch), time.Now())
 		batch = s.drain(append(batch[:0], first))
-		if linger != nil && arr.worthWaiting(s.opts.CommitDelay) {
-			batch = s.linger(batch, linger)
+		if s.opts.CommitDelay > 0 && arr.worthWaiting(s.opts.CommitDelay) {
+			batch = s.linger(batch)
 		}
 		s.commit(batch)
 	}
@@ -396,8 +391,8 @@ func (s *Store) drain(batch []*writeOp) []*writeOp {
 
 // linger waits Options.CommitDelay for more writes to join batch, or
 // until it is full.
-func (s *Store) linger(batch []*writeOp, timer *time.Timer) []*writeOp {
-	timer.Reset(s.opts.CommitDelay)
+func (s *Store) linger(batch []*writeOp) []*writeOp {
+	timer := time.NewTimer(s.opts.CommitDelay)
 	defer timer.Stop()
 	for len(batch) < maxBatch {
 		select {
