@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -65,6 +66,9 @@ type Document struct {
 	Chunks int `json:"chunks"`
 	// ImportedAt is when this version was imported.
 	ImportedAt time.Time `json:"imported_at"`
+	// Origin is OriginConsole for the entries the team writes in the
+	// console, empty for a file or an upload.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Input is a document to import.
@@ -76,6 +80,8 @@ type Input struct {
 	Format Format
 	// Content is the file's bytes.
 	Content []byte
+	// Origin is the document's Origin.
+	Origin string
 }
 
 // Import outcomes.
@@ -117,6 +123,9 @@ type KB struct {
 	model   string
 	vectors vectorCache
 	pending chan struct{} // wakes the embedder after imports
+	// saving serialises SaveEntry's read, change and import of a
+	// document.
+	saving sync.Mutex
 }
 
 // Open returns the knowledge base of st. An index written by another
@@ -202,7 +211,7 @@ func (k *KB) parse(in Input) (parsed, error) {
 		units: analyzeChunks(chunks),
 		doc: Document{
 			ID: DocumentID(in.Name), Name: in.Name, Format: f, SHA256: contentHash(f, in.Content),
-			Bytes: len(in.Content), Chunks: len(chunks), ImportedAt: k.now().UTC(),
+			Bytes: len(in.Content), Chunks: len(chunks), ImportedAt: k.now().UTC(), Origin: in.Origin,
 		},
 		chunks: chunks,
 	}, nil

@@ -105,7 +105,8 @@ func owned(name string, sources []string) bool {
 
 // Sync makes the knowledge base match the files at the source paths: new
 // and changed files are imported, documents whose file is gone are
-// removed, and unchanged files (same content hash) cost one read. Each
+// removed, and unchanged files (same content hash) cost one read. The
+// entries written in the console (OriginConsole) are no file's and stay. Each
 // file is imported in a transaction of its own, so a file that cannot be
 // parsed only keeps its own previous version. When a source path itself
 // is missing nothing under it is removed: a folder that is not mounted is
@@ -151,7 +152,7 @@ func (k *KB) Sync(ctx context.Context, sources []string) (SyncReport, error) {
 		}
 	}
 	for _, d := range docs {
-		if files[d.Name] || !owned(d.Name, present) {
+		if files[d.Name] || d.Origin != "" || !owned(d.Name, present) {
 			continue
 		}
 		if _, err := k.Remove(ctx, d.ID); err != nil && !errors.Is(err, ErrNotFound) {

@@ -146,6 +146,22 @@ func evictOldestGap(b *bolt.Bucket) error {
 	return b.Delete(oldest)
 }
 
+// DeleteKBGap forgets a knowledge gap, found by its question as any of
+// its askings put it; false when there is none.
+func (s *Store) DeleteKBGap(ctx context.Context, question string) (bool, error) {
+	key := gapKey(question)
+	found := false
+	err := s.Update(ctx, func(tx *Tx) error {
+		b := tx.Bucket(bucketKBGaps)
+		if key == "" || b == nil || b.Get([]byte(key)) == nil {
+			return nil
+		}
+		found = true
+		return b.Delete([]byte(key))
+	})
+	return found, err
+}
+
 // KBGaps lists up to limit knowledge gaps (all when limit <= 0), the most
 // asked first, then the most recent.
 func (s *Store) KBGaps(limit int) ([]KBGap, error) {

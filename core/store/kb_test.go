@@ -46,4 +46,18 @@ func TestKBGaps(t *testing.T) {
 	if top, _ := st.KBGaps(1); len(top) != 1 || top[0].Count != 3 {
 		t.Errorf("limit 1: %+v", top)
 	}
+
+	// Forgotten by any of its askings; a second time there is nothing.
+	for _, q := range []string{"Do you sell dog beds", "do you sell dog beds"} {
+		found, err := st.DeleteKBGap(ctx, q)
+		if err != nil || found != (q == "Do you sell dog beds") {
+			t.Errorf("DeleteKBGap(%q) = %v, %v", q, found, err)
+		}
+	}
+	if found, err := st.DeleteKBGap(ctx, " "); found || err != nil {
+		t.Errorf("DeleteKBGap of nothing = %v, %v", found, err)
+	}
+	if gaps, _ := st.KBGaps(0); len(gaps) != 1 || gaps[0].Question != "Are you hiring?" {
+		t.Errorf("after the deletion: %+v", gaps)
+	}
 }
