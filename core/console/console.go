@@ -55,6 +55,9 @@ type Config struct {
 	// Routing hands out the queue; the zero value assigns nothing and
 	// sets no service levels.
 	Routing Routing
+	// Knowledge takes the answers administrators write for the questions
+	// the bot could not answer; nil refuses them.
+	Knowledge Knowledge
 }
 
 // Server serves the console and its API.

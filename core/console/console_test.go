@@ -19,10 +19,12 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/switchboard-chat/switchboard/core/accounts"
+	"github.com/switchboard-chat/switchboard/core/config"
 	"github.com/switchboard-chat/switchboard/core/conversation"
 	"github.com/switchboard-chat/switchboard/core/engine"
 	"github.com/switchboard-chat/switchboard/core/httpapi"
 	"github.com/switchboard-chat/switchboard/core/internal/apitest"
+	"github.com/switchboard-chat/switchboard/core/kb"
 	"github.com/switchboard-chat/switchboard/core/live"
 	"github.com/switchboard-chat/switchboard/core/routing"
 	"github.com/switchboard-chat/switchboard/core/store"
@@ -125,6 +127,7 @@ type env struct {
 	tg    *channel
 	clock *clock
 	live  *live.Hub
+	kb    *kb.KB
 }
 
 func newEnv(t *testing.T) *env { return newRoutedEnv(t, nil, Routing{}) }
@@ -151,7 +154,10 @@ func newRoutedEnv(t *testing.T, table *routing.Table, r Routing) *env {
 		t.Fatal(err)
 	}
 	e.acc = accounts.New(st, e.clock.now)
-	e.con, err = New(Config{SessionLifetime: time.Hour, Now: e.clock.now, Routing: r}, st, eng, e.live, e.acc, log)
+	if e.kb, err = kb.Open(context.Background(), st, kb.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	e.con, err = New(Config{SessionLifetime: time.Hour, Now: e.clock.now, Routing: r, Knowledge: answers{e.kb}}, st, eng, e.live, e.acc, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +174,14 @@ func newRoutedEnv(t *testing.T, table *routing.Table, r Routing) *env {
 		st.Close()
 	})
 	return e
+}
+
+// answers is the knowledge base answering at the default thresholds.
+type answers struct{ *kb.KB }
+
+func (a answers) Decide(ctx context.Context, question string) (kb.Decision, error) {
+	c := config.Default().KB
+	return a.Answerer(kb.Thresholds{Answer: c.AnswerThreshold, Margin: c.AnswerMargin, Suggest: c.SuggestThreshold}).Decide(ctx, question)
 }
 
 // operator creates an account and returns a client signed in as it.

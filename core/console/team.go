@@ -10,11 +10,12 @@ import (
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
-// admin wraps a handler only administrators may use: 403 for agents.
-func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+// admin wraps a handler only administrators may use, who manage what is
+// said in the refusal agents get (403).
+func (s *Server) admin(what string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if operatorOf(r.Context()).op.Role != accounts.RoleAdmin {
-			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only administrators manage the team")
+			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only administrators manage "+what)
 			return
 		}
 		h(w, r)

@@ -137,7 +137,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Typing and "the bot is thinking" for the push connections.
 	signals := live.NewHub()
 	ecfg := d.engineConfig()
-	ecfg.Knowledge = newKnowledge(knowledge, d.cfg.KB)
+	answers := newKnowledge(knowledge, d.cfg.KB)
+	ecfg.Knowledge = answers
 	ecfg.Delivery.Alerts = alerter
 	ecfg.Metrics = m
 	ecfg.Thinking = func(convID string, on bool) {
@@ -197,7 +198,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	routes.Handle("/", api)
 	var desk *console.Server
 	if d.cfg.Console.Enabled {
-		if desk, err = d.console(st, eng, signals, operators, alerter); err != nil {
+		if desk, err = d.console(st, eng, signals, operators, alerter, answers); err != nil {
 			return err
 		}
 		consoleDesk.Store(desk)
@@ -302,7 +303,7 @@ func (d *Daemon) webChat(st *store.Store, eng *engine.Engine, signals *live.Hub)
 }
 
 // console builds the operators' console.
-func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts, alerter *alerts.Alerter) (*console.Server, error) {
+func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub, operators *accounts.Accounts, alerter *alerts.Alerter, knowledge console.Knowledge) (*console.Server, error) {
 	trusted, err := httpapi.ParsePrefixes(d.cfg.API.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("api.trusted_proxies: %w", err)
@@ -313,6 +314,7 @@ func (d *Daemon) console(st *store.Store, eng *engine.Engine, signals *live.Hub,
 		TrustedProxies:  trusted,
 		MaxBodyBytes:    d.cfg.Server.MaxBodyBytes,
 		Routing:         d.consoleRouting(alerter),
+		Knowledge:       knowledge,
 	}, st, eng, signals, operators, d.log)
 }
 

@@ -98,6 +98,11 @@ func (k knowledge) Decide(ctx context.Context, question string) (kb.Decision, er
 	return k.answerer.Decide(ctx, question)
 }
 
+// SaveEntry implements console.Knowledge.
+func (k knowledge) SaveEntry(ctx context.Context, doc string, e kb.Entry) (kb.Imported, error) {
+	return k.kb.SaveEntry(ctx, doc, e)
+}
+
 // Pick implements engine.Knowledge.
 func (k knowledge) Pick(ctx context.Context, reply string, offered []kb.Suggestion) (kb.Decision, bool, error) {
 	return k.answerer.Pick(ctx, reply, offered)

@@ -45,6 +45,7 @@ const ICONS = {
   x: 'M18 6 6 18M6 6l12 12',
   plus: 'M12 5v14M5 12h14',
   users: 'M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8ZM22 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8',
+  help: 'M9.1 9a3 3 0 0 1 5.8 1c0 2-3 3-3 3M12 17h.01M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0Z',
 };
 
 function icon(name) {
@@ -252,6 +253,7 @@ async function start(me) {
   $('me-dot').className = 'dot ' + ($('me-status').value);
   $('enable-notify').hidden = !('Notification' in window) || Notification.permission !== 'default';
   $('open-team').hidden = me.role !== 'admin';
+  $('open-gaps').hidden = me.role !== 'admin';
   startEvents();
   await Promise.all([reloadLists(), loadCanned(), loadOperators()]);
   setView(state.view);
@@ -904,6 +906,53 @@ async function teamDialog() {
   openDialog(t('team_title'), t('team_sub'), [h('ul.team-list', null, rows), form]);
 }
 
+// gapsDialog lists the questions the bot could not answer, most asked
+// first; answering one writes an FAQ entry the bot answers from.
+async function gapsDialog() {
+  let gaps;
+  try { gaps = (await api('GET', '/kb/gaps')).gaps; } catch (err) { if (err.status !== 401) toast(err.message); return; }
+  const rows = gaps.map((g) => h('li.gap-row', null,
+    h('div.gap-what', null,
+      h('div.gap-question', { text: g.question }),
+      h('div.muted.gap-meta', { text: [t('gap_asked', { n: g.count }), lastAsked(g.last_seen),
+        g.reasons && g.reasons.handoff ? t('gap_handoff', { n: g.reasons.handoff }) : ''].filter(Boolean).join(' · ') })),
+    h('span.row-actions', null,
+      h('button.btn.btn-primary.btn-sm', { type: 'button', onclick: () => answerGapDialog(g) }, t('answer_gap')),
+      h('button.btn.btn-ghost.btn-sm', { type: 'button', onclick: async () => {
+        try { await api('POST', '/kb/gaps/dismiss', { question: g.question }); } catch (err) { toast(err.message); }
+        gapsDialog();
+      } }, t('dismiss')))));
+  const list = rows.length ? h('ul.gap-list', null, rows) : h('p.muted.canned-none', { text: t('gaps_empty') });
+  openDialog(t('gaps_title'), t('gaps_sub'), list);
+}
+
+function lastAsked(iso) {
+  const a = ago(iso);
+  return a === t('just_now') ? t('gap_last_now') : t('gap_last', { t: a });
+}
+
+function answerGapDialog(g) {
+  const question = h('input', { id: 'gap-question', maxlength: '500', value: g.question });
+  const answer = h('textarea', { id: 'gap-answer', rows: '5', maxlength: '4000' });
+  const error = h('p.form-error', { hidden: true });
+  const save = h('button.btn.btn-primary', { type: 'button', id: 'gap-save', onclick: async () => {
+    try {
+      const res = await api('POST', '/kb/entries', { question: question.value, answer: answer.value, asked: g.question });
+      const b = res.bot;
+      toast(t('gap_saved_' + b.outcome, { q: b.question, list: (b.choices || []).join(' / ') }));
+      gapsDialog();
+    } catch (err) { error.hidden = false; error.textContent = err.message; }
+  } }, t('save_answer'));
+  const form = h('div.canned-form.gap-form', null,
+    h('div.gap-asked', null, h('span.muted', { text: t('gap_visitor_words') }), h('q', { text: g.question })),
+    h('label.field', null, h('span', { text: t('gap_question') }), question),
+    h('label.field', null, h('span', { text: t('gap_answer') }), answer, h('small.muted', { text: t('gap_answer_hint') })),
+    error,
+    h('div.form-actions', null, h('button.btn.btn-ghost', { type: 'button', onclick: () => gapsDialog() }, t('back')), save));
+  openDialog(t('answer_gap'), null, form);
+  answer.focus();
+}
+
 function toast(msg) {
   const el = h('div.toast', { role: 'status', text: msg });
   $('toasts').append(el);
@@ -929,6 +978,7 @@ function wire() {
   $('toggle-details').addEventListener('click', () => document.body.classList.toggle('details-open'));
   $('open-canned').addEventListener('click', () => cannedDialog());
   $('open-team').addEventListener('click', () => teamDialog());
+  $('open-gaps').addEventListener('click', () => gapsDialog());
   $('logout').addEventListener('click', async () => {
     await api('POST', '/logout').catch(() => {});
     state.me = null;
