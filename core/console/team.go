@@ -10,8 +10,8 @@ import (
 	"github.com/switchboard-chat/switchboard/core/store"
 )
 
-// admin wraps a handler only administrators may use, who manage what is
-// said in the refusal agents get (403).
+// admin wraps a handler only administrators may use; an agent gets 403
+// saying that administrators manage what.
 func (s *Server) admin(what string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if operatorOf(r.Context()).op.Role != accounts.RoleAdmin {
