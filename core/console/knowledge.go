@@ -22,10 +22,11 @@ type Knowledge interface {
 }
 
 // savedEntry is the answer to a saved entry: the document it went into,
-// and what the bot now does with the visitor's words.
+// and what the bot now does with the visitor's words (absent when that
+// could not be told: the entry is saved all the same).
 type savedEntry struct {
 	Document kb.Imported `json:"document"`
-	Bot      botPreview  `json:"bot"`
+	Bot      *botPreview `json:"bot,omitempty"`
 }
 
 // botPreview is what the bot does with a question: answer it (with the
@@ -134,18 +135,19 @@ func (s *Server) saveEntry(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.auditKB(r, "kb.entry.save", q)
-	out := savedEntry{Document: imp, Bot: botPreview{Question: cmp.Or(asked, q)}}
-	d, err := s.cfg.Knowledge.Decide(r.Context(), out.Bot.Question)
-	if err != nil {
-		s.internalError(w, "preview the bot's answer", err)
-		return
-	}
-	out.Bot.Outcome = d.Outcome.String()
-	if d.Outcome == kb.Answer {
-		out.Bot.Entry = d.Entry.Title
-	}
-	for _, c := range d.Suggestions {
-		out.Bot.Choices = append(out.Bot.Choices, c.Question)
+	out := savedEntry{Document: imp}
+	bot := botPreview{Question: cmp.Or(asked, q)}
+	if d, err := s.cfg.Knowledge.Decide(r.Context(), bot.Question); err != nil {
+		s.log.WithError(err).Error("tell what the bot does with a newly answered question")
+	} else {
+		bot.Outcome = d.Outcome.String()
+		if d.Outcome == kb.Answer {
+			bot.Entry = d.Entry.Title
+		}
+		for _, c := range d.Suggestions {
+			bot.Choices = append(bot.Choices, c.Question)
+		}
+		out.Bot = &bot
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, out)
 }

@@ -70,7 +70,7 @@ func TestAnsweringKnowledgeGaps(t *testing.T) {
 	if code != 201 || saved.Document.Status != kb.Created || saved.Document.Origin != kb.OriginConsole || saved.Document.Name != kb.ConsoleDocument {
 		t.Fatalf("save: %d %+v", code, saved)
 	}
-	if !reflect.DeepEqual(saved.Bot, botPreview{Question: asked, Outcome: "answer", Entry: "Do you sell dog beds?"}) {
+	if saved.Bot == nil || !reflect.DeepEqual(*saved.Bot, botPreview{Question: asked, Outcome: "answer", Entry: "Do you sell dog beds?"}) {
 		t.Errorf("what the bot does now: %+v", saved.Bot)
 	}
 	if d, err := bot.Decide(ctx, "Do you sell dog beds?"); err != nil || d.Outcome != kb.Answer || d.Entry.Text != answer {

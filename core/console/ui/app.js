@@ -939,7 +939,7 @@ function answerGapDialog(g) {
     try {
       const res = await api('POST', '/kb/entries', { question: question.value, answer: answer.value, asked: g.question });
       const b = res.bot;
-      toast(t('gap_saved_' + b.outcome, { q: b.question, list: (b.choices || []).join(' / ') }));
+      toast(b ? t('gap_saved_' + b.outcome, { q: b.question, list: (b.choices || []).join(' / ') }) : t('gap_saved'));
       gapsDialog();
     } catch (err) { error.hidden = false; error.textContent = err.message; }
   } }, t('save_answer'));
