@@ -361,9 +361,15 @@ func TestWebChatVisitorWithTheModel(t *testing.T) {
 // console's API.
 func signedInOperator(t *testing.T, d *daemon, name string) *operatorClient {
 	t.Helper()
+	return signedInAs(t, d, name, "agent")
+}
+
+// signedInAs is signedInOperator with the given role.
+func signedInAs(t *testing.T, d *daemon, name, role string) *operatorClient {
+	t.Helper()
 	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@example.com"
 	cmd := exec.Command(filepath.Join(binDir, "switchboard"), "operator", "add", "--config", d.cfgPath,
-		"--email", email, "--name", name, "--role", "agent", "--password-stdin")
+		"--email", email, "--name", name, "--role", role, "--password-stdin")
 	cmd.Stdin = strings.NewReader("the password of " + name + "\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("operator add: %v\n%s", err, out)
