@@ -110,8 +110,10 @@ bench: build
 	$(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) ./core/store/ ./core/httpapi/ ./core/engine/ ./core/kb/ ./core/routing/
 	cd sdk && $(GO) test -run='^$$' -bench=. -benchtime=$(if $(BENCH_QUICK),200x,2s) .
 
-# Needs protoc, protoc-gen-go and protoc-gen-go-grpc 1.6 on PATH (.ci/run
-# shows how to install them).
+# Needs protoc (Debian: apt-get install protobuf-compiler) and, on PATH,
+# the generators the committed code was made with: go install
+# google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+# google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
 proto:
 	protoc --go_out=. --go_opt=module=github.com/switchboard-chat/switchboard \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/switchboard-chat/switchboard \

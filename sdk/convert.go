@@ -17,21 +17,30 @@ import (
 
 // This file converts between the SDK's Go types and the wire messages.
 
-func headerToPB(h http.Header) map[string]*pb.HeaderValues {
+func headerToPB(h http.Header) []*pb.Header {
 	if len(h) == 0 {
 		return nil
 	}
-	out := make(map[string]*pb.HeaderValues, len(h))
+	// One allocation for the headers and one for their values.
+	out := make([]*pb.Header, 0, len(h))
+	items := make([]pb.Header, len(h))
+	values := make([]pb.HeaderValues, len(h))
+	i := 0
 	for k, v := range h {
-		out[k] = &pb.HeaderValues{Values: v}
+		values[i].Values = v
+		items[i].Name, items[i].Values = k, &values[i]
+		out = append(out, &items[i])
+		i++
 	}
 	return out
 }
 
-func headerFromPB(m map[string]*pb.HeaderValues) http.Header {
-	h := make(http.Header, len(m))
-	for k, v := range m {
-		h[http.CanonicalHeaderKey(k)] = v.GetValues()
+// headerFromPB reads headers; of a name given twice (which a peer that
+// sent a map never does) the last counts, as in a map.
+func headerFromPB(hs []*pb.Header) http.Header {
+	h := make(http.Header, len(hs))
+	for _, x := range hs {
+		h[http.CanonicalHeaderKey(x.GetName())] = x.GetValues().GetValues()
 	}
 	return h
 }

@@ -390,21 +390,78 @@ func (x *HeaderValues) GetValues() []string {
 	return nil
 }
 
+// Header is one HTTP header. A repeated Header is, on the wire, exactly
+// the map<string, HeaderValues> these fields were first declared as (a
+// map entry is a message with the key as field 1 and the value as field
+// 2), so peers built either way read each other; as a list it is encoded
+// and decoded without the reflection protobuf uses for maps.
+type Header struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        *HeaderValues          `protobuf:"bytes,2,opt,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Header) Reset() {
+	*x = Header{}
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Header) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Header) ProtoMessage() {}
+
+func (x *Header) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Header.ProtoReflect.Descriptor instead.
+func (*Header) Descriptor() ([]byte, []int) {
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Header) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Header) GetValues() *HeaderValues {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 type WebhookRequest struct {
-	state         protoimpl.MessageState   `protogen:"open.v1"`
-	Method        string                   `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                   `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	RawQuery      string                   `protobuf:"bytes,3,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
-	Headers       map[string]*HeaderValues `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                   `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
-	RemoteAddr    string                   `protobuf:"bytes,6,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	RawQuery      string                 `protobuf:"bytes,3,opt,name=raw_query,json=rawQuery,proto3" json:"raw_query,omitempty"`
+	Headers       []*Header              `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body          []byte                 `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	RemoteAddr    string                 `protobuf:"bytes,6,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WebhookRequest) Reset() {
 	*x = WebhookRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -416,7 +473,7 @@ func (x *WebhookRequest) String() string {
 func (*WebhookRequest) ProtoMessage() {}
 
 func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[6]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -429,7 +486,7 @@ func (x *WebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookRequest.ProtoReflect.Descriptor instead.
 func (*WebhookRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{6}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WebhookRequest) GetMethod() string {
@@ -453,7 +510,7 @@ func (x *WebhookRequest) GetRawQuery() string {
 	return ""
 }
 
-func (x *WebhookRequest) GetHeaders() map[string]*HeaderValues {
+func (x *WebhookRequest) GetHeaders() []*Header {
 	if x != nil {
 		return x.Headers
 	}
@@ -475,18 +532,18 @@ func (x *WebhookRequest) GetRemoteAddr() string {
 }
 
 type WebhookResponse struct {
-	state         protoimpl.MessageState   `protogen:"open.v1"`
-	Status        int32                    `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       map[string]*HeaderValues `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                   `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
-	Events        []*Event                 `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers       []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Events        []*Event               `protobuf:"bytes,4,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WebhookResponse) Reset() {
 	*x = WebhookResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -498,7 +555,7 @@ func (x *WebhookResponse) String() string {
 func (*WebhookResponse) ProtoMessage() {}
 
 func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[7]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -511,7 +568,7 @@ func (x *WebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResponse.ProtoReflect.Descriptor instead.
 func (*WebhookResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{7}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WebhookResponse) GetStatus() int32 {
@@ -521,7 +578,7 @@ func (x *WebhookResponse) GetStatus() int32 {
 	return 0
 }
 
-func (x *WebhookResponse) GetHeaders() map[string]*HeaderValues {
+func (x *WebhookResponse) GetHeaders() []*Header {
 	if x != nil {
 		return x.Headers
 	}
@@ -556,7 +613,7 @@ type WebhookCall struct {
 
 func (x *WebhookCall) Reset() {
 	*x = WebhookCall{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +625,7 @@ func (x *WebhookCall) String() string {
 func (*WebhookCall) ProtoMessage() {}
 
 func (x *WebhookCall) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[8]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +638,7 @@ func (x *WebhookCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookCall.ProtoReflect.Descriptor instead.
 func (*WebhookCall) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{8}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WebhookCall) GetId() uint64 {
@@ -626,7 +683,7 @@ type WebhookResult struct {
 
 func (x *WebhookResult) Reset() {
 	*x = WebhookResult{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +695,7 @@ func (x *WebhookResult) String() string {
 func (*WebhookResult) ProtoMessage() {}
 
 func (x *WebhookResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[9]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +708,7 @@ func (x *WebhookResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebhookResult.ProtoReflect.Descriptor instead.
 func (*WebhookResult) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{9}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WebhookResult) GetId() uint64 {
@@ -685,7 +742,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +754,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[10]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +767,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{10}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *User) GetId() string {
@@ -741,7 +798,7 @@ type Attachment struct {
 
 func (x *Attachment) Reset() {
 	*x = Attachment{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +810,7 @@ func (x *Attachment) String() string {
 func (*Attachment) ProtoMessage() {}
 
 func (x *Attachment) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[11]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +823,7 @@ func (x *Attachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
 func (*Attachment) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{11}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Attachment) GetType() string {
@@ -827,7 +884,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +896,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[12]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +909,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{12}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Event) GetId() string {
@@ -922,7 +979,7 @@ type TranscriptEntry struct {
 
 func (x *TranscriptEntry) Reset() {
 	*x = TranscriptEntry{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +991,7 @@ func (x *TranscriptEntry) String() string {
 func (*TranscriptEntry) ProtoMessage() {}
 
 func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[13]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1004,7 @@ func (x *TranscriptEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranscriptEntry.ProtoReflect.Descriptor instead.
 func (*TranscriptEntry) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{13}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TranscriptEntry) GetRole() string {
@@ -989,7 +1046,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1058,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[14]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1071,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{14}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Outbound) GetId() string {
@@ -1099,7 +1156,7 @@ type Choice struct {
 
 func (x *Choice) Reset() {
 	*x = Choice{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1168,7 @@ func (x *Choice) String() string {
 func (*Choice) ProtoMessage() {}
 
 func (x *Choice) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[15]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1181,7 @@ func (x *Choice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Choice.ProtoReflect.Descriptor instead.
 func (*Choice) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{15}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Choice) GetLabel() string {
@@ -1157,7 +1214,7 @@ type SendResult struct {
 
 func (x *SendResult) Reset() {
 	*x = SendResult{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1226,7 @@ func (x *SendResult) String() string {
 func (*SendResult) ProtoMessage() {}
 
 func (x *SendResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[16]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1239,7 @@ func (x *SendResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResult.ProtoReflect.Descriptor instead.
 func (*SendResult) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{16}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SendResult) GetNativeId() string {
@@ -1202,7 +1259,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1271,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[17]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1284,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{17}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EventBatch) GetSeq() uint64 {
@@ -1254,7 +1311,7 @@ type PollAck struct {
 
 func (x *PollAck) Reset() {
 	*x = PollAck{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1323,7 @@ func (x *PollAck) String() string {
 func (*PollAck) ProtoMessage() {}
 
 func (x *PollAck) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[18]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1336,7 @@ func (x *PollAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollAck.ProtoReflect.Descriptor instead.
 func (*PollAck) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{18}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PollAck) GetSeq() uint64 {
@@ -1306,7 +1363,7 @@ type HealthStatus struct {
 
 func (x *HealthStatus) Reset() {
 	*x = HealthStatus{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1375,7 @@ func (x *HealthStatus) String() string {
 func (*HealthStatus) ProtoMessage() {}
 
 func (x *HealthStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[19]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1388,7 @@ func (x *HealthStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthStatus.ProtoReflect.Descriptor instead.
 func (*HealthStatus) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{19}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HealthStatus) GetOk() bool {
@@ -1364,7 +1421,7 @@ type OpenHandoffRequest struct {
 
 func (x *OpenHandoffRequest) Reset() {
 	*x = OpenHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1433,7 @@ func (x *OpenHandoffRequest) String() string {
 func (*OpenHandoffRequest) ProtoMessage() {}
 
 func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[20]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1446,7 @@ func (x *OpenHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffRequest.ProtoReflect.Descriptor instead.
 func (*OpenHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{20}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OpenHandoffRequest) GetId() string {
@@ -1457,7 +1514,7 @@ type OpenHandoffResponse struct {
 
 func (x *OpenHandoffResponse) Reset() {
 	*x = OpenHandoffResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1526,7 @@ func (x *OpenHandoffResponse) String() string {
 func (*OpenHandoffResponse) ProtoMessage() {}
 
 func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[21]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1539,7 @@ func (x *OpenHandoffResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenHandoffResponse.ProtoReflect.Descriptor instead.
 func (*OpenHandoffResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{21}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *OpenHandoffResponse) GetRef() string {
@@ -1504,7 +1561,7 @@ type RelayToDeskRequest struct {
 
 func (x *RelayToDeskRequest) Reset() {
 	*x = RelayToDeskRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1573,7 @@ func (x *RelayToDeskRequest) String() string {
 func (*RelayToDeskRequest) ProtoMessage() {}
 
 func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[22]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1586,7 @@ func (x *RelayToDeskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelayToDeskRequest.ProtoReflect.Descriptor instead.
 func (*RelayToDeskRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{22}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RelayToDeskRequest) GetId() string {
@@ -1571,7 +1628,7 @@ type CloseHandoffRequest struct {
 
 func (x *CloseHandoffRequest) Reset() {
 	*x = CloseHandoffRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1640,7 @@ func (x *CloseHandoffRequest) String() string {
 func (*CloseHandoffRequest) ProtoMessage() {}
 
 func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[23]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1653,7 @@ func (x *CloseHandoffRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseHandoffRequest.ProtoReflect.Descriptor instead.
 func (*CloseHandoffRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{23}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CloseHandoffRequest) GetId() string {
@@ -1629,7 +1686,7 @@ type LLMInfo struct {
 
 func (x *LLMInfo) Reset() {
 	*x = LLMInfo{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1698,7 @@ func (x *LLMInfo) String() string {
 func (*LLMInfo) ProtoMessage() {}
 
 func (x *LLMInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[24]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1711,7 @@ func (x *LLMInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LLMInfo.ProtoReflect.Descriptor instead.
 func (*LLMInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LLMInfo) GetModel() string {
@@ -1674,7 +1731,7 @@ type ToolCall struct {
 
 func (x *ToolCall) Reset() {
 	*x = ToolCall{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1743,7 @@ func (x *ToolCall) String() string {
 func (*ToolCall) ProtoMessage() {}
 
 func (x *ToolCall) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[25]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1756,7 @@ func (x *ToolCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ToolCall.ProtoReflect.Descriptor instead.
 func (*ToolCall) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{25}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ToolCall) GetName() string {
@@ -1727,7 +1784,7 @@ type Tool struct {
 
 func (x *Tool) Reset() {
 	*x = Tool{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1796,7 @@ func (x *Tool) String() string {
 func (*Tool) ProtoMessage() {}
 
 func (x *Tool) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[26]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1809,7 @@ func (x *Tool) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tool.ProtoReflect.Descriptor instead.
 func (*Tool) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{26}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Tool) GetName() string {
@@ -1788,7 +1845,7 @@ type ChatMessage struct {
 
 func (x *ChatMessage) Reset() {
 	*x = ChatMessage{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1800,7 +1857,7 @@ func (x *ChatMessage) String() string {
 func (*ChatMessage) ProtoMessage() {}
 
 func (x *ChatMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[27]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +1870,7 @@ func (x *ChatMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatMessage.ProtoReflect.Descriptor instead.
 func (*ChatMessage) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{27}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ChatMessage) GetRole() string {
@@ -1854,7 +1911,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1923,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[28]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1936,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{28}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ChatRequest) GetMessages() []*ChatMessage {
@@ -1907,7 +1964,7 @@ type ChatChunk struct {
 
 func (x *ChatChunk) Reset() {
 	*x = ChatChunk{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +1976,7 @@ func (x *ChatChunk) String() string {
 func (*ChatChunk) ProtoMessage() {}
 
 func (x *ChatChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[29]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +1989,7 @@ func (x *ChatChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatChunk.ProtoReflect.Descriptor instead.
 func (*ChatChunk) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{29}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ChatChunk) GetText() string {
@@ -1965,7 +2022,7 @@ type EmbedRequest struct {
 
 func (x *EmbedRequest) Reset() {
 	*x = EmbedRequest{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +2034,7 @@ func (x *EmbedRequest) String() string {
 func (*EmbedRequest) ProtoMessage() {}
 
 func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[30]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +2047,7 @@ func (x *EmbedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedRequest.ProtoReflect.Descriptor instead.
 func (*EmbedRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{30}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EmbedRequest) GetTexts() []string {
@@ -2009,7 +2066,7 @@ type Vector struct {
 
 func (x *Vector) Reset() {
 	*x = Vector{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[31]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2021,7 +2078,7 @@ func (x *Vector) String() string {
 func (*Vector) ProtoMessage() {}
 
 func (x *Vector) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[31]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2034,7 +2091,7 @@ func (x *Vector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vector.ProtoReflect.Descriptor instead.
 func (*Vector) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{31}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Vector) GetValues() []float32 {
@@ -2053,7 +2110,7 @@ type EmbedResponse struct {
 
 func (x *EmbedResponse) Reset() {
 	*x = EmbedResponse{}
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[32]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2122,7 @@ func (x *EmbedResponse) String() string {
 func (*EmbedResponse) ProtoMessage() {}
 
 func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[32]
+	mi := &file_sdk_internal_pb_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2135,7 @@ func (x *EmbedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmbedResponse.ProtoReflect.Descriptor instead.
 func (*EmbedResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{32}
+	return file_sdk_internal_pb_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *EmbedResponse) GetVectors() []*Vector {
@@ -2118,26 +2175,23 @@ const file_sdk_internal_pb_plugin_proto_rawDesc = "" +
 	"\rrelay_to_desk\x18\x04 \x01(\bR\vrelayToDesk\x12#\n" +
 	"\rclose_handoff\x18\x05 \x01(\bR\fcloseHandoff\"&\n" +
 	"\fHeaderValues\x12\x16\n" +
-	"\x06values\x18\x01 \x03(\tR\x06values\"\xbd\x02\n" +
+	"\x06values\x18\x01 \x03(\tR\x06values\"Y\n" +
+	"\x06Header\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12;\n" +
+	"\x06values\x18\x02 \x01(\v2#.switchboard.plugin.v1.HeaderValuesR\x06values\"\xc7\x01\n" +
 	"\x0eWebhookRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
-	"\traw_query\x18\x03 \x01(\tR\brawQuery\x12L\n" +
-	"\aheaders\x18\x04 \x03(\v22.switchboard.plugin.v1.WebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
+	"\traw_query\x18\x03 \x01(\tR\brawQuery\x127\n" +
+	"\aheaders\x18\x04 \x03(\v2\x1d.switchboard.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x05 \x01(\fR\x04body\x12\x1f\n" +
 	"\vremote_addr\x18\x06 \x01(\tR\n" +
-	"remoteAddr\x1a_\n" +
-	"\fHeadersEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
-	"\x05value\x18\x02 \x01(\v2#.switchboard.plugin.v1.HeaderValuesR\x05value:\x028\x01\"\xa3\x02\n" +
+	"remoteAddr\"\xac\x01\n" +
 	"\x0fWebhookResponse\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\x05R\x06status\x12M\n" +
-	"\aheaders\x18\x02 \x03(\v23.switchboard.plugin.v1.WebhookResponse.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x06status\x18\x01 \x01(\x05R\x06status\x127\n" +
+	"\aheaders\x18\x02 \x03(\v2\x1d.switchboard.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x124\n" +
-	"\x06events\x18\x04 \x03(\v2\x1c.switchboard.plugin.v1.EventR\x06events\x1a_\n" +
-	"\fHeadersEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
-	"\x05value\x18\x02 \x01(\v2#.switchboard.plugin.v1.HeaderValuesR\x05value:\x028\x01\"\x95\x01\n" +
+	"\x06events\x18\x04 \x03(\v2\x1c.switchboard.plugin.v1.EventR\x06events\"\x95\x01\n" +
 	"\vWebhookCall\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12?\n" +
 	"\arequest\x18\x02 \x01(\v2%.switchboard.plugin.v1.WebhookRequestR\arequest\x12\x1d\n" +
@@ -2295,7 +2349,7 @@ func file_sdk_internal_pb_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_internal_pb_plugin_proto_rawDescData
 }
 
-var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_sdk_internal_pb_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*Empty)(nil),               // 0: switchboard.plugin.v1.Empty
 	(*ErrorDetail)(nil),         // 1: switchboard.plugin.v1.ErrorDetail
@@ -2303,93 +2357,91 @@ var file_sdk_internal_pb_plugin_proto_goTypes = []any{
 	(*Capabilities)(nil),        // 3: switchboard.plugin.v1.Capabilities
 	(*Idempotency)(nil),         // 4: switchboard.plugin.v1.Idempotency
 	(*HeaderValues)(nil),        // 5: switchboard.plugin.v1.HeaderValues
-	(*WebhookRequest)(nil),      // 6: switchboard.plugin.v1.WebhookRequest
-	(*WebhookResponse)(nil),     // 7: switchboard.plugin.v1.WebhookResponse
-	(*WebhookCall)(nil),         // 8: switchboard.plugin.v1.WebhookCall
-	(*WebhookResult)(nil),       // 9: switchboard.plugin.v1.WebhookResult
-	(*User)(nil),                // 10: switchboard.plugin.v1.User
-	(*Attachment)(nil),          // 11: switchboard.plugin.v1.Attachment
-	(*Event)(nil),               // 12: switchboard.plugin.v1.Event
-	(*TranscriptEntry)(nil),     // 13: switchboard.plugin.v1.TranscriptEntry
-	(*Outbound)(nil),            // 14: switchboard.plugin.v1.Outbound
-	(*Choice)(nil),              // 15: switchboard.plugin.v1.Choice
-	(*SendResult)(nil),          // 16: switchboard.plugin.v1.SendResult
-	(*EventBatch)(nil),          // 17: switchboard.plugin.v1.EventBatch
-	(*PollAck)(nil),             // 18: switchboard.plugin.v1.PollAck
-	(*HealthStatus)(nil),        // 19: switchboard.plugin.v1.HealthStatus
-	(*OpenHandoffRequest)(nil),  // 20: switchboard.plugin.v1.OpenHandoffRequest
-	(*OpenHandoffResponse)(nil), // 21: switchboard.plugin.v1.OpenHandoffResponse
-	(*RelayToDeskRequest)(nil),  // 22: switchboard.plugin.v1.RelayToDeskRequest
-	(*CloseHandoffRequest)(nil), // 23: switchboard.plugin.v1.CloseHandoffRequest
-	(*LLMInfo)(nil),             // 24: switchboard.plugin.v1.LLMInfo
-	(*ToolCall)(nil),            // 25: switchboard.plugin.v1.ToolCall
-	(*Tool)(nil),                // 26: switchboard.plugin.v1.Tool
-	(*ChatMessage)(nil),         // 27: switchboard.plugin.v1.ChatMessage
-	(*ChatRequest)(nil),         // 28: switchboard.plugin.v1.ChatRequest
-	(*ChatChunk)(nil),           // 29: switchboard.plugin.v1.ChatChunk
-	(*EmbedRequest)(nil),        // 30: switchboard.plugin.v1.EmbedRequest
-	(*Vector)(nil),              // 31: switchboard.plugin.v1.Vector
-	(*EmbedResponse)(nil),       // 32: switchboard.plugin.v1.EmbedResponse
-	nil,                         // 33: switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	nil,                         // 34: switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	nil,                         // 35: switchboard.plugin.v1.Event.ContextEntry
-	nil,                         // 36: switchboard.plugin.v1.Outbound.ContextEntry
+	(*Header)(nil),              // 6: switchboard.plugin.v1.Header
+	(*WebhookRequest)(nil),      // 7: switchboard.plugin.v1.WebhookRequest
+	(*WebhookResponse)(nil),     // 8: switchboard.plugin.v1.WebhookResponse
+	(*WebhookCall)(nil),         // 9: switchboard.plugin.v1.WebhookCall
+	(*WebhookResult)(nil),       // 10: switchboard.plugin.v1.WebhookResult
+	(*User)(nil),                // 11: switchboard.plugin.v1.User
+	(*Attachment)(nil),          // 12: switchboard.plugin.v1.Attachment
+	(*Event)(nil),               // 13: switchboard.plugin.v1.Event
+	(*TranscriptEntry)(nil),     // 14: switchboard.plugin.v1.TranscriptEntry
+	(*Outbound)(nil),            // 15: switchboard.plugin.v1.Outbound
+	(*Choice)(nil),              // 16: switchboard.plugin.v1.Choice
+	(*SendResult)(nil),          // 17: switchboard.plugin.v1.SendResult
+	(*EventBatch)(nil),          // 18: switchboard.plugin.v1.EventBatch
+	(*PollAck)(nil),             // 19: switchboard.plugin.v1.PollAck
+	(*HealthStatus)(nil),        // 20: switchboard.plugin.v1.HealthStatus
+	(*OpenHandoffRequest)(nil),  // 21: switchboard.plugin.v1.OpenHandoffRequest
+	(*OpenHandoffResponse)(nil), // 22: switchboard.plugin.v1.OpenHandoffResponse
+	(*RelayToDeskRequest)(nil),  // 23: switchboard.plugin.v1.RelayToDeskRequest
+	(*CloseHandoffRequest)(nil), // 24: switchboard.plugin.v1.CloseHandoffRequest
+	(*LLMInfo)(nil),             // 25: switchboard.plugin.v1.LLMInfo
+	(*ToolCall)(nil),            // 26: switchboard.plugin.v1.ToolCall
+	(*Tool)(nil),                // 27: switchboard.plugin.v1.Tool
+	(*ChatMessage)(nil),         // 28: switchboard.plugin.v1.ChatMessage
+	(*ChatRequest)(nil),         // 29: switchboard.plugin.v1.ChatRequest
+	(*ChatChunk)(nil),           // 30: switchboard.plugin.v1.ChatChunk
+	(*EmbedRequest)(nil),        // 31: switchboard.plugin.v1.EmbedRequest
+	(*Vector)(nil),              // 32: switchboard.plugin.v1.Vector
+	(*EmbedResponse)(nil),       // 33: switchboard.plugin.v1.EmbedResponse
+	nil,                         // 34: switchboard.plugin.v1.Event.ContextEntry
+	nil,                         // 35: switchboard.plugin.v1.Outbound.ContextEntry
 }
 var file_sdk_internal_pb_plugin_proto_depIdxs = []int32{
 	4,  // 0: switchboard.plugin.v1.Capabilities.idempotency:type_name -> switchboard.plugin.v1.Idempotency
-	33, // 1: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.WebhookRequest.HeadersEntry
-	34, // 2: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.WebhookResponse.HeadersEntry
-	12, // 3: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
-	6,  // 4: switchboard.plugin.v1.WebhookCall.request:type_name -> switchboard.plugin.v1.WebhookRequest
-	7,  // 5: switchboard.plugin.v1.WebhookResult.response:type_name -> switchboard.plugin.v1.WebhookResponse
-	10, // 6: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
-	11, // 7: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
-	35, // 8: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
-	10, // 9: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
-	36, // 10: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
-	15, // 11: switchboard.plugin.v1.Outbound.choices:type_name -> switchboard.plugin.v1.Choice
-	12, // 12: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
-	10, // 13: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
-	13, // 14: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
-	10, // 15: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
-	25, // 16: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	27, // 17: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
-	26, // 18: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
-	25, // 19: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
-	31, // 20: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
-	5,  // 21: switchboard.plugin.v1.WebhookRequest.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	5,  // 22: switchboard.plugin.v1.WebhookResponse.HeadersEntry.value:type_name -> switchboard.plugin.v1.HeaderValues
-	2,  // 23: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	6,  // 24: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
-	14, // 25: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
-	18, // 26: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
-	0,  // 27: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
-	8,  // 28: switchboard.plugin.v1.Channel.Webhooks:input_type -> switchboard.plugin.v1.WebhookCall
-	20, // 29: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
-	22, // 30: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
-	23, // 31: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
-	2,  // 32: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
-	28, // 33: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
-	30, // 34: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
-	0,  // 35: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
-	3,  // 36: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
-	7,  // 37: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
-	16, // 38: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
-	17, // 39: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
-	19, // 40: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	9,  // 41: switchboard.plugin.v1.Channel.Webhooks:output_type -> switchboard.plugin.v1.WebhookResult
-	21, // 42: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
-	0,  // 43: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
-	0,  // 44: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
-	24, // 45: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
-	29, // 46: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
-	32, // 47: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
-	19, // 48: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
-	36, // [36:49] is the sub-list for method output_type
-	23, // [23:36] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	5,  // 1: switchboard.plugin.v1.Header.values:type_name -> switchboard.plugin.v1.HeaderValues
+	6,  // 2: switchboard.plugin.v1.WebhookRequest.headers:type_name -> switchboard.plugin.v1.Header
+	6,  // 3: switchboard.plugin.v1.WebhookResponse.headers:type_name -> switchboard.plugin.v1.Header
+	13, // 4: switchboard.plugin.v1.WebhookResponse.events:type_name -> switchboard.plugin.v1.Event
+	7,  // 5: switchboard.plugin.v1.WebhookCall.request:type_name -> switchboard.plugin.v1.WebhookRequest
+	8,  // 6: switchboard.plugin.v1.WebhookResult.response:type_name -> switchboard.plugin.v1.WebhookResponse
+	11, // 7: switchboard.plugin.v1.Event.user:type_name -> switchboard.plugin.v1.User
+	12, // 8: switchboard.plugin.v1.Event.attachments:type_name -> switchboard.plugin.v1.Attachment
+	34, // 9: switchboard.plugin.v1.Event.context:type_name -> switchboard.plugin.v1.Event.ContextEntry
+	11, // 10: switchboard.plugin.v1.Outbound.user:type_name -> switchboard.plugin.v1.User
+	35, // 11: switchboard.plugin.v1.Outbound.context:type_name -> switchboard.plugin.v1.Outbound.ContextEntry
+	16, // 12: switchboard.plugin.v1.Outbound.choices:type_name -> switchboard.plugin.v1.Choice
+	13, // 13: switchboard.plugin.v1.EventBatch.events:type_name -> switchboard.plugin.v1.Event
+	11, // 14: switchboard.plugin.v1.OpenHandoffRequest.user:type_name -> switchboard.plugin.v1.User
+	14, // 15: switchboard.plugin.v1.OpenHandoffRequest.transcript:type_name -> switchboard.plugin.v1.TranscriptEntry
+	11, // 16: switchboard.plugin.v1.RelayToDeskRequest.user:type_name -> switchboard.plugin.v1.User
+	26, // 17: switchboard.plugin.v1.ChatMessage.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	28, // 18: switchboard.plugin.v1.ChatRequest.messages:type_name -> switchboard.plugin.v1.ChatMessage
+	27, // 19: switchboard.plugin.v1.ChatRequest.tools:type_name -> switchboard.plugin.v1.Tool
+	26, // 20: switchboard.plugin.v1.ChatChunk.tool_calls:type_name -> switchboard.plugin.v1.ToolCall
+	32, // 21: switchboard.plugin.v1.EmbedResponse.vectors:type_name -> switchboard.plugin.v1.Vector
+	2,  // 22: switchboard.plugin.v1.Channel.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	7,  // 23: switchboard.plugin.v1.Channel.HandleWebhook:input_type -> switchboard.plugin.v1.WebhookRequest
+	15, // 24: switchboard.plugin.v1.Channel.Send:input_type -> switchboard.plugin.v1.Outbound
+	19, // 25: switchboard.plugin.v1.Channel.Poll:input_type -> switchboard.plugin.v1.PollAck
+	0,  // 26: switchboard.plugin.v1.Channel.Health:input_type -> switchboard.plugin.v1.Empty
+	9,  // 27: switchboard.plugin.v1.Channel.Webhooks:input_type -> switchboard.plugin.v1.WebhookCall
+	21, // 28: switchboard.plugin.v1.Desk.OpenHandoff:input_type -> switchboard.plugin.v1.OpenHandoffRequest
+	23, // 29: switchboard.plugin.v1.Desk.RelayToDesk:input_type -> switchboard.plugin.v1.RelayToDeskRequest
+	24, // 30: switchboard.plugin.v1.Desk.CloseHandoff:input_type -> switchboard.plugin.v1.CloseHandoffRequest
+	2,  // 31: switchboard.plugin.v1.LLM.Configure:input_type -> switchboard.plugin.v1.ConfigureRequest
+	29, // 32: switchboard.plugin.v1.LLM.Chat:input_type -> switchboard.plugin.v1.ChatRequest
+	31, // 33: switchboard.plugin.v1.LLM.Embed:input_type -> switchboard.plugin.v1.EmbedRequest
+	0,  // 34: switchboard.plugin.v1.LLM.Health:input_type -> switchboard.plugin.v1.Empty
+	3,  // 35: switchboard.plugin.v1.Channel.Configure:output_type -> switchboard.plugin.v1.Capabilities
+	8,  // 36: switchboard.plugin.v1.Channel.HandleWebhook:output_type -> switchboard.plugin.v1.WebhookResponse
+	17, // 37: switchboard.plugin.v1.Channel.Send:output_type -> switchboard.plugin.v1.SendResult
+	18, // 38: switchboard.plugin.v1.Channel.Poll:output_type -> switchboard.plugin.v1.EventBatch
+	20, // 39: switchboard.plugin.v1.Channel.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	10, // 40: switchboard.plugin.v1.Channel.Webhooks:output_type -> switchboard.plugin.v1.WebhookResult
+	22, // 41: switchboard.plugin.v1.Desk.OpenHandoff:output_type -> switchboard.plugin.v1.OpenHandoffResponse
+	0,  // 42: switchboard.plugin.v1.Desk.RelayToDesk:output_type -> switchboard.plugin.v1.Empty
+	0,  // 43: switchboard.plugin.v1.Desk.CloseHandoff:output_type -> switchboard.plugin.v1.Empty
+	25, // 44: switchboard.plugin.v1.LLM.Configure:output_type -> switchboard.plugin.v1.LLMInfo
+	30, // 45: switchboard.plugin.v1.LLM.Chat:output_type -> switchboard.plugin.v1.ChatChunk
+	33, // 46: switchboard.plugin.v1.LLM.Embed:output_type -> switchboard.plugin.v1.EmbedResponse
+	20, // 47: switchboard.plugin.v1.LLM.Health:output_type -> switchboard.plugin.v1.HealthStatus
+	35, // [35:48] is the sub-list for method output_type
+	22, // [22:35] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_sdk_internal_pb_plugin_proto_init() }
@@ -2403,7 +2455,7 @@ func file_sdk_internal_pb_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_internal_pb_plugin_proto_rawDesc), len(file_sdk_internal_pb_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
