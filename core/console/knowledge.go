@@ -46,7 +46,7 @@ const maxGapsShown = 200
 
 // maxQuestion is the longest question an entry written in the console
 // may have, in characters: as long as a gap keeps of one.
-const maxQuestion = 500
+const maxQuestion = store.MaxGapQuestion
 
 // listGaps lists the questions the knowledge base did not answer, the
 // most asked first.

@@ -55,6 +55,10 @@ const (
 // seen longest ago makes room.
 const maxKBGaps = 5000
 
+// MaxGapQuestion is how many characters of a question a knowledge gap
+// keeps to tell it from others.
+const MaxGapQuestion = 500
+
 // KBGap is a visitor question the knowledge base did not answer, with how
 // often it was asked.
 type KBGap struct {
@@ -76,8 +80,8 @@ type KBGap struct {
 func gapKey(q string) string {
 	q = strings.ToLower(strings.Join(strings.Fields(q), " "))
 	q = strings.TrimFunc(q, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) })
-	if r := []rune(q); len(r) > 500 {
-		q = string(r[:500])
+	if r := []rune(q); len(r) > MaxGapQuestion {
+		q = string(r[:MaxGapQuestion])
 	}
 	return q
 }
