@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,29 +45,26 @@ func newDaemon(dir, sections string) *daemon {
 }
 
 func telegramSection(apiBase string) string {
-	return fmt.Sprintf(`
-[channels.tg]
-plugin = "telegram"
-[channels.tg.options]
-token = %q
-api_base = %q
-mode = "webhook"
-secret_token = %q
-`, tgToken, apiBase, tgSecret)
+	return "\n[channels.tg]\nplugin = \"telegram\"\n[channels.tg.options]\n" + tomlValues(telegramOptions(apiBase))
 }
 
 func llmSection(host string) string {
-	return fmt.Sprintf(`
-[llm]
-plugin = "ollama"
-[llm.options]
-host = %q
-model = %q
-timeout = "30s"
+	return "\n[llm]\nplugin = \"ollama\"\n[llm.options]\n" + tomlValues(modelOptions(host)) + "\n[bot]\ngather_window = \"0s\"\n"
+}
 
-[bot]
-gather_window = "0s"
-`, host, benchModel)
+// modelOptions are the ollama plugin's options against the fake model at
+// host.
+func modelOptions(host string) map[string]any {
+	return map[string]any{"host": host, "model": benchModel, "timeout": "30s"}
+}
+
+// tomlValues writes string options as TOML key/value lines, sorted.
+func tomlValues(opts map[string]any) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		fmt.Fprintf(&b, "%s = %q\n", k, opts[k])
+	}
+	return b.String()
 }
 
 // allShipped configures every shipped plugin: telegram, line, salesiq and

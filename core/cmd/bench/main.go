@@ -10,6 +10,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -89,7 +90,11 @@ func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond)
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-bare-http" {
 		flag.CommandLine.Parse(os.Args[2:])
-		serveBareHTTP(flag.Arg(0))
+		var spec floorSpec
+		if err := json.Unmarshal([]byte(flag.Arg(0)), &spec); err != nil {
+			fatalf("serve-bare-http: %v", err)
+		}
+		serveBareHTTP(spec)
 		return
 	}
 	flag.Parse()
@@ -172,12 +177,12 @@ func main() {
 		d.stop()
 		emit("ingest_per_s_instant_model", "%.0f", inst.perSec)
 
-		bareURL, stopBare, _ := startBareHTTP("")
+		bareURL, stopBare, _ := startBareHTTP(floorSpec{})
 		bare := closedLoop(bareURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		stopBare()
 		emit("bare_http_per_s", "%.0f", bare.perSec)
 
-		pluginURL, stopPlugin, _ := startBareHTTP(plat.URL)
+		pluginURL, stopPlugin, _ := startBareHTTP(floorSpec{Plugin: "telegram", Options: telegramOptions(plat.URL)})
 		viaPlugin := closedLoop(pluginURL+"/webhooks/tg", sz.conns, sz.warm, sz.ingestDur, sz.maxReq, body)
 		stopPlugin()
 		emit("plugin_http_per_s", "%.0f", viaPlugin.perSec)

@@ -15,21 +15,30 @@ import (
 // core/pluginhost, configured like the daemon's channel "tg", and returns
 // the host (to stop) and the channel.
 func telegramHost(apiBase string) (*pluginhost.Host, sdk.Channel) {
-	log := logrus.New()
-	log.SetLevel(logrus.WarnLevel)
-	host := pluginhost.New(pluginhost.Config{Dir: *binDir + "/plugins", Version: "bench"}, log)
-	err := host.Start(context.Background(), []pluginhost.Spec{{
-		Instance: "tg", Plugin: "telegram", Kind: sdk.KindChannel,
-		Options: map[string]any{"token": tgToken, "api_base": apiBase, "mode": "webhook", "secret_token": tgSecret},
-	}})
-	if err != nil {
-		fatalf("telegram plugin: %v", err)
-	}
+	host := startPlugins([]pluginhost.Spec{{Instance: "tg", Plugin: "telegram", Kind: sdk.KindChannel, Options: telegramOptions(apiBase)}})
 	ch, _, err := host.Channel("tg")
 	if err != nil {
 		fatalf("telegram plugin: %v", err)
 	}
 	return host, ch
+}
+
+// telegramOptions are the telegram plugin's options against the fake
+// platform at apiBase, the same as telegramSection's.
+func telegramOptions(apiBase string) map[string]any {
+	return map[string]any{"token": tgToken, "api_base": apiBase, "mode": "webhook", "secret_token": tgSecret}
+}
+
+// startPlugins starts the real plugin binaries of specs through
+// core/pluginhost, as the daemon does.
+func startPlugins(specs []pluginhost.Spec) *pluginhost.Host {
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	host := pluginhost.New(pluginhost.Config{Dir: *binDir + "/plugins", Version: "bench"}, log)
+	if err := host.Start(context.Background(), specs); err != nil {
+		fatalf("plugins: %v", err)
+	}
+	return host
 }
 
 // pluginRPC starts the real telegram plugin binary through core/pluginhost

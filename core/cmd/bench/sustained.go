@@ -73,6 +73,9 @@ type sustainedSetup struct {
 	// and need false when its state asks for no answer.
 	answered func(token int64, chat int, first bool) (at time.Time, ok, need bool)
 	reset    func()
+	// floor makes the same plugin calls per message with nothing
+	// stored (see floorSpec).
+	floor floorSpec
 }
 
 // trialResult is one rate tried.
@@ -125,9 +128,13 @@ func runSustained(root string, plat *platform, modelURL string) {
 	}
 	defer replies.Close()
 
+	echoOptions := map[string]any{"reply_url": replies.URL + "/reply"}
 	echo := sustainedSetup{
 		name: "echo", channel: "echo", path: "/webhooks/echo",
-		sections: fmt.Sprintf("\n[channels.echo]\nplugin = \"echo\"\n[channels.echo.options]\nreply_url = %q\n\n[bot]\ngather_window = \"0s\"\n", replies.URL+"/reply"),
+		sections: "\n[channels.echo]\nplugin = \"echo\"\n[channels.echo.options]\n" + tomlValues(echoOptions) + "\n[bot]\ngather_window = \"0s\"\n",
+		// Nothing is sent for a chat's later lines, which wait for a
+		// person: the floor is the webhook's hop alone.
+		floor: floorSpec{Plugin: "echo", Options: echoOptions},
 		body: func(token int64, chat int) []byte {
 			return fmt.Appendf(nil, `{"id":"m%d","chat":"c%d","name":"Visitor","text":"hello k%d"}`, token, chat, token)
 		},
@@ -157,11 +164,12 @@ func runSustained(root string, plat *platform, modelURL string) {
 			return at, ok, true
 		},
 		reset: func() { plat.reset(true) },
+		floor: floorSpec{Plugin: "telegram", Options: telegramOptions(plat.URL), Model: modelURL},
 	}
 	defer plat.reset(false)
 
-	var token atomic.Int64
-	token.Store(50_000_000)
+	var tokens atomic.Int64
+	tokens.Store(50_000_000)
 	results := map[string]trialResult{}
 	for _, setup := range []sustainedSetup{echo, tg} {
 		if !slices.Contains(strings.Split(*setupsFlag, ","), setup.name) {
@@ -174,31 +182,29 @@ func runSustained(root string, plat *platform, modelURL string) {
 				fatalf("%v", err)
 			}
 			defer os.RemoveAll(dir)
-			res := runTrial(sz, setup, dir, rate, &token)
+			res := runTrial(sz, setup, dir, rate, &tokens)
 			note("sustained %s: %v", setup.name, res)
 			return res
 		})
 		results[setup.name] = best
 	}
 
-	// The bare net/http baseline, closed loop: its CPU is read around a
-	// window that follows a warm-up of its own.
-	bareURL, bareStop, barePid := startBareHTTP("")
-	bareBody := func(n int64) []byte {
+	// The bare net/http baseline, and each setup's plugin floor.
+	plat.reset(false)
+	bare := runFloor(sz, floorSpec{}, func(n int64) []byte {
 		return update(n, 9_000_000_000+n%int64(sz.chats), "hello k"+strconv.FormatInt(n, 10))
+	})
+	floors := map[string]floorResult{}
+	for _, setup := range []sustainedSetup{echo, tg} {
+		if _, ok := results[setup.name]; ok {
+			floors[setup.name] = runFloor(sz, setup.floor, func(n int64) []byte {
+				return setup.body(tokens.Add(1), int(n%int64(sz.chats)))
+			})
+		}
 	}
-	closedLoop(bareURL+"/webhooks/tg", sz.conns, 0, sz.warm, 1<<40, bareBody)
-	cpu0 := cpuTime([]int{barePid})
-	bare := closedLoop(bareURL+"/webhooks/tg", sz.conns, 0, sz.window, 1<<40, bareBody)
-	bareCPU := cpuTime([]int{barePid}) - cpu0
-	load := loadAvg()
-	bareStop()
-	bareAll := float64(bare.ok + bare.failed)
 
-	e, eok := results["echo"]
-	t, tok := results["telegram"]
 	// A setup's figures; suffix tells Telegram's from the echo's.
-	emitSetup := func(suffix string, r trialResult) {
+	emitSetup := func(suffix string, r trialResult, floor floorResult) {
 		emit("sustained_per_s"+suffix, "%.0f", r.achieved)
 		emit("sustained_load"+suffix, "%s", r.load)
 		emit("cpu_us_per_msg"+suffix, "%.0f", r.cpuPerMsg())
@@ -207,20 +213,57 @@ func runSustained(root string, plat *platform, modelURL string) {
 		emit("sustained_pages_per_msg"+suffix, "%.2f", r.pagesPerMsg)
 		emit("sustained_writes_per_commit"+suffix, "%.1f", r.writesPerCommit)
 		emit("sustained_writer_busy"+suffix, "%.2f", r.writerBusy)
+		emit("plugin_floor_per_s"+suffix, "%.0f", floor.perSec)
+		emit("plugin_floor_load"+suffix, "%s", floor.load)
+		emit("cpu_us_per_msg_plugin_floor"+suffix, "%.0f", floor.cpuPerMsg)
+		emit("sustained_vs_plugin_floor"+suffix, "%.2f", r.achieved/floor.perSec)
 	}
-	if eok {
-		emitSetup("", e)
+	if e, ok := results["echo"]; ok {
+		emitSetup("", e, floors["echo"])
 	}
-	if tok {
-		emitSetup("_telegram", t)
+	if t, ok := results["telegram"]; ok {
+		emitSetup("_telegram", t, floors["telegram"])
 	}
 	emit("sustained_bare_http_per_s", "%.0f", bare.perSec)
-	emit("sustained_bare_http_load", "%s", load)
-	emit("cpu_us_per_msg_bare_http", "%.0f", us(bareCPU)/max(bareAll, 1))
-	if eok {
+	emit("sustained_bare_http_load", "%s", bare.load)
+	emit("cpu_us_per_msg_bare_http", "%.0f", bare.cpuPerMsg)
+	if e, ok := results["echo"]; ok {
 		emit("sustained_vs_bare_http", "%.2f", e.achieved/bare.perSec)
-		emit("cpu_vs_bare_http", "%.1f", e.cpuPerMsg()/(us(bareCPU)/max(bareAll, 1)))
+		emit("cpu_vs_bare_http", "%.1f", e.cpuPerMsg()/bare.cpuPerMsg)
 	}
+}
+
+// floorResult is a baseline's closed-loop rate, its processes' CPU per
+// request and the load average at its end.
+type floorResult struct {
+	perSec, cpuPerMsg float64
+	load              string
+}
+
+// runFloor runs the baseline of spec in its own process, closed loop with
+// the sustained phase's connections, and reads its CPU (and its plugins')
+// around a window that follows a warm-up of its own.
+func runFloor(sz sustainedSizes, spec floorSpec, body func(n int64) []byte) floorResult {
+	url, stop, pids := startBareHTTP(spec)
+	defer stop()
+	closedLoop(url+"/webhooks/floor", sz.conns, 0, sz.warm, 1<<40, body)
+	before := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		before[i] = cpuTime([]int{pid})
+	}
+	res := closedLoop(url+"/webhooks/floor", sz.conns, 0, sz.window, 1<<40, body)
+	reqs := max(float64(res.ok+res.failed), 1)
+	var cpu time.Duration
+	var by []string
+	for i, pid := range pids {
+		d := cpuTime([]int{pid}) - before[i]
+		cpu += d
+		by = append(by, fmt.Sprintf("%s %.0f", procName(pid), us(d)/reqs))
+	}
+	if spec.Plugin != "" {
+		note("plugin floor %s: %.0f/s, CPU µs per request by process: %s", spec.Plugin, res.perSec, strings.Join(by, ", "))
+	}
+	return floorResult{perSec: res.perSec, cpuPerMsg: us(cpu) / reqs, load: loadAvg()}
 }
 
 // search finds the highest rate whose trial passes and returns that
@@ -599,4 +642,10 @@ func loadAvg() string {
 		return f[0]
 	}
 	return ""
+}
+
+// procName is a process's command name.
+func procName(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
 }
