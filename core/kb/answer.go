@@ -231,10 +231,10 @@ func FeaturesOf(v []float64) Features {
 // -fit` on the evaluation's parts that do not judge it (see
 // docs/knowledge-base.md).
 var defaultCalibration = Calibration{
-	Bias: -5.180,
-	Weights: Features{Match: 0.713, Margin: 1.125, Unknown: -1.001, Intent: 0.142, AnswerOnly: 0.554,
-		Evidence: 1.512, Rank: 1.527, Support: 1.250,
-		QuestionCover: 0.417, PhrasingCover: 1.448, Lead: 0.283, SupportedMargin: 2.562},
+	Bias: -5.535,
+	Weights: Features{Match: 0.925, Margin: 1.175, Unknown: -0.856, Intent: 0.047, AnswerOnly: 0.669,
+		Evidence: 1.583, Rank: 1.527, Support: 1.165,
+		QuestionCover: 0.480, PhrasingCover: 1.541, Lead: 0.332, SupportedMargin: 2.681},
 }
 
 // Decide answers question from the FAQ entries: Answer when the best
@@ -249,7 +249,7 @@ func (a *Answerer) Decide(ctx context.Context, question string) (Decision, error
 		if err != nil {
 			return err
 		}
-		cands, fs, err = r.faqCandidates(question)
+		cands, fs, err = r.faqCandidates(question, a.t.Answer)
 		return err
 	})
 	if err != nil {
@@ -286,9 +286,44 @@ func (a *Answerer) decide(cands []Hit, fs []Features) Decision {
 
 // faqCandidates returns the FAQ entries closest to question, best first,
 // with their calibrated confidence as Score, and the features it was
-// calibrated from. The kinds of goods the question names count as the
-// word for an item (see goodsNames).
-func (r *reader) faqCandidates(question string) ([]Hit, []Features, error) {
+// calibrated from.
+//
+// A Chinese question with English words in it is read three ways: as it
+// is, with the English words put in Chinese, and with the Chinese words
+// put in English (see englishInChinese). The first reading, in that
+// order, whose best entry is as confident as enough is kept, so that a
+// visitor writing Chinese is answered from the Chinese FAQ when it
+// answers them, and from the English one when only it does; when no
+// reading is, the one whose best entry is the most confident.
+func (r *reader) faqCandidates(question string, enough float64) ([]Hit, []Features, error) {
+	readings := []string{question}
+	if alt, ok := mixed.inChinese(question); ok {
+		readings = append(readings, alt)
+	}
+	if alt, ok := mixed.inEnglish(question); ok {
+		readings = append(readings, alt)
+	}
+	var hits []Hit
+	var fs []Features
+	for _, text := range readings {
+		h, f, err := r.faqCandidatesOf(text)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(h) > 0 && (len(hits) == 0 || h[0].Score > hits[0].Score) {
+			hits, fs = h, f
+		}
+		if len(hits) > 0 && hits[0].Score >= enough {
+			break
+		}
+	}
+	return hits, fs, nil
+}
+
+// faqCandidatesOf is faqCandidates for one reading of the question. The
+// kinds of goods the question names count as the word for an item (see
+// goodsNames).
+func (r *reader) faqCandidatesOf(question string) ([]Hit, []Features, error) {
 	question = goods.asItems(question)
 	qs := r.query(question)
 	top, err := r.rank(qs, 3*candidates)

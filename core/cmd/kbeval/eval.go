@@ -254,9 +254,12 @@ type candidate struct {
 	features kb.Features
 }
 
-// judge runs every question through the search and the answerer.
-func (e *evaluator) judge(ctx context.Context, qs []question) ([]result, error) {
-	ans := e.kb.Answerer(kb.Thresholds{})
+// judge runs every question through the search and the answerer with
+// thresholds t. The candidates are the same at any thresholds, except for
+// a question read more than one way: t.Answer is how confident a reading
+// must be to be kept (see kb.Answerer.Decide).
+func (e *evaluator) judge(ctx context.Context, qs []question, t kb.Thresholds) ([]result, error) {
+	ans := e.kb.Answerer(t)
 	out := make([]result, 0, len(qs))
 	for _, q := range qs {
 		r := result{q: q}

@@ -65,13 +65,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer e.close()
-	results, err := e.judge(ctx, qs)
+	results, err := e.judge(ctx, qs, t)
 	if err != nil {
 		fmt.Fprintln(stderr, "kbeval:", err)
 		return 1
 	}
 	if *cv {
 		printCV(stdout, crossValidate(results, t), t)
+		sets, bySet := crossValidateSets(results, t)
+		printCVSets(stdout, sets, bySet, t)
 		return 0
 	}
 	if *fit {
