@@ -296,16 +296,9 @@ func (a *Answerer) decide(cands []Hit, fs []Features) Decision {
 // answers them, and from the English one when only it does; when no
 // reading is, the one whose best entry is the most confident.
 func (r *reader) faqCandidates(question string, enough float64) ([]Hit, []Features, error) {
-	readings := []string{question}
-	if alt, ok := mixed.inChinese(question); ok {
-		readings = append(readings, alt)
-	}
-	if alt, ok := mixed.inEnglish(question); ok {
-		readings = append(readings, alt)
-	}
 	var hits []Hit
 	var fs []Features
-	for _, text := range readings {
+	for _, text := range mixed.readings(question) {
 		h, f, err := r.faqCandidatesOf(text)
 		if err != nil {
 			return nil, nil, err

@@ -114,6 +114,20 @@ func newMixedTable() *mixedTable {
 	return t
 }
 
+// readings returns the ways a question is read: as it is, then, for
+// Chinese with English words in it, with those words in Chinese and with
+// its Chinese words in English.
+func (t *mixedTable) readings(text string) []string {
+	out := []string{text}
+	if alt, ok := t.inChinese(text); ok {
+		out = append(out, alt)
+	}
+	if alt, ok := t.inEnglish(text); ok {
+		out = append(out, alt)
+	}
+	return out
+}
+
 // inChinese returns text with the English words and phrases it knows put
 // in Chinese, when text is Chinese with English in it; ok is false for
 // any other text (Japanese included), or when no English word of it is

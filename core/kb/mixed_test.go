@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,21 @@ func TestAnswererMixedLanguages(t *testing.T) {
 		if d.Outcome != Answer || d.Entry.Title != want {
 			t.Errorf("%q: %v %q (candidates %v), want %q answered", question, d.Outcome, d.Entry.Title, titles(d.Candidates), want)
 		}
+	}
+}
+
+// TestSearchMixedLanguages: the passages found for Chinese with English
+// words in it include the Chinese entry the words name, for the model's
+// context.
+func TestSearchMixedLanguages(t *testing.T) {
+	ctx := context.Background()
+	k, _ := newKB(t, Options{})
+	importAll(t, k, Input{Name: "en.csv", Content: []byte(shopFAQ)}, Input{Name: "zh.csv", Content: []byte(shopFAQzh)})
+	hits, err := k.Search(ctx, "我的refund呢", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := titles(hits); !slices.Contains(got, "退款多久到账？") {
+		t.Errorf("Search(我的refund呢) = %v, want 退款多久到账？ among them", got)
 	}
 }

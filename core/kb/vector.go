@@ -194,7 +194,9 @@ func fuse(limit int, rankings ...[]scored) []scored {
 // Search returns the best limit chunks for text. With an embedder and
 // stored vectors it fuses the full-text ranking with the nearest vectors
 // by reciprocal rank fusion; without them, or when the model does not
-// answer, it is the full-text ranking alone.
+// answer, it is the full-text ranking alone. The full-text ranking of
+// Chinese with English words in it fuses those of its readings (see
+// englishInChinese) the same way.
 func (k *KB) Search(ctx context.Context, text string, limit int) ([]Hit, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -218,15 +220,28 @@ func (k *KB) Search(ctx context.Context, text string, limit int) ([]Hit, error) 
 		if qv != nil {
 			nearest = k.vectors.snapshot(r, k.model).nearest(qv, fusionDepth)
 		}
-		if len(nearest) == 0 {
+		readings := mixed.readings(text)
+		if len(nearest) == 0 && len(readings) == 1 {
 			hits, err = r.fullText(text, limit)
 			return err
 		}
-		lexical, err := r.rank(r.query(text), fusionDepth)
-		if err != nil {
-			return err
+		var byReading [][]scored
+		for _, reading := range readings {
+			ranked, err := r.rank(r.query(reading), fusionDepth)
+			if err != nil {
+				return err
+			}
+			byReading = append(byReading, ranked)
 		}
-		for _, s := range fuse(limit, lexical, nearest) {
+		lexical := byReading[0]
+		if len(byReading) > 1 {
+			lexical = fuse(fusionDepth, byReading...)
+		}
+		rankings := [][]scored{lexical}
+		if len(nearest) > 0 {
+			rankings = append(rankings, nearest)
+		}
+		for _, s := range fuse(limit, rankings...) {
 			h, err := r.hit(s.num)
 			if err != nil {
 				return err
