@@ -13,8 +13,9 @@ import (
 // site or say it at work. Matched as it is, such a question shares its
 // Chinese words with the Chinese FAQ and its English ones with the
 // English FAQ, and matches neither well. The answerer therefore also
-// reads it with those English words put in Chinese, and keeps the
-// reading it is surer of.
+// reads it with those English words put in Chinese, and with its Chinese
+// words put in English (see reader.faqCandidates for which reading it
+// keeps); search fuses the readings' rankings.
 
 // englishInChinese: a Chinese word, then the English words and phrases
 // that mean it, as visitors mix them into Chinese. The groups are the
@@ -99,15 +100,18 @@ var mixed = newMixedTable()
 
 func newMixedTable() *mixedTable {
 	t := &mixedTable{chinese: map[string]string{}}
+	groups := slices.Clone(englishInChinese)
+	// Longest first, in both directions: "gift card" is read before
+	// "card" would be, and 退货政策 before 退货.
+	slices.SortStableFunc(groups, func(a, b []string) int { return len(b[0]) - len(a[0]) })
 	var phrases, pairs []string
-	for _, group := range englishInChinese {
+	for _, group := range groups {
 		pairs = append(pairs, group[0], " "+group[1]+" ")
 		for _, w := range group[1:] {
 			t.chinese[w] = group[0]
 			phrases = append(phrases, regexp.QuoteMeta(w))
 		}
 	}
-	// Longest first, so that "gift card" is read before "card" would be.
 	slices.SortStableFunc(phrases, func(a, b string) int { return len(b) - len(a) })
 	t.toEnglish = strings.NewReplacer(pairs...)
 	t.english = regexp.MustCompile(`(?i)\b(?:` + strings.Join(phrases, "|") + `)\b`)

@@ -79,3 +79,14 @@ func TestSearchMixedLanguages(t *testing.T) {
 		t.Errorf("Search(我的refund呢) = %v, want 退款多久到账？ among them", got)
 	}
 }
+
+func TestMixedLongestFirst(t *testing.T) {
+	got, _ := mixed.inEnglish("退货政策是啥 policy")
+	if !strings.Contains(got, "return policy") {
+		t.Errorf("inEnglish(退货政策…) = %q, want the longer word's English", got)
+	}
+	got, _ = mixed.inChinese("我的gift card呢")
+	if got != "我的礼品卡呢" {
+		t.Errorf("inChinese(我的gift card呢) = %q", got)
+	}
+}
